@@ -1,0 +1,339 @@
+"""Read the shipped statistics into the arrays the model needs.
+
+Every file lives in ``model/data/kz/`` with its ``.meta.md`` (source, licence, caveats),
+copied from the project's data collection with the source and quality columns kept.
+The model's geography is the 16 regions of 2012 (14 oblasts and the cities of Astana and
+Almaty); South Kazakhstan, split in 2018 into Turkestan oblast and Shymkent city, is
+recombined for later years. Where a series ends, later years hold its last value
+(documented in ``model/data/README.md``).
+
+Examples
+--------
+>>> from model import datasets
+>>> len(datasets.REGIONS)
+16
+>>> int(datasets.population_by_region(2012).sum())
+16673933
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",
+    "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate", "age_sex_groups",
+    "education_shares", "ethnicity_by_region", "income_ratio", "gdp_ppp", "ladder",
+    "immigrants", "observed",
+]
+
+DATA_DIR = Path(__file__).parent / "data" / "kz"
+
+REGIONS: tuple[str, ...] = (
+    "Akmola", "Aktobe", "Almaty oblast", "Atyrau", "West Kazakhstan", "Zhambyl", "Karaganda",
+    "Kostanay", "Kyzylorda", "Mangystau", "South Kazakhstan", "Pavlodar", "North Kazakhstan",
+    "East Kazakhstan", "Astana city", "Almaty city",
+)
+"""The 16 regions of 2012, in BNS (KATO) order; a region's code is its index here."""
+
+NORTH_INDUSTRIAL: tuple[str, ...] = (
+    "Karaganda", "East Kazakhstan", "Kostanay", "Pavlodar", "North Kazakhstan")
+"""Regions that lead the outflow (data README; CABAR 2019)."""
+
+ETHNIC_GROUPS: tuple[str, ...] = (
+    "Kazakh", "Russian", "Uzbek", "Ukrainian", "Uighur", "Tatar", "German", "Other")
+"""Groups of the 2009 census table; a group's code is its index here."""
+EUROPEAN_GROUPS = ("Russian", "Ukrainian", "Tatar", "German")
+COMPATRIOT_GROUPS = ("Russian", "Ukrainian", "Tatar")
+
+_CENSUS_GROUP = {"Kazakhs": "Kazakh", "Russians": "Russian", "Uzbeks": "Uzbek",
+                 "Ukrainians": "Ukrainian", "Uighurs": "Uighur", "Tatars": "Tatar",
+                 "Germans": "German", "Others": "Other"}
+
+
+def _canonical(name: str) -> str:
+    """Map a region label of any shipped file to one of REGIONS (or a split-off unit)."""
+    n = name.split(" (")[0].strip()
+    if n.startswith("Astana"):
+        return "Astana city"
+    if n in ("Almaty oblast", "Almaty city"):
+        return n
+    if n in ("Shymkent city", "Turkestan oblast"):
+        return "South Kazakhstan"
+    return n.removesuffix(" oblast")
+
+
+def _read(name: str) -> pd.DataFrame:
+    path = DATA_DIR / name
+    try:
+        return pd.read_csv(path)
+    except (OSError, pd.errors.ParserError) as exc:  # a broken install, not a user error
+        raise RuntimeError(f"{path}: cannot read shipped data file ({exc})") from exc
+
+
+def _by_region_year(df: pd.DataFrame, value: str, weights: pd.DataFrame | None = None
+                    ) -> pd.DataFrame:
+    """Pivot to year x REGIONS, summing (or weight-averaging) split-off units."""
+    df = df[df["region"] != "Republic of Kazakhstan"].copy()
+    df["unit"] = df["region"].map(_canonical)
+    if weights is None:
+        out = df.groupby(["year", "unit"])[value].sum().unstack("unit")
+    else:
+        w = weights.rename("w")
+        df = df.join(w, on=["year", "region"])
+        df["w"] = df["w"].fillna(1.0)
+        df["wx"] = df[value] * df["w"]
+        g = df.groupby(["year", "unit"])
+        out = (g["wx"].sum() / g["w"].sum()).unstack("unit")
+    missing = set(REGIONS) - set(out.columns)
+    if missing:
+        raise RuntimeError(f"shipped data lack regions {sorted(missing)} for '{value}'")
+    return out[list(REGIONS)].sort_index()
+
+
+def _hold(table: pd.DataFrame, year: int) -> pd.Series:
+    """Row for ``year``, holding the first or last available year outside the data."""
+    y = min(max(year, int(table.index.min())), int(table.index.max()))
+    return table.loc[y]
+
+
+@cache
+def _population_table() -> pd.DataFrame:
+    return _by_region_year(_read("kz_population_by_region_2000_2019.csv"), "population_1jan")
+
+
+def population_by_region(year: int) -> np.ndarray:
+    """Official population on 1 January of ``year`` by region (BNS).
+
+    Examples
+    --------
+    >>> population_by_region(2012)[REGIONS.index("Almaty city")]
+    1449366.0
+    """
+    return _hold(_population_table(), year).to_numpy(dtype=float)
+
+
+@cache
+def _ni_rate_table() -> pd.DataFrame:
+    ni = _by_region_year(_read("kz_natural_increase_by_region_2000_2018.csv"), "natural_increase")
+    pop = _population_table().loc[ni.index]
+    return ni / pop
+
+
+def natural_increase_rate(year: int) -> np.ndarray:
+    """Natural increase during ``year`` per person on 1 January, by region (BNS).
+
+    Years after 2018 hold the 2018 rate.
+
+    Examples
+    --------
+    >>> float(natural_increase_rate(2012).max()) < 0.03
+    True
+    """
+    return _hold(_ni_rate_table(), year).to_numpy(dtype=float)
+
+
+@cache
+def age_sex_groups() -> pd.DataFrame:
+    """Population by region, sex and functional age group on 1 January 2020 (BNS open data).
+
+    Returns a table indexed by region with columns ``(sex, age_group)``; sex is ``men`` or
+    ``women`` and age groups are ``child`` (0-15), ``work`` (16-62 men, 16-58 women) and
+    ``pension`` (63+ men, 59+ women).
+    """
+    df = _read("kz_population_age_groups_by_region_2020.csv")
+    df = df[df["region"] != "Republic of Kazakhstan"].copy()
+    df["unit"] = df["region"].map(_canonical)
+    df["band"] = df["age_group"].map(lambda g: "child" if g == "0-15" else
+                                     ("work" if g.startswith("16-") else "pension"))
+    out = df.groupby(["unit", "sex", "band"])["population"].sum().unstack(["sex", "band"])
+    return out.loc[list(REGIONS)]
+
+
+@cache
+def education_shares() -> dict[str, np.ndarray]:
+    """Shares of the 2009 population 15+ by level, for ``male`` and ``female``.
+
+    Levels are ``(basic, secondary, higher)``: basic = basic secondary, primary and none;
+    secondary = general secondary, secondary special (incl. vocational) and incomplete
+    higher; higher = higher incl. postgraduate (2009 census).
+
+    Examples
+    --------
+    >>> round(float(education_shares()["male"].sum()), 6)
+    1.0
+    """
+    df = _read("kz_census_education_2009_2021_national.csv")
+    df = df[(df["census_year"] == 2009) & (df["settlement"] == "all")].set_index("sex")
+    out = {}
+    for sex in ("male", "female"):
+        r = df.loc[sex]
+        basic = r["basic_secondary"] + r["primary"] + r["no_level_or_not_stated_residual"]
+        secondary = (r["general_secondary"] + r["secondary_special_incl_vocational"]
+                     + r["incomplete_higher"])
+        higher = r["higher_incl_postgraduate"]
+        v = np.array([basic, secondary, higher], dtype=float)
+        out[sex] = v / v.sum()
+    return out
+
+
+@cache
+def ethnicity_by_region() -> np.ndarray:
+    """Share of each ETHNIC_GROUP in each region at the 2009 census, shape (16, 8).
+
+    Regions with census shares (Pavlodar, Akmola, North Kazakhstan, Kostanay) use them,
+    with the rest of the region's population spread over the groups not given in
+    proportion to their national remainder. The national remainder of every group
+    after those regions is spread over the other regions in proportion to population:
+    a documented assumption (model/data/README.md) because the regional census tables
+    were not found; it overstates European groups in the south.
+    """
+    df = _read("kz_census2009_ethnicity_by_region.csv")
+    pct = df[df["unit"] == "percent"]
+    nat = pct[pct["region"] == "Republic of Kazakhstan"].set_index("ethnic_group")["value"]
+    national = np.array([nat[k] for k in _CENSUS_GROUP], dtype=float)
+    national /= national.sum()
+    pop = population_by_region(2012)
+    shares = np.full((len(REGIONS), len(ETHNIC_GROUPS)), np.nan)
+    for region, rows in pct[pct["region"] != "Republic of Kazakhstan"].groupby("region"):
+        i = REGIONS.index(_canonical(region))
+        given = {_CENSUS_GROUP[g]: v / 100.0 for g, v in zip(rows["ethnic_group"], rows["value"],
+                                                                strict=True) if g in _CENSUS_GROUP}
+        row = np.array([given.get(g, np.nan) for g in ETHNIC_GROUPS])
+        rest = 1.0 - np.nansum(row)
+        free = np.isnan(row)
+        row[free] = rest * national[free] / national[free].sum()
+        shares[i] = row
+    known = ~np.isnan(shares[:, 0])
+    counts_left = national * pop.sum() - (shares[known] * pop[known, None]).sum(axis=0)
+    counts_left = np.clip(counts_left, 0.0, None)
+    shares[~known] = counts_left / counts_left.sum()
+    return shares
+
+
+@cache
+def _income_table() -> pd.DataFrame:
+    df = _read("kz_income_per_capita_by_region_2000_2020.csv")
+    pop = _read("kz_population_by_region_2000_2019.csv").set_index(["year", "region"])
+    # Shymkent and Turkestan labels differ slightly between the two files
+    pop = pop.rename(index=lambda r: r.split(" (")[0] if isinstance(r, str) else r, level=1)
+    df = df.assign(region_key=df["region"].map(lambda r: r.split(" (")[0]))
+    w = pop["population_1jan"]
+    df = df.join(w.rename("w"), on=["year", "region_key"])
+    df["region"] = df["region"]
+    out = df[df["region"] != "Republic of Kazakhstan"].copy()
+    out["unit"] = out["region"].map(_canonical)
+    out["w"] = out["w"].fillna(1.0)
+    out["wx"] = out["ratio_to_national"] * out["w"]
+    g = out.groupby(["year", "unit"])
+    return (g["wx"].sum() / g["w"].sum()).unstack("unit")[list(REGIONS)].sort_index()
+
+
+def income_ratio(year: int) -> np.ndarray:
+    """Money income per person by region relative to the national mean (BNS).
+
+    Examples
+    --------
+    >>> r = income_ratio(2012)
+    >>> r[REGIONS.index("Atyrau")] > r[REGIONS.index("Zhambyl")]
+    True
+    """
+    return _hold(_income_table(), year).to_numpy(dtype=float)
+
+
+@cache
+def _gdp_table() -> pd.DataFrame:
+    df = _read("comparators_gdp_per_capita_2005_2023.csv")
+    return df.pivot(index="year", columns="iso3", values="gdp_pc_ppp2021").sort_index()
+
+
+def gdp_ppp(iso3: str, year: int) -> float:
+    """GDP per person at PPP (constant 2021 international dollars), World Bank compilation.
+
+    Examples
+    --------
+    >>> gdp_ppp("RUS", 2012) > gdp_ppp("KAZ", 2012)
+    True
+    """
+    return float(_hold(_gdp_table()[[iso3]].dropna(), year).iloc[0])
+
+
+@cache
+def _ladder_table() -> pd.Series:
+    df = _read("comparators_life_ladder_whr_2005_2020.csv")
+    s = df[df["Country name"] == "Kazakhstan"].set_index("year")["Ladder score"]
+    return s.sort_index()
+
+
+def ladder(year: int) -> float:
+    """Kazakhstan's Cantril-ladder life evaluation (0-10; Gallup via WHR).
+
+    Examples
+    --------
+    >>> ladder(2012)
+    5.759
+    """
+    s = _ladder_table()
+    y = min(max(year, int(s.index.min())), int(s.index.max()))
+    return float(s.loc[y])
+
+
+@cache
+def _immigrants_table() -> pd.Series:
+    df = _read("kz_external_migration_annual_2000_2018.csv").set_index("year")
+    s = df["immigrants"].copy()
+    # 2012 has only Jan-Jul immigrants (17,974; BNS via kz_migration_targets). Assumption:
+    # the full year relates to Jan-Jul as in 2013 (24,105 full-year derived / 12,230 Jan-Jul).
+    s.loc[2012] = 17974.0 * 24105.0 / 12230.0
+    return s.loc[2012:].astype(float)
+
+
+def immigrants(year: int) -> float:
+    """Immigrants arriving in ``year``: emigrants + official balance (derived), held after 2018.
+
+    Examples
+    --------
+    >>> immigrants(2018)
+    12773.0
+    """
+    s = _immigrants_table()
+    y = min(max(year, int(s.index.min())), int(s.index.max()))
+    return float(s.loc[y])
+
+
+@cache
+def observed() -> pd.DataFrame:
+    """Observed yearly series for plots and checks: ``year, metric, value, quality``.
+
+    Metrics: ``new_emigrants`` (full-year emigrants), ``net_migration`` (official balance),
+    ``population`` (1 January), ``n_students_abroad`` (UIS outbound, derived).
+
+    Examples
+    --------
+    >>> obs = observed()
+    >>> float(obs.query("metric == 'new_emigrants' and year == 2018")["value"].iloc[0])
+    41894.0
+    """
+    mig = _read("kz_external_migration_annual_2000_2018.csv")
+    mig = mig[mig["year"] >= 2010]
+    rows = [pd.DataFrame({"year": mig["year"], "metric": "net_migration",
+                          "value": mig["net_migration_balance_official"].astype(float),
+                          "quality": "official (BNS)"})]
+    em = mig.dropna(subset=["emigrants"])
+    rows.append(pd.DataFrame({"year": em["year"], "metric": "new_emigrants",
+                              "value": em["emigrants"], "quality": em["emigrants_quality"]}))
+    nat = _read("kz_population_national_2000_2019.csv")
+    nat = nat[nat["year"] >= 2012]
+    rows.append(pd.DataFrame({"year": nat["year"], "metric": "population",
+                              "value": nat["population_1jan_total"].astype(float),
+                              "quality": "official (BNS), 1 January"}))
+    st = _read("kz_students_abroad_uis_2000_2018.csv")
+    st = st[st["year"] >= 2010]
+    rows.append(pd.DataFrame({"year": st["year"], "metric": "n_students_abroad",
+                              "value": st["outbound_mobile_students_derived"].astype(float),
+                              "quality": "UNESCO UIS, derived"}))
+    return pd.concat(rows, ignore_index=True)

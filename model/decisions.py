@@ -1,0 +1,301 @@
+"""Utilities and choice probabilities of the yearly household decision (no random draws).
+
+Each resident household weighs four alternatives: stay (utility 0), emigrate for good
+(a nest of two destinations, CIS and non-CIS), send a working-age member abroad for work,
+and send a member aged 16-24 abroad to study. Utilities are sums of named push and pull
+terms, each with a parameter of :mod:`model.params`::
+
+    V_emigrate,d = asc_emigrate + [d = non-CIS] (asc_noncis + b_german_noncis [German])
+                   + b_income_emigrate * gap_d(region, year)
+                   + b_age_emigrate * bump(head age) + b_higher_emigrate [head higher ed.]
+                   + b_optimism_emigrate * (optimism - 0.5) + ethnicity term
+                   + [d = CIS] b_compatriot [Russian, Ukrainian, Tatar; year >= compatriot_year]
+                   + b_network_emigrate * share of contacts abroad + b_diaspora [kin abroad]
+                   + b_north_emigrate [northern/industrial region]
+                   + b_hhsize_emigrate * (members - 1) + b_children_emigrate [children]
+    V_labour     = asc_labour + b_income_labour * gap_RUS + b_age_labour * bump
+                   + b_higher_labour [higher] + b_optimism_labour * (optimism - 0.5)
+                   + b_network_labour * share + b_north_labour [north]
+                   + b_eaeu_labour [year >= eaeu_year] + trend_labour * (year - 2012)
+    V_study      = asc_study + b_income_study * gap_RUS + b_higher_study [higher]
+                   + b_optimism_study * (optimism - 0.5) + b_network_study * share
+                   + trend_study * (year - 2012)
+
+with ``bump(a) = exp(-((a - age_peak) / age_width)^2 / 2)`` and
+``gap_d = log(GDP per person at PPP of d / that of Kazakhstan) - log(region income ratio)``.
+Labour needs a member aged 18-62 at home and study a member aged 16-24 at home; otherwise
+that alternative is unavailable. Probabilities follow the nested logit: the emigration nest
+has inclusive value ``nest_scale * logsumexp(V_d / nest_scale)``.
+
+Examples
+--------
+>>> import numpy as np
+>>> p = nested_logit(np.array([-9.0]), np.array([-9.0]), np.array([-50.0]),
+...                  np.array([-50.0]), 1.0)
+>>> bool(abs(p.stay[0] - 1) < 1e-3)
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from model import datasets
+
+__all__ = ["Context", "Choosers", "Utilities", "Probabilities", "utilities", "nested_logit",
+           "choose", "STAY", "EMIGRATE", "LABOUR", "STUDY", "ethnicity_coefficients",
+           "age_bump"]
+
+STAY, EMIGRATE, LABOUR, STUDY = 0, 1, 2, 3
+UNAVAILABLE = -np.inf
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the year brings, the same for every household: per-region gaps and flags.
+
+    Examples
+    --------
+    >>> c = Context.for_year(2015, {"compatriot_year": 2013, "eaeu_year": 2015})
+    >>> c.compatriot_on, c.eaeu_on, c.gap_cis.shape
+    (True, True, (16,))
+    """
+
+    year: int
+    gap_cis: np.ndarray
+    gap_noncis: np.ndarray
+    gap_labour: np.ndarray
+    gap_study: np.ndarray
+    compatriot_on: bool
+    eaeu_on: bool
+
+    @classmethod
+    def for_year(cls, year: int, params: dict) -> Context:
+        """Context from the shipped series (income by region, GDP at PPP of destinations).
+
+        Destinations: Russia for CIS, labour and study; Germany for non-CIS (the largest
+        non-CIS destination in 2018, kz_migration_targets.csv).
+        """
+        own = np.log(datasets.income_ratio(year))
+        kaz = datasets.gdp_ppp("KAZ", year)
+        rus = np.log(datasets.gdp_ppp("RUS", year) / kaz) - own
+        deu = np.log(datasets.gdp_ppp("DEU", year) / kaz) - own
+        return cls(year=year, gap_cis=rus, gap_noncis=deu, gap_labour=rus, gap_study=rus,
+                   compatriot_on=year >= params["compatriot_year"],
+                   eaeu_on=year >= params["eaeu_year"])
+
+
+@dataclass
+class Choosers:
+    """Attributes of the households that decide this year (one entry per household).
+
+    Examples
+    --------
+    >>> ch = Choosers.example(3)
+    >>> len(ch.region)
+    3
+    """
+
+    region: np.ndarray        # int, index into datasets.REGIONS
+    ethnicity: np.ndarray     # int, index into datasets.ETHNIC_GROUPS
+    head_age: np.ndarray      # int
+    head_higher: np.ndarray   # bool
+    optimism: np.ndarray      # float in [0, 1]
+    share_abroad: np.ndarray  # float in [0, 1], contacts abroad
+    diaspora: np.ndarray      # bool, kin abroad before 2012
+    members: np.ndarray       # int, members at home
+    children: np.ndarray      # bool, any member under 16 at home
+    can_labour: np.ndarray    # bool, a member 18-62 at home
+    can_study: np.ndarray     # bool, a member 16-24 at home
+
+    @classmethod
+    def example(cls, n: int, seed: int = 0) -> Choosers:
+        """Random but valid choosers for tests and examples."""
+        r = np.random.default_rng(seed)
+        return cls(region=r.integers(0, 16, n), ethnicity=r.integers(0, 8, n),
+                   head_age=r.integers(20, 90, n), head_higher=r.random(n) < 0.2,
+                   optimism=r.random(n), share_abroad=r.random(n) * 0.3,
+                   diaspora=r.random(n) < 0.1, members=r.integers(1, 7, n),
+                   children=r.random(n) < 0.4, can_labour=r.random(n) < 0.9,
+                   can_study=r.random(n) < 0.3)
+
+
+@dataclass
+class Utilities:
+    """Systematic utilities of the non-stay alternatives (stay is 0)."""
+
+    cis: np.ndarray
+    noncis: np.ndarray
+    labour: np.ndarray
+    study: np.ndarray
+
+
+@dataclass
+class Probabilities:
+    """Choice probabilities; ``noncis`` is P(non-CIS | emigrate)."""
+
+    stay: np.ndarray
+    emigrate: np.ndarray
+    labour: np.ndarray
+    study: np.ndarray
+    noncis: np.ndarray
+
+    def stacked(self) -> np.ndarray:
+        """Array of shape (n, 4): stay, emigrate, labour, study."""
+        return np.stack([self.stay, self.emigrate, self.labour, self.study], axis=1)
+
+
+def ethnicity_coefficients(params: dict) -> np.ndarray:
+    """Emigration utility of each ETHNIC_GROUP relative to Kazakhs.
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> float(ethnicity_coefficients(defaults())[0])
+    0.0
+    """
+    other = params["b_other_ethnic"]
+    by_name = {"Kazakh": 0.0, "Russian": params["b_russian"], "Uzbek": other,
+               "Ukrainian": params["b_ukrainian"], "Uighur": other, "Tatar": params["b_tatar"],
+               "German": params["b_german"], "Other": other}
+    return np.array([by_name[g] for g in datasets.ETHNIC_GROUPS], dtype=np.float32)
+
+
+def age_bump(age: np.ndarray, peak: float, width: float) -> np.ndarray:
+    """Gaussian bump of the head's age around ``peak`` (1 at the peak).
+
+    Examples
+    --------
+    >>> age_bump(np.array([35, 45]), 35.0, 10.0).round(3)
+    array([1.   , 0.607], dtype=float32)
+    """
+    z = (age.astype(np.float32) - np.float32(peak)) / np.float32(width)
+    return np.exp(np.float32(-0.5) * z * z)
+
+
+_NORTH = np.array([r in datasets.NORTH_INDUSTRIAL for r in datasets.REGIONS])
+_COMPATRIOT = np.array([g in datasets.COMPATRIOT_GROUPS for g in datasets.ETHNIC_GROUPS])
+_GERMAN = datasets.ETHNIC_GROUPS.index("German")
+
+
+def utilities(params: dict, ctx: Context, ch: Choosers,
+              extra: Utilities | None = None) -> Utilities:
+    """Systematic utilities of emigrate (CIS, non-CIS), labour and study for each chooser.
+
+    Parameters
+    ----------
+    params : dict
+        Full parameter set.
+    ctx : Context
+        The year's context.
+    ch : Choosers
+        Household attributes.
+    extra : Utilities, optional
+        Additive shifts (the seam for policy interventions).
+
+    Returns
+    -------
+    Utilities
+        float32 arrays; unavailable alternatives are ``-inf``.
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> u = utilities(defaults(), Context.for_year(2012, defaults()), Choosers.example(4))
+    >>> u.cis.shape
+    (4,)
+    """
+    f32 = np.float32
+    p = params
+    t = f32(ctx.year - 2012)
+    bump = age_bump(ch.head_age, p["age_peak"], p["age_width"])
+    opt = ch.optimism.astype(f32) - f32(0.5)
+    share = ch.share_abroad.astype(f32)
+    higher = ch.head_higher.astype(f32)
+    north = _NORTH[ch.region].astype(f32)
+    region = ch.region
+
+    common = (f32(p["asc_emigrate"]) + ethnicity_coefficients(p)[ch.ethnicity]
+              + f32(p["b_age_emigrate"]) * bump + f32(p["b_higher_emigrate"]) * higher
+              + f32(p["b_optimism_emigrate"]) * opt + f32(p["b_network_emigrate"]) * share
+              + f32(p["b_diaspora"]) * ch.diaspora + f32(p["b_north_emigrate"]) * north
+              + f32(p["b_hhsize_emigrate"]) * (ch.members - 1).astype(f32)
+              + f32(p["b_children_emigrate"]) * ch.children)
+    b_inc = f32(p["b_income_emigrate"])
+    cis = common + b_inc * ctx.gap_cis.astype(f32)[region]
+    if ctx.compatriot_on:
+        cis = cis + f32(p["b_compatriot"]) * _COMPATRIOT[ch.ethnicity]
+    noncis = (common + b_inc * ctx.gap_noncis.astype(f32)[region] + f32(p["asc_noncis"])
+              + f32(p["b_german_noncis"]) * (ch.ethnicity == _GERMAN))
+
+    labour = (f32(p["asc_labour"]) + f32(p["b_income_labour"]) * ctx.gap_labour.astype(f32)[region]
+              + f32(p["b_age_labour"]) * bump + f32(p["b_higher_labour"]) * higher
+              + f32(p["b_optimism_labour"]) * opt + f32(p["b_network_labour"]) * share
+              + f32(p["b_north_labour"]) * north + f32(p["trend_labour"]) * t
+              + f32(p["b_eaeu_labour"] if ctx.eaeu_on else 0.0))
+    study = (f32(p["asc_study"]) + f32(p["b_income_study"]) * ctx.gap_study.astype(f32)[region]
+             + f32(p["b_higher_study"]) * higher + f32(p["b_optimism_study"]) * opt
+             + f32(p["b_network_study"]) * share + f32(p["trend_study"]) * t)
+    if extra is not None:
+        cis, noncis = cis + extra.cis, noncis + extra.noncis
+        labour, study = labour + extra.labour, study + extra.study
+    labour = np.where(ch.can_labour, labour, f32(UNAVAILABLE))
+    study = np.where(ch.can_study, study, f32(UNAVAILABLE))
+    return Utilities(cis=cis.astype(f32), noncis=noncis.astype(f32), labour=labour.astype(f32),
+                     study=study.astype(f32))
+
+
+def nested_logit(v_cis: np.ndarray, v_noncis: np.ndarray, v_labour: np.ndarray,
+                 v_study: np.ndarray, nest_scale: float) -> Probabilities:
+    """Nested-logit probabilities with stay (utility 0) as the reference.
+
+    Parameters
+    ----------
+    v_cis, v_noncis : ndarray
+        Utilities of the two emigration destinations (the nest).
+    v_labour, v_study : ndarray
+        Utilities of the other alternatives (``-inf`` when unavailable).
+    nest_scale : float
+        Scale of the emigration nest in (0, 1]; 1 gives the multinomial logit.
+
+    Examples
+    --------
+    >>> z = np.zeros(1)
+    >>> p = nested_logit(z, np.full(1, -np.inf), z, z, 1.0)
+    >>> p.stacked().round(2)
+    array([[0.25, 0.25, 0.25, 0.25]])
+    """
+    lam = np.float32(nest_scale)
+    a = v_cis / lam
+    b = v_noncis / lam
+    m = np.maximum(a, b)
+    iv = lam * (m + np.log(np.exp(a - m) + np.exp(b - m)))
+    top = np.maximum(np.maximum(iv, v_labour), np.maximum(v_study, 0))
+    e_stay = np.exp(-top)
+    e_emig = np.exp(iv - top)
+    e_lab = np.exp(v_labour - top)
+    e_study = np.exp(v_study - top)
+    total = e_stay + e_emig + e_lab + e_study
+    noncis = 1.0 / (1.0 + np.exp(a - b))
+    return Probabilities(stay=e_stay / total, emigrate=e_emig / total, labour=e_lab / total,
+                         study=e_study / total, noncis=noncis)
+
+
+def choose(prob: Probabilities, u: np.ndarray) -> np.ndarray:
+    """Alternative chosen by each household given one uniform draw each.
+
+    The unit interval is cut in the order stay, emigrate, labour, study.
+
+    Examples
+    --------
+    >>> z = np.zeros(1)
+    >>> p = nested_logit(z, np.full(1, -np.inf), z, z, 1.0)
+    >>> choose(p, np.array([0.1])), choose(p, np.array([0.9]))
+    (array([0], dtype=int8), array([3], dtype=int8))
+    """
+    c1 = prob.stay
+    c2 = c1 + prob.emigrate
+    c3 = c2 + prob.labour
+    return ((u >= c1).astype(np.int8) + (u >= c2) + (u >= c3)).astype(np.int8)

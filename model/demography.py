@@ -1,0 +1,139 @@
+"""Births, deaths, ageing, schooling and household formation, vectorised over persons.
+
+Rates (assumptions where the shipped data have no schedules, see ``model/data/README.md``):
+
+* deaths: Gompertz hazard ``mortality_level * 5e-5 * exp(0.09 * age)``, times 1.5 for men,
+  plus 0.01 in the first year of life;
+* births: women aged 15-49 at home, with a triangular age pattern peaking at 27; its level
+  is set every year and region so that expected births minus expected deaths equals the
+  official natural increase rate of that region and year (BNS; 2018 held afterwards);
+* schooling: 16-year-olds reach secondary; at 22 a share ``p_higher_completion`` completes
+  higher education;
+* household formation: an adult child (20-34) of the head at home leaves with probability
+  ``p_leave_home`` and heads a new one-person household in the same region, inheriting the
+  parent household's ethnicity, optimism, kin abroad and contacts;
+* a household whose head dies or leaves is headed by its oldest member at home (or, with
+  nobody at home, by its oldest living member); one with no living member is dissolved.
+
+Examples
+--------
+>>> import numpy as np
+>>> q = death_probability(np.array([0, 40, 90]), np.array([0, 0, 1]), 1.0)
+>>> bool(q[1] < q[2] and q[0] > q[1])
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.population import DISSOLVED, HOME, RESIDENT, Households, Persons
+
+__all__ = ["death_probability", "fertility_shape", "birth_probability", "reassign_heads",
+           "AGE_BANDS"]
+
+AGE_BANDS = ((0, 15), (16, 62), (63, 200))
+"""Age groups of the outputs: children, working age, pension age (men's thresholds)."""
+
+_GOMPERTZ_A = 5e-5
+_GOMPERTZ_B = 0.09
+_MALE_EXCESS = 1.5
+_INFANT = 0.01
+_FERTILE = (15, 49)
+_FERTILITY_PEAK = 27
+
+
+def death_probability(age: np.ndarray, sex: np.ndarray, level: float) -> np.ndarray:
+    """Probability of dying within the year at ``age`` for ``sex`` (0 men, 1 women).
+
+    Examples
+    --------
+    >>> float(death_probability(np.array([30]), np.array([1]), 1.0)[0]) < 0.01
+    True
+    """
+    a = age.astype(np.float32)
+    h = np.float32(level * _GOMPERTZ_A) * np.exp(np.float32(_GOMPERTZ_B) * a)
+    h = h * np.where(sex == 0, np.float32(_MALE_EXCESS), np.float32(1.0))
+    h = h + np.where(age == 0, np.float32(_INFANT), np.float32(0.0))
+    return np.minimum(h, np.float32(1.0))
+
+
+def fertility_shape(age: np.ndarray) -> np.ndarray:
+    """Relative fertility by age of woman (triangular, 15-49, peak 27, maximum 1).
+
+    Examples
+    --------
+    >>> fertility_shape(np.array([14, 27, 49])).tolist()
+    [0.0, 1.0, 0.04545454680919647]
+    """
+    a = age.astype(np.float32)
+    lo, hi = _FERTILE
+    rising = (a - (lo - 1)) / np.float32(_FERTILITY_PEAK - (lo - 1))
+    falling = (np.float32(hi + 1) - a) / np.float32(hi + 1 - _FERTILITY_PEAK)
+    f = np.where(a <= _FERTILITY_PEAK, rising, falling)
+    return np.where((age >= lo) & (age <= hi), f, np.float32(0.0)).astype(np.float32)
+
+
+def birth_probability(target_births: np.ndarray, mother_region: np.ndarray,
+                      shape: np.ndarray, n_regions: int) -> np.ndarray:
+    """Per-woman birth probability that yields ``target_births`` per region in expectation.
+
+    Parameters
+    ----------
+    target_births : ndarray, shape (n_regions,)
+        Expected births wanted in each region.
+    mother_region : ndarray of int
+        Region of each potential mother.
+    shape : ndarray
+        Fertility shape of each potential mother.
+    n_regions : int
+
+    Examples
+    --------
+    >>> p = birth_probability(np.array([1.0]), np.array([0, 0]), np.array([1.0, 1.0]), 1)
+    >>> p.tolist()
+    [0.5, 0.5]
+    """
+    mass = np.bincount(mother_region, weights=shape, minlength=n_regions)
+    level = np.divide(target_births, mass, out=np.zeros(n_regions), where=mass > 0)
+    return np.minimum(level[mother_region] * shape, 0.95).astype(np.float32)
+
+
+def reassign_heads(hh: Households, pp: Persons, affected: np.ndarray) -> None:
+    """Give each household in ``affected`` a new head, or dissolve it if nobody is alive.
+
+    The new head is the oldest member at home, else the oldest living member abroad.
+
+    Examples
+    --------
+    >>> from model.population import Households, Persons
+    >>> h, p = Households(1, k=1), Persons(2)
+    >>> _ = h.append(region=np.zeros(1), ethnicity=np.zeros(1), optimism=np.zeros(1),
+    ...              diaspora=np.zeros(1, bool), status=np.zeros(1), head=np.zeros(1),
+    ...              contacts=np.zeros((1, 1)))
+    >>> _ = p.append(hh=np.zeros(2), age=np.array([70, 40]), sex=np.zeros(2), edu=np.zeros(2),
+    ...              status=np.array([4, 0]), years_abroad=np.zeros(2))
+    >>> reassign_heads(h, p, np.array([0]))
+    >>> int(h.head[0])
+    1
+    """
+    if len(affected) == 0:
+        return
+    flag = np.zeros(hh.n, dtype=bool)
+    flag[affected] = True
+    idx = np.flatnonzero(flag[pp.hh] & (pp.status <= 2))  # living de jure members
+    hh_status = hh.status
+    if len(idx):
+        home = pp.status[idx] == HOME
+        # oldest at home first: sort by household, then home, then age
+        order = np.lexsort((pp.age[idx], home, pp.hh[idx]))
+        ordered = idx[order]
+        owners = pp.hh[ordered]
+        last = np.r_[owners[1:] != owners[:-1], True]
+        hh.head[owners[last]] = ordered[last]
+        flag[owners[last]] = False
+    # nobody alive: dissolved (only resident households; emigrated ones keep their status)
+    gone = np.flatnonzero(flag)
+    hh_status[gone[hh_status[gone] == RESIDENT]] = DISSOLVED
+
+

@@ -1,0 +1,348 @@
+"""Households and persons as parallel arrays, and the synthetic population of 1 January 2012.
+
+A household is a slot in :class:`Households`; a person is a slot in :class:`Persons` with
+the index of its household. Slots never move: a household that emigrates keeps its slot
+and changes status, so draws stay aligned across scenarios. Both tables grow (amortised
+doubling) when births, new households or immigrants need room.
+
+How the 2012 population is built (assumptions are listed in ``model/data/README.md``):
+
+* regions: official population on 1 January 2012 (BNS) divided by the scale;
+* household sizes: 1 + Poisson(mean_household_size - 1), capped at 12, the last household
+  of a region trimmed so that its persons match the official count exactly;
+* ages and sexes: the region's 2020 shares of children (0-15), working age and pension age
+  by sex (BNS open data), spread evenly over single years within the child and working
+  bands and geometrically (mean 12 years beyond the threshold) within the pension band;
+  heads are adults of 20 and over, other members take the rest of the distribution;
+* education: pupils to 15 basic, 16-21 secondary, 22+ by the 2009 census shares by sex;
+* ethnicity (per household): 2009 census shares by region (partly assumed, see datasets);
+* optimism: Beta with mean = Cantril ladder 2012 / 10 and concentration optimism_concentration;
+* ties abroad: kin abroad with p_diaspora_european or p_diaspora_other;
+* contacts: see :mod:`model.network`.
+
+Examples
+--------
+>>> from model.population import synthesize
+>>> from model.params import defaults
+>>> hh, pp = synthesize(defaults(), scale=2000, seed=1)
+>>> 2000 < hh.n < 3000
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model import datasets
+from model.network import draw_contacts
+from model.rng import stream
+
+__all__ = [
+    "Households", "Persons", "synthesize", "add_households", "age_sex_distribution",
+    "HOME", "LABOUR", "STUDY", "EMIGRATED", "DEAD", "RESIDENT", "HH_EMIGRATED", "DISSOLVED",
+    "MAX_AGE", "MAX_HH_SIZE",
+]
+
+# person status
+HOME, LABOUR, STUDY, EMIGRATED, DEAD = 0, 1, 2, 3, 4
+# household status
+RESIDENT, HH_EMIGRATED, DISSOLVED = 0, 1, 2
+MAX_AGE = 100
+MAX_HH_SIZE = 12
+_PENSION_MEAN_YEARS = 12.0  # assumption: geometric spread of ages beyond the pension threshold
+_HEAD_MIN_AGE = 20
+
+
+class _Table:
+    """Parallel arrays of one length ``n`` with spare capacity."""
+
+    _fields: dict[str, tuple[type, tuple[int, ...]]] = {}
+
+    def __init__(self, capacity: int, **shapes: int):
+        self.n = 0
+        self._extra = shapes
+        for name, (dtype, extra) in self._fields.items():
+            shape = (capacity, *(shapes.get(e, e) for e in extra))
+            setattr(self, "_" + name, np.zeros(shape, dtype=dtype))
+
+    @property
+    def capacity(self) -> int:
+        return len(getattr(self, "_" + next(iter(self._fields))))
+
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more slots (doubling, so appends are amortised O(1))."""
+        need = self.n + extra
+        if need <= self.capacity:
+            return
+        cap = max(need, int(self.capacity * 1.5) + 16)
+        for name in self._fields:
+            old = getattr(self, "_" + name)
+            new = np.zeros((cap, *old.shape[1:]), dtype=old.dtype)
+            new[: self.n] = old[: self.n]
+            setattr(self, "_" + name, new)
+
+    def append(self, **columns: np.ndarray) -> slice:
+        """Append rows given as arrays (all fields required); return their slice."""
+        k = len(next(iter(columns.values())))
+        self.reserve(k)
+        sl = slice(self.n, self.n + k)
+        for name in self._fields:
+            getattr(self, "_" + name)[sl] = columns[name]
+        self.n += k
+        return sl
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        # views of the used part: ``hh.region`` is ``hh._region[:hh.n]``
+        if name in type(self)._fields:
+            return self.__dict__["_" + name][: self.__dict__["n"]]
+        raise AttributeError(name)
+
+
+class Households(_Table):
+    """Household slots: region, ethnicity, optimism, kin abroad, contacts, head, status.
+
+    Examples
+    --------
+    >>> h = Households(4, k=3)
+    >>> h.contacts.shape
+    (0, 3)
+    """
+
+    _fields = {
+        "region": (np.int8, ()),
+        "ethnicity": (np.int8, ()),
+        "optimism": (np.float32, ()),
+        "diaspora": (np.bool_, ()),
+        "status": (np.int8, ()),
+        "head": (np.int32, ()),
+        "contacts": (np.int32, ("k",)),
+    }
+
+    def __init__(self, capacity: int, k: int):
+        super().__init__(capacity, k=k)
+
+
+class Persons(_Table):
+    """Person slots: household index, age, sex (0 male, 1 female), education, status.
+
+    Education is 0 basic, 1 secondary, 2 higher; status is HOME, LABOUR, STUDY, EMIGRATED
+    or DEAD; ``years_abroad`` counts completed years of the current stay abroad.
+
+    Examples
+    --------
+    >>> Persons(10).n
+    0
+    """
+
+    _fields = {
+        "hh": (np.int32, ()),
+        "age": (np.int16, ()),
+        "sex": (np.int8, ()),
+        "edu": (np.int8, ()),
+        "status": (np.int8, ()),
+        "years_abroad": (np.int8, ()),
+    }
+
+    def __init__(self, capacity: int):
+        super().__init__(capacity)
+
+
+def age_sex_distribution(region: int) -> np.ndarray:
+    """Share of a region's population by sex (rows: men, women) and single year of age.
+
+    Built from the region's 2020 functional age groups (see the module docstring).
+
+    Examples
+    --------
+    >>> d = age_sex_distribution(0)
+    >>> d.shape, round(float(d.sum()), 6)
+    ((2, 101), 1.0)
+    """
+    groups = datasets.age_sex_groups().iloc[region]
+    ages = np.arange(MAX_AGE + 1)
+    out = np.zeros((2, MAX_AGE + 1))
+    for s, (sex, pension_from) in enumerate((("men", 63), ("women", 59))):
+        child = ages <= 15
+        work = (ages >= 16) & (ages < pension_from)
+        pens = ages >= pension_from
+        decay = np.exp(-(ages - pension_from) / _PENSION_MEAN_YEARS) * pens
+        out[s, child] = groups[(sex, "child")] / child.sum()
+        out[s, work] = groups[(sex, "work")] / work.sum()
+        out[s, pens] = groups[(sex, "pension")] * decay[pens] / decay.sum()
+    return out / out.sum()
+
+
+def _education(age: np.ndarray, sex: np.ndarray, u: np.ndarray) -> np.ndarray:
+    shares = datasets.education_shares()
+    cum_m = np.cumsum(shares["male"])
+    cum_f = np.cumsum(shares["female"])
+    cum = np.where(sex[:, None] == 0, cum_m[None, :], cum_f[None, :])
+    adult_level = (u[:, None] >= cum[:, :2]).sum(axis=1)
+    edu = np.where(age < 16, 0, np.where(age < 22, 1, adult_level))
+    return edu.astype(np.int8)
+
+
+def _sizes(rng: np.random.Generator, persons: int, mean_size: float) -> np.ndarray:
+    """Household sizes summing exactly to ``persons``."""
+    if persons <= 0:
+        return np.zeros(0, dtype=np.int64)
+    n_guess = int(persons / mean_size * 1.2) + 8
+    sizes = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), MAX_HH_SIZE)
+    csum = np.cumsum(sizes)
+    while csum[-1] < persons:  # rare: extend the draw
+        more = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), MAX_HH_SIZE)
+        sizes = np.concatenate([sizes, more])
+        csum = np.cumsum(sizes)
+    k = int(np.searchsorted(csum, persons))  # first household reaching the target
+    sizes = sizes[: k + 1].copy()
+    sizes[k] -= int(csum[k] - persons)
+    return sizes[sizes > 0]
+
+
+def _members(rng: np.random.Generator, sizes: np.ndarray, dist: np.ndarray
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ages and sexes of members, heads first in each household.
+
+    Returns (household position of each person, age, sex), persons grouped by household.
+    """
+    n_h = len(sizes)
+    n_p = int(sizes.sum())
+    flat = dist.ravel()
+    adult = np.tile(np.arange(MAX_AGE + 1) >= _HEAD_MIN_AGE, 2)
+    head_p = flat * adult
+    head_p /= head_p.sum()
+    # non-heads take what heads leave of the distribution
+    rest = np.clip(flat * n_p - head_p * n_h, 0.0, None)
+    rest = rest / rest.sum() if rest.sum() > 0 else flat
+    is_head = np.zeros(n_p, dtype=bool)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    is_head[starts] = True
+    cell = np.empty(n_p, dtype=np.int64)
+    cell[is_head] = rng.choice(flat.size, size=n_h, p=head_p)
+    cell[~is_head] = rng.choice(flat.size, size=n_p - n_h, p=rest)
+    sex, age = np.divmod(cell, MAX_AGE + 1)
+    owner = np.repeat(np.arange(n_h), sizes)
+    return owner, age, sex
+
+
+def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year: int,
+                   label: str, region_persons: np.ndarray, ethnicity_shares: np.ndarray,
+                   higher_share: float | None = None) -> np.ndarray:
+    """Create households for the given persons per region and append them.
+
+    Parameters
+    ----------
+    hh, pp : Households, Persons
+        Tables to append to.
+    params : dict
+        Full parameter set.
+    seed, year : int
+        Run seed and year (select the random streams).
+    label : str
+        Stream name prefix (``"population"`` or ``"immigration"``).
+    region_persons : ndarray of int, shape (16,)
+        Persons to create in each region.
+    ethnicity_shares : ndarray, shape (16, 8)
+        Ethnic composition of the new households by region.
+    higher_share : float, optional
+        Share of adults 22+ with higher education (else the 2009 census shares by sex).
+
+    Returns
+    -------
+    ndarray of int
+        Indices of the new households.
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> h, p = Households(0, k=8), Persons(0)
+    >>> shares = np.tile(np.eye(8)[0], (16, 1))
+    >>> new = add_households(h, p, defaults(), seed=1, year=2012, label="t",
+    ...                      region_persons=np.full(16, 20), ethnicity_shares=shares)
+    >>> int(p.n)
+    320
+    """
+    rng = stream(seed, label, year)
+    mean_size = float(params["mean_household_size"])
+    first_hh = hh.n
+    regions, owners, ages, sexes = [], [], [], []
+    offset = 0
+    for r, n_persons in enumerate(np.asarray(region_persons, dtype=np.int64)):
+        sizes = _sizes(rng, int(n_persons), mean_size)
+        if len(sizes) == 0:
+            continue
+        owner, age, sex = _members(rng, sizes, age_sex_distribution(r))
+        regions.append(np.full(len(sizes), r, dtype=np.int8))
+        owners.append(owner + offset + first_hh)
+        ages.append(age)
+        sexes.append(sex)
+        offset += len(sizes)
+    if not regions:
+        return np.zeros(0, dtype=np.int64)
+    region = np.concatenate(regions)
+    owner = np.concatenate(owners)
+    age = np.concatenate(ages).astype(np.int16)
+    sex = np.concatenate(sexes).astype(np.int8)
+    n_new = len(region)
+
+    cum = np.cumsum(ethnicity_shares[region], axis=1)
+    ethnicity = (rng.random(n_new)[:, None] >= cum[:, :-1]).sum(axis=1).astype(np.int8)
+    m = datasets.ladder(2012) / 10.0
+    c = float(params["optimism_concentration"])
+    optimism = rng.beta(m * c, (1 - m) * c, n_new).astype(np.float32)
+    european = np.isin(ethnicity, [datasets.ETHNIC_GROUPS.index(g)
+                                   for g in datasets.EUROPEAN_GROUPS])
+    p_dia = np.where(european, params["p_diaspora_european"], params["p_diaspora_other"])
+    diaspora = rng.random(n_new) < p_dia
+
+    u_edu = rng.random(len(age))
+    edu = _education(age, sex, u_edu)
+    if higher_share is not None:
+        adult = age >= 22
+        edu[adult] = np.where(u_edu[adult] < higher_share, 2,
+                              np.where(edu[adult] == 2, 1, edu[adult]))
+    first_person = pp.n
+    pp.append(hh=owner.astype(np.int32), age=age, sex=sex, edu=edu,
+              status=np.full(len(age), HOME, np.int8),
+              years_abroad=np.zeros(len(age), np.int8))
+    heads = first_person + np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    sl = hh.append(region=region, ethnicity=ethnicity, optimism=optimism, diaspora=diaspora,
+                   status=np.full(n_new, RESIDENT, np.int8), head=heads.astype(np.int32),
+                   contacts=np.zeros((n_new, hh.contacts.shape[1]), np.int32))
+    new = np.arange(sl.start, sl.stop)
+    hh.contacts[new] = draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
+                                     int(params["n_contacts"]),
+                                     float(params["p_contact_in_region"]))
+    return new
+
+
+def synthesize(params: dict, *, scale: float, seed: int) -> tuple[Households, Persons]:
+    """Build the synthetic population of 1 January 2012 at ``scale`` real households per slot.
+
+    Parameters
+    ----------
+    params : dict
+        Full parameter set (see :mod:`model.params`).
+    scale : float
+        Real persons represented by one simulated person (1 = full population).
+    seed : int
+        Run seed.
+
+    Returns
+    -------
+    (Households, Persons)
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> hh, pp = synthesize(defaults(), scale=5000, seed=3)
+    >>> abs(pp.n * 5000 - 16673933) < 5000 * 16
+    True
+    """
+    target = np.rint(datasets.population_by_region(2012) / scale).astype(np.int64)
+    est_hh = int(target.sum() / params["mean_household_size"] * 1.1) + 16
+    hh = Households(est_hh, k=int(params["n_contacts"]))
+    pp = Persons(int(target.sum() * 1.1) + 16)
+    add_households(hh, pp, params, seed=seed, year=2012, label="population",
+                   region_persons=target, ethnicity_shares=datasets.ethnicity_by_region())
+    return hh, pp
