@@ -95,6 +95,11 @@ def _by_region_year(df: pd.DataFrame, value: str, weights: pd.DataFrame | None =
     return out[list(REGIONS)].sort_index()
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.setflags(write=False)
+    return a
+
+
 def _hold(table: pd.DataFrame, year: int) -> pd.Series:
     """Row for ``year``, holding the first or last available year outside the data."""
     y = min(max(year, int(table.index.min())), int(table.index.max()))
@@ -102,10 +107,17 @@ def _hold(table: pd.DataFrame, year: int) -> pd.Series:
 
 
 @cache
+def _hold_np(table_fn, year: int) -> np.ndarray:
+    """Like :func:`_hold` on a cached table function, as a read-only float array."""
+    return _frozen(_hold(table_fn(), year).to_numpy(dtype=float))
+
+
+@cache
 def _population_table() -> pd.DataFrame:
     return _by_region_year(_read("kz_population_by_region_2000_2019.csv"), "population_1jan")
 
 
+@cache
 def population_by_region(year: int) -> np.ndarray:
     """Official population on 1 January of ``year`` by region (BNS).
 
@@ -114,7 +126,7 @@ def population_by_region(year: int) -> np.ndarray:
     >>> population_by_region(2012)[REGIONS.index("Almaty city")]
     1449366.0
     """
-    return _hold(_population_table(), year).to_numpy(dtype=float)
+    return _hold_np(_population_table, year)
 
 
 @cache
@@ -124,6 +136,7 @@ def _ni_rate_table() -> pd.DataFrame:
     return ni / pop
 
 
+@cache
 def natural_increase_rate(year: int) -> np.ndarray:
     """Natural increase during ``year`` per person on 1 January, by region (BNS).
 
@@ -134,7 +147,7 @@ def natural_increase_rate(year: int) -> np.ndarray:
     >>> float(natural_increase_rate(2012).max()) < 0.03
     True
     """
-    return _hold(_ni_rate_table(), year).to_numpy(dtype=float)
+    return _hold_np(_ni_rate_table, year)
 
 
 @cache
@@ -177,7 +190,7 @@ def education_shares() -> dict[str, np.ndarray]:
                      + r["incomplete_higher"])
         higher = r["higher_incl_postgraduate"]
         v = np.array([basic, secondary, higher], dtype=float)
-        out[sex] = v / v.sum()
+        out[sex] = _frozen(v / v.sum())
     return out
 
 
@@ -212,7 +225,7 @@ def ethnicity_by_region() -> np.ndarray:
     counts_left = national * pop.sum() - (shares[known] * pop[known, None]).sum(axis=0)
     counts_left = np.clip(counts_left, 0.0, None)
     shares[~known] = counts_left / counts_left.sum()
-    return shares
+    return _frozen(shares)
 
 
 @cache
@@ -233,6 +246,7 @@ def _income_table() -> pd.DataFrame:
     return (g["wx"].sum() / g["w"].sum()).unstack("unit")[list(REGIONS)].sort_index()
 
 
+@cache
 def income_ratio(year: int) -> np.ndarray:
     """Money income per person by region relative to the national mean (BNS).
 
@@ -242,7 +256,7 @@ def income_ratio(year: int) -> np.ndarray:
     >>> r[REGIONS.index("Atyrau")] > r[REGIONS.index("Zhambyl")]
     True
     """
-    return _hold(_income_table(), year).to_numpy(dtype=float)
+    return _hold_np(_income_table, year)
 
 
 @cache
@@ -251,6 +265,7 @@ def _gdp_table() -> pd.DataFrame:
     return df.pivot(index="year", columns="iso3", values="gdp_pc_ppp2021").sort_index()
 
 
+@cache
 def gdp_ppp(iso3: str, year: int) -> float:
     """GDP per person at PPP (constant 2021 international dollars), World Bank compilation.
 
@@ -269,6 +284,7 @@ def _ladder_table() -> pd.Series:
     return s.sort_index()
 
 
+@cache
 def ladder(year: int) -> float:
     """Kazakhstan's Cantril-ladder life evaluation (0-10; Gallup via WHR).
 
@@ -292,6 +308,7 @@ def _immigrants_table() -> pd.Series:
     return s.loc[2012:].astype(float)
 
 
+@cache
 def immigrants(year: int) -> float:
     """Immigrants arriving in ``year``: emigrants + official balance (derived), held after 2018.
 

@@ -31,6 +31,8 @@ True
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from model import datasets
@@ -125,6 +127,9 @@ class Households(_Table):
 class Persons(_Table):
     """Person slots: household index, age, sex (0 male, 1 female), education, status.
 
+    ``region`` and ``ethnicity`` copy the household's (they never change for a person) so
+    that tallies by group need no gather through the household index.
+
     Education is 0 basic, 1 secondary, 2 higher; status is HOME, LABOUR, STUDY, EMIGRATED
     or DEAD; ``years_abroad`` counts completed years of the current stay abroad.
 
@@ -141,12 +146,15 @@ class Persons(_Table):
         "edu": (np.int8, ()),
         "status": (np.int8, ()),
         "years_abroad": (np.int8, ()),
+        "region": (np.int8, ()),
+        "ethnicity": (np.int8, ()),
     }
 
     def __init__(self, capacity: int):
         super().__init__(capacity)
 
 
+@cache
 def age_sex_distribution(region: int) -> np.ndarray:
     """Share of a region's population by sex (rows: men, women) and single year of age.
 
@@ -169,7 +177,9 @@ def age_sex_distribution(region: int) -> np.ndarray:
         out[s, child] = groups[(sex, "child")] / child.sum()
         out[s, work] = groups[(sex, "work")] / work.sum()
         out[s, pens] = groups[(sex, "pension")] * decay[pens] / decay.sum()
-    return out / out.sum()
+    out /= out.sum()
+    out.setflags(write=False)
+    return out
 
 
 def _education(age: np.ndarray, sex: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -218,8 +228,12 @@ def _members(rng: np.random.Generator, sizes: np.ndarray, dist: np.ndarray
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     is_head[starts] = True
     cell = np.empty(n_p, dtype=np.int64)
-    cell[is_head] = rng.choice(flat.size, size=n_h, p=head_p)
-    cell[~is_head] = rng.choice(flat.size, size=n_p - n_h, p=rest)
+    # inverse-CDF sampling (rng.choice with p= re-validates p on every call: slower)
+    cell[is_head] = np.searchsorted(np.cumsum(head_p), rng.random(n_h) * head_p.sum(),
+                                    side="right")
+    cell[~is_head] = np.searchsorted(np.cumsum(rest), rng.random(n_p - n_h) * rest.sum(),
+                                     side="right")
+    np.minimum(cell, flat.size - 1, out=cell)
     sex, age = np.divmod(cell, MAX_AGE + 1)
     owner = np.repeat(np.arange(n_h), sizes)
     return owner, age, sex
@@ -302,9 +316,11 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
         edu[adult] = np.where(u_edu[adult] < higher_share, 2,
                               np.where(edu[adult] == 2, 1, edu[adult]))
     first_person = pp.n
+    local = owner - first_hh
     pp.append(hh=owner.astype(np.int32), age=age, sex=sex, edu=edu,
               status=np.full(len(age), HOME, np.int8),
-              years_abroad=np.zeros(len(age), np.int8))
+              years_abroad=np.zeros(len(age), np.int8), region=region[local],
+              ethnicity=ethnicity[local])
     heads = first_person + np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     sl = hh.append(region=region, ethnicity=ethnicity, optimism=optimism, diaspora=diaspora,
                    status=np.full(n_new, RESIDENT, np.int8), head=heads.astype(np.int32),

@@ -30,6 +30,7 @@ METRICS = ("population", "births", "deaths", "new_emigrants", "new_immigrants",
 """Metrics written for every year (``population`` is the stock on 1 January)."""
 
 _AGE_EDGES = np.array([b[0] for b in AGE_BANDS[1:]])
+_BAND_STARTS = np.array([b[0] for b in AGE_BANDS])
 
 
 def _age_label(lo: int, hi: int) -> str:
@@ -75,9 +76,8 @@ class Recorder:
         >>> float(t[0]), float(t[rec.groups.index("age=16-62")])
         (2.0, 1.0)
         """
-        band = np.searchsorted(_AGE_EDGES, age, side="right")
-        parts = [np.array([len(age) if weights is None else float(np.sum(weights))]),
-                 np.bincount(band, weights, minlength=len(AGE_BANDS)),
+        by_age = np.bincount(age, weights, minlength=_AGE_EDGES[-1] + 1)
+        parts = [np.array([by_age.sum()]), np.add.reduceat(by_age, _BAND_STARTS),
                  np.bincount(edu, weights, minlength=len(EDU_LEVELS)),
                  np.bincount(region, weights, minlength=len(datasets.REGIONS)),
                  np.bincount(ethnicity, weights, minlength=len(datasets.ETHNIC_GROUPS))]

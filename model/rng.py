@@ -53,3 +53,35 @@ def replicate_seed(seed: int, replicate: int) -> int:
     True
     """
     return int(np.random.SeedSequence([int(seed), int(replicate)]).generate_state(1)[0])
+
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
+
+
+def uniform_at(seed: int, name: str, year: int, slots: np.ndarray) -> np.ndarray:
+    """Uniform draws in [0, 1) for the given slots only, each a function of its slot.
+
+    A counter-based generator (SplitMix64 of the slot number plus a key derived from seed,
+    name and year): the draw of slot ``i`` is the same whichever other slots are asked
+    for, so drawing only for the eligible few keeps common random numbers across
+    scenarios at the cost of the eligible few, not of the whole population.
+
+    Examples
+    --------
+    >>> a = uniform_at(1, "leave_home", 2013, np.array([5, 9]))
+    >>> b = uniform_at(1, "leave_home", 2013, np.array([9]))
+    >>> bool(a[1] == b[0])
+    True
+    """
+    ss = np.random.SeedSequence(int(seed), spawn_key=(zlib.crc32(name.encode()), int(year)))
+    key = ss.generate_state(1, dtype=np.uint64)[0]
+    x = np.asarray(slots).astype(np.uint64) * _GOLDEN + key
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return (x >> _S40).astype(np.float32) * np.float32(2.0**-24)

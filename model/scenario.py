@@ -1,7 +1,22 @@
 """Scenarios: a resolved set of parameters plus the run window and scale.
 
 A scenario file is TOML. ``extends = "baseline.toml"`` (relative to the file) inherits
-another file; keys set here override it.
+another file; keys set here override it. The whole format::
+
+    name = "baseline"            # optional; default: the file name without .toml
+    description = "..."          # optional; not inherited
+    extends = "baseline.toml"    # optional; chains allowed, cycles are an error
+    [run]                        # optional; a child's values override its parent's
+    start = 2012                 # first recorded year, 2012 <= start <= end <= 2050
+    end = 2018                   # last simulated year (inclusive)
+    scale = 50                   # real households per simulated household (> 0)
+    [params]                     # any name from model.params.REGISTRY
+    b_compatriot = 0.0
+
+Every problem raises :class:`ScenarioError` with one line naming the file and the key,
+what is wrong and what is allowed, e.g.
+``scenarios/x.toml: key 'params.age_pek' is not a parameter; allowed: a name listed by
+'emigsim params'; did you mean 'age_peak'?``
 
 Examples
 --------
@@ -13,12 +28,15 @@ Examples
 
 from __future__ import annotations
 
+import math
+import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from model.params import defaults
+from model.params import REGISTRY, ParamError, defaults, suggest, validate_params
 
-__all__ = ["Scenario", "ScenarioError", "DEFAULT_SCALE", "FIRST_YEAR", "LAST_YEAR", "load_scenario"]
+__all__ = ["Scenario", "ScenarioError", "DEFAULT_SCALE", "FIRST_YEAR", "LAST_YEAR", "load_scenario",
+           "check_year", "check_scale", "check_window"]
 
 FIRST_YEAR = 2012
 """Year of the synthetic population (1 January)."""
@@ -83,6 +101,273 @@ class Scenario:
                 "overrides": dict(self.overrides), "params": dict(self.params)}
 
 
+_TOP_KEYS = ("name", "description", "extends", "run", "params")
+_RUN_KEYS = ("start", "end", "scale")
+_TOP_ALLOWED = "name, description, extends, [run], [params]"
+
+
+def _error(where: str, key: str | None, problem: str, allowed: str,
+           hint: str = "") -> ScenarioError:
+    """Build the one-line error; newlines inside values would break the one-line contract."""
+    head = f"{where}: key '{key}' {problem}" if key is not None else f"{where}: {problem}"
+    return ScenarioError(" ".join(f"{head}; allowed: {allowed}{hint}".splitlines()))
+
+
+def _describe(value: object) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def check_year(value: object, key: str, where: str) -> int:
+    """Return ``value`` as a run year, or raise :class:`ScenarioError`.
+
+    Parameters
+    ----------
+    value : object
+        Candidate year; must be an integer (not a bool or float) in
+        ``FIRST_YEAR..LAST_YEAR``.
+    key : str
+        Name shown in the message, e.g. ``"run.start"`` or ``"--start"``.
+    where : str
+        File (or ``"command line"``) shown in front of the message.
+
+    Returns
+    -------
+    int
+        The year.
+
+    Raises
+    ------
+    ScenarioError
+        One line naming ``where`` and ``key``.
+
+    Examples
+    --------
+    >>> check_year(2015, "run.end", "x.toml")
+    2015
+    >>> check_year(2051, "run.end", "x.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    model.scenario.ScenarioError: x.toml: key 'run.end' = 2051 is outside the modelled years; ...
+    """
+    allowed = f"an integer year from {FIRST_YEAR} to {LAST_YEAR}"
+    # bool is an int subclass; `start = true` is a typo, not the year 1.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
+    if not FIRST_YEAR <= value <= LAST_YEAR:
+        raise _error(where, key, f"= {value} is outside the modelled years", allowed)
+    return int(value)
+
+
+def check_scale(value: object, key: str, where: str) -> float:
+    """Return ``value`` as a scale (real households per simulated one), or raise.
+
+    Examples
+    --------
+    >>> check_scale(100, "run.scale", "x.toml")
+    100.0
+    >>> check_scale(0, "run.scale", "x.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    model.scenario.ScenarioError: x.toml: key 'run.scale' = 0 must be greater than 0; ...
+    """
+    allowed = "a number > 0 (1 = full population)"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _error(where, key, f"must be a number, not {_describe(value)}", allowed)
+    # TOML accepts inf and nan; neither gives a usable population.
+    if not math.isfinite(value):
+        raise _error(where, key, f"= {value} is not finite", allowed)
+    if value <= 0:
+        raise _error(where, key, f"= {value:g} must be greater than 0", allowed)
+    return float(value)
+
+
+def check_window(start: int, end: int, where: str, key: str = "run.start",
+                 other: str = "run.end") -> None:
+    """Raise :class:`ScenarioError` unless ``start <= end``.
+
+    ``key`` names the value to blame (the one the user set last) and ``other`` the one it
+    is compared with; each may be the start or the end.
+
+    Examples
+    --------
+    >>> check_window(2012, 2018, "x.toml")
+    >>> check_window(2019, 2018, "x.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    model.scenario.ScenarioError: x.toml: key 'run.start' = 2019 is after run.end = 2018; ...
+    """
+    if start <= end:
+        return
+    if key.endswith("end"):
+        problem = f"= {end} is before {other} = {start}"
+    else:
+        problem = f"= {start} is after {other} = {end}"
+    raise _error(where, key, problem, "start <= end")
+
+
+@dataclass
+class _Layer:
+    """What one file in an extends chain contributes (already validated)."""
+
+    where: str
+    name: str | None
+    description: str | None
+    run: dict
+    params: dict
+
+
+def _read_toml(path: Path, where: str) -> dict:
+    allowed = "a readable scenario TOML file"
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise _error(where, None, "file not found", allowed) from None
+    except IsADirectoryError:
+        raise _error(where, None, "is a folder, not a file", allowed) from None
+    except OSError as exc:
+        raise _error(where, None, f"cannot be read ({exc.strerror})", allowed) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _error(where, None, f"is not valid TOML ({exc})",
+                     "TOML syntax, see https://toml.io") from None
+    except UnicodeDecodeError:
+        raise _error(where, None, "is not UTF-8 text", "a UTF-8 encoded TOML file") from None
+
+
+def _param_error(where: str, exc: ParamError) -> ScenarioError:
+    if exc.key not in REGISTRY:
+        # Suggest the bare name: that is what the user types inside [params].
+        return _error(where, f"params.{exc.key}", "is not a parameter",
+                      "a name listed by 'emigsim params'", suggest(exc.key, REGISTRY))
+    allowed = exc.allowed.removeprefix("allowed: ")
+    return _error(where, f"params.{exc.key}", exc.problem, allowed)
+
+
+def _check_layer(data: dict, where: str) -> _Layer:
+    for key in data:
+        if key in _TOP_KEYS:
+            continue
+        # A parameter or run key at top level usually means a forgotten section header.
+        if key in REGISTRY:
+            hint = f"; did you mean to put it under [params] (params.{key})?"
+        elif key in _RUN_KEYS:
+            hint = f"; did you mean to put it under [run] (run.{key})?"
+        else:
+            hint = suggest(key, _TOP_KEYS)
+        raise _error(where, key, "is not a scenario setting", _TOP_ALLOWED, hint)
+
+    for key in ("name", "description", "extends"):
+        if key in data and not isinstance(data[key], str):
+            raise _error(where, key, f"must be a string, not {_describe(data[key])}",
+                         "a quoted string")
+    name = data.get("name")
+    if name is not None and (not name.strip() or "\n" in name):
+        raise _error(where, "name", f"= {name!r} is empty or spans lines",
+                     "a non-empty one-line string")
+
+    run = data.get("run", {})
+    if not isinstance(run, dict):
+        raise _error(where, "run", f"must be a table, not {_describe(run)}",
+                     "a [run] table with start, end, scale")
+    checked_run: dict = {}
+    for key, value in run.items():
+        if key not in _RUN_KEYS:
+            raise _error(where, f"run.{key}", "is not a run setting", ", ".join(_RUN_KEYS),
+                         suggest(key, _RUN_KEYS))
+        check = check_scale if key == "scale" else check_year
+        checked_run[key] = check(value, f"run.{key}", where)
+    if "start" in checked_run and "end" in checked_run:
+        check_window(checked_run["start"], checked_run["end"], where)
+
+    params = data.get("params", {})
+    if not isinstance(params, dict):
+        raise _error(where, "params", f"must be a table, not {_describe(params)}",
+                     "a [params] table of name = value")
+    try:
+        values = validate_params(params)
+    except ParamError as exc:
+        raise _param_error(where, exc) from None
+    # Keep the coerced values (ints for int/year parameters), not the raw TOML ones.
+    return _Layer(where, name, data.get("description"), checked_run,
+                  {key: values[key] for key in params})
+
+
+def _load_chain(path: Path, where: str, seen: list[tuple[Path, str]]) -> list[_Layer]:
+    """Return the layers of ``path`` and its ancestors, most basic first."""
+    data = _read_toml(path, where)
+    layer = _check_layer(data, where)
+    data_extends = data.get("extends")
+    if data_extends is None:
+        return [layer]
+    if not data_extends.strip():
+        raise _error(where, "extends", "is empty", "a path to another scenario file, "
+                     "relative to this file's folder")
+    target = Path(data_extends)
+    parent = target if target.is_absolute() else path.parent / target
+    chain = [*seen, (path.resolve(), where)]
+    if parent.resolve() in [p for p, _ in chain]:
+        loop = " -> ".join([w for _, w in chain] + [str(parent)])
+        raise _error(where, "extends", f"= {data_extends!r} makes a cycle ({loop})",
+                     "a chain of extends that never returns to a file already in it")
+    if not parent.is_file():
+        siblings = sorted(p.name for p in parent.parent.glob("*.toml")) \
+            if parent.parent.is_dir() else []
+        raise _error(where, "extends", f"= {data_extends!r} names no file ({parent})",
+                     f"a scenario file path relative to the folder of {where}",
+                     suggest(target.name, siblings))
+    return [*_load_chain(parent, str(parent), chain), layer]
+
+
 def load_scenario(path: str | Path) -> Scenario:
-    """Load and validate a scenario file (filled in by the scenario-file module)."""
-    raise NotImplementedError
+    r"""Load and validate a scenario file, following its ``extends`` chain.
+
+    Parameters
+    ----------
+    path : str or Path
+        The TOML file. ``extends`` paths inside it are relative to its folder.
+
+    Returns
+    -------
+    Scenario
+        ``params`` is the full validated set; ``overrides`` only what the chain set (the
+        most derived file wins); ``name`` defaults to the file name without ``.toml``;
+        ``description`` is this file's own (a parent's description describes the parent).
+
+    Raises
+    ------
+    ScenarioError
+        On any problem: missing or unreadable file, TOML syntax, unknown key, wrong type,
+        value out of range, ``start > end``, a cycle of ``extends``. The message is one
+        line: ``<file>: key '<key>' <problem>; allowed: <what is allowed>``, with
+        ``; did you mean 'x'?`` for near-miss keys.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "base.toml").write_text("[run]\nend = 2016\n")
+    >>> _ = (d / "v.toml").write_text('extends = "base.toml"\n[params]\nb_compatriot = 0\n')
+    >>> s = load_scenario(d / "v.toml")
+    >>> (s.name, s.end, s.overrides)
+    ('v', 2016, {'b_compatriot': 0.0})
+    """
+    path = Path(path)
+    layers = _load_chain(path, str(path), [])
+    top = layers[-1]
+    run: dict = {}
+    params: dict = {}
+    for layer in layers:
+        run.update(layer.run)
+        params.update(layer.params)
+    start = run.get("start", Scenario.start)
+    end = run.get("end", Scenario.end)
+    if start > end:
+        # Blame the most derived file that set either year: that is where the fix goes.
+        culprit = next(la for la in reversed(layers) if {"start", "end"} & la.run.keys())
+        key, other = ("end", "start") if "end" in culprit.run else ("start", "end")
+        source = next((la.where for la in reversed(layers) if other in la.run), None)
+        where_other = "" if source in (None, culprit.where) else f" (set in {source})"
+        check_window(start, end, culprit.where, f"run.{key}", f"run.{other}{where_other}")
+    return Scenario(name=top.name or path.stem, description=top.description or "",
+                    params=validate_params(params), overrides=params, start=start, end=end,
+                    scale=run.get("scale", Scenario.scale), source=str(path))

@@ -30,24 +30,29 @@ from model.population import (DEAD, EMIGRATED, HH_EMIGRATED, HOME, RESIDENT, add
 from model.population import LABOUR as P_LABOUR
 from model.population import STUDY as P_STUDY
 from model.recorder import DESTINATIONS, Recorder
-from model.rng import stream
+from model.rng import stream, uniform_at
 from model.scenario import FIRST_YEAR, Scenario
 
 __all__ = ["EmigrationModel"]
 
 _N_REGIONS = len(datasets.REGIONS)
+_AGES = np.arange(121)
+# weight of a member by age in the packed household count: 1 + 256 [child]
+# + 65536 [18-62] + 16777216 [16-24]
+_FERTILITY = fertility_shape(_AGES)
+_PACK = (1.0 + 256.0 * (_AGES < 16) + 65536.0 * ((_AGES >= 18) & (_AGES <= 62))
+         + 16777216.0 * ((_AGES >= 16) & (_AGES <= 24)))
 _KAZAKH = datasets.ETHNIC_GROUPS.index("Kazakh")
 
 
 def _pick_one(owner: np.ndarray, candidates: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """For each household in ``owner[candidates]``, the candidate with the largest key."""
+    """One candidate per household: the one with the largest key (owner, key per candidate)."""
     if len(candidates) == 0:
         return candidates
-    order = np.lexsort((key[candidates], owner[candidates]))
-    ordered = candidates[order]
-    own = owner[ordered]
+    order = np.lexsort((key, owner))
+    own = owner[order]
     last = np.r_[own[1:] != own[:-1], True]
-    return ordered[last]
+    return candidates[order[last]]
 
 
 class EmigrationModel(mesa.Model):
@@ -93,9 +98,8 @@ class EmigrationModel(mesa.Model):
 
     # ------------------------------------------------------------------ helpers
     def _person_groups(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
-        pp, hh = self.persons, self.households
-        owner = pp.hh[idx]
-        return pp.age[idx], pp.edu[idx], hh.region[owner], hh.ethnicity[owner]
+        pp = self.persons
+        return pp.age[idx], pp.edu[idx], pp.region[idx], pp.ethnicity[idx]
 
     def _tally(self, idx: np.ndarray) -> np.ndarray:
         return self.recorder.tally(*self._person_groups(idx))
@@ -161,12 +165,15 @@ class EmigrationModel(mesa.Model):
         home_idx = np.flatnonzero(at_home)
         home_owner = owner[home_idx]
         home_age = age[home_idx]
-        members = np.bincount(home_owner, minlength=n_h)
-        children = np.bincount(home_owner[home_age < 16], minlength=n_h) > 0
         work_ok = (home_age >= 18) & (home_age <= 62)
         study_ok = (home_age >= 16) & (home_age <= 24)
-        can_labour = np.bincount(home_owner[work_ok], minlength=n_h) > 0
-        can_study = np.bincount(home_owner[study_ok], minlength=n_h) > 0
+        # one pass: members, children, workers and students packed in base-256 digits
+        packed = np.bincount(home_owner, _PACK[np.minimum(home_age, _PACK.size - 1)],
+                             minlength=n_h).astype(np.int64)
+        members = packed & 255
+        children = (packed >> 8) & 255 > 0
+        can_labour = (packed >> 16) & 255 > 0
+        can_study = (packed >> 24) & 255 > 0
         abroad_hh = hh.status == HH_EMIGRATED
         abroad_hh[owner[abroad_start]] = True
 
@@ -190,8 +197,7 @@ class EmigrationModel(mesa.Model):
         intent[choosers] = choose(prob, u_int[choosers])
         if rec:
             adults = home_idx[home_age >= 18]
-            intending = (intent[owner[adults]] != 0).astype(np.float64)
-            num = self.recorder.tally(*self._person_groups(adults), weights=intending)
+            num = self._tally(adults[intent[owner[adults]] != 0])
             den = self._tally(adults)
             self.recorder.put(year, "share_intending",
                               np.divide(num, den, out=np.zeros_like(num), where=den > 0),
@@ -208,13 +214,16 @@ class EmigrationModel(mesa.Model):
         u_dest = stream(self.seed, "destination", year).random(n_h, dtype=np.float32)
         noncis_hh = u_dest < p_noncis
         # labour and study: one eligible member at home, chosen by a per-person key
-        key = stream(self.seed, "member", year).random(pp.n, dtype=np.float32)
         labour_hh = np.zeros(n_h, dtype=bool)
         labour_hh[np.flatnonzero(act & (intent == LABOUR))] = True
         study_hh = np.zeros(n_h, dtype=bool)
         study_hh[np.flatnonzero(act & (intent == STUDY))] = True
-        new_lab = _pick_one(owner, home_idx[work_ok & labour_hh[home_owner]], key)
-        new_stu = _pick_one(owner, home_idx[study_ok & study_hh[home_owner]], key)
+        cand_lab = home_idx[work_ok & labour_hh[home_owner]]
+        cand_stu = home_idx[study_ok & study_hh[home_owner]]
+        new_lab = _pick_one(owner[cand_lab], cand_lab,
+                            uniform_at(self.seed, "member.labour", year, cand_lab))
+        new_stu = _pick_one(owner[cand_stu], cand_stu,
+                            uniform_at(self.seed, "member.study", year, cand_stu))
         status[new_lab] = P_LABOUR
         status[new_stu] = P_STUDY
         pp.years_abroad[new_lab] = 0
@@ -228,16 +237,15 @@ class EmigrationModel(mesa.Model):
         hh.status[emig_hh] = HH_EMIGRATED
 
         # 7. returns and settlement of those abroad since an earlier year
-        u_ab = stream(self.seed, "abroad", year).random(pp.n, dtype=np.float32)
         lab_idx = np.flatnonzero(abroad_start & (status == P_LABOUR))
-        u_l = u_ab[lab_idx]
+        u_l = uniform_at(self.seed, "abroad.labour", year, lab_idx)
         lab_return = lab_idx[u_l < p["p_return_labour"]]
         lab_settle = lab_idx[(u_l >= p["p_return_labour"])
                              & (u_l < p["p_return_labour"] + p["p_settle_labour"])]
         stu_idx = np.flatnonzero(abroad_start & (status == P_STUDY))
         pp.years_abroad[stu_idx] += 1
         grads = stu_idx[pp.years_abroad[stu_idx] >= p["study_years"]]
-        stays = u_ab[grads] < p["p_stay_after_study"]
+        stays = uniform_at(self.seed, "abroad.study", year, grads) < p["p_stay_after_study"]
         stu_settle, stu_return = grads[stays], grads[~stays]
         returnees = np.concatenate([lab_return, stu_return])
         status[returnees] = HOME
@@ -280,49 +288,56 @@ class EmigrationModel(mesa.Model):
             self.running = False
 
     def _demography(self, year: int) -> tuple[np.ndarray, np.ndarray]:
-        """Deaths, births, schooling, ageing, heads and leaving home; returns tallies."""
+        """Deaths, births, schooling, ageing, heads and leaving home; returns tallies.
+
+        One uniform per person decides both death (``u < q``) and, for women at home,
+        birth (``q <= u < q + p_birth``): the events are exclusive within the year.
+        """
         p = self.params
         hh, pp = self.households, self.persons
         n_p = pp.n
         status = pp.status
+        age, sex, region = pp.age, pp.sex, pp.region
         alive = status <= P_STUDY
-        alive_idx = np.flatnonzero(alive)
-        region_alive = hh.region[pp.hh[alive_idx]]
-        q = death_probability(pp.age[alive_idx], pp.sex[alive_idx], p["mortality_level"])
-        u_death = stream(self.seed, "death", year).random(n_p, dtype=np.float32)
-        dies = alive_idx[u_death[alive_idx] < q]
+        sexage = sex.astype(np.int16) * 121 + np.minimum(age, 120)
+        q_table = np.concatenate([death_probability(_AGES, np.zeros(121), p["mortality_level"]),
+                                  death_probability(_AGES, np.ones(121), p["mortality_level"]),
+                                  np.zeros(1, np.float32)])
+        sexage[~alive] = 242  # the dead and emigrated: q = 0
+        q = q_table[sexage]
+        u = stream(self.seed, "vital", year).random(n_p, dtype=np.float32)
+        dies = np.flatnonzero(u < q)
         # births: expected births per region = natural increase + expected deaths
-        expected_deaths = np.bincount(region_alive, weights=q, minlength=_N_REGIONS)
-        pop_r = np.bincount(region_alive, minlength=_N_REGIONS)
+        cells = np.bincount(region.astype(np.int32) * 243 + sexage,
+                            minlength=243 * _N_REGIONS).reshape(_N_REGIONS, 243)
+        expected_deaths = cells @ q_table.astype(np.float64)
+        pop_r = cells[:, :242].sum(axis=1)
         target = datasets.natural_increase_rate(year) * pop_r + expected_deaths
-        women = alive_idx[(pp.sex[alive_idx] == 1) & (status[alive_idx] == HOME)]
-        shape = fertility_shape(pp.age[women])
-        fertile = women[shape > 0]
-        p_birth = birth_probability(target, hh.region[pp.hh[fertile]], shape[shape > 0],
-                                    _N_REGIONS)
-        u_birth = stream(self.seed, "birth", year).random(n_p, dtype=np.float32)
-        mothers = fertile[u_birth[fertile] < p_birth]
-        mothers = mothers[status[mothers] == HOME]
+        fertile = np.flatnonzero((sexage >= 121 + 15) & (sexage <= 121 + 49) & (status == HOME))
+        shape = _FERTILITY[age[fertile]]
+        p_birth = birth_probability(target, region[fertile], shape, _N_REGIONS)
+        u_f = u[fertile]
+        q_f = q[fertile]
+        mothers = fertile[(u_f >= q_f) & (u_f < q_f + p_birth)]
         deaths_t = self._tally(dies)
         status[dies] = DEAD
-        mothers = mothers[status[mothers] == HOME]  # a mother who died gives no birth here
 
         # schooling and ageing of the living
-        u_edu = stream(self.seed, "education", year).random(n_p, dtype=np.float32)
-        live = np.flatnonzero(status <= P_STUDY)
-        a = pp.age[live]
-        pp.edu[live[a == 16]] = np.maximum(pp.edu[live[a == 16]], 1)
-        grad = live[(a == 22)]
-        grad = grad[u_edu[grad] < p["p_higher_completion"]]
+        pp.edu[np.flatnonzero(alive & (age == 16))] = 1
+        at22 = np.flatnonzero(alive & (age == 22))
+        grad = at22[uniform_at(self.seed, "education", year, at22) < p["p_higher_completion"]]
         pp.edu[grad] = 2
-        pp.age[live] = np.minimum(a + 1, 120)
+        live = alive & (status <= P_STUDY)
+        age += live
+        np.minimum(age, 120, out=age)
 
         # newborns (age 0 on 1 January of next year; sex ratio at birth 105 boys : 100 girls)
         n_b = len(mothers)
-        u_sex = stream(self.seed, "sex", year).random(n_b)
+        u_sex = uniform_at(self.seed, "sex", year, np.arange(n_p, n_p + n_b))
         pp.append(hh=pp.hh[mothers], age=np.zeros(n_b, np.int16),
                   sex=(u_sex >= 105 / 205).astype(np.int8), edu=np.zeros(n_b, np.int8),
-                  status=np.full(n_b, HOME, np.int8), years_abroad=np.zeros(n_b, np.int8))
+                  status=np.full(n_b, HOME, np.int8), years_abroad=np.zeros(n_b, np.int8),
+                  region=pp.region[mothers], ethnicity=pp.ethnicity[mothers])
         births_t = self._tally(np.arange(pp.n - n_b, pp.n))
 
         # young adults leave home and head new households
@@ -336,13 +351,13 @@ class EmigrationModel(mesa.Model):
     def _leave_home(self, year: int) -> None:
         p = self.params
         hh, pp = self.households, self.persons
-        head_age = pp.age[hh.head]
-        u = stream(self.seed, "leave_home", year).random(pp.n, dtype=np.float32)
-        cand = np.flatnonzero((pp.status == HOME) & (pp.age >= 20) & (pp.age <= 34))
+        cand = np.flatnonzero((pp.age >= 20) & (pp.age <= 34) & (pp.status == HOME))
         owner = pp.hh[cand]
-        child = ((hh.head[owner] != cand) & (head_age[owner] - pp.age[cand] >= 16)
+        head = hh.head[owner]
+        child = ((head != cand) & (pp.age[head] - pp.age[cand] >= 16)
                  & (hh.status[owner] == RESIDENT))
-        movers = cand[child & (u[cand] < p["p_leave_home"])]
+        cand = cand[child]
+        movers = cand[uniform_at(self.seed, "leave_home", year, cand) < p["p_leave_home"]]
         if len(movers) == 0:
             return
         parent = pp.hh[movers]

@@ -1,0 +1,208 @@
+"""Run manifests: everything needed to tell how an output folder was made.
+
+Every output folder gets a ``manifest.json`` with the fully resolved scenario, the seeds,
+the population size, package versions, the git commit and the command line (DESIGN.md
+section 8). The builder is shared by ``emigsim run`` and the batch commands.
+
+Examples
+--------
+>>> from model.manifest import package_versions
+>>> sorted(package_versions())[:3]
+['SALib', 'emigsim', 'matplotlib']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import model
+from model.scenario import Scenario
+
+__all__ = ["MANIFEST_VERSION", "build_manifest", "package_versions", "git_commit",
+           "write_json_atomic", "to_jsonable"]
+
+MANIFEST_VERSION = 1
+"""Bumped when a key of the manifest changes meaning or disappears."""
+
+_PACKAGES = ("numpy", "pandas", "mesa", "scipy", "matplotlib", "SALib")
+
+
+def package_versions() -> dict[str, str | None]:
+    """Return the versions of Python, emigsim and the scientific packages (None if absent).
+
+    Examples
+    --------
+    >>> v = package_versions()
+    >>> v["python"].count(".")
+    2
+    """
+    versions: dict[str, str | None] = {"python": platform.python_version(),
+                                       "emigsim": model.__version__}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                             timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        # No git installed, or a hung repository: the manifest records null, not a crash.
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def git_commit(where: Path | None = None) -> dict[str, Any]:
+    """Return ``{"commit": sha or None, "dirty": bool or None, "repo": path or None}``.
+
+    Looks first at the folder holding the ``model`` package (the code that ran), then at
+    ``where`` (default: the working directory).
+
+    Examples
+    --------
+    >>> sorted(git_commit())
+    ['commit', 'dirty', 'repo']
+    """
+    candidates = [Path(model.__file__).resolve().parent, Path.cwd() if where is None else where]
+    for folder in candidates:
+        top = _git(["rev-parse", "--show-toplevel"], folder)
+        if top is None:
+            continue
+        commit = _git(["rev-parse", "HEAD"], folder)  # None in a repo without commits
+        status = _git(["status", "--porcelain", "--untracked-files=no"], folder)
+        return {"commit": commit, "dirty": None if status is None else bool(status),
+                "repo": top}
+    return {"commit": None, "dirty": None, "repo": None}
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert numpy scalars and arrays, paths and datetimes to plain JSON types (NaN -> None).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_jsonable({"n": np.int64(3), "x": [np.float32(0.5)]})
+    {'n': 3, 'x': [0.5]}
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    # numpy scalars and arrays both have tolist(); avoids importing numpy here.
+    if hasattr(value, "tolist") and type(value).__module__ == "numpy":
+        return to_jsonable(value.tolist())
+    # NaN and inf are not JSON; null keeps the file readable by every JSON parser.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def build_manifest(scenario: Scenario, results: Any, argv: Sequence[str], started: datetime,
+                   ended: datetime, *, seed: int | None = None,
+                   extra: dict | None = None) -> dict[str, Any]:
+    """Return the manifest of one run (or batch) as a JSON-ready dict.
+
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario as run (after command-line overrides).
+    results : Results
+        Needs ``results.info`` with ``n_households``, ``n_persons``, ``scale``,
+        ``replicate_seeds`` and ``runtime_s``; missing entries are recorded as null.
+    argv : sequence of str
+        The command line (usually ``sys.argv``).
+    started, ended : datetime
+        Wall-clock start and end; timezone-aware ones are recorded with their offset.
+    seed : int, optional
+        The seed given by the user (replicate seeds are derived from it).
+    extra : dict, optional
+        More keys for callers (e.g. the list of files written).
+
+    Returns
+    -------
+    dict
+        Keys: ``manifest_version``, ``tool``, ``scenario``, ``seed``, ``replicates``,
+        ``replicate_seeds``, ``n_households``, ``n_persons``, ``scale``, ``runtime_s``,
+        ``versions``, ``git_commit``, ``git_dirty``, ``command``, ``cwd``, ``platform``,
+        ``started``, ``ended``, plus ``extra``.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> from types import SimpleNamespace
+    >>> now = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    >>> res = SimpleNamespace(info={"replicate_seeds": [7, 8], "n_households": 10})
+    >>> m = build_manifest(Scenario(), res, ["emigsim", "run"], now, now, seed=1)
+    >>> (m["seed"], m["replicates"], m["started"], m["scenario"]["name"])
+    (1, 2, '2024-01-01T00:00:00+00:00', 'baseline')
+    """
+    info = dict(getattr(results, "info", {}) or {})
+    replicate_seeds = list(info.get("replicate_seeds") or [])
+    git = git_commit()
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "tool": "emigsim",
+        "scenario": scenario.resolved(),
+        "seed": seed if seed is not None else info.get("seed"),
+        "replicates": len(replicate_seeds) or None,
+        "replicate_seeds": replicate_seeds,
+        "n_households": info.get("n_households"),
+        "n_persons": info.get("n_persons"),
+        "scale": info.get("scale", scenario.scale),
+        "runtime_s": info.get("runtime_s"),
+        "versions": package_versions(),
+        "git_commit": git["commit"],
+        "git_dirty": git["dirty"],
+        "command": list(argv),
+        "cwd": os.getcwd(),
+        "platform": platform.platform(),
+        "started": started.isoformat(),
+        "ended": ended.isoformat(),
+    }
+    manifest.update(extra or {})
+    return to_jsonable(manifest)
+
+
+def write_json_atomic(path: str | Path, data: Any) -> Path:
+    """Write ``data`` as indented JSON so that readers never see a half-written file.
+
+    The text goes to a temporary file in the same folder, which then replaces ``path``
+    (a rename within one file system is atomic).
+
+    Examples
+    --------
+    >>> import tempfile, json, pathlib
+    >>> p = write_json_atomic(pathlib.Path(tempfile.mkdtemp()) / "m.json", {"a": 1})
+    >>> json.loads(p.read_text())
+    {'a': 1}
+    """
+    path = Path(path)
+    text = json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
