@@ -8,8 +8,10 @@ Examples
 """
 
 from model.params import REGISTRY, Param, defaults
+from model.runner import Results, run
 from model.scenario import Scenario, ScenarioError, load_scenario
+from model.simulation import EmigrationModel
 
 __version__ = "0.1.0"
 __all__ = ["REGISTRY", "Param", "defaults", "Scenario", "ScenarioError", "load_scenario",
-           "__version__"]
+           "run", "Results", "EmigrationModel", "__version__"]

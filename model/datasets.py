@@ -28,7 +28,7 @@ __all__ = [
     "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",
     "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate", "age_sex_groups",
     "education_shares", "ethnicity_by_region", "income_ratio", "gdp_ppp", "ladder",
-    "immigrants", "observed",
+    "immigrants", "initial_abroad", "observed",
 ]
 
 DATA_DIR = Path(__file__).parent / "data" / "kz"
@@ -320,6 +320,25 @@ def immigrants(year: int) -> float:
     s = _immigrants_table()
     y = min(max(year, int(s.index.min())), int(s.index.max()))
     return float(s.loc[y])
+
+
+def initial_abroad() -> dict[str, float]:
+    """Persons abroad on 1 January 2012 who still count in the population.
+
+    ``students``: UNESCO UIS outbound tertiary students of 2011 (42,244, derived);
+    ``labour``: Kazakh labour migrants in EAEU countries in 2012 (34,374, EEC via
+    CABAR 2019; the definition is unclear, so this is an order of magnitude).
+
+    Examples
+    --------
+    >>> initial_abroad()["students"]
+    42244.0
+    """
+    st = _read("kz_students_abroad_uis_2000_2018.csv").set_index("year")
+    students = float(st.loc[2011, "outbound_mobile_students_derived"])
+    t = _read("kz_migration_targets.csv")
+    lab = t[(t["indicator"] == "labour_migrants_from_KZ_in_EAEU") & (t["year"] == 2012)]
+    return {"students": students, "labour": float(lab["value"].iloc[0])}
 
 
 @cache

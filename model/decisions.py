@@ -13,6 +13,7 @@ terms, each with a parameter of :mod:`model.params`::
                    + b_network_emigrate * share of contacts abroad + b_diaspora [kin abroad]
                    + b_north_emigrate [northern/industrial region]
                    + b_hhsize_emigrate * (members - 1) + b_children_emigrate [children]
+                   + trend_emigrate * (year - 2012)
     V_labour     = asc_labour + b_income_labour * gap_RUS + b_age_labour * bump
                    + b_higher_labour [higher] + b_optimism_labour * (optimism - 0.5)
                    + b_network_labour * share + b_north_labour [north]
@@ -222,7 +223,7 @@ def utilities(params: dict, ctx: Context, ch: Choosers,
               + f32(p["b_optimism_emigrate"]) * opt + f32(p["b_network_emigrate"]) * share
               + f32(p["b_diaspora"]) * ch.diaspora + f32(p["b_north_emigrate"]) * north
               + f32(p["b_hhsize_emigrate"]) * (ch.members - 1).astype(f32)
-              + f32(p["b_children_emigrate"]) * ch.children)
+              + f32(p["b_children_emigrate"]) * ch.children + f32(p["trend_emigrate"]) * t)
     b_inc = f32(p["b_income_emigrate"])
     cis = common + b_inc * ctx.gap_cis.astype(f32)[region]
     if ctx.compatriot_on:

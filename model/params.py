@@ -89,19 +89,19 @@ class ParamError(ValueError):
 _A = "assumption: "
 _P: list[Param] = [
     # --- intention stage: alternative-specific constants -------------------------------
-    Param("asc_emigrate", -4.2, (-9.0, 0.0), "utility",
+    Param("asc_emigrate", -5.9, (-9.0, 0.0), "utility",
           "Constant of the intention to emigrate permanently (vs staying).",
           _A + "set so that about 10% of adults intend to move abroad at the defaults "
           "(survey Jan 2019, Strategy Foundation, via CABAR 2019; kz_migration_targets.csv)"),
-    Param("asc_labour", -4.9, (-10.0, 0.0), "utility",
+    Param("asc_labour", -4.1, (-10.0, 0.0), "utility",
           "Constant of the intention to send a working-age member abroad for work.",
           _A + "set so that new labour migrants are of the order of the EEC series "
           "(34,374 in 2012 to 111,874 in 2018, CABAR 2019)"),
-    Param("asc_study", -4.4, (-10.0, 0.0), "utility",
+    Param("asc_study", -2.1, (-10.0, 0.0), "utility",
           "Constant of the intention to send a member aged 16-24 abroad to study.",
           _A + "set so that the stock of students abroad is near UNESCO UIS outbound "
           "(42,444 in 2012; kz_students_abroad_uis_2000_2018.csv)"),
-    Param("asc_noncis", -2.6, (-6.0, 2.0), "utility",
+    Param("asc_noncis", -2.2, (-6.0, 2.0), "utility",
           "Constant of a non-CIS destination within the emigration nest (CIS is the reference).",
           _A + "about 90% of emigrants go to CIS countries (BNS 2017: 33,704 of 37,704)"),
     Param("nest_scale", 0.6, (0.1, 1.0), "1",
@@ -130,7 +130,7 @@ _P: list[Param] = [
           _A + "working-age heads dominate emigration (68% of 2017 emigrants of working age)"),
     Param("b_age_labour", 1.5, (0.0, 4.0), "utility",
           "Height of the age bump for labour migration.", _A + "labour migration is a working-age move"),
-    Param("b_higher_emigrate", 0.7, (-1.0, 3.0), "utility",
+    Param("b_higher_emigrate", 2.0, (-1.0, 3.0), "utility",
           "Effect of higher education of the head on emigration.",
           "CABAR 2019: 29.9% of 2017 emigrants had higher education vs 17.5% of arrivals"),
     Param("b_higher_labour", -0.3, (-2.0, 2.0), "utility",
@@ -147,14 +147,14 @@ _P: list[Param] = [
           "Effect of optimism on labour migration.", _A + "weaker than for emigration"),
     Param("b_optimism_study", -0.5, (-6.0, 0.0), "utility per unit optimism",
           "Effect of optimism on study abroad.", _A + "weaker than for emigration"),
-    Param("b_russian", 2.2, (0.0, 5.0), "utility",
+    Param("b_russian", 3.0, (0.0, 5.0), "utility",
           "Emigration propensity of ethnic Russians relative to Kazakhs.",
           "BNS via kz_migration_targets: Russians 70.9-73.8% of emigrants (Jan-Jul 2012-2013) "
           "vs 23.7% of the population (2009 census); size is an assumption"),
     Param("b_german", 2.9, (0.0, 6.0), "utility",
           "Emigration propensity of ethnic Germans relative to Kazakhs.",
           "BNS via kz_migration_targets: Germans 5.5-6.4% of emigrants vs 1.1% of the population"),
-    Param("b_ukrainian", 2.2, (0.0, 5.0), "utility",
+    Param("b_ukrainian", 2.6, (0.0, 5.0), "utility",
           "Emigration propensity of ethnic Ukrainians relative to Kazakhs.",
           "BNS via kz_migration_targets: Ukrainians 7.6-8.0% of emigrants vs 2.1% of population"),
     Param("b_tatar", 1.5, (0.0, 5.0), "utility",
@@ -208,11 +208,16 @@ _P: list[Param] = [
     Param("trend_study", 0.08, (-0.3, 0.3), "utility per year",
           "Yearly change in the utility of study abroad since 2012 (grants, quotas, visas).",
           _A + "UIS outbound students doubled 2012-2016 (42,444 to 90,213)"),
+    Param("trend_emigrate", 0.12, (-0.3, 0.3), "utility per year",
+          "Yearly change in the utility of emigration since 2012 not captured by other terms "
+          "(the worsening image of the country, economic slowdown).",
+          _A + "CABAR 2019 names a negative image of the country and the labour market as "
+          "growing push factors; registered emigrants rose from 24,384 (2013) to 41,894 (2018)"),
     Param("trend_labour", 0.05, (-0.3, 0.3), "utility per year",
           "Yearly change in the utility of labour migration since 2012 (visa-free regimes).",
           _A + "visa-free entry to South Korea and the growing EEC counts (CABAR 2019)"),
     # --- realisation stage ------------------------------------------------------------
-    Param("realise_emigrate", 0.045, (0.0, 0.5), "per year",
+    Param("realise_emigrate", 0.014, (0.0, 0.5), "per year",
           "Probability that a household intending to emigrate does so within the year.",
           _A + "intentions (~10% of adults) far exceed yearly departures (~0.2%)"),
     Param("realise_labour", 0.12, (0.0, 0.8), "per year",
@@ -226,7 +231,7 @@ _P: list[Param] = [
           "Yearly probability that a labour migrant returns home.",
           _A + "most labour migration is seasonal or short-term; return rates not found "
           "(data README: missing)"),
-    Param("p_settle_labour", 0.03, (0.0, 0.5), "per year",
+    Param("p_settle_labour", 0.02, (0.0, 0.5), "per year",
           "Yearly probability that a labour migrant settles abroad (becomes an emigrant).",
           _A + "return and settlement rates not found (data README: missing)"),
     Param("study_years", 4, (1, 8), "years",

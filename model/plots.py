@@ -343,8 +343,8 @@ def choices(series: pd.DataFrame, ax: Axes | Sequence[Axes] | None = None,
 
     Flows (new emigrants, new labour migrants, new students abroad) are drawn as median
     lines with the replicate band; the stocks abroad (labour migrants, students) in a
-    second panel. The fourth choice, staying, is the rest of the population and is written
-    as a percentage on the flows panel (when ``population`` is in the table).
+    second panel. The fourth choice, staying, is the rest of the population; its share of
+    residents is the title of the flows legend (when ``population`` is in the table).
 
     Parameters
     ----------
@@ -423,10 +423,7 @@ def choices(series: pd.DataFrame, ax: Axes | Sequence[Axes] | None = None,
     stock_values = [draw(stocks_ax, m, lab + (" (stock)" if single else ""), c, single)
                     for m, lab, c in _CHOICE_STOCKS]
     stay = _stay_text(part)
-    if stay:
-        flows_ax.text(0.02, 0.97, stay, transform=flows_ax.transAxes, va="top", ha="left",
-                      fontsize=9, bbox={"boxstyle": "round", "facecolor": "white",
-                                        "edgecolor": "0.7", "alpha": 0.9})
+    n_rep = int(part["replicate"].nunique())
     flat = [v for v in flow_values + stock_values if v.size]
     if single:
         panels = [(flows_ax, flat, "Choices each year")]
@@ -443,8 +440,16 @@ def choices(series: pd.DataFrame, ax: Axes | Sequence[Axes] | None = None,
         if single:
             target.set_ylabel(target.get_ylabel() + "; dashed: persons abroad")
         target.set_title(title, fontsize=11)
-        if target.get_legend_handles_labels()[0]:
-            target.legend(fontsize=8, frameon=False, loc="lower right")
+        handles, labels = target.get_legend_handles_labels()
+        if handles and pairs and n_rep > 1:
+            handles.append(Patch(color="0.5", alpha=0.25, linewidth=0))
+            labels.append(f"band: {round((hi - lo) * 100)}% of replicates")
+        if handles:
+            # staying, the fourth choice, heads the legend of the flows
+            legend_title = stay if target is flows_ax and stay else None
+            target.legend(handles, labels, title=legend_title, fontsize=8, title_fontsize=9,
+                          loc="best", framealpha=0.9, edgecolor="0.8",
+                          alignment="left")
     if own_figure and not any(v.size for v in stock_values):
         stocks_ax.text(0.5, 0.5, "no stocks abroad in the table", ha="center",
                        transform=stocks_ax.transAxes, color="0.5")

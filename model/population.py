@@ -361,4 +361,27 @@ def synthesize(params: dict, *, scale: float, seed: int) -> tuple[Households, Pe
     pp = Persons(int(target.sum() * 1.1) + 16)
     add_households(hh, pp, params, seed=seed, year=2012, label="population",
                    region_persons=target, ethnicity_shares=datasets.ethnicity_by_region())
+    _place_abroad(hh, pp, params, seed=seed, scale=scale)
     return hh, pp
+
+
+def _place_abroad(hh: Households, pp: Persons, params: dict, *, seed: int, scale: float) -> None:
+    """Send the 2012 stocks of students (aged 17-24) and labour migrants (18-62) abroad.
+
+    Chosen uniformly among eligible non-heads (heads where nobody else is eligible are
+    left at home); students get 0 to study_years - 1 completed years, evenly.
+    """
+    stocks = datasets.initial_abroad()
+    rng = stream(seed, "population.abroad", 2012)
+    not_head = np.ones(pp.n, dtype=bool)
+    not_head[hh.head] = False
+    for status, lo, hi, total in ((STUDY, 17, 24, stocks["students"]),
+                                  (LABOUR, 18, 62, stocks["labour"])):
+        eligible = np.flatnonzero((pp.age >= lo) & (pp.age <= hi) & not_head
+                                  & (pp.status == HOME))
+        expected = total / scale
+        n = min(len(eligible), int(expected) + int(rng.random() < expected % 1))
+        chosen = rng.choice(eligible, size=n, replace=False)
+        pp.status[chosen] = status
+        if status == STUDY:
+            pp.years_abroad[chosen] = rng.integers(0, int(params["study_years"]), n)

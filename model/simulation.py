@@ -125,7 +125,8 @@ class EmigrationModel(mesa.Model):
         3. interventions adjust the context or add utility shifts (``apply(model, year)``);
         4. optimism moves with the national Cantril ladder plus a random walk;
         5. intentions: every resident household draws its preferred alternative from the
-           nested logit; the share of adults in intending households is recorded;
+           nested logit; ``share_intending`` is the share of adults (18+) at home whose
+           household intends to emigrate for good (the survey question of CABAR 2019);
         6. realisation: an intending household acts with probability ``realise_<choice>``:
            emigration takes the whole household (members abroad included) to a CIS or
            non-CIS destination; labour and study send one eligible member abroad;
@@ -197,7 +198,7 @@ class EmigrationModel(mesa.Model):
         intent[choosers] = choose(prob, u_int[choosers])
         if rec:
             adults = home_idx[home_age >= 18]
-            num = self._tally(adults[intent[owner[adults]] != 0])
+            num = self._tally(adults[intent[owner[adults]] == EMIGRATE])
             den = self._tally(adults)
             self.recorder.put(year, "share_intending",
                               np.divide(num, den, out=np.zeros_like(num), where=den > 0),
