@@ -87,6 +87,7 @@ def birth_probability(target_births: np.ndarray, mother_region: np.ndarray,
     shape : ndarray
         Fertility shape of each potential mother.
     n_regions : int
+        Number of regions.
 
     Examples
     --------

@@ -84,6 +84,7 @@ def share_abroad(contacts: np.ndarray, abroad: np.ndarray) -> np.ndarray:
     Parameters
     ----------
     contacts : ndarray of int, shape (n, k)
+        Contacts of each household (indices of households).
     abroad : ndarray of bool, shape (n_all,)
         True for households that emigrated or have a member abroad.
 

@@ -20,13 +20,28 @@ import numpy as np
 import pandas as pd
 
 from model import datasets
-from model.decisions import (EMIGRATE, LABOUR, STUDY, Choosers, Context, Utilities,
-                             choose, nested_logit, utilities)
-from model.demography import (birth_probability, death_probability, fertility_shape,
-                              reassign_heads)
+from model.decisions import (
+    EMIGRATE,
+    LABOUR,
+    STUDY,
+    Choosers,
+    Context,
+    Utilities,
+    choose,
+    nested_logit,
+    utilities,
+)
+from model.demography import birth_probability, death_probability, fertility_shape, reassign_heads
 from model.network import share_abroad
-from model.population import (DEAD, EMIGRATED, HH_EMIGRATED, HOME, RESIDENT, add_households,
-                              synthesize)
+from model.population import (
+    DEAD,
+    EMIGRATED,
+    HH_EMIGRATED,
+    HOME,
+    RESIDENT,
+    add_households,
+    synthesize,
+)
 from model.population import LABOUR as P_LABOUR
 from model.population import STUDY as P_STUDY
 from model.recorder import DESTINATIONS, Recorder
@@ -401,6 +416,6 @@ class EmigrationModel(mesa.Model):
         self._record_population()
 
     def series(self) -> pd.DataFrame:
-        """This run's results: ``year, metric, group, value`` in real persons."""
+        """Return the run's results: ``year, metric, group, value`` in real persons."""
         return self.recorder.frame(self.scale)
 
