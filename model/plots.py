@@ -34,6 +34,7 @@ import pandas as pd
 from matplotlib import rcParams
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator, PercentFormatter
@@ -236,6 +237,10 @@ def _source_note(fig: Figure, series: pd.DataFrame, observed_source: str | None)
     if observed_source:
         note += f"; observed: {observed_source}"
     fig.text(0.005, 0.003, note, fontsize=7, color="0.35", ha="left", va="bottom")
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):  # keep the note clear of the axes
+        bottom = 0.18 / fig.get_figheight()
+        engine.set(rect=(0.0, bottom, 1.0, 1.0 - bottom))  # used as left, bottom, width, height
 
 
 # --------------------------------------------------------------------------- public
@@ -433,12 +438,15 @@ def choices(series: pd.DataFrame, ax: Axes | Sequence[Axes] | None = None,
                    "Abroad at the time (stocks)")]
     for target, vals, title in panels:
         allv = np.concatenate(vals) if vals else np.zeros(1)
-        target.set_ylim(bottom=0.0, top=max(1.0, float(np.nanmax(allv))) * 1.15)
+        # headroom above the data for the legend in the top of the panel
+        headroom = 1.65 if single else 1.45
+        target.set_ylim(bottom=0.0, top=max(1.0, float(np.nanmax(allv))) * headroom)
         _year_axis(target)
         _format_y(target, "n_labour_abroad" if target is stocks_ax and not single
                   else "new_emigrants", allv)
         if single:
-            target.set_ylabel(target.get_ylabel() + "; dashed: persons abroad")
+            target.set_ylabel(target.get_ylabel().replace("persons per year",
+                                                          "persons per year or abroad"))
         target.set_title(title, fontsize=11)
         handles, labels = target.get_legend_handles_labels()
         if handles and pairs and n_rep > 1:
@@ -448,8 +456,7 @@ def choices(series: pd.DataFrame, ax: Axes | Sequence[Axes] | None = None,
             # staying, the fourth choice, heads the legend of the flows
             legend_title = stay if target is flows_ax and stay else None
             target.legend(handles, labels, title=legend_title, fontsize=8, title_fontsize=9,
-                          loc="best", framealpha=0.9, edgecolor="0.8",
-                          alignment="left")
+                          loc="upper left", ncols=2, frameon=False, alignment="left")
     if own_figure and not any(v.size for v in stock_values):
         stocks_ax.text(0.5, 0.5, "no stocks abroad in the table", ha="center",
                        transform=stocks_ax.transAxes, color="0.5")
@@ -620,7 +627,7 @@ def _bars(df: pd.DataFrame, metric: str, names: list[str], colours: dict[str, st
     ax.set_axisbelow(True)
     _format_y(ax, metric, stats.to_numpy(dtype=float), axis="x")
     unit = ax.get_xlabel().replace(" per year", "")
-    ax.set_xlabel(f"{_label(metric).replace(' per year', '').lower()}, {period}: {unit}")
+    ax.set_xlabel(f"{unit}, {period}")
     ax.set_title(f"{_label(metric).replace(' per year', '')} by {what}, {period}")
     if n_scen > 1 or many:
         handles, labels = ax.get_legend_handles_labels()
@@ -694,7 +701,7 @@ def write_run_figures(series: pd.DataFrame, outdir: str | Path,
             save(ax.figure, name, obs_source(metric))
 
     if any(_has(series, m, "all") for m, _, _ in _CHOICE_FLOWS + _CHOICE_STOCKS):
-        fig = Figure(figsize=(11.0, 1.2 + 3.6 * n_scen), layout="constrained")
+        fig = Figure(figsize=(11.0, 1.0 + 3.8 * n_scen), layout="constrained")
         grid = fig.subplots(n_scen, 2, sharex=True, squeeze=False)
         for row, name in enumerate(_scenarios(series)):
             flows_ax, stocks_ax = choices(series, ax=(grid[row, 0], grid[row, 1]),
