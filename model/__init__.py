@@ -1,5 +1,8 @@
 """emigsim: an agent-based model of emigration from Kazakhstan.
 
+The heavy parts (the simulation, pandas, matplotlib, Mesa) load on first use, so the
+command line answers ``--help`` and bad input at once.
+
 Examples
 --------
 >>> import model as em
@@ -7,12 +10,22 @@ Examples
 ['age_peak', 'age_width']
 """
 
-from model import datasets, plots
+from importlib import import_module
+
 from model.params import REGISTRY, Param, defaults
-from model.runner import Results, run
 from model.scenario import Scenario, ScenarioError, load_scenario
-from model.simulation import EmigrationModel
 
 __version__ = "0.1.0"
 __all__ = ["REGISTRY", "Param", "defaults", "Scenario", "ScenarioError", "load_scenario",
            "run", "Results", "EmigrationModel", "datasets", "plots", "__version__"]
+
+_LAZY = {"run": "model.runner", "Results": "model.runner",
+         "EmigrationModel": "model.simulation", "datasets": "model.datasets",
+         "plots": "model.plots"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = import_module(_LAZY[name])
+        return module if module.__name__.endswith(name) else getattr(module, name)
+    raise AttributeError(f"module 'model' has no attribute {name!r}")

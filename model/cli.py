@@ -51,7 +51,13 @@ _OUT_ALLOWED = "a new folder, an empty one, or an earlier emigsim output folder"
 
 
 class CliError(ValueError):
-    """Bad command-line input; the message is one line naming the argument and key."""
+    """Bad command-line input; the message is one line naming the argument and key.
+
+    Examples
+    --------
+    >>> str(CliError("command line: key '--seed' = -1 is below 0; allowed: an integer >= 0"))
+    "command line: key '--seed' = -1 is below 0; allowed: an integer >= 0"
+    """
 
 
 class _Parser(argparse.ArgumentParser):
@@ -197,6 +203,7 @@ def _swap_in(tmp: Path, out: Path) -> None:
 def _write_outputs(out: Path, scenario: Scenario, results: Any, *, seed: int,
                    argv: Sequence[str], started: datetime, ended: datetime) -> dict[str, Any]:
     """Write everything into a temporary sibling of ``out``, then swap it in."""
+    from model.datasets import observed
     from model.manifest import build_manifest, write_json_atomic
     from model.plots import write_run_figures
 
@@ -207,7 +214,8 @@ def _write_outputs(out: Path, scenario: Scenario, results: Any, *, seed: int,
         results.series.to_csv(tmp / "series.csv", index=False)
         (tmp / "figures").mkdir()
         figures = [Path(f).resolve().relative_to(tmp.resolve())
-                   for f in write_run_figures(results.series, tmp / "figures")]
+                   for f in write_run_figures(results.series, tmp / "figures",
+                                              observed=observed())]
         files = ["series.csv", *(f.as_posix() for f in figures)]
         manifest = build_manifest(scenario, results, argv, started, ended, seed=seed,
                                   extra={"files": files})
