@@ -107,9 +107,18 @@ def _hold(table: pd.DataFrame, year: int) -> pd.Series:
 
 
 @cache
+def _table_np(table_fn) -> tuple[int, np.ndarray]:
+    """First year and the values of a cached year-indexed table, as one numpy array."""
+    table = table_fn()
+    years = table.index.to_numpy()
+    full = table.reindex(range(int(years.min()), int(years.max()) + 1)).ffill()
+    return int(years.min()), _frozen(full.to_numpy(dtype=float))
+
+
 def _hold_np(table_fn, year: int) -> np.ndarray:
-    """Like :func:`_hold` on a cached table function, as a read-only float array."""
-    return _frozen(_hold(table_fn(), year).to_numpy(dtype=float))
+    """Row of a cached table for ``year``, holding its first or last year outside it."""
+    first, values = _table_np(table_fn)
+    return values[min(max(year - first, 0), len(values) - 1)]
 
 
 @cache
@@ -117,7 +126,6 @@ def _population_table() -> pd.DataFrame:
     return _by_region_year(_read("kz_population_by_region_2000_2019.csv"), "population_1jan")
 
 
-@cache
 def population_by_region(year: int) -> np.ndarray:
     """Official population on 1 January of ``year`` by region (BNS).
 
@@ -136,7 +144,6 @@ def _ni_rate_table() -> pd.DataFrame:
     return ni / pop
 
 
-@cache
 def natural_increase_rate(year: int) -> np.ndarray:
     """Natural increase during ``year`` per person on 1 January, by region (BNS).
 
@@ -246,7 +253,6 @@ def _income_table() -> pd.DataFrame:
     return (g["wx"].sum() / g["w"].sum()).unstack("unit")[list(REGIONS)].sort_index()
 
 
-@cache
 def income_ratio(year: int) -> np.ndarray:
     """Money income per person by region relative to the national mean (BNS).
 
@@ -265,7 +271,10 @@ def _gdp_table() -> pd.DataFrame:
     return df.pivot(index="year", columns="iso3", values="gdp_pc_ppp2021").sort_index()
 
 
-@cache
+def _gdp_np(iso3: str) -> pd.DataFrame:
+    return _gdp_table()[[iso3]].dropna()
+
+
 def gdp_ppp(iso3: str, year: int) -> float:
     """GDP per person at PPP (constant 2021 international dollars), World Bank compilation.
 
@@ -274,7 +283,11 @@ def gdp_ppp(iso3: str, year: int) -> float:
     >>> gdp_ppp("RUS", 2012) > gdp_ppp("KAZ", 2012)
     True
     """
-    return float(_hold(_gdp_table()[[iso3]].dropna(), year).iloc[0])
+    return float(_hold_np(_GDP_FNS[iso3], year)[0])
+
+
+_GDP_FNS = {iso: cache(lambda iso=iso: _gdp_np(iso)) for iso in
+            ("BLR", "DEU", "KAZ", "KGZ", "KOR", "POL", "RUS", "UKR", "USA", "UZB")}
 
 
 @cache

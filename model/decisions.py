@@ -13,14 +13,14 @@ terms, each with a parameter of :mod:`model.params`::
                    + b_network_emigrate * share of contacts abroad + b_diaspora [kin abroad]
                    + b_north_emigrate [northern/industrial region]
                    + b_hhsize_emigrate * (members - 1) + b_children_emigrate [children]
-                   + trend_emigrate * (year - 2012)
+                   + trend_emigrate * (min(year, trend_until) - 2012)
     V_labour     = asc_labour + b_income_labour * gap_RUS + b_age_labour * bump
                    + b_higher_labour [higher] + b_optimism_labour * (optimism - 0.5)
                    + b_network_labour * share + b_north_labour [north]
-                   + b_eaeu_labour [year >= eaeu_year] + trend_labour * (year - 2012)
+                   + b_eaeu_labour [year >= eaeu_year] + trend_labour * (min(year, trend_until) - 2012)
     V_study      = asc_study + b_income_study * gap_RUS + b_higher_study [higher]
                    + b_optimism_study * (optimism - 0.5) + b_network_study * share
-                   + trend_study * (year - 2012)
+                   + trend_study * (min(year, trend_until) - 2012)
 
 with ``bump(a) = exp(-((a - age_peak) / age_width)^2 / 2)`` and
 ``gap_d = log(GDP per person at PPP of d / that of Kazakhstan) - log(region income ratio)``.
@@ -46,7 +46,8 @@ import numpy as np
 from model import datasets
 
 __all__ = ["Context", "Choosers", "Utilities", "Probabilities", "utilities", "nested_logit",
-           "choose", "STAY", "EMIGRATE", "LABOUR", "STUDY", "ethnicity_coefficients",
+           "choose", "choose_with_residual", "STAY", "EMIGRATE", "LABOUR", "STUDY",
+           "ethnicity_coefficients",
            "age_bump"]
 
 STAY, EMIGRATE, LABOUR, STUDY = 0, 1, 2, 3
@@ -176,6 +177,7 @@ def age_bump(age: np.ndarray, peak: float, width: float) -> np.ndarray:
     return np.exp(np.float32(-0.5) * z * z)
 
 
+_AGES = np.arange(121)
 _NORTH = np.array([r in datasets.NORTH_INDUSTRIAL for r in datasets.REGIONS])
 _COMPATRIOT = np.array([g in datasets.COMPATRIOT_GROUPS for g in datasets.ETHNIC_GROUPS])
 _GERMAN = datasets.ETHNIC_GROUPS.index("German")
@@ -210,8 +212,8 @@ def utilities(params: dict, ctx: Context, ch: Choosers,
     """
     f32 = np.float32
     p = params
-    t = f32(ctx.year - 2012)
-    bump = age_bump(ch.head_age, p["age_peak"], p["age_width"])
+    t = f32(min(ctx.year, p["trend_until"]) - 2012)
+    bump = age_bump(_AGES, p["age_peak"], p["age_width"])[np.minimum(ch.head_age, 120)]
     opt = ch.optimism.astype(f32) - f32(0.5)
     share = ch.share_abroad.astype(f32)
     higher = ch.head_higher.astype(f32)
@@ -282,6 +284,39 @@ def nested_logit(v_cis: np.ndarray, v_noncis: np.ndarray, v_labour: np.ndarray,
     noncis = 1.0 / (1.0 + np.exp(a - b))
     return Probabilities(stay=e_stay / total, emigrate=e_emig / total, labour=e_lab / total,
                          study=e_study / total, noncis=noncis)
+
+
+def choose_with_residual(prob: Probabilities, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`choose`, also returning the position of ``u`` inside the chosen interval.
+
+    Given the chosen interval, that position is again uniform on [0, 1) and independent of
+    the choice, so one draw per household serves the choice and the stages that follow it
+    (realisation, destination) without a second stream.
+
+    Examples
+    --------
+    >>> z = np.zeros(1)
+    >>> p = nested_logit(z, np.full(1, -np.inf), z, z, 1.0)
+    >>> c, v = choose_with_residual(p, np.array([0.30]))
+    >>> int(c[0]), round(float(v[0]), 6)
+    (1, 0.2)
+    """
+    u = np.asarray(u, dtype=np.float64)
+    choice = choose(prob, u)
+    # most households stay: the residual of the others only is needed downstream, but it is
+    # computed for all so that the function is simple to reason about
+    residual = u / np.maximum(prob.stay, np.float32(1e-30))
+    moving = np.flatnonzero(choice)
+    if len(moving):
+        c = choice[moving]
+        stacked = (prob.stay[moving], prob.emigrate[moving], prob.labour[moving],
+                   prob.study[moving])
+        lo = stacked[0].astype(np.float64)
+        width = np.choose(c, stacked).astype(np.float64)
+        for k in (1, 2):
+            lo += np.where(c > k, stacked[k], 0.0)
+        residual[moving] = (u[moving] - lo) / np.maximum(width, 1e-30)
+    return choice, np.clip(residual, 0.0, np.nextafter(1.0, 0.0))
 
 
 def choose(prob: Probabilities, u: np.ndarray) -> np.ndarray:

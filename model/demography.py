@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.population import DISSOLVED, HOME, RESIDENT, Households, Persons
+from model.states import DISSOLVED, HOME, RESIDENT
 
 __all__ = ["death_probability", "fertility_shape", "birth_probability", "reassign_heads",
-           "AGE_BANDS"]
+           "death_age", "AGE_BANDS", "MAX_LIFE"]
 
 AGE_BANDS = ((0, 15), (16, 62), (63, 200))
 """Age groups of the outputs: children, working age, pension age (men's thresholds)."""
@@ -56,6 +56,45 @@ def death_probability(age: np.ndarray, sex: np.ndarray, level: float) -> np.ndar
     h = h * np.where(sex == 0, np.float32(_MALE_EXCESS), np.float32(1.0))
     h = h + np.where(age == 0, np.float32(_INFANT), np.float32(0.0))
     return np.minimum(h, np.float32(1.0))
+
+
+MAX_LIFE = 120
+"""Nobody lives past this age (the life table closes with q = 1)."""
+
+
+def _cumulative_hazard(sex: int, level: float) -> np.ndarray:
+    """-log S(x) for x = 0 .. MAX_LIFE + 1, S(x) the probability to reach age x."""
+    ages = np.arange(MAX_LIFE + 1)
+    q = death_probability(ages, np.full(ages.size, sex), level).astype(np.float64)
+    q[-1] = 1.0
+    with np.errstate(divide="ignore"):
+        step = -np.log1p(-np.minimum(q, 1.0))
+    return np.concatenate([[0.0], np.cumsum(step)])
+
+
+def death_age(age: np.ndarray, sex: np.ndarray, u: np.ndarray, level: float) -> np.ndarray:
+    """Age at which each person will die, given alive at ``age``, drawn with uniforms ``u``.
+
+    Why once, at creation: mortality rates do not change over a run, so drawing the age
+    of death once from the life table is the same process as a yearly draw, and the
+    yearly step then only compares ages (no draw, no table look-up per person and year).
+    The person dies during the year in which ``age == death_age``.
+
+    Examples
+    --------
+    >>> d = death_age(np.array([30, 30]), np.array([0, 1]), np.array([0.5, 0.5]), 1.0)
+    >>> bool((d >= 30).all() and d[0] < d[1])
+    True
+    """
+    out = np.empty(len(age), dtype=np.int16)
+    e = -np.log1p(-np.asarray(u, dtype=np.float64))  # exponential: -log(1 - u)
+    for s in (0, 1):
+        pick = sex == s
+        big_l = _cumulative_hazard(s, level)
+        target = big_l[age[pick]] + e[pick]
+        # first x >= age with L(x + 1) > L(age) + E
+        out[pick] = np.searchsorted(big_l[1:], target, side="right")
+    return np.minimum(out, MAX_LIFE)
 
 
 def fertility_shape(age: np.ndarray) -> np.ndarray:
@@ -100,7 +139,7 @@ def birth_probability(target_births: np.ndarray, mother_region: np.ndarray,
     return np.minimum(level[mother_region] * shape, 0.95).astype(np.float32)
 
 
-def reassign_heads(hh: Households, pp: Persons, affected: np.ndarray) -> None:
+def reassign_heads(hh, pp, affected: np.ndarray) -> None:
     """Give each household in ``affected`` a new head, or dissolve it if nobody is alive.
 
     The new head is the oldest member at home, else the oldest living member abroad.

@@ -45,7 +45,7 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
 
     Returns
     -------
-    ndarray of int32, shape (len(who), k)
+    ndarray of intp, shape (len(who), k)
 
     Examples
     --------
@@ -75,7 +75,7 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
         rr = region[own].astype(np.int64)
         nxt = (pos[own] + 1) % np.maximum(counts[rr], 1)
         c[selfie] = order[starts[rr] + nxt]
-    return c.astype(np.int32)
+    return c.astype(np.intp)
 
 
 def share_abroad(contacts: np.ndarray, abroad: np.ndarray) -> np.ndarray:
@@ -93,5 +93,8 @@ def share_abroad(contacts: np.ndarray, abroad: np.ndarray) -> np.ndarray:
     >>> share_abroad(np.array([[0, 1], [1, 1]]), np.array([True, False]))
     array([0.5, 0. ], dtype=float32)
     """
-    k = contacts.shape[1]
-    return (abroad[contacts].sum(axis=1, dtype=np.int16) / np.float32(k)).astype(np.float32)
+    n, k = contacts.shape
+    count = np.zeros(n, dtype=np.float32)
+    for j in range(k):  # k is small: k column gathers beat one 2-D gather and a row sum
+        count += abroad[contacts[:, j]]
+    return count / np.float32(k)

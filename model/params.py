@@ -215,6 +215,10 @@ _P: list[Param] = [
           "(the worsening image of the country, economic slowdown).",
           _A + "CABAR 2019 names a negative image of the country and the labour market as "
           "growing push factors; registered emigrants rose from 24,384 (2013) to 41,894 (2018)"),
+    Param("trend_until", 2018, (2012, 2050), "year",
+          "Last year in which the trend_* terms grow; later years hold that year's value.",
+          _A + "the trends are fitted to the 2012-2018 statistics and not extrapolated",
+          kind="year", group="context"),
     Param("trend_labour", 0.05, (-0.3, 0.3), "utility per year",
           "Yearly change in the utility of labour migration since 2012 (visa-free regimes).",
           _A + "visa-free entry to South Korea and the growing EEC counts (CABAR 2019)"),

@@ -36,7 +36,9 @@ from functools import cache
 import numpy as np
 
 from model import datasets
+from model.demography import death_age
 from model.network import draw_contacts
+from model.recorder import Recorder
 from model.rng import stream
 
 __all__ = [
@@ -45,10 +47,8 @@ __all__ = [
     "MAX_AGE", "MAX_HH_SIZE",
 ]
 
-# person status
-HOME, LABOUR, STUDY, EMIGRATED, DEAD = 0, 1, 2, 3, 4
-# household status
-RESIDENT, HH_EMIGRATED, DISSOLVED = 0, 1, 2
+from model.states import DEAD, DISSOLVED, EMIGRATED, HH_EMIGRATED, HOME, LABOUR, RESIDENT, STUDY
+
 MAX_AGE = 100
 MAX_HH_SIZE = 12
 _PENSION_MEAN_YEARS = 12.0  # assumption: geometric spread of ages beyond the pension threshold
@@ -116,8 +116,8 @@ class Households(_Table):
         "optimism": (np.float32, ()),
         "diaspora": (np.bool_, ()),
         "status": (np.int8, ()),
-        "head": (np.int32, ()),
-        "contacts": (np.int32, ("k",)),
+        "head": (np.intp, ()),
+        "contacts": (np.intp, ("k",)),
     }
 
     def __init__(self, capacity: int, k: int):
@@ -128,7 +128,10 @@ class Persons(_Table):
     """Person slots: household index, age, sex (0 male, 1 female), education, status.
 
     ``region`` and ``ethnicity`` copy the household's (they never change for a person) so
-    that tallies by group need no gather through the household index.
+    that tallies by group need no gather through the household index. ``death_age`` is
+    drawn once from the life table (see :func:`model.demography.death_age`);
+    ``group_base`` is the region-and-ethnicity part of the recorder's group code
+    (:meth:`model.recorder.Recorder.code`).
 
     Education is 0 basic, 1 secondary, 2 higher; status is HOME, LABOUR, STUDY, EMIGRATED
     or DEAD; ``years_abroad`` counts completed years of the current stay abroad.
@@ -140,7 +143,7 @@ class Persons(_Table):
     """
 
     _fields = {
-        "hh": (np.int32, ()),
+        "hh": (np.intp, ()),
         "age": (np.int16, ()),
         "sex": (np.int8, ()),
         "edu": (np.int8, ()),
@@ -148,6 +151,8 @@ class Persons(_Table):
         "years_abroad": (np.int8, ()),
         "region": (np.int8, ()),
         "ethnicity": (np.int8, ()),
+        "death_age": (np.int16, ()),
+        "group_base": (np.int32, ()),
     }
 
     def __init__(self, capacity: int):
@@ -317,13 +322,16 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
                               np.where(edu[adult] == 2, 1, edu[adult]))
     first_person = pp.n
     local = owner - first_hh
+    dies_at = death_age(age, sex, stream(seed, label + ".death_age", year).random(len(age)),
+                        float(params["mortality_level"]))
     pp.append(hh=owner.astype(np.int32), age=age, sex=sex, edu=edu,
               status=np.full(len(age), HOME, np.int8),
               years_abroad=np.zeros(len(age), np.int8), region=region[local],
-              ethnicity=ethnicity[local])
+              ethnicity=ethnicity[local], death_age=dies_at,
+              group_base=Recorder.base(region[local], ethnicity[local]))
     heads = first_person + np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     sl = hh.append(region=region, ethnicity=ethnicity, optimism=optimism, diaspora=diaspora,
-                   status=np.full(n_new, RESIDENT, np.int8), head=heads.astype(np.int32),
+                   status=np.full(n_new, RESIDENT, np.int8), head=heads,
                    contacts=np.zeros((n_new, hh.contacts.shape[1]), np.int32))
     new = np.arange(sl.start, sl.stop)
     hh.contacts[new] = draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,

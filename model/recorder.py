@@ -31,6 +31,10 @@ METRICS = ("population", "births", "deaths", "new_emigrants", "new_immigrants",
 
 _AGE_EDGES = np.array([b[0] for b in AGE_BANDS[1:]])
 _BAND_STARTS = np.array([b[0] for b in AGE_BANDS])
+_N_BAND, _N_EDU, _N_ETH = len(AGE_BANDS), 3, len(datasets.ETHNIC_GROUPS)
+_N_CELLS = len(datasets.REGIONS) * _N_ETH * _N_BAND * _N_EDU
+# age -> band * number of education levels (the age part of the group code)
+_BAND_CODE = (np.searchsorted(_AGE_EDGES, np.arange(121), side="right") * _N_EDU).astype(np.int32)
 
 
 def _age_label(lo: int, hi: int) -> str:
@@ -82,6 +86,60 @@ class Recorder:
                  np.bincount(region, weights, minlength=len(datasets.REGIONS)),
                  np.bincount(ethnicity, weights, minlength=len(datasets.ETHNIC_GROUPS))]
         return np.concatenate(parts).astype(np.float64)
+
+    @staticmethod
+    def base(region: np.ndarray, ethnicity: np.ndarray) -> np.ndarray:
+        """Region-and-ethnicity part of the group code (stored per person).
+
+        Examples
+        --------
+        >>> int(Recorder.base(np.array([1]), np.array([2]))[0])
+        90
+        """
+        return ((region.astype(np.int32) * _N_ETH + ethnicity) * _N_BAND * _N_EDU).astype(np.int32)
+
+    @staticmethod
+    def code(base: np.ndarray, age: np.ndarray, edu: np.ndarray) -> np.ndarray:
+        """One integer per person naming its (region, ethnicity, age band, education) cell.
+
+        Why: one bincount of this code gives every group family at once, instead of one
+        gather and bincount per family.
+
+        Examples
+        --------
+        >>> int(Recorder.code(np.array([0]), np.array([40]), np.array([2]))[0])
+        5
+        """
+        return base + _BAND_CODE[np.minimum(age, _BAND_CODE.size - 1)] + edu
+
+    def tally_codes(self, codes: np.ndarray) -> np.ndarray:
+        """Counts of persons with the given cell codes in every group (see :meth:`code`).
+
+        Examples
+        --------
+        >>> rec = Recorder()
+        >>> base = Recorder.base(np.array([0, 3]), np.array([1, 1]))
+        >>> t = rec.tally_codes(Recorder.code(base, np.array([5, 40]), np.array([0, 2])))
+        >>> float(t[0]), float(t[rec.groups.index("ethnicity=Russian")])
+        (2.0, 2.0)
+        """
+        cells = np.bincount(codes, minlength=_N_CELLS).reshape(
+            len(datasets.REGIONS), _N_ETH, _N_BAND, _N_EDU)
+        return np.concatenate([[cells.sum()], cells.sum(axis=(0, 1, 3)),
+                               cells.sum(axis=(0, 1, 2)), cells.sum(axis=(1, 2, 3)),
+                               cells.sum(axis=(0, 2, 3))]).astype(np.float64)
+
+    def slice_of(self, prefix: str) -> slice:
+        """Positions of the groups starting with ``prefix`` (e.g. ``"region="``).
+
+        Examples
+        --------
+        >>> s = Recorder().slice_of("region=")
+        >>> s.stop - s.start
+        16
+        """
+        idx = [i for i, g in enumerate(self.groups) if g.startswith(prefix)]
+        return slice(idx[0], idx[-1] + 1)
 
     def put(self, year: int, metric: str, values: np.ndarray, groups: list[str] | None = None,
             share: bool = False) -> None:

@@ -15,6 +15,8 @@ Examples
 
 from __future__ import annotations
 
+from functools import cache
+
 import mesa
 import numpy as np
 import pandas as pd
@@ -27,11 +29,11 @@ from model.decisions import (
     Choosers,
     Context,
     Utilities,
-    choose,
+    choose_with_residual,
     nested_logit,
     utilities,
 )
-from model.demography import birth_probability, death_probability, fertility_shape, reassign_heads
+from model.demography import birth_probability, death_age, fertility_shape, reassign_heads
 from model.network import share_abroad
 from model.population import (
     DEAD,
@@ -51,13 +53,30 @@ from model.scenario import FIRST_YEAR, Scenario
 __all__ = ["EmigrationModel"]
 
 _N_REGIONS = len(datasets.REGIONS)
-_AGES = np.arange(121)
-# weight of a member by age in the packed household count: 1 + 256 [child]
-# + 65536 [18-62] + 16777216 [16-24]
-_FERTILITY = fertility_shape(_AGES)
-_PACK = (1.0 + 256.0 * (_AGES < 16) + 65536.0 * ((_AGES >= 18) & (_AGES <= 62))
-         + 16777216.0 * ((_AGES >= 16) & (_AGES <= 24)))
 _KAZAKH = datasets.ETHNIC_GROUPS.index("Kazakh")
+_AGES = np.arange(121)
+_FERTILITY = fertility_shape(_AGES)
+_WORK_AGE = (_AGES >= 18) & (_AGES <= 62)
+_STUDY_AGE = (_AGES >= 16) & (_AGES <= 24)
+# weight of a member by age in the packed household count (base-256 digits): members,
+# children (<16), workers (18-62), student age (16-24), adults (18+)
+_PACK = (1.0 + 2.0**8 * (_AGES < 16) + 2.0**16 * _WORK_AGE + 2.0**24 * _STUDY_AGE
+         + 2.0**32 * (_AGES >= 18))
+
+
+@cache
+def _immigrant_ethnicity(year: int) -> np.ndarray:
+    """Ethnic shares of arrivals by region.
+
+    Kazakhs 69.0% (2012) or 62.3% (2013 on), BNS January-July; the others as the national
+    non-Kazakh mix of 2012 (assumption).
+    """
+    kazakh = 0.69 if year <= 2012 else 0.623
+    nat = datasets.ethnicity_by_region().T @ datasets.population_by_region(2012)
+    nat[_KAZAKH] = 0.0
+    shares = nat / nat.sum() * (1 - kazakh)
+    shares[_KAZAKH] = kazakh
+    return np.tile(shares, (_N_REGIONS, 1))
 
 
 def _pick_one(owner: np.ndarray, candidates: np.ndarray, key: np.ndarray) -> np.ndarray:
@@ -107,25 +126,28 @@ class EmigrationModel(mesa.Model):
         self.n_households_start = int(self.households.n)
         self.n_persons_start = int(self.persons.n)
         self.recorder = Recorder()
+        self._region_slice = self.recorder.slice_of("region=")
+        self._population_t = np.zeros(len(self.recorder.groups))
         self.extra_utility: Utilities | None = None  # seam for policy interventions
         self.interventions: list = []
         self.running = True
 
     # ------------------------------------------------------------------ helpers
-    def _person_groups(self, idx: np.ndarray) -> tuple[np.ndarray, ...]:
-        pp = self.persons
-        return pp.age[idx], pp.edu[idx], pp.region[idx], pp.ethnicity[idx]
-
     def _tally(self, idx: np.ndarray) -> np.ndarray:
-        return self.recorder.tally(*self._person_groups(idx))
+        pp = self.persons
+        return self.recorder.tally_codes(
+            Recorder.code(pp.group_base[idx], pp.age[idx], pp.edu[idx]))
 
     def _recording(self) -> bool:
         return self.year >= self.scenario.start
 
     def _record_population(self) -> None:
+        pp = self.persons
+        alive = pp.status <= P_STUDY
+        codes = Recorder.code(pp.group_base[alive], pp.age[alive], pp.edu[alive])
+        self._population_t = self.recorder.tally_codes(codes)
         if self._recording():
-            alive = np.flatnonzero(self.persons.status <= P_STUDY)
-            self.recorder.put(self.year, "population", self._tally(alive))
+            self.recorder.put(self.year, "population", self._population_t)
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -148,8 +170,9 @@ class EmigrationModel(mesa.Model):
         7. returns: labour migrants abroad since an earlier year return or settle abroad;
            students who finished ``study_years`` return or stay (settling counts as
            emigration);
-        8. demography: deaths, births, schooling, ageing, new heads, young adults leaving
-           home;
+        8. demography: deaths (at each person's drawn age of death), births (levels that
+           give the official natural increase by region), schooling, ageing, young adults
+           leaving home, new heads;
         9. immigration: arriving households from the exogenous series;
         10. record the year's flows and the stocks abroad on 31 December.
         """
@@ -169,73 +192,65 @@ class EmigrationModel(mesa.Model):
         shift = p["optimism_ladder_weight"] * (datasets.ladder(year) - datasets.ladder(year - 1))
         noise = stream(self.seed, "optimism", year).standard_normal(n_h, dtype=np.float32)
         opt = hh.optimism
-        opt += np.float32(shift / 10.0) + np.float32(p["optimism_sigma"]) * noise
+        noise *= np.float32(p["optimism_sigma"])
+        noise += np.float32(shift / 10.0)
+        opt += noise
         np.clip(opt, 0.0, 1.0, out=opt)
 
-        # household composition from persons at home
+        # household composition from persons at home, in one pass: members, children,
+        # adults, workers and student-age members packed in base-256 digits
         status = pp.status
-        at_home = status == HOME
-        abroad_start = (status == P_LABOUR) | (status == P_STUDY)
         age = pp.age
         owner = pp.hh
-        home_idx = np.flatnonzero(at_home)
+        home_idx = np.flatnonzero(status == HOME)
         home_owner = owner[home_idx]
         home_age = age[home_idx]
-        work_ok = (home_age >= 18) & (home_age <= 62)
-        study_ok = (home_age >= 16) & (home_age <= 24)
-        # one pass: members, children, workers and students packed in base-256 digits
-        packed = np.bincount(home_owner, _PACK[np.minimum(home_age, _PACK.size - 1)],
-                             minlength=n_h).astype(np.int64)
+        packed = np.bincount(home_owner, _PACK[home_age], minlength=n_h).astype(np.int64)
         members = packed & 255
-        children = (packed >> 8) & 255 > 0
-        can_labour = (packed >> 16) & 255 > 0
-        can_study = (packed >> 24) & 255 > 0
+        adults = (packed >> 32) & 255
         abroad_hh = hh.status == HH_EMIGRATED
+        abroad_start = np.flatnonzero((status == P_LABOUR) | (status == P_STUDY))
         abroad_hh[owner[abroad_start]] = True
 
-        # 5. intentions
+        # 5. intentions (one float64 draw per household slot serves stages 5 and 6)
         choosers = np.flatnonzero((hh.status == RESIDENT) & (members > 0))
         head = hh.head[choosers]
+        pk = packed[choosers]
         ch = Choosers(region=hh.region[choosers], ethnicity=hh.ethnicity[choosers],
                       head_age=age[head], head_higher=pp.edu[head] == 2,
                       optimism=hh.optimism[choosers],
                       share_abroad=share_abroad(hh.contacts[choosers], abroad_hh),
                       diaspora=hh.diaspora[choosers], members=members[choosers],
-                      children=children[choosers], can_labour=can_labour[choosers],
-                      can_study=can_study[choosers])
+                      children=(pk >> 8) & 255 > 0, can_labour=(pk >> 16) & 255 > 0,
+                      can_study=(pk >> 24) & 255 > 0)
         extra = self.extra_utility
         if extra is not None:
             extra = Utilities(*(np.asarray(a)[choosers] if np.ndim(a) else a for a in
                                 (extra.cis, extra.noncis, extra.labour, extra.study)))
         prob = nested_logit(*vars(utilities(p, ctx, ch, extra)).values(), p["nest_scale"])
-        u_int = stream(self.seed, "intention", year).random(n_h, dtype=np.float32)
-        intent = np.zeros(n_h, dtype=np.int8)
-        intent[choosers] = choose(prob, u_int[choosers])
+        u_hh = stream(self.seed, "household", year).random(n_h)
+        choice, residual = choose_with_residual(prob, u_hh[choosers])
         if rec:
-            adults = home_idx[home_age >= 18]
-            num = self._tally(adults[intent[owner[adults]] == EMIGRATE])
-            den = self._tally(adults)
-            self.recorder.put(year, "share_intending",
-                              np.divide(num, den, out=np.zeros_like(num), where=den > 0),
-                              share=True)
+            self._record_intentions(year, choosers, choice, adults[choosers])
 
-        # 6. realisation
-        u_real = stream(self.seed, "realisation", year).random(n_h, dtype=np.float32)
-        rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]],
-                        dtype=np.float32)
-        act = u_real < rate[intent]
-        emig_hh = np.flatnonzero(act & (intent == EMIGRATE))
-        p_noncis = np.zeros(n_h, dtype=np.float32)
-        p_noncis[choosers] = prob.noncis
-        u_dest = stream(self.seed, "destination", year).random(n_h, dtype=np.float32)
-        noncis_hh = u_dest < p_noncis
+        # 6. realisation: the residual draw decides, and its residual the destination
+        rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]])
+        r = rate[choice]
+        act = residual < r
+        emig = act & (choice == EMIGRATE)
+        dest_u = np.divide(residual, r, out=np.ones_like(residual), where=r > 0)
+        emig_hh = choosers[emig]
+        noncis_hh = np.zeros(n_h, dtype=bool)
+        noncis_hh[emig_hh] = dest_u[emig] < prob.noncis[emig]
         # labour and study: one eligible member at home, chosen by a per-person key
-        labour_hh = np.zeros(n_h, dtype=bool)
-        labour_hh[np.flatnonzero(act & (intent == LABOUR))] = True
-        study_hh = np.zeros(n_h, dtype=bool)
-        study_hh[np.flatnonzero(act & (intent == STUDY))] = True
-        cand_lab = home_idx[work_ok & labour_hh[home_owner]]
-        cand_stu = home_idx[study_ok & study_hh[home_owner]]
+        sending = np.zeros(n_h, dtype=np.int8)
+        sending[choosers[act & (choice == LABOUR)]] = LABOUR
+        sending[choosers[act & (choice == STUDY)]] = STUDY
+        in_sending = np.flatnonzero(sending[home_owner])
+        code = sending[home_owner[in_sending]]
+        age_s = home_age[in_sending]
+        cand_lab = home_idx[in_sending[(code == LABOUR) & _WORK_AGE[age_s]]]
+        cand_stu = home_idx[in_sending[(code == STUDY) & _STUDY_AGE[age_s]]]
         new_lab = _pick_one(owner[cand_lab], cand_lab,
                             uniform_at(self.seed, "member.labour", year, cand_lab))
         new_stu = _pick_one(owner[cand_stu], cand_stu,
@@ -245,20 +260,24 @@ class EmigrationModel(mesa.Model):
         pp.years_abroad[new_lab] = 0
         pp.years_abroad[new_stu] = 0
         # whole-household emigration: every living de jure member leaves
-        leaving_hh = np.zeros(n_h, dtype=bool)
-        leaving_hh[emig_hh] = True
-        emig_p = np.flatnonzero(leaving_hh[owner] & (status <= P_STUDY))
+        if len(emig_hh):
+            leaving_hh = np.zeros(n_h, dtype=bool)
+            leaving_hh[emig_hh] = True
+            emig_p = np.flatnonzero(leaving_hh[owner] & (status <= P_STUDY))
+        else:
+            emig_p = np.zeros(0, dtype=np.int64)
         emig_dest = noncis_hh[owner[emig_p]].astype(np.int8)
         status[emig_p] = EMIGRATED
         hh.status[emig_hh] = HH_EMIGRATED
 
         # 7. returns and settlement of those abroad since an earlier year
-        lab_idx = np.flatnonzero(abroad_start & (status == P_LABOUR))
+        ab_status = status[abroad_start]
+        lab_idx = abroad_start[ab_status == P_LABOUR]
         u_l = uniform_at(self.seed, "abroad.labour", year, lab_idx)
-        lab_return = lab_idx[u_l < p["p_return_labour"]]
-        lab_settle = lab_idx[(u_l >= p["p_return_labour"])
-                             & (u_l < p["p_return_labour"] + p["p_settle_labour"])]
-        stu_idx = np.flatnonzero(abroad_start & (status == P_STUDY))
+        back = u_l < p["p_return_labour"]
+        lab_return = lab_idx[back]
+        lab_settle = lab_idx[~back & (u_l < p["p_return_labour"] + p["p_settle_labour"])]
+        stu_idx = abroad_start[ab_status == P_STUDY]
         pp.years_abroad[stu_idx] += 1
         grads = stu_idx[pp.years_abroad[stu_idx] >= p["study_years"]]
         stays = uniform_at(self.seed, "abroad.study", year, grads) < p["p_stay_after_study"]
@@ -268,8 +287,6 @@ class EmigrationModel(mesa.Model):
         pp.years_abroad[returnees] = 0
         settlers = np.concatenate([lab_settle, stu_settle])
         status[settlers] = EMIGRATED
-        lab_stay = lab_idx[status[lab_idx] == P_LABOUR]
-        pp.years_abroad[lab_stay] = np.minimum(pp.years_abroad[lab_stay] + 1, 100)
 
         if rec:
             emigrants = np.concatenate([emig_p, settlers])
@@ -294,83 +311,100 @@ class EmigrationModel(mesa.Model):
             self.recorder.put(year, "deaths", deaths_t)
             self.recorder.put(year, "new_immigrants", immigrants_t)
             self.recorder.put(year, "net_migration", immigrants_t - t_emig)
-            status = pp.status
-            self.recorder.put(year, "n_labour_abroad",
-                              self._tally(np.flatnonzero(status == P_LABOUR)))
-            self.recorder.put(year, "n_students_abroad",
-                              self._tally(np.flatnonzero(status == P_STUDY)))
+            abroad_end = np.flatnonzero((pp.status == P_LABOUR) | (pp.status == P_STUDY))
+            on_study = pp.status[abroad_end] == P_STUDY
+            self.recorder.put(year, "n_labour_abroad", self._tally(abroad_end[~on_study]))
+            self.recorder.put(year, "n_students_abroad", self._tally(abroad_end[on_study]))
         self.year += 1
         if self.year > self.scenario.end:
             self.running = False
 
-    def _demography(self, year: int) -> tuple[np.ndarray, np.ndarray]:
-        """Deaths, births, schooling, ageing, heads and leaving home; returns tallies.
+    def _record_intentions(self, year: int, choosers: np.ndarray, choice: np.ndarray,
+                           adults: np.ndarray) -> None:
+        """Share of adults at home in households intending to emigrate.
 
-        One uniform per person decides both death (``u < q``) and, for women at home,
-        birth (``q <= u < q + p_birth``): the events are exclusive within the year.
+        Counted per household (its adults at home), so the groups are the household's:
+        all, region and ethnicity.
+        """
+        hh = self.households
+        yes = np.where(choice == EMIGRATE, adults, 0).astype(np.float64)
+        den = adults.astype(np.float64)
+        region = hh.region[choosers]
+        eth = hh.ethnicity[choosers]
+        num = np.r_[yes.sum(), np.bincount(region, yes, _N_REGIONS),
+                    np.bincount(eth, yes, len(datasets.ETHNIC_GROUPS))]
+        tot = np.r_[den.sum(), np.bincount(region, den, _N_REGIONS),
+                    np.bincount(eth, den, len(datasets.ETHNIC_GROUPS))]
+        share = np.divide(num, tot, out=np.zeros_like(num), where=tot > 0)
+        groups = (["all"] + [f"region={r}" for r in datasets.REGIONS]
+                  + [f"ethnicity={g}" for g in datasets.ETHNIC_GROUPS])
+        self.recorder.put(year, "share_intending", share, groups, share=True)
+
+    def _demography(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """Deaths, births, schooling, ageing, leaving home and new heads; returns tallies.
+
+        A person dies in the year in which their age reaches the age of death drawn when
+        they entered the model. Births per region are set so that births minus this
+        year's deaths equal the official natural-increase rate times the population.
         """
         p = self.params
         hh, pp = self.households, self.persons
         n_p = pp.n
         status = pp.status
-        age, sex, region = pp.age, pp.sex, pp.region
+        age = pp.age
         alive = status <= P_STUDY
-        sexage = sex.astype(np.int16) * 121 + np.minimum(age, 120)
-        q_table = np.concatenate([death_probability(_AGES, np.zeros(121), p["mortality_level"]),
-                                  death_probability(_AGES, np.ones(121), p["mortality_level"]),
-                                  np.zeros(1, np.float32)])
-        sexage[~alive] = 242  # the dead and emigrated: q = 0
-        q = q_table[sexage]
-        u = stream(self.seed, "vital", year).random(n_p, dtype=np.float32)
-        dies = np.flatnonzero(u < q)
-        # births: expected births per region = natural increase + expected deaths
-        cells = np.bincount(region.astype(np.int32) * 243 + sexage,
-                            minlength=243 * _N_REGIONS).reshape(_N_REGIONS, 243)
-        expected_deaths = cells @ q_table.astype(np.float64)
-        pop_r = cells[:, :242].sum(axis=1)
-        target = datasets.natural_increase_rate(year) * pop_r + expected_deaths
-        fertile = np.flatnonzero((sexage >= 121 + 15) & (sexage <= 121 + 49) & (status == HOME))
-        shape = _FERTILITY[age[fertile]]
-        p_birth = birth_probability(target, region[fertile], shape, _N_REGIONS)
-        u_f = u[fertile]
-        q_f = q[fertile]
-        mothers = fertile[(u_f >= q_f) & (u_f < q_f + p_birth)]
+        dies = np.flatnonzero(alive & (age >= pp.death_age))
         deaths_t = self._tally(dies)
+        deaths_r = deaths_t[self._region_slice]
+        pop_r = self._population_t[self._region_slice]
+        target = datasets.natural_increase_rate(year) * pop_r + deaths_r
         status[dies] = DEAD
 
+        # births to women 15-49 at home
+        fertile = np.flatnonzero((age >= 15) & (age <= 49) & (pp.sex == 1) & (status == HOME))
+        shape = _FERTILITY[age[fertile]]
+        region_f = pp.region[fertile]
+        p_birth = birth_probability(target, region_f, shape, _N_REGIONS)
+        mothers = fertile[uniform_at(self.seed, "birth", year, fertile) < p_birth]
+
         # schooling and ageing of the living
-        pp.edu[np.flatnonzero(alive & (age == 16))] = 1
-        at22 = np.flatnonzero(alive & (age == 22))
+        live = status <= P_STUDY
+        pp.edu[np.flatnonzero(live & (age == 16))] = 1
+        at22 = np.flatnonzero(live & (age == 22))
         grad = at22[uniform_at(self.seed, "education", year, at22) < p["p_higher_completion"]]
         pp.edu[grad] = 2
-        live = alive & (status <= P_STUDY)
         age += live
-        np.minimum(age, 120, out=age)
 
         # newborns (age 0 on 1 January of next year; sex ratio at birth 105 boys : 100 girls)
         n_b = len(mothers)
-        u_sex = uniform_at(self.seed, "sex", year, np.arange(n_p, n_p + n_b))
-        pp.append(hh=pp.hh[mothers], age=np.zeros(n_b, np.int16),
-                  sex=(u_sex >= 105 / 205).astype(np.int8), edu=np.zeros(n_b, np.int8),
-                  status=np.full(n_b, HOME, np.int8), years_abroad=np.zeros(n_b, np.int8),
-                  region=pp.region[mothers], ethnicity=pp.ethnicity[mothers])
-        births_t = self._tally(np.arange(pp.n - n_b, pp.n))
+        slots = np.arange(n_p, n_p + n_b)
+        sex = (uniform_at(self.seed, "sex", year, slots) >= 105 / 205).astype(np.int8)
+        dies_at = death_age(np.zeros(n_b, np.int64), sex,
+                            uniform_at(self.seed, "death_age", year, slots),
+                            p["mortality_level"])
+        pp.append(hh=pp.hh[mothers], age=np.zeros(n_b, np.int16), sex=sex,
+                  edu=np.zeros(n_b, np.int8), status=np.full(n_b, HOME, np.int8),
+                  years_abroad=np.zeros(n_b, np.int8), region=pp.region[mothers],
+                  ethnicity=pp.ethnicity[mothers], death_age=dies_at,
+                  group_base=pp.group_base[mothers])
+        births_t = self._tally(slots)
 
         # young adults leave home and head new households
         self._leave_home(year)
-        # households whose head died or left get a new head, or are dissolved
-        head_gone = pp.status[hh.head] != HOME
-        affected = np.flatnonzero(head_gone & (hh.status == RESIDENT))
+        # households whose head died, left or went abroad get a new head, or are dissolved
+        resident = np.flatnonzero(hh.status == RESIDENT)
+        affected = resident[pp.status[hh.head[resident]] != HOME]
         reassign_heads(hh, pp, affected)
         return births_t, deaths_t
 
     def _leave_home(self, year: int) -> None:
         p = self.params
         hh, pp = self.households, self.persons
-        cand = np.flatnonzero((pp.age >= 20) & (pp.age <= 34) & (pp.status == HOME))
+        age = pp.age
+        cand = np.flatnonzero((age >= 21) & (age <= 35) & (pp.status == HOME))  # aged already
         owner = pp.hh[cand]
         head = hh.head[owner]
-        child = ((head != cand) & (pp.age[head] - pp.age[cand] >= 16)
+        child = ((head != cand) & (age[head] - age[cand] >= 16)
                  & (hh.status[owner] == RESIDENT))
         cand = cand[child]
         movers = cand[uniform_at(self.seed, "leave_home", year, cand) < p["p_leave_home"]]
@@ -380,8 +414,8 @@ class EmigrationModel(mesa.Model):
         sl = hh.append(region=hh.region[parent], ethnicity=hh.ethnicity[parent],
                        optimism=hh.optimism[parent], diaspora=hh.diaspora[parent],
                        status=np.full(len(movers), RESIDENT, np.int8),
-                       head=movers.astype(np.int32), contacts=hh.contacts[parent])
-        pp.hh[movers] = np.arange(sl.start, sl.stop, dtype=np.int32)
+                       head=movers, contacts=hh.contacts[parent])
+        pp.hh[movers] = np.arange(sl.start, sl.stop)
 
     def _immigration(self, year: int) -> np.ndarray:
         """Arrivals from the exogenous series; returns their tally."""
@@ -390,23 +424,14 @@ class EmigrationModel(mesa.Model):
         rng = stream(self.seed, "immigration.count", year)
         expected = datasets.immigrants(year) * p["immigration_multiplier"] / self.scale
         n = int(expected) + int(rng.random() < expected - int(expected))
-        if n == 0:
-            return self._tally(np.zeros(0, dtype=np.int64))
-        # regions in proportion to population (assumption); Kazakh share from BNS Jan-Jul
-        # 2012/2013 (69.0%, 62.3%), the later year held; others as the national non-Kazakhs
-        weights = datasets.population_by_region(min(year, 2019))
-        per_region = rng.multinomial(n, weights / weights.sum())
-        kazakh = 0.69 if year <= 2012 else 0.623
-        nat = datasets.ethnicity_by_region().T @ datasets.population_by_region(2012)
-        others = nat.copy()
-        others[_KAZAKH] = 0.0
-        shares = others / others.sum() * (1 - kazakh)
-        shares[_KAZAKH] = kazakh
         first_person = pp.n
-        add_households(hh, pp, p, seed=self.seed, year=year, label="immigration",
-                       region_persons=per_region,
-                       ethnicity_shares=np.tile(shares, (_N_REGIONS, 1)),
-                       higher_share=0.175)
+        if n > 0:
+            # regions in proportion to population (assumption)
+            weights = datasets.population_by_region(min(year, 2019))
+            per_region = rng.multinomial(n, weights / weights.sum())
+            add_households(hh, pp, p, seed=self.seed, year=year, label="immigration",
+                           region_persons=per_region,
+                           ethnicity_shares=_immigrant_ethnicity(year), higher_share=0.175)
         return self._tally(np.arange(first_person, pp.n))
 
     def run_model(self) -> None:
