@@ -17,7 +17,8 @@ terms, each with a parameter of :mod:`model.params`::
     V_labour     = asc_labour + b_income_labour * gap_RUS + b_age_labour * bump
                    + b_higher_labour [higher] + b_optimism_labour * (optimism - 0.5)
                    + b_network_labour * share + b_north_labour [north]
-                   + b_eaeu_labour [year >= eaeu_year] + trend_labour * (min(year, trend_until) - 2012)
+                   + b_eaeu_labour [year >= eaeu_year]
+                   + trend_labour * (min(year, trend_until) - 2012)
     V_study      = asc_study + b_income_study * gap_RUS + b_higher_study [higher]
                    + b_optimism_study * (optimism - 0.5) + b_network_study * share
                    + trend_study * (min(year, trend_until) - 2012)
