@@ -1,0 +1,155 @@
+"""A directory store of batch results that survives being killed at any moment.
+
+Layout of a store folder::
+
+    store/
+      batch.json          what the batch is (written once, before any run)
+      shards/part-*.parquet   finished runs, tidy rows (one file per finished chunk)
+      errors/<run_id>.json    runs that raised, with the error (retried on resume)
+
+A shard is written to a temporary name and renamed into place (an atomic step on POSIX
+file systems), so a shard either holds all rows of its runs or does not exist; the
+set of finished runs is the set of ``run_id`` values in the shards. A batch killed with
+SIGKILL and started again therefore skips exactly the runs that finished, loses none and
+writes none twice.
+
+Examples
+--------
+>>> import pandas as pd, tempfile
+>>> st = ResultStore(tempfile.mkdtemp())
+>>> _ = st.write_shard(pd.DataFrame({"run_id": ["a"], "year": [2012], "value": [1.0]}))
+>>> sorted(st.done_ids())
+['a']
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+__all__ = ["ResultStore", "StoreError"]
+
+
+class StoreError(ValueError):
+    """The folder is not a store of this batch (or is unreadable)."""
+
+
+class ResultStore:
+    """Parquet shards of the tidy long table plus the batch description and errors.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store folder (created when missing).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> ResultStore(tempfile.mkdtemp()).load().empty
+    True
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.shards = self.path / "shards"
+        self.errors = self.path / "errors"
+        self.shards.mkdir(parents=True, exist_ok=True)
+        self.errors.mkdir(exist_ok=True)
+
+    # ------------------------------------------------------------------ batch description
+    @property
+    def batch_file(self) -> Path:
+        return self.path / "batch.json"
+
+    def read_batch(self) -> dict | None:
+        """The batch description, or None for a new store."""
+        if not self.batch_file.exists():
+            return None
+        try:
+            return json.loads(self.batch_file.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise StoreError(f"{self.batch_file}: unreadable batch description ({exc})") from exc
+
+    def write_batch(self, batch: dict) -> None:
+        """Write the batch description atomically."""
+        _write_atomic(self.batch_file, json.dumps(batch, indent=2, default=str).encode())
+
+    # ------------------------------------------------------------------ shards
+    def write_shard(self, rows: pd.DataFrame) -> Path:
+        """Write finished runs' rows as one shard, atomically; return its path."""
+        path = self.shards / f"part-{uuid.uuid4().hex}.parquet"
+        tmp = path.with_suffix(".parquet.tmp")
+        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), tmp)
+        _fsync(tmp)
+        os.replace(tmp, path)
+        for run_id in rows["run_id"].unique():  # a run that failed before is now done
+            (self.errors / f"{run_id}.json").unlink(missing_ok=True)
+        return path
+
+    def shard_paths(self) -> list[Path]:
+        """Finished shards in a stable order (temporary files are ignored)."""
+        return sorted(self.shards.glob("part-*.parquet"))
+
+    def done_ids(self) -> set[str]:
+        """Ids of the runs whose rows are in the store."""
+        done: set[str] = set()
+        for path in self.shard_paths():
+            col = pq.read_table(path, columns=["run_id"]).column("run_id")
+            done.update(col.unique().to_pylist())
+        return done
+
+    def load(self, columns: list[str] | None = None, **equal) -> pd.DataFrame:
+        """All rows as a pandas DataFrame, optionally only some columns or values.
+
+        Parameters
+        ----------
+        columns : list of str, optional
+            Columns to read.
+        **equal
+            Column = value (or list of values) filters, e.g. ``metric="new_emigrants"``.
+        """
+        paths = self.shard_paths()
+        if not paths:
+            return pd.DataFrame(columns=columns or [])
+        filters = [(k, "in", v if isinstance(v, list | tuple) else [v])
+                   for k, v in equal.items()] or None
+        table = pq.read_table([str(p) for p in paths], columns=columns, filters=filters) \
+            if len(paths) > 1 else pq.read_table(paths[0], columns=columns, filters=filters)
+        return table.to_pandas()
+
+    # ------------------------------------------------------------------ errors
+    def write_error(self, run_id: str, error: dict) -> None:
+        """Record that a run raised (kept until the run succeeds)."""
+        _write_atomic(self.errors / f"{run_id}.json", json.dumps(error, default=str).encode())
+
+    def read_errors(self) -> list[dict]:
+        """Errors of runs that have not (yet) succeeded."""
+        done = None
+        out = []
+        for path in sorted(self.errors.glob("*.json")):
+            if done is None:
+                done = self.done_ids()
+            if path.stem in done:
+                continue
+            out.append(json.loads(path.read_text()))
+        return out
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + f".{uuid.uuid4().hex}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
