@@ -65,6 +65,7 @@ class ResultStore:
     # ------------------------------------------------------------------ batch description
     @property
     def batch_file(self) -> Path:
+        """Path of the batch description (``batch.json``)."""
         return self.path / "batch.json"
 
     def read_batch(self) -> dict | None:
