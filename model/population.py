@@ -191,56 +191,89 @@ def _education(age: np.ndarray, sex: np.ndarray, u: np.ndarray) -> np.ndarray:
     shares = datasets.education_shares()
     cum_m = np.cumsum(shares["male"])
     cum_f = np.cumsum(shares["female"])
-    cum = np.where(sex[:, None] == 0, cum_m[None, :], cum_f[None, :])
-    adult_level = (u[:, None] >= cum[:, :2]).sum(axis=1)
+    first = np.where(sex == 0, cum_m[0], cum_f[0])
+    second = np.where(sex == 0, cum_m[1], cum_f[1])
+    adult_level = (u >= first).astype(np.int8) + (u >= second)
     edu = np.where(age < 16, 0, np.where(age < 22, 1, adult_level))
     return edu.astype(np.int8)
 
 
-def _sizes(rng: np.random.Generator, persons: int, mean_size: float) -> np.ndarray:
-    """Household sizes summing exactly to ``persons``."""
-    if persons <= 0:
-        return np.zeros(0, dtype=np.int64)
-    n_guess = int(persons / mean_size * 1.2) + 8
+def _sizes_by_region(rng: np.random.Generator, persons: np.ndarray, mean_size: float
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Household sizes and regions such that each region's sizes sum to ``persons[r]``.
+
+    One stream of i.i.d. sizes is laid end to end over the regions' person ranges; a
+    household that would cross into the next region's range is trimmed to fit.
+    """
+    total = int(persons.sum())
+    if total <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    n_guess = int(total / mean_size * 1.2) + 16
     sizes = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), MAX_HH_SIZE)
-    csum = np.cumsum(sizes)
-    while csum[-1] < persons:  # rare: extend the draw
-        more = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), MAX_HH_SIZE)
-        sizes = np.concatenate([sizes, more])
-        csum = np.cumsum(sizes)
-    k = int(np.searchsorted(csum, persons))  # first household reaching the target
-    sizes = sizes[: k + 1].copy()
-    sizes[k] -= int(csum[k] - persons)
-    return sizes[sizes > 0]
+    while sizes.sum() < total:  # rare: extend the draw
+        sizes = np.concatenate([sizes, np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess),
+                                                  MAX_HH_SIZE)])
+    ends = np.cumsum(sizes)
+    bounds = np.cumsum(persons)
+    # cut every household at the region boundaries: boundaries become household ends too
+    ends = ends[ends < total]
+    inner = bounds[(bounds < total) & (bounds > 0)]
+    inner = inner[~np.isin(inner, ends)]  # only 16 values: cheap
+    cuts = np.concatenate([np.insert(ends, np.searchsorted(ends, inner), inner), [total]])
+    new_sizes = np.diff(np.concatenate([[0], cuts]))
+    new_starts = cuts - new_sizes
+    region = np.searchsorted(bounds, new_starts, side="right")
+    keep = new_sizes > 0
+    return new_sizes[keep], region[keep]
 
 
-def _members(rng: np.random.Generator, sizes: np.ndarray, dist: np.ndarray
+def _stacked_cdf(pdf: np.ndarray) -> np.ndarray:
+    """Row-wise CDFs of ``pdf`` (regions x cells), row r shifted by r, flattened.
+
+    One ``searchsorted(table, r + u)`` then samples from row r for every r at once.
+    """
+    cdf = np.cumsum(pdf, axis=1)
+    cdf[:, -1] = 1.0
+    return (cdf + np.arange(len(pdf))[:, None]).ravel()
+
+
+@cache
+def _age_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Every region's (sex, age) distribution, of all persons and of heads (20+)."""
+    adult = np.tile(np.arange(MAX_AGE + 1) >= _HEAD_MIN_AGE, 2)
+    all_pdf = np.array([age_sex_distribution(r).ravel() for r in range(len(datasets.REGIONS))])
+    head_pdf = all_pdf * adult
+    head_pdf /= head_pdf.sum(axis=1, keepdims=True)
+    return all_pdf, head_pdf
+
+
+def _members(rng: np.random.Generator, sizes: np.ndarray, region: np.ndarray
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ages and sexes of members, heads first in each household.
 
-    Returns (household position of each person, age, sex), persons grouped by household.
+    Heads are drawn from their region's adults (20+); other members from what the heads
+    leave of the region's distribution: ``all * persons - heads * households``, clipped at
+    zero. Returns (household of each person, age, sex), persons grouped by household.
     """
-    n_h = len(sizes)
-    n_p = int(sizes.sum())
-    flat = dist.ravel()
-    adult = np.tile(np.arange(MAX_AGE + 1) >= _HEAD_MIN_AGE, 2)
-    head_p = flat * adult
-    head_p /= head_p.sum()
-    # non-heads take what heads leave of the distribution
-    rest = np.clip(flat * n_p - head_p * n_h, 0.0, None)
-    rest = rest / rest.sum() if rest.sum() > 0 else flat
-    is_head = np.zeros(n_p, dtype=bool)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    is_head[starts] = True
-    cell = np.empty(n_p, dtype=np.int64)
-    # inverse-CDF sampling (rng.choice with p= re-validates p on every call: slower)
-    cell[is_head] = np.searchsorted(np.cumsum(head_p), rng.random(n_h) * head_p.sum(),
-                                    side="right")
-    cell[~is_head] = np.searchsorted(np.cumsum(rest), rng.random(n_p - n_h) * rest.sum(),
-                                     side="right")
-    np.minimum(cell, flat.size - 1, out=cell)
+    n_cells = 2 * (MAX_AGE + 1)
+    owner = np.repeat(np.arange(len(sizes)), sizes)
+    is_head = np.zeros(len(owner), dtype=bool)
+    is_head[np.concatenate([[0], np.cumsum(sizes)[:-1]])] = True
+    person_region = region[owner]
+    all_pdf, head_pdf = _age_tables()
+    n_regions = len(all_pdf)
+    heads_r = np.bincount(region, minlength=n_regions)[:, None]
+    persons_r = np.bincount(person_region, minlength=n_regions)[:, None]
+    rest = np.clip(all_pdf * persons_r - head_pdf * heads_r, 0.0, None)
+    total = rest.sum(axis=1, keepdims=True)
+    rest = np.where(total > 0, rest / np.maximum(total, 1e-300), all_pdf)
+    cell = np.empty(len(owner), dtype=np.int64)
+    for table, who in ((head_pdf, is_head), (rest, ~is_head)):
+        r = person_region[who]
+        cell[who] = np.searchsorted(_stacked_cdf(table), r + rng.random(len(r)), side="right")
+    cell -= person_region * n_cells
+    np.clip(cell, 0, n_cells - 1, out=cell)
     sex, age = np.divmod(cell, MAX_AGE + 1)
-    owner = np.repeat(np.arange(n_h), sizes)
     return owner, age, sex
 
 
@@ -284,24 +317,14 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     rng = stream(seed, label, year)
     mean_size = float(params["mean_household_size"])
     first_hh = hh.n
-    regions, owners, ages, sexes = [], [], [], []
-    offset = 0
-    for r, n_persons in enumerate(np.asarray(region_persons, dtype=np.int64)):
-        sizes = _sizes(rng, int(n_persons), mean_size)
-        if len(sizes) == 0:
-            continue
-        owner, age, sex = _members(rng, sizes, age_sex_distribution(r))
-        regions.append(np.full(len(sizes), r, dtype=np.int8))
-        owners.append(owner + offset + first_hh)
-        ages.append(age)
-        sexes.append(sex)
-        offset += len(sizes)
-    if not regions:
+    sizes, region = _sizes_by_region(rng, np.asarray(region_persons, dtype=np.int64), mean_size)
+    if len(sizes) == 0:
         return np.zeros(0, dtype=np.int64)
-    region = np.concatenate(regions)
-    owner = np.concatenate(owners)
-    age = np.concatenate(ages).astype(np.int16)
-    sex = np.concatenate(sexes).astype(np.int8)
+    local, age, sex = _members(rng, sizes, region)
+    owner = local + first_hh
+    region = region.astype(np.int8)
+    age = age.astype(np.int16)
+    sex = sex.astype(np.int8)
     n_new = len(region)
 
     cum = np.cumsum(ethnicity_shares[region], axis=1)
@@ -321,10 +344,9 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
         edu[adult] = np.where(u_edu[adult] < higher_share, 2,
                               np.where(edu[adult] == 2, 1, edu[adult]))
     first_person = pp.n
-    local = owner - first_hh
     dies_at = death_age(age, sex, stream(seed, label + ".death_age", year).random(len(age)),
                         float(params["mortality_level"]))
-    pp.append(hh=owner.astype(np.int32), age=age, sex=sex, edu=edu,
+    pp.append(hh=owner, age=age, sex=sex, edu=edu,
               status=np.full(len(age), HOME, np.int8),
               years_abroad=np.zeros(len(age), np.int8), region=region[local],
               ethnicity=ethnicity[local], death_age=dies_at,

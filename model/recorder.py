@@ -87,6 +87,9 @@ class Recorder:
                  np.bincount(ethnicity, weights, minlength=len(datasets.ETHNIC_GROUPS))]
         return np.concatenate(parts).astype(np.float64)
 
+    OUTSIDE = _N_CELLS
+    """Group code of persons to leave out of a tally."""
+
     @staticmethod
     def base(region: np.ndarray, ethnicity: np.ndarray) -> np.ndarray:
         """Region-and-ethnicity part of the group code (stored per person).
@@ -115,6 +118,8 @@ class Recorder:
     def tally_codes(self, codes: np.ndarray) -> np.ndarray:
         """Counts of persons with the given cell codes in every group (see :meth:`code`).
 
+        Codes equal to :attr:`OUTSIDE` are not counted (a way to mask persons without a copy).
+
         Examples
         --------
         >>> rec = Recorder()
@@ -123,7 +128,7 @@ class Recorder:
         >>> float(t[0]), float(t[rec.groups.index("ethnicity=Russian")])
         (2.0, 2.0)
         """
-        cells = np.bincount(codes, minlength=_N_CELLS).reshape(
+        cells = np.bincount(codes, minlength=_N_CELLS + 1)[:_N_CELLS].reshape(
             len(datasets.REGIONS), _N_ETH, _N_BAND, _N_EDU)
         return np.concatenate([[cells.sum()], cells.sum(axis=(0, 1, 3)),
                                cells.sum(axis=(0, 1, 2)), cells.sum(axis=(1, 2, 3)),

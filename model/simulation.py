@@ -143,8 +143,8 @@ class EmigrationModel(mesa.Model):
 
     def _record_population(self) -> None:
         pp = self.persons
-        alive = pp.status <= P_STUDY
-        codes = Recorder.code(pp.group_base[alive], pp.age[alive], pp.edu[alive])
+        codes = Recorder.code(pp.group_base, pp.age, pp.edu)
+        codes[pp.status > P_STUDY] = Recorder.OUTSIDE  # the dead and emigrated: no group
         self._population_t = self.recorder.tally_codes(codes)
         if self._recording():
             self.recorder.put(self.year, "population", self._population_t)
@@ -219,7 +219,7 @@ class EmigrationModel(mesa.Model):
         ch = Choosers(region=hh.region[choosers], ethnicity=hh.ethnicity[choosers],
                       head_age=age[head], head_higher=pp.edu[head] == 2,
                       optimism=hh.optimism[choosers],
-                      share_abroad=share_abroad(hh.contacts[choosers], abroad_hh),
+                      share_abroad=share_abroad(hh.contacts, abroad_hh)[choosers],
                       diaspora=hh.diaspora[choosers], members=members[choosers],
                       children=(pk >> 8) & 255 > 0, can_labour=(pk >> 16) & 255 > 0,
                       can_study=(pk >> 24) & 255 > 0)
