@@ -47,7 +47,7 @@ import numpy as np
 from model import datasets
 
 __all__ = ["Context", "Choosers", "Utilities", "Probabilities", "utilities", "nested_logit",
-           "choose", "choose_with_residual", "STAY", "EMIGRATE", "LABOUR", "STUDY",
+           "choose", "STAY", "EMIGRATE", "LABOUR", "STUDY",
            "ethnicity_coefficients",
            "age_bump"]
 
@@ -275,49 +275,21 @@ def nested_logit(v_cis: np.ndarray, v_noncis: np.ndarray, v_labour: np.ndarray,
     a = v_cis / lam
     b = v_noncis / lam
     m = np.maximum(a, b)
-    iv = lam * (m + np.log(np.exp(a - m) + np.exp(b - m)))
+    closed = np.isneginf(m)  # both destinations unavailable: the nest has weight 0
+    m_safe = np.where(closed, np.float32(0.0), m)
+    with np.errstate(divide="ignore"):
+        iv = lam * (m_safe + np.log(np.exp(a - m_safe) + np.exp(b - m_safe)))
+    iv = np.where(closed, np.float32(-np.inf), iv)
     top = np.maximum(np.maximum(iv, v_labour), np.maximum(v_study, 0))
     e_stay = np.exp(-top)
     e_emig = np.exp(iv - top)
     e_lab = np.exp(v_labour - top)
     e_study = np.exp(v_study - top)
     total = e_stay + e_emig + e_lab + e_study
-    noncis = 1.0 / (1.0 + np.exp(a - b))
+    with np.errstate(invalid="ignore", over="ignore"):
+        noncis = np.where(closed, np.float32(0.0), 1.0 / (1.0 + np.exp(a - b)))
     return Probabilities(stay=e_stay / total, emigrate=e_emig / total, labour=e_lab / total,
                          study=e_study / total, noncis=noncis)
-
-
-def choose_with_residual(prob: Probabilities, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Like :func:`choose`, also returning the position of ``u`` inside the chosen interval.
-
-    Given the chosen interval, that position is again uniform on [0, 1) and independent of
-    the choice, so one draw per household serves the choice and the stages that follow it
-    (realisation, destination) without a second stream.
-
-    Examples
-    --------
-    >>> z = np.zeros(1)
-    >>> p = nested_logit(z, np.full(1, -np.inf), z, z, 1.0)
-    >>> c, v = choose_with_residual(p, np.array([0.30]))
-    >>> int(c[0]), round(float(v[0]), 6)
-    (1, 0.2)
-    """
-    u = np.asarray(u, dtype=np.float64)
-    choice = choose(prob, u)
-    # most households stay: the residual of the others only is needed downstream, but it is
-    # computed for all so that the function is simple to reason about
-    residual = u / np.maximum(prob.stay, np.float32(1e-30))
-    moving = np.flatnonzero(choice)
-    if len(moving):
-        c = choice[moving]
-        stacked = (prob.stay[moving], prob.emigrate[moving], prob.labour[moving],
-                   prob.study[moving])
-        lo = stacked[0].astype(np.float64)
-        width = np.choose(c, stacked).astype(np.float64)
-        for k in (1, 2):
-            lo += np.where(c > k, stacked[k], 0.0)
-        residual[moving] = (u[moving] - lo) / np.maximum(width, 1e-30)
-    return choice, np.clip(residual, 0.0, np.nextafter(1.0, 0.0))
 
 
 def choose(prob: Probabilities, u: np.ndarray) -> np.ndarray:
@@ -332,7 +304,22 @@ def choose(prob: Probabilities, u: np.ndarray) -> np.ndarray:
     >>> choose(p, np.array([0.1])), choose(p, np.array([0.9]))
     (array([0], dtype=int8), array([3], dtype=int8))
     """
+    c1, c2, c3 = _cuts(prob)
+    return ((u >= c1).astype(np.int8) + (u >= c2) + (u >= c3)).astype(np.int8)
+
+
+def _cuts(prob: Probabilities) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cut points of [0, 1) between stay, emigrate, labour and study.
+
+    Float32 probabilities may sum to slightly less than 1; the remainder goes to the last
+    alternative with a positive probability, never to an unavailable one.
+    """
+    one = np.float32(1.0)
     c1 = prob.stay
     c2 = c1 + prob.emigrate
     c3 = c2 + prob.labour
-    return ((u >= c1).astype(np.int8) + (u >= c2) + (u >= c3)).astype(np.int8)
+    none_after_3 = prob.study == 0
+    none_after_2 = none_after_3 & (prob.labour == 0)
+    none_after_1 = none_after_2 & (prob.emigrate == 0)
+    return (np.where(none_after_1, one, c1), np.where(none_after_2, one, c2),
+            np.where(none_after_3, one, c3))

@@ -17,6 +17,7 @@ True
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -327,6 +328,9 @@ def suggest(key: str, choices) -> str:
 def _coerce(param: Param, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ParamError(param.name, f"must be a number, not {type(value).__name__} {value!r}",
+                         f"allowed: {param.kind} in [{param.bounds[0]:g}, {param.bounds[1]:g}]")
+    if not math.isfinite(value):
+        raise ParamError(param.name, f"must be a finite number, not {value!r}",
                          f"allowed: {param.kind} in [{param.bounds[0]:g}, {param.bounds[1]:g}]")
     if param.kind in ("int", "year"):
         if float(value) != int(value):

@@ -29,7 +29,7 @@ from model.decisions import (
     Choosers,
     Context,
     Utilities,
-    choose_with_residual,
+    choose,
     nested_logit,
     utilities,
 )
@@ -212,7 +212,7 @@ class EmigrationModel(mesa.Model):
         abroad_start = np.flatnonzero((status == P_LABOUR) | (status == P_STUDY))
         abroad_hh[owner[abroad_start]] = True
 
-        # 5. intentions (one float64 draw per household slot serves stages 5 and 6)
+        # 5. intentions
         choosers = np.flatnonzero((hh.status == RESIDENT) & (members > 0))
         head = hh.head[choosers]
         pk = packed[choosers]
@@ -228,20 +228,22 @@ class EmigrationModel(mesa.Model):
             extra = Utilities(*(np.asarray(a)[choosers] if np.ndim(a) else a for a in
                                 (extra.cis, extra.noncis, extra.labour, extra.study)))
         prob = nested_logit(*vars(utilities(p, ctx, ch, extra)).values(), p["nest_scale"])
-        u_hh = stream(self.seed, "household", year).random(n_h)
-        choice, residual = choose_with_residual(prob, u_hh[choosers])
+        u_int = stream(self.seed, "intention", year).random(n_h, dtype=np.float32)
+        choice = choose(prob, u_int[choosers])
         if rec:
             self._record_intentions(year, choosers, choice, adults[choosers])
 
-        # 6. realisation: the residual draw decides, and its residual the destination
-        rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]])
-        r = rate[choice]
-        act = residual < r
+        # 6. realisation and destination: their own streams, so that a change in intentions
+        # elsewhere does not reshuffle who acts (common random numbers across scenarios)
+        rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]],
+                        dtype=np.float32)
+        u_real = stream(self.seed, "realisation", year).random(n_h, dtype=np.float32)
+        act = u_real[choosers] < rate[choice]
         emig = act & (choice == EMIGRATE)
-        dest_u = np.divide(residual, r, out=np.ones_like(residual), where=r > 0)
         emig_hh = choosers[emig]
+        u_dest = uniform_at(self.seed, "destination", year, emig_hh)
         noncis_hh = np.zeros(n_h, dtype=bool)
-        noncis_hh[emig_hh] = dest_u[emig] < prob.noncis[emig]
+        noncis_hh[emig_hh] = u_dest < prob.noncis[emig]
         # labour and study: one eligible member at home, chosen by a per-person key
         sending = np.zeros(n_h, dtype=np.int8)
         sending[choosers[act & (choice == LABOUR)]] = LABOUR

@@ -1,0 +1,134 @@
+"""The shipped statistics as the model reads them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from model import datasets
+
+DATA = datasets.DATA_DIR
+
+
+def test_sixteen_regions_and_groups():
+    assert len(datasets.REGIONS) == 16 == len(set(datasets.REGIONS))
+    assert set(datasets.NORTH_INDUSTRIAL) <= set(datasets.REGIONS)
+    assert len(datasets.ETHNIC_GROUPS) == 8
+    assert datasets.ETHNIC_GROUPS[0] == "Kazakh"
+    assert set(datasets.COMPATRIOT_GROUPS) <= set(datasets.EUROPEAN_GROUPS)
+    assert set(datasets.EUROPEAN_GROUPS) <= set(datasets.ETHNIC_GROUPS)
+
+
+def test_population_2012():
+    pop = datasets.population_by_region(2012)
+    assert pop.shape == (16,)
+    assert int(pop.sum()) == 16_673_933
+    assert pop[datasets.REGIONS.index("Almaty city")] == 1_449_366
+    assert pop[datasets.REGIONS.index("South Kazakhstan")] == 2_621_472
+    assert not pop.flags.writeable
+
+
+def test_population_after_the_2018_split_recombines_south_kazakhstan():
+    nat = pd.read_csv(DATA / "kz_population_national_2000_2019.csv").set_index("year")
+    for year in (2018, 2019):
+        total = datasets.population_by_region(year).sum()
+        assert total == pytest.approx(nat.loc[year, "population_1jan_total"], rel=1e-6)
+
+
+def test_population_holds_last_year():
+    np.testing.assert_array_equal(datasets.population_by_region(2030),
+                                  datasets.population_by_region(2019))
+
+
+def regional_2012(file: str, column: str) -> np.ndarray:
+    """Values of 2012 by region in REGIONS order, mapped by KATO code (not by name)."""
+    df = pd.read_csv(DATA / file)
+    df = df[(df["year"] == 2012) & (df["kato"] != 0)].sort_values("kato")
+    assert len(df) == 16
+    # the KATO order is the REGIONS order; check the names agree
+    for label, name in zip(df["region"], datasets.REGIONS, strict=True):
+        assert label.startswith(name.removesuffix(" city").removesuffix(" oblast")), label
+    return df[column].to_numpy(dtype=float)
+
+
+def test_natural_increase_rate_reproduces_bns_2012():
+    ni = regional_2012("kz_natural_increase_by_region_2000_2018.csv", "natural_increase")
+    rate = datasets.natural_increase_rate(2012)
+    np.testing.assert_allclose(rate * datasets.population_by_region(2012), ni, rtol=1e-9)
+    assert ni.sum() == 237_739
+    assert (rate > 0).all() and rate.max() < 0.03
+
+
+def test_natural_increase_rate_held_after_2018():
+    np.testing.assert_array_equal(datasets.natural_increase_rate(2025),
+                                  datasets.natural_increase_rate(2018))
+
+
+def test_observed_contains_official_emigrants():
+    obs = datasets.observed()
+    assert {"year", "metric", "value", "quality"} <= set(obs.columns)
+    em = obs[obs["metric"] == "new_emigrants"].set_index("year")["value"]
+    assert em.loc[2018] == 41_894
+    assert em.loc[2013] == 24_384
+    assert em.loc[2017] == 37_704
+    pop = obs[obs["metric"] == "population"].set_index("year")["value"]
+    assert pop.loc[2012] == 16_673_933
+    assert set(obs["metric"]) >= {"new_emigrants", "net_migration", "population",
+                                  "n_students_abroad"}
+
+
+def test_ethnicity_by_region_rows_are_shares():
+    sh = datasets.ethnicity_by_region()
+    assert sh.shape == (16, 8)
+    assert (sh >= 0).all()
+    np.testing.assert_allclose(sh.sum(axis=1), 1.0, atol=1e-9)
+
+
+def test_ethnicity_by_region_reproduces_national_census_shares():
+    sh = datasets.ethnicity_by_region()
+    pop = datasets.population_by_region(2012)
+    national = sh.T @ pop / pop.sum()
+    kazakh = datasets.ETHNIC_GROUPS.index("Kazakh")
+    russian = datasets.ETHNIC_GROUPS.index("Russian")
+    assert national[kazakh] == pytest.approx(0.631, abs=0.01)
+    assert national[russian] == pytest.approx(0.237, abs=0.01)
+    # northern regions given by the census are far more Russian than the national mean
+    north = datasets.REGIONS.index("North Kazakhstan")
+    assert sh[north, russian] > 0.4
+
+
+def test_age_sex_groups():
+    g = datasets.age_sex_groups()
+    assert list(g.index) == list(datasets.REGIONS)
+    assert set(g.columns) == {(s, b) for s in ("men", "women")
+                              for b in ("child", "work", "pension")}
+    assert (g.to_numpy() > 0).all()
+
+
+def test_education_shares():
+    for sex in ("male", "female"):
+        s = datasets.education_shares()[sex]
+        assert s.shape == (3,) and s.sum() == pytest.approx(1.0)
+        assert (s > 0).all()
+
+
+def test_income_gdp_ladder_immigrants():
+    r = datasets.income_ratio(2012)
+    assert r.shape == (16,) and (r > 0).all()
+    # population-weighted mean of the ratio to the national mean is near 1
+    pop = datasets.population_by_region(2012)
+    assert np.average(r, weights=pop) == pytest.approx(1.0, abs=0.1)
+    assert datasets.gdp_ppp("DEU", 2012) > datasets.gdp_ppp("RUS", 2012) > \
+        datasets.gdp_ppp("KAZ", 2012)
+    assert datasets.ladder(2012) == 5.759
+    assert datasets.ladder(2040) == datasets.ladder(2020)
+    assert datasets.immigrants(2018) == 12_773
+    assert datasets.immigrants(2030) == 12_773
+    assert datasets.immigrants(2012) == pytest.approx(17974 * 24105 / 12230)
+
+
+def test_initial_abroad():
+    s = datasets.initial_abroad()
+    assert s["students"] == 42_244
+    assert s["labour"] == 34_374

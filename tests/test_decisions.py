@@ -1,0 +1,565 @@
+"""Household decisions: utilities, nested-logit probabilities and the choice from a uniform.
+
+The central test re-implements the module docstring's formulas for one household at a
+time (``HouseholdRef``) with :mod:`math`, independently of the vectorised code, and
+compares the two on random households, years and parameter sets.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from model import datasets
+from model.decisions import (
+    EMIGRATE,
+    LABOUR,
+    STAY,
+    STUDY,
+    Choosers,
+    Context,
+    Probabilities,
+    Utilities,
+    age_bump,
+    choose,
+    ethnicity_coefficients,
+    nested_logit,
+    utilities,
+)
+from model.params import REGISTRY, defaults
+
+# --- an independent per-household reference -------------------------------------------------
+
+NORTH = {"Karaganda", "East Kazakhstan", "Kostanay", "Pavlodar", "North Kazakhstan"}
+COMPATRIOT = {"Russian", "Ukrainian", "Tatar"}
+ETHNIC_PARAM = {"Kazakh": None, "Russian": "b_russian", "German": "b_german",
+                "Ukrainian": "b_ukrainian", "Tatar": "b_tatar", "Uzbek": "b_other_ethnic",
+                "Uighur": "b_other_ethnic", "Other": "b_other_ethnic"}
+
+
+class HouseholdRef:
+    """One household, its utilities and nested-logit probabilities, in plain Python."""
+
+    def __init__(self, region: str, ethnicity: str, head_age: int, head_higher: bool,
+                 optimism: float, share_abroad: float, diaspora: bool, members: int,
+                 children: bool, can_labour: bool, can_study: bool, region_index: int):
+        self.region = region
+        self.region_index = region_index
+        self.ethnicity = ethnicity
+        self.head_age = head_age
+        self.head_higher = head_higher
+        self.optimism = optimism
+        self.share_abroad = share_abroad
+        self.diaspora = diaspora
+        self.members = members
+        self.children = children
+        self.can_labour = can_labour
+        self.can_study = can_study
+
+    @classmethod
+    def from_choosers(cls, ch: Choosers, i: int) -> HouseholdRef:
+        return cls(region=datasets.REGIONS[int(ch.region[i])],
+                   ethnicity=datasets.ETHNIC_GROUPS[int(ch.ethnicity[i])],
+                   head_age=int(ch.head_age[i]), head_higher=bool(ch.head_higher[i]),
+                   optimism=float(ch.optimism[i]), share_abroad=float(ch.share_abroad[i]),
+                   diaspora=bool(ch.diaspora[i]), members=int(ch.members[i]),
+                   children=bool(ch.children[i]), can_labour=bool(ch.can_labour[i]),
+                   can_study=bool(ch.can_study[i]), region_index=int(ch.region[i]))
+
+    def utilities(self, p: dict, ctx: Context) -> dict:
+        r = self.region_index
+        # trends grow until trend_until and hold afterwards
+        t = min(ctx.year, p["trend_until"]) - 2012
+        bump = math.exp(-0.5 * ((self.head_age - p["age_peak"]) / p["age_width"]) ** 2)
+        higher = 1.0 if self.head_higher else 0.0
+        north = 1.0 if self.region in NORTH else 0.0
+        opt = self.optimism - 0.5
+        eth_key = ETHNIC_PARAM[self.ethnicity]
+        eth = 0.0 if eth_key is None else p[eth_key]
+        common = (p["asc_emigrate"] + p["b_age_emigrate"] * bump
+                  + p["b_higher_emigrate"] * higher + p["b_optimism_emigrate"] * opt + eth
+                  + p["b_network_emigrate"] * self.share_abroad
+                  + p["b_diaspora"] * (1.0 if self.diaspora else 0.0)
+                  + p["b_north_emigrate"] * north
+                  + p["b_hhsize_emigrate"] * (self.members - 1)
+                  + p["b_children_emigrate"] * (1.0 if self.children else 0.0)
+                  + p["trend_emigrate"] * t)
+        cis = common + p["b_income_emigrate"] * float(ctx.gap_cis[r])
+        if self.ethnicity in COMPATRIOT and ctx.year >= p["compatriot_year"]:
+            cis += p["b_compatriot"]
+        noncis = (common + p["b_income_emigrate"] * float(ctx.gap_noncis[r]) + p["asc_noncis"]
+                  + (p["b_german_noncis"] if self.ethnicity == "German" else 0.0))
+        labour = None
+        if self.can_labour:
+            labour = (p["asc_labour"] + p["b_income_labour"] * float(ctx.gap_labour[r])
+                      + p["b_age_labour"] * bump + p["b_higher_labour"] * higher
+                      + p["b_optimism_labour"] * opt + p["b_network_labour"] * self.share_abroad
+                      + p["b_north_labour"] * north + p["trend_labour"] * t
+                      + (p["b_eaeu_labour"] if ctx.year >= p["eaeu_year"] else 0.0))
+        study = None
+        if self.can_study:
+            study = (p["asc_study"] + p["b_income_study"] * float(ctx.gap_study[r])
+                     + p["b_higher_study"] * higher + p["b_optimism_study"] * opt
+                     + p["b_network_study"] * self.share_abroad + p["trend_study"] * t)
+        return {"cis": cis, "noncis": noncis, "labour": labour, "study": study}
+
+    def probabilities(self, params: dict, ctx: Context) -> dict:
+        v = self.utilities(params, ctx)
+        lam = params["nest_scale"]
+        e_cis = math.exp(v["cis"] / lam)
+        e_noncis = math.exp(v["noncis"] / lam)
+        inclusive = lam * math.log(e_cis + e_noncis)
+        w = {"stay": 1.0, "emigrate": math.exp(inclusive),
+             "labour": 0.0 if v["labour"] is None else math.exp(v["labour"]),
+             "study": 0.0 if v["study"] is None else math.exp(v["study"])}
+        total = sum(w.values())
+        out = {k: x / total for k, x in w.items()}
+        out["noncis"] = e_noncis / (e_cis + e_noncis)
+        return out
+
+
+def random_params(seed: int) -> dict:
+    """A parameter set drawn uniformly within the registry bounds (years kept plausible)."""
+    rng = np.random.default_rng(seed)
+    p = defaults()
+    for name, par in REGISTRY.items():
+        lo, hi = par.bounds
+        if par.kind == "year":
+            p[name] = int(rng.integers(max(lo, 2011), 2019))
+        elif par.kind == "int":
+            p[name] = int(rng.integers(lo, hi + 1))
+        else:
+            p[name] = float(rng.uniform(lo, hi))
+    return p
+
+
+CASES = [(defaults(), 2012), (defaults(), 2013), (defaults(), 2016),
+         (random_params(1), 2014), (random_params(2), 2018), (random_params(3), 2025)]
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_vectorised_matches_household_reference(case):
+    params, year = CASES[case]
+    ctx = Context.for_year(year, params)
+    ch = Choosers.example(200, seed=case)
+    u = utilities(params, ctx, ch)
+    prob = nested_logit(u.cis, u.noncis, u.labour, u.study, params["nest_scale"])
+    for i in range(200):
+        ref = HouseholdRef.from_choosers(ch, i)
+        v = ref.utilities(params, ctx)
+        assert u.cis[i] == pytest.approx(v["cis"], abs=1e-4)
+        assert u.noncis[i] == pytest.approx(v["noncis"], abs=1e-4)
+        if v["labour"] is None:
+            assert u.labour[i] == -np.inf
+        else:
+            assert u.labour[i] == pytest.approx(v["labour"], abs=1e-4)
+        if v["study"] is None:
+            assert u.study[i] == -np.inf
+        else:
+            assert u.study[i] == pytest.approx(v["study"], abs=1e-4)
+        want = ref.probabilities(params, ctx)
+        for key in ("stay", "emigrate", "labour", "study", "noncis"):
+            got = float(getattr(prob, key)[i])
+            assert got == pytest.approx(want[key], abs=1e-5), (i, key)
+
+
+def test_example_choosers_cover_the_interesting_cases():
+    ch = Choosers.example(200, seed=0)
+    assert set(ch.ethnicity.tolist()) == set(range(len(datasets.ETHNIC_GROUPS)))
+    assert (~ch.can_labour).any() and (~ch.can_study).any()
+    assert ch.diaspora.any() and ch.head_higher.any()
+
+
+# --- context ---------------------------------------------------------------------------------
+
+def test_context_gaps_from_data():
+    p = defaults()
+    ctx = Context.for_year(2014, p)
+    own = np.log(datasets.income_ratio(2014))
+    kaz = datasets.gdp_ppp("KAZ", 2014)
+    np.testing.assert_allclose(ctx.gap_cis, np.log(datasets.gdp_ppp("RUS", 2014) / kaz) - own)
+    np.testing.assert_allclose(ctx.gap_noncis,
+                               np.log(datasets.gdp_ppp("DEU", 2014) / kaz) - own)
+    np.testing.assert_allclose(ctx.gap_labour, ctx.gap_cis)
+    np.testing.assert_allclose(ctx.gap_study, ctx.gap_cis)
+    assert ctx.gap_cis.shape == (16,)
+    # richer regions have a smaller gap to the same destination
+    i_atyrau = datasets.REGIONS.index("Atyrau")
+    i_zhambyl = datasets.REGIONS.index("Zhambyl")
+    assert ctx.gap_cis[i_atyrau] < ctx.gap_cis[i_zhambyl]
+    # Germany is richer than Russia
+    assert (ctx.gap_noncis > ctx.gap_cis).all()
+
+
+@pytest.mark.parametrize("year,comp,eaeu", [(2012, False, False), (2013, True, False),
+                                            (2014, True, False), (2015, True, True)])
+def test_context_flags(year, comp, eaeu):
+    ctx = Context.for_year(year, defaults())
+    assert (ctx.compatriot_on, ctx.eaeu_on) == (comp, eaeu)
+
+
+def test_context_flags_follow_params():
+    p = {**defaults(), "compatriot_year": 2020, "eaeu_year": 2012}
+    ctx = Context.for_year(2015, p)
+    assert (ctx.compatriot_on, ctx.eaeu_on) == (False, True)
+
+
+# --- utilities respond to each term in the documented direction -----------------------------
+
+def one(**kw) -> Choosers:
+    """A single chooser: a 35-year-old Kazakh head in Akmola with defaults for the rest."""
+    base = dict(region=0, ethnicity=0, head_age=35, head_higher=False, optimism=0.5,
+                share_abroad=0.0, diaspora=False, members=3, children=False, can_labour=True,
+                can_study=True)
+    base.update(kw)
+    return Choosers(**{k: np.array([v]) for k, v in base.items()})
+
+
+def many() -> Choosers:
+    return Choosers.example(400, seed=11)
+
+
+def eth(name: str) -> int:
+    return datasets.ETHNIC_GROUPS.index(name)
+
+
+def U(params=None, year=2016, ch=None, extra=None) -> Utilities:
+    p = defaults() if params is None else params
+    return utilities(p, Context.for_year(year, p), many() if ch is None else ch, extra)
+
+
+def test_utilities_shapes_and_dtype():
+    u = U()
+    for a in vars(u).values():
+        assert a.shape == (400,) and a.dtype == np.float32
+
+
+def test_raising_b_russian_moves_only_russian_emigration():
+    ch = many()
+    lo = U({**defaults(), "b_russian": 1.0}, ch=ch)
+    hi = U({**defaults(), "b_russian": 2.5}, ch=ch)
+    rus = ch.ethnicity == eth("Russian")
+    assert rus.any() and (~rus).any()
+    np.testing.assert_allclose((hi.cis - lo.cis)[rus], 1.5, atol=1e-5)
+    np.testing.assert_allclose((hi.noncis - lo.noncis)[rus], 1.5, atol=1e-5)
+    np.testing.assert_array_equal(hi.cis[~rus], lo.cis[~rus])
+    np.testing.assert_array_equal(hi.noncis[~rus], lo.noncis[~rus])
+    np.testing.assert_array_equal(hi.labour, lo.labour)
+    np.testing.assert_array_equal(hi.study, lo.study)
+
+
+@pytest.mark.parametrize("name,param", [("German", "b_german"), ("Ukrainian", "b_ukrainian"),
+                                        ("Tatar", "b_tatar"), ("Uzbek", "b_other_ethnic"),
+                                        ("Uighur", "b_other_ethnic"),
+                                        ("Other", "b_other_ethnic")])
+def test_ethnicity_coefficients(name, param):
+    p = defaults()
+    coef = ethnicity_coefficients(p)
+    assert coef.shape == (len(datasets.ETHNIC_GROUPS),)
+    assert coef[eth("Kazakh")] == 0.0
+    assert coef[eth(name)] == pytest.approx(p[param])
+    assert ethnicity_coefficients({**p, param: 0.0})[eth(name)] == 0.0
+
+
+def test_compatriot_term_only_from_compatriot_year_and_for_compatriots():
+    ch = many()
+    on = {**defaults(), "b_compatriot": 1.25, "compatriot_year": 2014}
+    off = {**on, "b_compatriot": 0.0}
+    compat = np.isin(ch.ethnicity, [eth(g) for g in ("Russian", "Ukrainian", "Tatar")])
+    assert compat.any() and (~compat).any()
+    # before the programme year the term is absent
+    np.testing.assert_array_equal(U(on, 2013, ch).cis, U(off, 2013, ch).cis)
+    for year in (2014, 2016):
+        a, b = U(on, year, ch), U(off, year, ch)
+        np.testing.assert_allclose((a.cis - b.cis)[compat], 1.25, atol=1e-5)
+        np.testing.assert_array_equal(a.cis[~compat], b.cis[~compat])
+        np.testing.assert_array_equal(a.noncis, b.noncis)  # CIS destinations only
+        np.testing.assert_array_equal(a.labour, b.labour)
+
+
+def test_german_noncis_term_only_for_german_noncis():
+    ch = many()
+    a = U({**defaults(), "b_german_noncis": 3.0}, ch=ch)
+    b = U({**defaults(), "b_german_noncis": 0.0}, ch=ch)
+    ger = ch.ethnicity == eth("German")
+    np.testing.assert_allclose((a.noncis - b.noncis)[ger], 3.0, atol=1e-5)
+    np.testing.assert_array_equal(a.noncis[~ger], b.noncis[~ger])
+    np.testing.assert_array_equal(a.cis, b.cis)
+
+
+def test_labour_and_study_unavailable():
+    u = U(ch=one(can_labour=False, can_study=False))
+    assert u.labour[0] == -np.inf and u.study[0] == -np.inf
+    assert np.isfinite(u.cis[0]) and np.isfinite(u.noncis[0])
+    p = nested_logit(u.cis, u.noncis, u.labour, u.study, 0.6)
+    assert p.labour[0] == 0.0 and p.study[0] == 0.0
+    assert p.stay[0] + p.emigrate[0] == pytest.approx(1.0, abs=1e-6)
+    u2 = U(ch=one(can_labour=True, can_study=False))
+    assert np.isfinite(u2.labour[0]) and u2.study[0] == -np.inf
+
+
+def test_optimism_has_negative_effect_on_every_move():
+    lo, hi = U(ch=one(optimism=0.2)), U(ch=one(optimism=0.9))
+    p = defaults()
+    for alt, key in (("cis", "b_optimism_emigrate"), ("noncis", "b_optimism_emigrate"),
+                     ("labour", "b_optimism_labour"), ("study", "b_optimism_study")):
+        diff = float(getattr(hi, alt)[0] - getattr(lo, alt)[0])
+        assert diff < 0
+        assert diff == pytest.approx(0.7 * p[key], abs=1e-5)
+    # at optimism 0.5 the term vanishes
+    zero = {**p, "b_optimism_emigrate": 0.0}
+    assert U(ch=one(optimism=0.5)).cis[0] == U(zero, ch=one(optimism=0.5)).cis[0]
+
+
+def test_network_share_raises_every_move():
+    lo, hi = U(ch=one(share_abroad=0.0)), U(ch=one(share_abroad=0.5))
+    p = defaults()
+    assert hi.cis[0] - lo.cis[0] == pytest.approx(0.5 * p["b_network_emigrate"], abs=1e-5)
+    assert hi.labour[0] - lo.labour[0] == pytest.approx(0.5 * p["b_network_labour"], abs=1e-5)
+    assert hi.study[0] - lo.study[0] == pytest.approx(0.5 * p["b_network_study"], abs=1e-5)
+
+
+@pytest.mark.parametrize("field,value,alts,param", [
+    ("diaspora", True, ("cis", "noncis"), "b_diaspora"),
+    ("children", True, ("cis", "noncis"), "b_children_emigrate"),
+    ("head_higher", True, ("cis", "noncis"), "b_higher_emigrate"),
+    ("members", 4, ("cis", "noncis"), "b_hhsize_emigrate"),
+])
+def test_household_terms_move_emigration_only_by_their_coefficient(field, value, alts, param):
+    base = one()
+    changed = one(**{field: value})
+    a, b = U(ch=changed), U(ch=base)
+    steps = value - 3 if field == "members" else 1
+    for alt in alts:
+        assert float(a.__dict__[alt][0] - b.__dict__[alt][0]) == pytest.approx(
+            steps * defaults()[param], abs=1e-5)
+
+
+def test_higher_education_terms_by_alternative():
+    a, b = U(ch=one(head_higher=True)), U(ch=one(head_higher=False))
+    p = defaults()
+    assert a.labour[0] - b.labour[0] == pytest.approx(p["b_higher_labour"], abs=1e-5)
+    assert a.study[0] - b.study[0] == pytest.approx(p["b_higher_study"], abs=1e-5)
+    assert a.labour[0] < b.labour[0]  # b_higher_labour < 0 at the defaults
+
+
+def test_north_term():
+    north = datasets.REGIONS.index("Karaganda")
+    south = datasets.REGIONS.index("Zhambyl")
+    p = defaults()
+    on = {**p, "b_north_emigrate": 1.0, "b_north_labour": 0.5}
+    off = {**p, "b_north_emigrate": 0.0, "b_north_labour": 0.0}
+    a, b = U(on, ch=one(region=north)), U(off, ch=one(region=north))
+    assert a.cis[0] - b.cis[0] == pytest.approx(1.0, abs=1e-5)
+    assert a.labour[0] - b.labour[0] == pytest.approx(0.5, abs=1e-5)
+    assert a.study[0] == b.study[0]
+    c, d = U(on, ch=one(region=south)), U(off, ch=one(region=south))
+    assert c.cis[0] == d.cis[0] and c.labour[0] == d.labour[0]
+
+
+def test_income_gap_raises_utility_in_poorer_region():
+    poor = datasets.REGIONS.index("Zhambyl")
+    rich = datasets.REGIONS.index("Atyrau")
+    a, b = U(ch=one(region=poor)), U(ch=one(region=rich))
+    assert a.cis[0] > b.cis[0] and a.labour[0] > b.labour[0] and a.study[0] > b.study[0]
+
+
+def test_eaeu_term_from_eaeu_year():
+    p = {**defaults(), "b_eaeu_labour": 0.9, "eaeu_year": 2015, "trend_labour": 0.0}
+    u14, u15, u16 = (U(p, y, one()).labour[0] for y in (2014, 2015, 2016))
+    gap = {y: Context.for_year(y, p).gap_labour[0] for y in (2014, 2015, 2016)}
+    inc = p["b_income_labour"]
+    assert (u15 - inc * gap[2015]) - (u14 - inc * gap[2014]) == pytest.approx(0.9, abs=1e-4)
+    assert (u16 - inc * gap[2016]) - (u15 - inc * gap[2015]) == pytest.approx(0.0, abs=1e-4)
+
+
+NO_CONTEXT = {"b_income_emigrate": 0.0, "b_income_labour": 0.0, "b_income_study": 0.0,
+              "b_eaeu_labour": 0.0, "b_compatriot": 0.0}
+
+
+def test_trends_per_year():
+    p = {**defaults(), **NO_CONTEXT, "trend_until": 2050}
+    a, b = U(p, 2013, one()), U(p, 2017, one())
+    assert b.cis[0] - a.cis[0] == pytest.approx(4 * p["trend_emigrate"], abs=1e-5)
+    assert b.labour[0] - a.labour[0] == pytest.approx(4 * p["trend_labour"], abs=1e-5)
+    assert b.study[0] - a.study[0] == pytest.approx(4 * p["trend_study"], abs=1e-5)
+
+
+def test_trends_stop_at_trend_until():
+    p = {**defaults(), **NO_CONTEXT, "trend_until": 2015}
+    u15, u16, u30 = (U(p, y, one()) for y in (2015, 2016, 2030))
+    for alt in ("cis", "noncis", "labour", "study"):
+        assert getattr(u16, alt)[0] == getattr(u15, alt)[0]
+        assert getattr(u30, alt)[0] == getattr(u15, alt)[0]
+    u14 = U(p, 2014, one())
+    assert u15.cis[0] - u14.cis[0] == pytest.approx(p["trend_emigrate"], abs=1e-5)
+
+
+def test_age_bump_peaks_at_age_peak():
+    ages = np.arange(15, 90)
+    b = age_bump(ages, 35.0, 10.0)
+    assert b.dtype == np.float32
+    assert ages[np.argmax(b)] == 35 and b.max() == pytest.approx(1.0)
+    assert b[ages == 45][0] == pytest.approx(math.exp(-0.5), rel=1e-6)
+    assert b[ages == 25][0] == pytest.approx(b[ages == 45][0])
+    old, young = U(ch=one(head_age=70)), U(ch=one(head_age=35))
+    assert young.cis[0] > old.cis[0] and young.labour[0] > old.labour[0]
+    assert young.study[0] == old.study[0]  # no age term for study
+
+
+def test_extra_shifts_are_additive():
+    ch = many()
+    base = U(ch=ch)
+    shift = Utilities(cis=np.float32(0.5), noncis=np.float32(-1.0),
+                      labour=np.full(400, 0.25, np.float32), study=np.float32(0.0))
+    s = U(ch=ch, extra=shift)
+    np.testing.assert_allclose(s.cis - base.cis, 0.5, atol=1e-5)
+    np.testing.assert_allclose(s.noncis - base.noncis, -1.0, atol=1e-5)
+    ok = ch.can_labour
+    np.testing.assert_allclose(s.labour[ok] - base.labour[ok], 0.25, atol=1e-5)
+    assert (s.labour[~ok] == -np.inf).all()  # a shift does not make it available
+
+
+# --- nested logit -----------------------------------------------------------------------------
+
+def hand_utilities(n=500, seed=0):
+    r = np.random.default_rng(seed)
+    v = r.normal(-2, 2, (4, n)).astype(np.float32)
+    v[2, r.random(n) < 0.2] = -np.inf
+    v[3, r.random(n) < 0.3] = -np.inf
+    return v
+
+
+@pytest.mark.parametrize("lam", [0.1, 0.6, 1.0])
+def test_probabilities_sum_to_one_and_are_probabilities(lam):
+    v = hand_utilities()
+    p = nested_logit(*v, lam)
+    s = p.stacked()
+    assert s.shape == (500, 4)
+    assert (s >= 0).all() and (s <= 1).all()
+    np.testing.assert_allclose(s.sum(axis=1), 1.0, atol=1e-6)
+    assert ((p.noncis >= 0) & (p.noncis <= 1)).all()
+
+
+def test_unavailable_alternatives_get_zero():
+    v = hand_utilities()
+    p = nested_logit(*v, 0.6)
+    assert (p.labour[v[2] == -np.inf] == 0).all()
+    assert (p.study[v[3] == -np.inf] == 0).all()
+    assert (p.labour[v[2] > -np.inf] > 0).all()
+    # an unavailable non-CIS destination leaves the whole nest to CIS
+    q = nested_logit(np.array([-1.0]), np.array([-np.inf]), np.array([-1.0]),
+                     np.array([-np.inf]), 0.5)
+    assert q.noncis[0] == 0.0
+    assert q.emigrate[0] == pytest.approx(q.labour[0])
+
+
+def test_scale_one_is_multinomial_logit():
+    v = hand_utilities().astype(np.float64)
+    p = nested_logit(*v, 1.0)
+    e = np.exp(v)
+    total = 1.0 + e.sum(axis=0)
+    np.testing.assert_allclose(p.stay, 1.0 / total, atol=1e-7)
+    np.testing.assert_allclose(p.emigrate, (e[0] + e[1]) / total, atol=1e-7)
+    np.testing.assert_allclose(p.labour, e[2] / total, atol=1e-7)
+    np.testing.assert_allclose(p.study, e[3] / total, atol=1e-7)
+    np.testing.assert_allclose(p.noncis, e[1] / (e[0] + e[1]), atol=1e-7)
+
+
+@pytest.mark.parametrize("lam", [0.2, 0.6])
+def test_nested_formula_and_conditional_destination(lam):
+    v = hand_utilities(seed=1).astype(np.float64)
+    p = nested_logit(*v, lam)
+    a, b = np.exp(v[0] / lam), np.exp(v[1] / lam)
+    iv = lam * np.log(a + b)
+    total = 1 + np.exp(iv) + np.exp(v[2]) + np.exp(v[3])
+    np.testing.assert_allclose(p.emigrate, np.exp(iv) / total, atol=1e-7)
+    np.testing.assert_allclose(p.noncis, b / (a + b), atol=1e-7)
+
+
+def test_smaller_nest_scale_lowers_emigration_with_two_equal_destinations():
+    # with two equally good destinations, lam = 1 doubles the nest's weight; lam -> 0
+    # treats them as one alternative
+    z = np.array([-1.0])
+    lo = nested_logit(z, z, np.array([-np.inf]), np.array([-np.inf]), 0.1)
+    hi = nested_logit(z, z, np.array([-np.inf]), np.array([-np.inf]), 1.0)
+    assert lo.emigrate[0] < hi.emigrate[0]
+    assert lo.noncis[0] == pytest.approx(0.5) and hi.noncis[0] == pytest.approx(0.5)
+
+
+def test_extreme_utilities_do_not_overflow():
+    big = np.array([400.0, -400.0], dtype=np.float32)
+    p = nested_logit(big, big - 1, np.array([0.0, -400.0], np.float32),
+                     np.array([-np.inf, -400.0], np.float32), 0.1)
+    s = p.stacked()
+    assert np.isfinite(s).all()
+    np.testing.assert_allclose(s.sum(axis=1), 1.0, atol=1e-6)
+    assert p.emigrate[0] == pytest.approx(1.0) and p.stay[1] == pytest.approx(1.0)
+
+
+def test_probability_rises_with_own_utility():
+    v = hand_utilities(seed=2)
+    base = nested_logit(*v, 0.6)
+    w = v.copy()
+    w[0] += 0.5
+    up = nested_logit(*w, 0.6)
+    # weakly everywhere (float32 saturates when the other destination dominates the nest),
+    # strictly almost everywhere
+    assert (up.emigrate >= base.emigrate).all() and (up.stay <= base.stay).all()
+    assert (up.noncis <= base.noncis).all()
+    assert np.mean(up.emigrate > base.emigrate) > 0.9
+    assert np.mean(up.stay < base.stay) > 0.9
+
+
+# --- choose -----------------------------------------------------------------------------------
+
+def probs(stay, emig, lab, study):
+    f = np.float32
+    return Probabilities(stay=np.array(stay, f), emigrate=np.array(emig, f),
+                         labour=np.array(lab, f), study=np.array(study, f),
+                         noncis=np.zeros(len(stay), f))
+
+
+def test_choose_maps_uniforms_to_intervals():
+    u = np.array([0.0, 0.2499, 0.25, 0.4999, 0.5, 0.7499, 0.75, 0.9999], np.float32)
+    p = probs([0.25] * 8, [0.25] * 8, [0.25] * 8, [0.25] * 8)
+    got = choose(p, u)
+    assert got.dtype == np.int8
+    assert got.tolist() == [STAY, STAY, EMIGRATE, EMIGRATE, LABOUR, LABOUR, STUDY, STUDY]
+
+
+def test_choose_skips_zero_probability_alternatives():
+    u = np.array([0.1, 0.5, 0.6, 0.99], np.float32)
+    p = probs([0.5] * 4, [0.0] * 4, [0.5] * 4, [0.0] * 4)
+    assert choose(p, u).tolist() == [STAY, LABOUR, LABOUR, LABOUR]
+
+
+def test_choose_frequencies_match_probabilities():
+    n = 200_000
+    p = probs([0.7] * n, [0.05] * n, [0.15] * n, [0.1] * n)
+    u = np.random.default_rng(3).random(n, dtype=np.float32)
+    freq = np.bincount(choose(p, u), minlength=4) / n
+    np.testing.assert_allclose(freq, [0.7, 0.05, 0.15, 0.1], atol=0.004)
+
+
+def unavailable_study_case():
+    p = defaults()
+    ch = replace(Choosers.example(2000, seed=3), can_study=np.zeros(2000, dtype=bool))
+    u = utilities(p, Context.for_year(2015, p), ch)
+    prob = nested_logit(u.cis, u.noncis, u.labour, u.study, p["nest_scale"])
+    assert (prob.study == 0).all()
+    return prob
+
+
+def test_choose_never_picks_unavailable_study():
+    # Bug probe: cut points are cumulated in float32, so stay + emigrate + labour can be
+    # 0.9999998 when study is unavailable; the largest float32 uniform (1 - 2**-24) then
+    # "chooses" study, an alternative with probability exactly 0.
+    prob = unavailable_study_case()
+    top = np.full(2000, 1 - 2.0**-24, dtype=np.float32)
+    assert not (choose(prob, top) == STUDY).any()
+
+

@@ -1,0 +1,117 @@
+"""The contact network: shapes, no self-ties, regional mixing, share of contacts abroad."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.network import draw_contacts, share_abroad
+
+
+def regions(sizes):
+    """Region code of every household slot, shuffled so blocks are not contiguous."""
+    r = np.repeat(np.arange(len(sizes)), sizes).astype(np.int8)
+    return np.random.default_rng(42).permutation(r)
+
+
+def test_shape_and_dtype():
+    region = regions([30, 20, 10])
+    who = np.array([0, 5, 17, 59])
+    c = draw_contacts(np.random.default_rng(0), region, who, k=7, p_in_region=0.5)
+    assert c.shape == (4, 7)
+    assert np.issubdtype(c.dtype, np.integer)
+    assert c.min() >= 0 and c.max() < len(region)
+
+
+def test_empty_who():
+    region = regions([5, 5])
+    c = draw_contacts(np.random.default_rng(0), region, np.zeros(0, dtype=np.int64), 3, 0.8)
+    assert c.shape == (0, 3)
+
+
+@pytest.mark.parametrize("p_in_region", [0.0, 0.5, 1.0])
+def test_no_self_contacts(p_in_region):
+    # small regions make self-hits frequent, so the redirect is exercised
+    region = regions([2, 3, 5, 40])
+    who = np.arange(len(region))
+    c = draw_contacts(np.random.default_rng(1), region, who, k=50, p_in_region=p_in_region)
+    assert not (c == who[:, None]).any()
+
+
+def test_redirected_self_hit_stays_in_region():
+    # with two households per region, a within-region draw is either the other one or a
+    # redirected self-hit; both must be the other household
+    region = np.array([0, 0, 1, 1], dtype=np.int8)
+    c = draw_contacts(np.random.default_rng(2), region, np.arange(4), k=200, p_in_region=1.0)
+    np.testing.assert_array_equal(c, np.array([1, 0, 3, 2])[:, None].repeat(200, axis=1))
+
+
+def test_all_in_region_when_p_is_one():
+    region = regions([100, 50, 7])
+    who = np.arange(len(region))
+    c = draw_contacts(np.random.default_rng(3), region, who, k=20, p_in_region=1.0)
+    assert (region[c] == region[who][:, None]).all()
+
+
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.8])
+def test_share_within_region_matches_p(p):
+    sizes = np.array([4000, 2500, 1500, 2000])
+    region = regions(sizes)
+    n = len(region)
+    who = np.arange(n)
+    k = 8
+    c = draw_contacts(np.random.default_rng(4), region, who, k=k, p_in_region=p)
+    same = region[c] == region[who][:, None]
+    # a contact from "anywhere" also falls in the own region with probability n_r / n
+    expected = np.mean(p + (1 - p) * sizes[region[who]] / n)
+    # binomial standard error with 80,000 draws is below 0.002
+    assert abs(same.mean() - expected) < 0.01
+    # per region as well
+    for r, n_r in enumerate(sizes):
+        rows = region[who] == r
+        assert abs(same[rows].mean() - (p + (1 - p) * n_r / n)) < 0.02
+
+
+def test_within_region_contacts_are_uniform():
+    region = np.zeros(50, dtype=np.int8)
+    who = np.arange(50)
+    c = draw_contacts(np.random.default_rng(5), region, who, k=2000, p_in_region=1.0)
+    indegree = np.bincount(c.ravel(), minlength=50)
+    # 100,000 contacts over 50 targets: about 2,000 each (sd ~ 45)
+    assert indegree.min() > 1800 and indegree.max() < 2200
+
+
+def test_anywhere_contacts_cover_other_regions():
+    region = regions([500, 500])
+    who = np.flatnonzero(region == 0)
+    c = draw_contacts(np.random.default_rng(6), region, who, k=10, p_in_region=0.0)
+    assert abs(np.mean(region[c] == 1) - 0.5) < 0.03
+
+
+def test_same_rng_same_contacts():
+    region = regions([30, 30])
+    a = draw_contacts(np.random.default_rng(7), region, np.arange(60), 5, 0.8)
+    b = draw_contacts(np.random.default_rng(7), region, np.arange(60), 5, 0.8)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_share_abroad_hand_built():
+    contacts = np.array([[0, 1, 2, 3], [1, 1, 1, 1], [0, 0, 3, 3], [2, 2, 2, 1]])
+    abroad = np.array([True, False, False, True])
+    out = share_abroad(contacts, abroad)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [0.5, 0.0, 1.0, 0.0])
+
+
+def test_share_abroad_counts_duplicates():
+    contacts = np.array([[4, 4, 4, 0, 1]])
+    abroad = np.zeros(5, dtype=bool)
+    abroad[4] = True
+    np.testing.assert_allclose(share_abroad(contacts, abroad), [0.6])
+
+
+def test_share_abroad_large_k_does_not_overflow():
+    k = 30
+    contacts = np.zeros((2, k), dtype=np.int32)
+    abroad = np.array([True])
+    np.testing.assert_allclose(share_abroad(contacts, abroad), [1.0, 1.0])
