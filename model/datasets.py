@@ -202,15 +202,23 @@ def education_shares() -> dict[str, np.ndarray]:
 
 
 @cache
-def ethnicity_by_region() -> np.ndarray:
+def ethnicity_by_region(north_factor: float = 1.0) -> np.ndarray:
     """Share of each ETHNIC_GROUP in each region at the 2009 census, shape (16, 8).
 
     Regions with census shares (Pavlodar, Akmola, North Kazakhstan, Kostanay) use them,
     with the rest of the region's population spread over the groups not given in
-    proportion to their national remainder. The national remainder of every group
-    after those regions is spread over the other regions in proportion to population:
-    a documented assumption (model/data/README.md) because the regional census tables
-    were not found; it overstates European groups in the south.
+    proportion to their national remainder. The national remainder of every group after
+    those regions is spread over the other 12 regions in proportion to population, with
+    the European groups (Russian, Ukrainian, Tatar, German) weighted ``north_factor``
+    times more in the northern and industrial regions without data (Karaganda, East
+    Kazakhstan); Kazakhs take what is left in each region. A documented assumption
+    (model/data/README.md): the regional census tables were not found.
+
+    Examples
+    --------
+    >>> k = REGIONS.index("Karaganda")
+    >>> bool(ethnicity_by_region(3.0)[k, 1] > ethnicity_by_region(1.0)[k, 1])
+    True
     """
     df = _read("kz_census2009_ethnicity_by_region.csv")
     pct = df[df["unit"] == "percent"]
@@ -231,7 +239,18 @@ def ethnicity_by_region() -> np.ndarray:
     known = ~np.isnan(shares[:, 0])
     counts_left = national * pop.sum() - (shares[known] * pop[known, None]).sum(axis=0)
     counts_left = np.clip(counts_left, 0.0, None)
-    shares[~known] = counts_left / counts_left.sum()
+    unknown = np.flatnonzero(~known)
+    north = np.array([REGIONS[i] in NORTH_INDUSTRIAL for i in unknown])
+    european = np.array([g in EUROPEAN_GROUPS for g in ETHNIC_GROUPS])
+    weight = pop[unknown, None] * np.where(north[:, None] & european[None, :],
+                                           float(north_factor), 1.0)
+    counts = counts_left[None, :] * weight / weight.sum(axis=0, keepdims=True)
+    kazakh = ETHNIC_GROUPS.index("Kazakh")
+    others = counts.sum(axis=1) - counts[:, kazakh]
+    if (others > pop[unknown]).any():
+        raise ValueError(f"north_factor={north_factor} leaves no room for Kazakhs in a region")
+    counts[:, kazakh] = pop[unknown] - others
+    shares[unknown] = counts / pop[unknown, None]
     return _frozen(shares)
 
 

@@ -265,6 +265,13 @@ _P: list[Param] = [
     Param("p_contact_in_region", 0.8, (0.0, 1.0), "1",
           "Share of contacts drawn from the household's own region.",
           _A + "as the plain-Mesa reference model", group="population"),
+    Param("european_north_factor", 3.0, (1.0, 6.0), "1",
+          "How many times more densely (per person) the European groups not placed by the "
+          "census table settle in Karaganda and East Kazakhstan than in the other regions "
+          "without data.",
+          _A + "regional census tables were not found for 12 regions; set so that the "
+          "regional pattern of emigrants is near BNS Jan-Sep 2017 (Karaganda first)",
+          group="population"),
     Param("p_diaspora_european", 0.3, (0.0, 1.0), "1",
           "Share of Russian, German, Ukrainian and Tatar households with kin abroad in 2012.",
           _A + "no survey found; the 1990s emigration was mostly of these groups",

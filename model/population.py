@@ -390,7 +390,8 @@ def synthesize(params: dict, *, scale: float, seed: int) -> tuple[Households, Pe
     hh = Households(est_hh, k=int(params["n_contacts"]))
     pp = Persons(int(target.sum() * 1.1) + 16)
     add_households(hh, pp, params, seed=seed, year=2012, label="population",
-                   region_persons=target, ethnicity_shares=datasets.ethnicity_by_region())
+                   region_persons=target,
+                   ethnicity_shares=datasets.ethnicity_by_region(params["european_north_factor"]))
     _place_abroad(hh, pp, params, seed=seed, scale=scale)
     return hh, pp
 
