@@ -101,6 +101,8 @@ class EmigrationModel(mesa.Model):
 
     Attributes
     ----------
+    sim_scenario : Scenario
+        The scenario being run (not ``scenario``: Mesa 3.5 reserves that name).
     households, persons : Households, Persons
         The array state.
     year : int
@@ -117,10 +119,10 @@ class EmigrationModel(mesa.Model):
 
     def __init__(self, scenario: Scenario | None = None, *, seed: int = 1):
         super().__init__(rng=int(seed))
-        self.scenario = scenario or Scenario()
+        self.sim_scenario = scenario or Scenario()
         self.seed = int(seed)
-        self.params = dict(self.scenario.params)
-        self.scale = float(self.scenario.scale)
+        self.params = dict(self.sim_scenario.params)
+        self.scale = float(self.sim_scenario.scale)
         self.year = FIRST_YEAR
         self.households, self.persons = synthesize(self.params, scale=self.scale, seed=self.seed)
         self.n_households_start = int(self.households.n)
@@ -139,7 +141,7 @@ class EmigrationModel(mesa.Model):
             Recorder.code(pp.group_base[idx], pp.age[idx], pp.edu[idx]))
 
     def _recording(self) -> bool:
-        return self.year >= self.scenario.start
+        return self.year >= self.sim_scenario.start
 
     def _record_population(self) -> None:
         pp = self.persons
@@ -318,7 +320,7 @@ class EmigrationModel(mesa.Model):
             self.recorder.put(year, "n_labour_abroad", self._tally(abroad_end[~on_study]))
             self.recorder.put(year, "n_students_abroad", self._tally(abroad_end[on_study]))
         self.year += 1
-        if self.year > self.scenario.end:
+        if self.year > self.sim_scenario.end:
             self.running = False
 
     def _record_intentions(self, year: int, choosers: np.ndarray, choice: np.ndarray,

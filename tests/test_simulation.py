@@ -421,3 +421,29 @@ def test_runner_replicates_use_derived_seeds():
         res.summary("no_such_metric")
     with pytest.raises(ValueError):
         run(sc, replicates=0)
+
+
+# --- independence from the installed Mesa version ----------------------------------------------
+
+def test_results_do_not_depend_on_mesa_random_state():
+    # Mesa's own generators (model.random, model.rng) differ between Mesa versions; the
+    # simulation must never draw from them.
+    a = EmigrationModel(Scenario(scale=3000, end=2014), seed=5)
+    b = EmigrationModel(Scenario(scale=3000, end=2014), seed=5)
+    b.random.seed(12345)
+    b._rng = np.random.default_rng(999)
+    a.run_model()
+    b.run_model()
+    pd.testing.assert_frame_equal(a.series(), b.series())
+
+
+def test_no_attribute_shadows_mesa_model_names():
+    # Mesa 3.5 added Model.scenario, Model.time and others; an attribute of ours with such a
+    # name breaks (or silently changes) the model on newer Mesa.
+    reserved = {"scenario", "time", "data_registry", "observables", "batch", "schedule",
+                "simulator", "agents", "steps", "rng", "random"}
+    import mesa
+
+    m = EmigrationModel(Scenario(scale=5000, end=2012), seed=1)
+    ours = set(vars(m)) - set(vars(mesa.Model(rng=1)))
+    assert not (ours & reserved), ours & reserved
