@@ -22,7 +22,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from model.rng import replicate_seed
-from model.scenario import Scenario, load_scenario
+from model.scenario import FIRST_YEAR, Scenario, load_scenario
 from model.simulation import EmigrationModel
 
 __all__ = ["run", "run_one", "Results", "COLUMNS"]
@@ -94,9 +94,13 @@ def run_one(scenario: Scenario, seed: int) -> pd.DataFrame:
     return _simulate(scenario, seed)[1]
 
 
-def _simulate(scenario: Scenario, seed: int) -> tuple[EmigrationModel, pd.DataFrame]:
+def _simulate(scenario: Scenario, seed: int, bar=None) -> tuple[EmigrationModel, pd.DataFrame]:
     model = EmigrationModel(scenario, seed=seed)
-    model.run_model()
+    while model.running:
+        model.step()
+        if bar is not None:
+            bar.update(1)
+    model.run_model()  # records the population on 1 January after the last year
     df = model.series()
     return model, df[df["year"] >= scenario.start].reset_index(drop=True)
 
@@ -135,9 +139,11 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
     seeds = [replicate_seed(seed, r) for r in range(replicates)]
     frames = []
     info: dict = {}
-    for r, s in enumerate(tqdm(seeds, desc=f"{scenario.name}: replicates", unit="run",
-                               disable=not progress)):
-        model, df = _simulate(scenario, s)
+    years = scenario.end - FIRST_YEAR + 1
+    bar = tqdm(total=replicates * years, desc=f"{scenario.name}: simulated years",
+               unit="year", disable=not progress)
+    for r, s in enumerate(seeds):
+        model, df = _simulate(scenario, s, bar)
         df.insert(0, "seed", s)
         df.insert(0, "replicate", r + 1)
         df.insert(0, "scenario", scenario.name)
@@ -145,6 +151,7 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
         if r == 0:
             info = {"n_households": model.n_households_start, "n_persons": model.n_persons_start,
                     "scale": scenario.scale}
+    bar.close()
     series = pd.concat(frames, ignore_index=True)[COLUMNS]
     info.update(replicate_seeds=seeds, runtime_s=round(time.perf_counter() - started, 3))
     return Results(series=series, info=info)

@@ -133,6 +133,7 @@ class EmigrationModel(mesa.Model):
         self.extra_utility: Utilities | None = None  # seam for policy interventions
         self.interventions: list = []
         self.running = True
+        self._finished = False
 
     # ------------------------------------------------------------------ helpers
     def _tally(self, idx: np.ndarray) -> np.ndarray:
@@ -439,10 +440,15 @@ class EmigrationModel(mesa.Model):
         return self._tally(np.arange(first_person, pp.n))
 
     def run_model(self) -> None:
-        """Run from 2012 to the scenario's end year, then record the final population."""
+        """Run to the scenario's end year, then record the population on 1 January after it.
+
+        Safe to call after stepping by hand: the final population is recorded once.
+        """
         while self.running:
             self.step()
-        self._record_population()
+        if not self._finished:
+            self._record_population()
+            self._finished = True
 
     def series(self) -> pd.DataFrame:
         """Return the run's results: ``year, metric, group, value`` in real persons."""
