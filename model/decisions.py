@@ -213,42 +213,72 @@ def utilities(params: dict, ctx: Context, ch: Choosers,
     """
     f32 = np.float32
     p = params
-    t = f32(min(ctx.year, p["trend_until"]) - 2012)
-    bump = age_bump(_AGES, p["age_peak"], p["age_width"])[np.minimum(ch.head_age, 120)]
+    # Terms that depend only on (region, ethnicity, kin abroad) are summed once per year in
+    # small cell tables and gathered; terms of the head's age and education, and of the
+    # household's size and children, likewise. Far fewer passes over the households than
+    # adding every term as an array (the sum is the one in the module docstring).
+    t_cis, t_noncis, t_lab, t_study = _cell_tables(p, ctx)
+    cell = (ch.region.astype(np.intp) * _N_ETH + ch.ethnicity) * 2 + ch.diaspora
+    a_emig, a_lab, a_study = _head_tables(p)
+    head = np.minimum(ch.head_age, 120).astype(np.intp) * 2 + ch.head_higher
+    fam = (f32(p["b_hhsize_emigrate"]) * (np.arange(_MAX_MEMBERS + 1) - 1)).astype(f32)
     opt = ch.optimism.astype(f32) - f32(0.5)
     share = ch.share_abroad.astype(f32)
-    higher = ch.head_higher.astype(f32)
-    north = _NORTH[ch.region].astype(f32)
-    region = ch.region
 
-    common = (f32(p["asc_emigrate"]) + ethnicity_coefficients(p)[ch.ethnicity]
-              + f32(p["b_age_emigrate"]) * bump + f32(p["b_higher_emigrate"]) * higher
-              + f32(p["b_optimism_emigrate"]) * opt + f32(p["b_network_emigrate"]) * share
-              + f32(p["b_diaspora"]) * ch.diaspora + f32(p["b_north_emigrate"]) * north
-              + f32(p["b_hhsize_emigrate"]) * (ch.members - 1).astype(f32)
-              + f32(p["b_children_emigrate"]) * ch.children + f32(p["trend_emigrate"]) * t)
-    b_inc = f32(p["b_income_emigrate"])
-    cis = common + b_inc * ctx.gap_cis.astype(f32)[region]
-    if ctx.compatriot_on:
-        cis = cis + f32(p["b_compatriot"]) * _COMPATRIOT[ch.ethnicity]
-    noncis = (common + b_inc * ctx.gap_noncis.astype(f32)[region] + f32(p["asc_noncis"])
-              + f32(p["b_german_noncis"]) * (ch.ethnicity == _GERMAN))
-
-    labour = (f32(p["asc_labour"]) + f32(p["b_income_labour"]) * ctx.gap_labour.astype(f32)[region]
-              + f32(p["b_age_labour"]) * bump + f32(p["b_higher_labour"]) * higher
-              + f32(p["b_optimism_labour"]) * opt + f32(p["b_network_labour"]) * share
-              + f32(p["b_north_labour"]) * north + f32(p["trend_labour"]) * t
-              + f32(p["b_eaeu_labour"] if ctx.eaeu_on else 0.0))
-    study = (f32(p["asc_study"]) + f32(p["b_income_study"]) * ctx.gap_study.astype(f32)[region]
-             + f32(p["b_higher_study"]) * higher + f32(p["b_optimism_study"]) * opt
-             + f32(p["b_network_study"]) * share + f32(p["trend_study"]) * t)
+    dyn = (a_emig[head] + fam[np.minimum(ch.members, _MAX_MEMBERS)]
+           + f32(p["b_optimism_emigrate"]) * opt + f32(p["b_network_emigrate"]) * share)
+    dyn += np.where(ch.children, f32(p["b_children_emigrate"]), f32(0.0))
+    cis = t_cis[cell] + dyn
+    noncis = t_noncis[cell] + dyn
+    labour = (t_lab[cell] + a_lab[head] + f32(p["b_optimism_labour"]) * opt
+              + f32(p["b_network_labour"]) * share)
+    study = (t_study[cell] + a_study[head] + f32(p["b_optimism_study"]) * opt
+             + f32(p["b_network_study"]) * share)
     if extra is not None:
         cis, noncis = cis + extra.cis, noncis + extra.noncis
         labour, study = labour + extra.labour, study + extra.study
     labour = np.where(ch.can_labour, labour, f32(UNAVAILABLE))
     study = np.where(ch.can_study, study, f32(UNAVAILABLE))
-    return Utilities(cis=cis.astype(f32), noncis=noncis.astype(f32), labour=labour.astype(f32),
-                     study=study.astype(f32))
+    return Utilities(cis=cis.astype(f32, copy=False), noncis=noncis.astype(f32, copy=False),
+                     labour=labour.astype(f32, copy=False), study=study.astype(f32, copy=False))
+
+
+_N_ETH = len(datasets.ETHNIC_GROUPS)
+_MAX_MEMBERS = 40
+
+
+def _cell_tables(p: dict, ctx: Context) -> tuple[np.ndarray, ...]:
+    """Utility terms of every (region, ethnicity, kin abroad) cell in this year's context."""
+    f32 = np.float32
+    t = min(ctx.year, p["trend_until"]) - 2012
+    n_r = len(datasets.REGIONS)
+    region = np.repeat(np.arange(n_r), _N_ETH * 2)
+    eth = np.tile(np.repeat(np.arange(_N_ETH), 2), n_r)
+    kin = np.tile([0.0, 1.0], n_r * _N_ETH)
+    north = _NORTH[region].astype(float)
+    common = (p["asc_emigrate"] + ethnicity_coefficients(p)[eth].astype(float)
+              + p["b_diaspora"] * kin + p["b_north_emigrate"] * north + p["trend_emigrate"] * t)
+    cis = common + p["b_income_emigrate"] * ctx.gap_cis[region]
+    if ctx.compatriot_on:
+        cis = cis + p["b_compatriot"] * _COMPATRIOT[eth]
+    noncis = (common + p["b_income_emigrate"] * ctx.gap_noncis[region] + p["asc_noncis"]
+              + p["b_german_noncis"] * (eth == _GERMAN))
+    labour = (p["asc_labour"] + p["b_income_labour"] * ctx.gap_labour[region]
+              + p["b_north_labour"] * north + p["trend_labour"] * t
+              + (p["b_eaeu_labour"] if ctx.eaeu_on else 0.0))
+    study = (p["asc_study"] + p["b_income_study"] * ctx.gap_study[region]
+             + p["trend_study"] * t)
+    return tuple(np.asarray(x, dtype=f32) for x in (cis, noncis, labour, study))
+
+
+def _head_tables(p: dict) -> tuple[np.ndarray, ...]:
+    """Utility terms of every (head age 0-120, head has higher education) cell."""
+    bump = np.repeat(age_bump(_AGES, p["age_peak"], p["age_width"]).astype(float), 2)
+    higher = np.tile([0.0, 1.0], len(_AGES))
+    emig = p["b_age_emigrate"] * bump + p["b_higher_emigrate"] * higher
+    labour = p["b_age_labour"] * bump + p["b_higher_labour"] * higher
+    study = p["b_higher_study"] * higher
+    return tuple(np.asarray(x, dtype=np.float32) for x in (emig, labour, study))
 
 
 def nested_logit(v_cis: np.ndarray, v_noncis: np.ndarray, v_labour: np.ndarray,
