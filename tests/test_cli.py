@@ -238,11 +238,13 @@ def fake_model(monkeypatch):
 def test_run_writes_series_manifest_figures(tmp_path, fake_model, capsys):
     calls, _ = fake_model
     out = tmp_path / "runs" / "nocp"
+    # One replicate: the in-process path with the atomic folder swap. Several replicates
+    # go through the executor and a resumable store: tests/test_cli_batch.py.
     argv = ["run", "no_compatriot_programme", "--out", str(out), "--seed", "3",
-            "--replicates", "2", "--end", "2020", "--scale", "200", "--quiet"]
+            "--replicates", "1", "--end", "2020", "--scale", "200", "--quiet"]
     assert cli.main(argv) == 0
     (call,) = calls
-    assert call["seed"] == 3 and call["replicates"] == 2 and call["progress"] is False
+    assert call["seed"] == 3 and call["replicates"] == 1 and call["progress"] is False
     assert call["scenario"].end == 2020 and call["scenario"].scale == 200.0
     assert call["scenario"].params["b_compatriot"] == 0.0
 
@@ -257,7 +259,7 @@ def test_run_writes_series_manifest_figures(tmp_path, fake_model, capsys):
     assert m["scenario"]["end"] == 2020 and m["scenario"]["scale"] == 200.0
     assert m["scenario"]["overrides"] == {"b_compatriot": 0.0}
     assert set(m["scenario"]["params"]) == set(REGISTRY)
-    assert m["seed"] == 3 and m["replicate_seeds"] == [300, 301] and m["replicates"] == 2
+    assert m["seed"] == 3 and m["replicate_seeds"] == [300] and m["replicates"] == 1
     assert (m["n_households"], m["n_persons"], m["scale"]) == (86000, 320000, 200.0)
     for pkg in ("python", "numpy", "pandas", "mesa", "scipy", "matplotlib", "SALib"):
         assert pkg in m["versions"]
