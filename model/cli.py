@@ -27,7 +27,6 @@ import argparse
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -219,12 +218,12 @@ def _write_outputs(out: Path, scenario: Scenario, results: Any, *, seed: int,
                    argv: Sequence[str], started: datetime, ended: datetime) -> dict[str, Any]:
     """Write everything into a temporary sibling of ``out``, then swap it in."""
     from model.datasets import observed
-    from model.manifest import build_manifest, write_json_atomic
+    from model.manifest import build_manifest, output_temp_dir, write_json_atomic
     from model.plots import write_run_figures
 
     out.parent.mkdir(parents=True, exist_ok=True)
     # A sibling, not /tmp: the final rename must stay on one file system to be atomic.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = output_temp_dir(out)
     try:
         results.series.to_csv(tmp / "series.csv", index=False)
         (tmp / "figures").mkdir()
@@ -307,9 +306,9 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenario: Scenario
     from model.batch import replicate_specs
     from model.datasets import observed
     from model.execution import execute
-    from model.manifest import build_manifest, write_json_atomic
+    from model.manifest import build_manifest, output_temp_dir, write_json_atomic
     from model.plots import write_run_figures
-    from model.sensitivity import StoreConflictError, _temp_dir, open_store
+    from model.sensitivity import StoreConflictError, open_store
 
     out = Path(args.out)
     started = datetime.now(UTC)
@@ -338,7 +337,7 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenario: Scenario
     tmp_csv = out / f".series.csv.{uuid.uuid4().hex[:8]}.tmp"
     series.to_csv(tmp_csv, index=False)
     os.replace(tmp_csv, out / "series.csv")
-    tmp = _temp_dir(out / "figures")
+    tmp = output_temp_dir(out / "figures")
     try:
         figures = [Path(f).name for f in write_run_figures(series, tmp, observed=observed())]
         _swap_in(tmp, out / "figures")

@@ -39,7 +39,7 @@ __all__ = ["execute", "BatchReport", "default_workers", "estimate_run_seconds"]
 
 @dataclass
 class BatchReport:
-    """What a batch did: runs done (in total), skipped as already done, and failed."""
+    """What a batch did: runs in the batch, done (in total), skipped as done, failed."""
 
     total: int
     done: int
@@ -139,6 +139,9 @@ def execute(specs: Sequence[RunSpec], store: ResultStore, *, workers: int | None
     -------
     BatchReport
     """
+    # identical runs (same point and seed, e.g. a Morris grid point visited twice under
+    # common random numbers) are one run: the store keeps one copy and analyses look it up
+    specs = list({s.run_id: s for s in specs}.values())
     done_before = store.done_ids()
     todo = [s for s in specs if s.run_id not in done_before]
     skipped = len(specs) - len(todo)

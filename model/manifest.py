@@ -200,9 +200,36 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide results from others
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
 
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def output_temp_dir(beside: Path) -> Path:
+    """A temporary folder next to ``beside``, with the mode of an ordinary new folder.
+
+    Next to it so that the final swap is a rename on one file system; mkdtemp makes it
+    private (0700), but it becomes an output folder, so it gets 0777 minus the umask.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = output_temp_dir(pathlib.Path(tempfile.mkdtemp()) / "out")
+    >>> d.is_dir()
+    True
+    """
+    beside = Path(beside)
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{beside.name}.tmp-", dir=beside.parent))
+    tmp.chmod(0o777 & ~_umask())
+    return tmp

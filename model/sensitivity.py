@@ -40,7 +40,6 @@ import math
 import os
 import shutil
 import sys
-import tempfile
 import uuid
 import warnings
 import zlib
@@ -57,6 +56,7 @@ import pandas as pd
 from model.batch import RunSpec, design_specs
 from model.execution import BatchReport, execute
 from model.experiment import FAST_M, Experiment
+from model.manifest import output_temp_dir
 from model.store import ResultStore
 
 __all__ = ["salib_seed", "design_matrix", "sample", "experiment_specs", "open_store",
@@ -164,8 +164,8 @@ def sample(exp: Experiment) -> list[dict]:
 def experiment_specs(exp: Experiment) -> list[RunSpec]:
     """Every run of the experiment (design points times replicates).
 
-    Replicate ``r`` (1-based) of point ``i`` has seed
-    ``model.rng.replicate_seed(exp.seed, i * replicates + r - 1)``.
+    Replicate ``r`` (1-based) of every point has seed
+    ``model.rng.replicate_seed(exp.seed, r - 1)`` (common random numbers across points).
 
     Examples
     --------
@@ -718,19 +718,6 @@ def _write_csv(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _temp_dir(beside: Path) -> Path:
-    """A temporary folder next to ``beside`` (same file system, so the swap is a rename).
-
-    mkdtemp makes it private (0700); it becomes an output folder, so give it the mode a
-    plain mkdir would have (0777 minus the umask).
-    """
-    tmp = Path(tempfile.mkdtemp(prefix=f".{beside.name}.tmp-", dir=beside.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    tmp.chmod(0o777 & ~umask)
-    return tmp
-
-
 def _replace_dir(new: Path, dest: Path) -> None:
     """Put the finished folder ``new`` in place of ``dest`` (old contents dropped)."""
     if dest.exists():
@@ -852,7 +839,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     files = [out / "design.csv", _write_csv(table, out / "outcomes.csv"),
              _write_csv(result.indices, out / "indices.csv"),
              _write_csv(result.noise, out / "noise.csv")]
-    tmp = _temp_dir(out / "figures")
+    tmp = output_temp_dir(out / "figures")
     try:
         figures = _write_figures(exp, result, store, ids, tmp)
         _replace_dir(tmp, out / "figures")
@@ -873,9 +860,9 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
         list(sys.argv) if argv is None else list(argv), started, ended, seed=exp.seed,
         extra={"kind": "sensitivity", "experiment": exp.resolved(),
                "replicates": exp.replicates,
-               "run_seeds": "replicate r (1-based) of design point i uses "
-                            "model.rng.replicate_seed(seed, i * replicates + r - 1); every "
-                            "run's seed is in outcomes.csv",
+               "run_seeds": "replicate r (1-based) of every design point uses "
+                            "model.rng.replicate_seed(seed, r - 1) (common random numbers); "
+                            "every run's seed is in outcomes.csv",
                "salib_seeds": {"design": salib_seed(exp.seed, "design"),
                                "analyse": salib_seed(exp.seed, "analyse")},
                "batch": {"total": report.total, "done": report.done,
