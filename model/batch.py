@@ -36,7 +36,7 @@ __all__ = ["RunSpec", "code_version", "make_run_id", "replicate_specs", "design_
 
 @cache
 def code_version() -> str:
-    """Hash of the model's source files and shipped data (changes when results may change).
+    """Hash of the source files that results depend on and the shipped data.
 
     Examples
     --------
@@ -45,11 +45,18 @@ def code_version() -> str:
     """
     root = Path(__file__).parent
     h = hashlib.sha256()
-    for path in sorted(root.rglob("*")):
-        if path.suffix in (".py", ".csv") and "__pycache__" not in path.parts:
-            h.update(path.relative_to(root).as_posix().encode())
-            h.update(path.read_bytes())
+    # only what a run's numbers depend on: editing the CLI, plots or the executor must not
+    # make a stored batch redo its runs
+    paths = [root / f"{m}.py" for m in _RESULT_MODULES] + sorted((root / "data").rglob("*.csv"))
+    for path in paths:
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(path.read_bytes())
     return h.hexdigest()[:12]
+
+
+_RESULT_MODULES = ("batch", "datasets", "decisions", "demography", "network", "params",
+                   "population", "recorder", "rng", "runner", "scenario", "simulation",
+                   "states")
 
 
 @dataclass(frozen=True)
@@ -200,6 +207,8 @@ def run_chunk(specs: list[RunSpec]) -> tuple[pd.DataFrame, list[dict]]:
     for name in ("year", "metric", "group", "value"):
         columns[name] = body[name].to_numpy()
     columns["point"] = np.repeat(np.array([s.point for s in done], np.int64), n)
-    for name in done[0].design:
-        columns[name] = np.repeat(np.array([s.design[name] for s in done], float), n)
+    names = dict.fromkeys(k for s in done for k in s.design)  # ordered union of design keys
+    for name in names:
+        columns[name] = np.repeat(np.array([s.design.get(name, np.nan) for s in done],
+                                           float), n)
     return pd.DataFrame(columns), errors

@@ -102,8 +102,9 @@ def _client(workers: int, scheduler: str | None) -> Iterator:
         finally:
             client.close()
         return
+    # dashboard on a free port: two clusters at once must not fight over 8787
     cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None, silence_logs=logging.ERROR)
+                           dashboard_address=":0", silence_logs=logging.ERROR)
     client = Client(cluster)
     try:
         yield client
@@ -155,7 +156,11 @@ def execute(specs: Sequence[RunSpec], store: ResultStore, *, workers: int | None
             chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
             if n_workers == 0 and not scheduler:
                 for chunk in chunks:
-                    failed += _collect(store, chunk, run_chunk(chunk), bar)
+                    try:
+                        result = run_chunk(chunk)
+                    except Exception as exc:  # noqa: BLE001 - reported per run, as on Dask
+                        result = _chunk_failed(chunk, exc)
+                    failed += _collect(store, chunk, result, bar)
             else:
                 failed += _run_distributed(store, chunks, n_workers, scheduler, bar)
     finally:
@@ -163,6 +168,16 @@ def execute(specs: Sequence[RunSpec], store: ResultStore, *, workers: int | None
     done = len(store.done_ids() & {s.run_id for s in specs})
     return BatchReport(total=len(specs), done=done, skipped=skipped, failed=len(failed),
                        errors=failed)
+
+
+def _chunk_failed(chunk: list[RunSpec], exc: Exception) -> tuple:
+    """Result of a chunk that failed as a whole: an error for each of its runs."""
+    import pandas as pd
+
+    return pd.DataFrame(), [{"run_id": s.run_id, "scenario": s.scenario.name, "seed": s.seed,
+                             "point": s.point, "design": s.design,
+                             "error": f"{type(exc).__name__}: {exc}", "traceback": ""}
+                            for s in chunk]
 
 
 def _collect(store: ResultStore, chunk: list[RunSpec], result, bar) -> list[dict]:
@@ -205,11 +220,7 @@ def _run_distributed(store: ResultStore, chunks: list[list[RunSpec]], n_workers:
             try:
                 result = fut.result()
             except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after retries
-                result = (__import__("pandas").DataFrame(), [
-                    {"run_id": s.run_id, "scenario": s.scenario.name, "seed": s.seed,
-                     "point": s.point, "design": s.design,
-                     "error": f"{type(exc).__name__}: {exc}", "traceback": ""}
-                    for s in chunk])
+                result = _chunk_failed(chunk, exc)
             failed += _collect(store, chunk, result, bar)
             fut.release()
             submit_next(ac)

@@ -116,13 +116,25 @@ class ResultStore:
             Column = value (or list of values) filters, e.g. ``metric="new_emigrants"``.
         """
         paths = self.shard_paths()
-        if not paths:
+        tables = []
+        for path in paths:
+            names = set(pq.read_schema(path).names)
+            # a shard without a filtered column has no row with a wanted value in it
+            if any(k not in names for k in equal):
+                continue
+            filters = [(k, "in", list(v) if isinstance(v, list | tuple) else [v])
+                       for k, v in equal.items()] or None
+            cols = None if columns is None else [c for c in columns if c in names]
+            tables.append(pq.read_table(path, columns=cols, filters=filters))
+        if not tables:
             return pd.DataFrame(columns=columns or [])
-        filters = [(k, "in", v if isinstance(v, list | tuple) else [v])
-                   for k, v in equal.items()] or None
-        table = pq.read_table([str(p) for p in paths], columns=columns, filters=filters) \
-            if len(paths) > 1 else pq.read_table(paths[0], columns=columns, filters=filters)
-        return table.to_pandas()
+        # shards of one store may differ in columns (designs varying other parameters):
+        # missing columns become nulls instead of being dropped
+        table = pa.concat_tables(tables, promote_options="default")
+        df = table.to_pandas()
+        if columns is not None:
+            df = df.reindex(columns=columns)
+        return df
 
     # ------------------------------------------------------------------ errors
     def write_error(self, run_id: str, error: dict) -> None:
