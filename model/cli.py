@@ -299,10 +299,14 @@ def _population_size(scenario: Scenario, seed: int) -> tuple[int, int]:
     return int(households.n), int(persons.n)
 
 
-def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenario: Scenario, *,
+def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenarios: list[Scenario], *,
                seed: int, replicates: int, workers: int | None,
                scheduler: str | None) -> int:
-    """``emigsim run`` through the executor: resumable store in OUT/store, then outputs."""
+    """``emigsim run`` and ``compare`` through the executor: store in OUT/store, then outputs.
+
+    Replicate ``r`` of every scenario has the same seed (common random numbers), so the
+    differences between scenarios are paired run by run.
+    """
     from model.batch import replicate_specs
     from model.datasets import observed
     from model.execution import execute
@@ -312,16 +316,20 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenario: Scenario
 
     out = Path(args.out)
     started = datetime.now(UTC)
-    specs = replicate_specs(scenario, seed, replicates)
+    scenario = scenarios[0]
+    specs = [s for sc in scenarios for s in replicate_specs(sc, seed, replicates)]
+    kind = "run" if len(scenarios) == 1 else "compare"
     try:
         store = open_store(out / "store", specs, fresh=args.fresh,
-                           batch={"kind": "run", "scenario": scenario.resolved(), "seed": seed,
+                           batch={"kind": kind, "scenario": scenario.resolved(),
+                                  "scenarios": [sc.name for sc in scenarios], "seed": seed,
                                   "replicates": replicates, "created": started.isoformat()})
     except StoreConflictError as exc:
         raise _store_conflict(out, exc) from None
     workers = _auto_workers(workers, scheduler, len(specs), specs[0])
     report = execute(specs, store, workers=workers, scheduler=scheduler,
-                     progress=not args.quiet, label=scenario.name)
+                     progress=not args.quiet,
+                     label=" vs ".join(sc.name for sc in scenarios)[:40])
     if not report.complete:
         _report_failures(report, store.path, "series.csv, manifest.json and figures/ were "
                          "not updated")
@@ -330,7 +338,10 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenario: Scenario
     rows = store.load(columns=["run_id", *_RUN_COLUMNS], run_id=ids)
     # A run written twice (two processes on one store) must appear once.
     rows = rows.drop_duplicates(subset=["run_id", "year", "metric", "group"])
-    series = rows.sort_values("replicate", kind="stable").reset_index(drop=True)[_RUN_COLUMNS]
+    order = {sc.name: i for i, sc in enumerate(scenarios)}
+    rows["_order"] = rows["scenario"].map(order)
+    series = (rows.sort_values(["_order", "replicate"], kind="stable")
+              .reset_index(drop=True)[_RUN_COLUMNS])
     # Outputs of an earlier state of the folder are replaced piece by piece; without
     # manifest.json the folder reads as unfinished until the new manifest lands.
     (out / "manifest.json").unlink(missing_ok=True)
@@ -350,8 +361,12 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenario: Scenario
             "replicate_seeds": [s.seed for s in specs],
             "runtime_s": round((ended - started).total_seconds(), 3)}
     files = ["series.csv", *(f"figures/{f}" for f in figures)]
+    if len(scenarios) > 1:
+        paired_differences(series, scenario.name).to_csv(out / "differences.csv", index=False)
+        files.append("differences.csv")
     manifest = build_manifest(scenario, SimpleNamespace(info=info), argv, started, ended,
                               seed=seed, extra={"files": files, "store": "store",
+                                                "scenarios": [sc.resolved() for sc in scenarios],
                                                 "batch": {"total": report.total,
                                                           "done": report.done,
                                                           "skipped": report.skipped,
@@ -360,8 +375,49 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenario: Scenario
     print(f"series:   {out / 'series.csv'} ({len(series)} rows)")
     print(f"manifest: {out / 'manifest.json'}")
     print(f"figures:  {out / 'figures'} ({len(figures)} files)")
+    if len(scenarios) > 1:
+        print(f"differences: {out / 'differences.csv'} (paired, vs {scenario.name})")
     print(f"store:    {out / 'store'} ({report.skipped} of {report.total} runs reused)")
     return 0
+
+
+def paired_differences(series: Any, reference: str) -> Any:
+    """Each scenario minus the reference, replicate by replicate, summarised by year.
+
+    Replicates share seeds across scenarios (common random numbers), so the difference of
+    replicate r isolates the scenario's effect from the draw's.
+
+    Parameters
+    ----------
+    series : pandas.DataFrame
+        Tidy table of several scenarios (columns as ``series.csv``).
+    reference : str
+        Name of the scenario to subtract.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``scenario, year, metric, group, mean, q05, q50, q95`` of the differences.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"scenario": ["a", "b"], "replicate": [1, 1], "seed": [9, 9],
+    ...                   "year": [2012, 2012], "metric": ["births"] * 2,
+    ...                   "group": ["all"] * 2, "value": [10.0, 12.5]})
+    >>> float(paired_differences(s, "a")["mean"].iloc[0])
+    2.5
+    """
+    keys = ["replicate", "year", "metric", "group"]
+    ref = series[series["scenario"] == reference].set_index(keys)["value"]
+    others = series[series["scenario"] != reference]
+    diff = others.join(ref.rename("ref"), on=keys)
+    diff["d"] = diff["value"] - diff["ref"]
+    g = diff.groupby(["scenario", "year", "metric", "group"], sort=False)["d"]
+    out = g.mean().rename("mean").to_frame()
+    for q in (0.05, 0.5, 0.95):
+        out[f"q{round(q * 100):02d}"] = g.quantile(q)
+    return out.reset_index()
 
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -408,7 +464,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
         print(f"{PROG}: running {scenario.name} {scenario.start}-{scenario.end}, scale "
               f"{scenario.scale:g}, {replicates} replicate(s), seed {seed}", file=sys.stderr)
     if replicates > 1 or scheduler or (has_store and not args.fresh):
-        return _run_batch(args, argv, scenario, seed=seed, replicates=replicates,
+        return _run_batch(args, argv, [scenario], seed=seed, replicates=replicates,
                           workers=workers, scheduler=scheduler)
     if has_store:  # --fresh: the single run replaces the folder, store included
         shutil.rmtree(out / "store")
@@ -427,6 +483,64 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 # ---------------------------------------------------------------------- sensitivity
+def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """Run ``emigsim compare``: several scenarios, paired replicates, one batch.
+
+    Every scenario runs ``--replicates`` times with the same seeds (common random numbers)
+    through the executor into ``OUT/store``; the folder then holds ``series.csv`` (all
+    scenarios), ``differences.csv`` (each scenario minus the first, paired by replicate),
+    ``manifest.json`` and ``figures/`` with the scenarios side by side.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options of the ``compare`` verb.
+    argv : sequence of str
+        The command line, recorded in the manifest.
+
+    Returns
+    -------
+    int
+        0 on success, 1 when runs failed (listed on stderr).
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["compare", "baseline", "pessimism_shock",
+    ...                                   "--out", "runs/c"])
+    >>> args.scenarios
+    ['baseline', 'pessimism_shock']
+    """
+    seed = _at_least(_int_option(args.seed, "--seed", "an integer >= 0"), "--seed", 0,
+                     "an integer >= 0")
+    replicates = _at_least(_int_option(args.replicates, "--replicates", "an integer >= 1"),
+                           "--replicates", 1, "an integer >= 1")
+    workers = _workers_option(args)
+    scheduler = _scheduler_option(args)
+    if len(args.scenarios) < 2:
+        raise CliError(f"{_CLI}: key 'SCENARIO' needs at least two scenarios; allowed: "
+                       "emigsim compare BASE OTHER [MORE ...] --out DIR")
+    scenarios = [_apply_run_options(load_scenario(resolve_scenario_path(name)), args)
+                 for name in args.scenarios]
+    names = [sc.name for sc in scenarios]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise CliError(f"{_CLI}: key 'SCENARIO' names {dup[0]!r} twice; allowed: scenarios "
+                       "with different names (set name = ... in a file)")
+    windows = {(sc.start, sc.end, sc.scale) for sc in scenarios}
+    if len(windows) > 1:
+        raise CliError(f"{_CLI}: key 'SCENARIO' the scenarios differ in [run] start, end or "
+                       "scale; allowed: the same window and scale (set --start, --end, "
+                       "--scale)")
+    out = Path(args.out)
+    _check_out(out)
+    if not args.quiet:
+        print(f"{PROG}: comparing {', '.join(names)} {scenarios[0].start}-{scenarios[0].end}, "
+              f"scale {scenarios[0].scale:g}, {replicates} paired replicate(s), seed {seed}",
+              file=sys.stderr)
+    return _run_batch(args, argv, scenarios, seed=seed, replicates=replicates,
+                      workers=workers, scheduler=scheduler)
+
+
 def shipped_experiments_dir() -> Path:
     """Return the ``experiments/`` folder shipped next to the ``model`` package.
 
@@ -764,6 +878,31 @@ def build_parser() -> argparse.ArgumentParser:
                      help="no progress bar or start message (result paths are still printed)")
     _batch_options(run, "replicates")
 
+    comp = sub.add_parser(
+        "compare", formatter_class=fmt,
+        help="run several scenarios with paired replicates and their differences",
+        description="Run several scenarios as one batch (local Dask workers or --scheduler, "
+                    "resumable in OUT/store). Replicate r of every scenario uses the same "
+                    "seed, so differences are paired; differences.csv gives each scenario "
+                    "minus the first by year, metric and group (mean and 5/50/95% across "
+                    "replicates). series.csv, manifest.json and figures/ as for run.",
+        epilog="example:\n"
+               "  emigsim compare baseline no_compatriot_programme --out runs/cmp "
+               "--replicates 10 --end 2025")
+    comp.add_argument("scenarios", metavar="SCENARIO", nargs="+",
+                      help="scenario files or bare names; the first is the reference")
+    comp.add_argument("--out", metavar="DIR", required=True, help="output folder")
+    comp.add_argument("--seed", metavar="N", default="1",
+                      help="integer seed >= 0 (default: %(default)s)")
+    comp.add_argument("--replicates", metavar="N", default="5",
+                      help="paired replicates per scenario (default: %(default)s)")
+    for opt in ("--start", "--end"):
+        comp.add_argument(opt, metavar="YEAR", help=f"{opt[2:]} year for every scenario")
+    comp.add_argument("--scale", metavar="K",
+                      help="real households per simulated one, for every scenario")
+    comp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _batch_options(comp, "comparison")
+
     sens = sub.add_parser(
         "sensitivity", formatter_class=fmt, help="run a sensitivity experiment (Sobol, Morris, "
         "FAST, delta, PAWN) and write its indices",
@@ -849,6 +988,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args, recorded)
+        if args.command == "compare":
+            return cmd_compare(args, recorded)
         if args.command == "sensitivity":
             return cmd_sensitivity(args, recorded)
         if args.command == "summarize":
