@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import math
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,11 +80,12 @@ import model
 from model.params import REGISTRY, suggest
 from model.scenario import (
     Scenario,
-    ScenarioError,
     check_scale,
     check_window,
     check_year,
+    input_error,
     load_scenario,
+    read_toml,
 )
 
 __all__ = ["Experiment", "VariedParam", "Outcome", "load_experiment", "METHODS", "SAMPLINGS",
@@ -303,12 +303,6 @@ def shipped_experiments_dir() -> Path:
 
 
 # ---------------------------------------------------------------------- validation
-def _error(where: str, key: str | None, problem: str, allowed: str,
-           hint: str = "") -> ScenarioError:
-    head = f"{where}: key '{key}' {problem}" if key is not None else f"{where}: {problem}"
-    return ScenarioError(" ".join(f"{head}; allowed: {allowed}{hint}".splitlines()))
-
-
 def _describe(value: object) -> str:
     return f"{type(value).__name__} {value!r}"
 
@@ -321,24 +315,6 @@ def _is_int(value: object) -> bool:
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) \
         and math.isfinite(value)
-
-
-def _read(path: Path, where: str) -> dict:
-    allowed = "a readable experiment TOML file"
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise _error(where, None, "file not found", allowed) from None
-    except IsADirectoryError:
-        raise _error(where, None, "is a folder, not a file", allowed) from None
-    except OSError as exc:
-        raise _error(where, None, f"cannot be read ({exc.strerror})", allowed) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise _error(where, None, f"is not valid TOML ({exc})",
-                     "TOML syntax, see https://toml.io") from None
-    except UnicodeDecodeError:
-        raise _error(where, None, "is not UTF-8 text", "a UTF-8 encoded TOML file") from None
 
 
 def _scenario_candidates(value: str, folder: Path) -> list[Path]:
@@ -358,7 +334,7 @@ def _scenario_candidates(value: str, folder: Path) -> list[Path]:
 def _resolve_scenario(data: dict, path: Path, where: str) -> Scenario:
     value = data.get("scenario", "baseline")
     if not isinstance(value, str) or not value.strip():
-        raise _error(where, "scenario", f"must be a non-empty string, not {_describe(value)}",
+        raise input_error(where, "scenario", f"must be a non-empty string, not {_describe(value)}",
                      "a scenario path relative to this file, or a name in scenarios/")
     candidates = _scenario_candidates(value, path.parent)
     found = next((c for c in candidates if c.is_file()), None)
@@ -366,7 +342,7 @@ def _resolve_scenario(data: dict, path: Path, where: str) -> Scenario:
         # A bare name was looked up in scenarios/ folders: list those, not this folder.
         folders = [c.parent for c in (candidates[1:] or candidates) if c.parent.is_dir()]
         names = sorted({f.stem for folder in folders for f in folder.glob("*.toml")})
-        raise _error(where, "scenario", f"= {value!r} names no scenario file "
+        raise input_error(where, "scenario", f"= {value!r} names no scenario file "
                      f"({candidates[0]})", "a scenario path relative to this file's folder, "
                      f"or a name in scenarios/ ({', '.join(names) or 'none found'})",
                      suggest(Path(value).stem, names))
@@ -376,12 +352,12 @@ def _resolve_scenario(data: dict, path: Path, where: str) -> Scenario:
 def _check_run(data: dict, scenario: Scenario, where: str) -> Scenario:
     run = data.get("run", {})
     if not isinstance(run, dict):
-        raise _error(where, "run", f"must be a table, not {_describe(run)}",
+        raise input_error(where, "run", f"must be a table, not {_describe(run)}",
                      "a [run] table with start, end, scale")
     checked: dict = {}
     for key, value in run.items():
         if key not in _RUN_KEYS:
-            raise _error(where, f"run.{key}", "is not a run setting", ", ".join(_RUN_KEYS),
+            raise input_error(where, f"run.{key}", "is not a run setting", ", ".join(_RUN_KEYS),
                          suggest(key, _RUN_KEYS))
         check = check_scale if key == "scale" else check_year
         checked[key] = check(value, f"run.{key}", where)
@@ -399,32 +375,33 @@ def _check_int(data: dict, key: str, default: int | None, low: int, where: str,
                allowed: str) -> int:
     if key not in data:
         if default is None:
-            raise _error(where, key, "is missing", allowed)
+            raise input_error(where, key, "is missing", allowed)
         return default
     value = data[key]
     if not _is_int(value):
-        raise _error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
+        raise input_error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
     if value < low:
-        raise _error(where, key, f"= {value} is below {low}", allowed)
+        raise input_error(where, key, f"= {value} is below {low}", allowed)
     return int(value)
 
 
 def _check_method(data: dict, where: str) -> tuple[str, str]:
     method = data.get("method")
     if method is None:
-        raise _error(where, "method", "is missing", ", ".join(METHODS))
+        raise input_error(where, "method", "is missing", ", ".join(METHODS))
     if not isinstance(method, str) or method not in METHODS:
         hint = suggest(method, METHODS) if isinstance(method, str) else ""
-        raise _error(where, "method", f"= {method!r} is not a method", ", ".join(METHODS), hint)
+        raise input_error(where, "method", f"= {method!r} is not a method", ", ".join(METHODS),
+                          hint)
     sampling = data.get("sampling")
     if sampling is None:
         return method, "latin" if method in GIVEN_DATA else method
     if method not in GIVEN_DATA:
-        raise _error(where, "sampling", f"cannot be set for method = {method!r} (it needs its "
+        raise input_error(where, "sampling", f"cannot be set for method = {method!r} (it needs its "
                      "own design)", "sampling only with method = 'delta' or 'pawn'")
     if not isinstance(sampling, str) or sampling not in SAMPLINGS:
         hint = suggest(sampling, SAMPLINGS) if isinstance(sampling, str) else ""
-        raise _error(where, "sampling", f"= {sampling!r} is not a design",
+        raise input_error(where, "sampling", f"= {sampling!r} is not a design",
                      ", ".join(SAMPLINGS), hint)
     return method, sampling
 
@@ -442,7 +419,7 @@ def _check_n(data: dict, sampling: str, where: str) -> int:
                                                                      MIN_GIVEN_DATA_POINTS)
     n = _check_int(data, "n", None, low, where, allowed)
     if sampling == "sobol" and n & (n - 1):
-        raise _error(where, "n", f"= {n} is not a power of two", allowed)
+        raise input_error(where, "n", f"= {n} is not a power of two", allowed)
     return n
 
 
@@ -450,24 +427,24 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
     params = data.get("parameters")
     allowed = "a [parameters] table of name = {} or name = { bounds = [lo, hi] }"
     if params is None:
-        raise _error(where, "parameters", "is missing", allowed)
+        raise input_error(where, "parameters", "is missing", allowed)
     if not isinstance(params, dict):
-        raise _error(where, "parameters", f"must be a table, not {_describe(params)}", allowed)
+        raise input_error(where, "parameters", f"must be a table, not {_describe(params)}", allowed)
     if not params:
-        raise _error(where, "parameters", "is empty", "at least one parameter to vary")
+        raise input_error(where, "parameters", "is empty", "at least one parameter to vary")
     out = []
     for name, spec in params.items():
         key = f"parameters.{name}"
         if name not in REGISTRY:
-            raise _error(where, key, "is not a parameter", "a name listed by 'emigsim params'",
+            raise input_error(where, key, "is not a parameter", "a name listed by 'emigsim params'",
                          suggest(name, REGISTRY))
         reg = REGISTRY[name]
         if not isinstance(spec, dict):
-            raise _error(where, key, f"must be a table, not {_describe(spec)}",
+            raise input_error(where, key, f"must be a table, not {_describe(spec)}",
                          "{} for the registry bounds or { bounds = [lo, hi] }")
         for sub in spec:
             if sub not in _PARAM_KEYS:
-                raise _error(where, f"{key}.{sub}", "is not a parameter setting", "bounds",
+                raise input_error(where, f"{key}.{sub}", "is not a parameter setting", "bounds",
                              suggest(sub, _PARAM_KEYS))
         rlo, rhi = reg.bounds
         whole = reg.kind in ("int", "year")
@@ -476,16 +453,16 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
         bounds = spec.get("bounds", [rlo, rhi])
         if not isinstance(bounds, list) or len(bounds) != 2 \
                 or not all(_is_number(b) for b in bounds):
-            raise _error(where, f"{key}.bounds", f"must be two numbers, not {bounds!r}",
+            raise input_error(where, f"{key}.bounds", f"must be two numbers, not {bounds!r}",
                          b_allowed)
         lo, hi = bounds
         if whole and (lo != int(lo) or hi != int(hi)):
-            raise _error(where, f"{key}.bounds", f"= {bounds} are not whole numbers "
+            raise input_error(where, f"{key}.bounds", f"= {bounds} are not whole numbers "
                          f"({name} takes whole numbers)", b_allowed)
         if not lo < hi:
-            raise _error(where, f"{key}.bounds", f"= {bounds} has lo >= hi", b_allowed)
+            raise input_error(where, f"{key}.bounds", f"= {bounds} has lo >= hi", b_allowed)
         if lo < rlo or hi > rhi:
-            raise _error(where, f"{key}.bounds", f"= {bounds} goes outside the registry "
+            raise input_error(where, f"{key}.bounds", f"= {bounds} goes outside the registry "
                          f"bounds [{rlo:g}, {rhi:g}]", b_allowed)
         out.append(VariedParam(name, float(lo), float(hi), reg.kind))
     return tuple(out)
@@ -503,9 +480,9 @@ def _check_year_in(value: object, key: str, window: tuple[int, int], metric: str
     last = window[1] + 1 if metric == "population" else window[1]
     allowed = f"an integer year from {window[0]} to {last} (the run window)"
     if not _is_int(value):
-        raise _error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
+        raise input_error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
     if not window[0] <= value <= last:
-        raise _error(where, key, f"= {value} is outside the run window", allowed)
+        raise input_error(where, key, f"= {value} is outside the run window", allowed)
     return int(value)
 
 
@@ -516,10 +493,10 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
     outcomes = data.get("outcomes")
     allowed = "one or more [[outcomes]] tables with name, metric and year, years or per_year"
     if outcomes is None:
-        raise _error(where, "outcomes", "is missing", allowed)
+        raise input_error(where, "outcomes", "is missing", allowed)
     if not isinstance(outcomes, list) or not outcomes \
             or not all(isinstance(o, dict) for o in outcomes):
-        raise _error(where, "outcomes", f"must be [[outcomes]] tables, not {outcomes!r}",
+        raise input_error(where, "outcomes", f"must be [[outcomes]] tables, not {outcomes!r}",
                      allowed)
     groups = None
     out: list[Outcome] = []
@@ -528,42 +505,42 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
         key = f"outcomes[{i}]"
         for sub in spec:
             if sub not in _OUTCOME_KEYS:
-                raise _error(where, f"{key}.{sub}", "is not an outcome setting",
+                raise input_error(where, f"{key}.{sub}", "is not an outcome setting",
                              ", ".join(_OUTCOME_KEYS), suggest(sub, _OUTCOME_KEYS))
         name = spec.get("name")
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise _error(where, f"{key}.name", "is missing or not a plain name"
+            raise input_error(where, f"{key}.name", "is missing or not a plain name"
                          if name is None or isinstance(name, str)
                          else f"must be a string, not {_describe(name)}",
                          "letters, digits and _ starting with a letter, e.g. emigrants_2018")
         if name in taken:
-            raise _error(where, f"{key}.name", f"= {name!r} is already used (by another "
+            raise input_error(where, f"{key}.name", f"= {name!r} is already used (by another "
                          "outcome, a varied parameter or a table column)", "a unique name")
         taken.add(name)
         metric = spec.get("metric")
         if not isinstance(metric, str) or metric not in METRICS:
             hint = suggest(metric, METRICS) if isinstance(metric, str) else ""
-            raise _error(where, f"{key}.metric", f"= {metric!r} is not a metric",
+            raise input_error(where, f"{key}.metric", f"= {metric!r} is not a metric",
                          ", ".join(METRICS), hint)
         group = spec.get("group", "all")
         if not isinstance(group, str):
-            raise _error(where, f"{key}.group", f"must be a string, not {_describe(group)}",
+            raise input_error(where, f"{key}.group", f"must be a string, not {_describe(group)}",
                          "a group such as all, age=16-62, region=Karaganda")
         if group != "all":
             groups = groups or _known_groups()
             if group not in groups:
-                raise _error(where, f"{key}.group", f"= {group!r} is not a group",
+                raise input_error(where, f"{key}.group", f"= {group!r} is not a group",
                              "all, age=..., edu=..., region=..., ethnicity=..., "
                              "destination=... (see a run's series.csv)", suggest(group, groups))
         per_year = spec.get("per_year", False)
         if not isinstance(per_year, bool):
-            raise _error(where, f"{key}.per_year", f"must be true or false, not "
+            raise input_error(where, f"{key}.per_year", f"must be true or false, not "
                          f"{_describe(per_year)}", "per_year = true")
         chosen = [k for k in ("year", "years") if k in spec] + (["per_year"] if per_year
                                                                 else [])
         if len(chosen) != 1:
             problem = "sets none of" if not chosen else f"sets {' and '.join(chosen)}; use one of"
-            raise _error(where, key, f"{problem} year, years, per_year",
+            raise input_error(where, key, f"{problem} year, years, per_year",
                          "exactly one of year = Y, years = [first, last], per_year = true")
         year = years = None
         if "year" in spec:
@@ -571,20 +548,20 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
         if "years" in spec:
             value = spec["years"]
             if not isinstance(value, list) or len(value) != 2:
-                raise _error(where, f"{key}.years", f"must be [first, last], not {value!r}",
+                raise input_error(where, f"{key}.years", f"must be [first, last], not {value!r}",
                              f"two years within {window[0]}-{window[1]}")
             first = _check_year_in(value[0], f"{key}.years", window, metric, where)
             last = _check_year_in(value[1], f"{key}.years", window, metric, where)
             if first > last:
-                raise _error(where, f"{key}.years", f"= {value} has first > last",
+                raise input_error(where, f"{key}.years", f"= {value} has first > last",
                              "[first, last] with first <= last")
             years = (first, last)
         aggregate = spec.get("aggregate", "sum")
         if "aggregate" in spec and years is None:
-            raise _error(where, f"{key}.aggregate", "applies only to years = [first, last]",
+            raise input_error(where, f"{key}.aggregate", "applies only to years = [first, last]",
                          "aggregate together with years")
         if aggregate not in _AGGREGATES:
-            raise _error(where, f"{key}.aggregate", f"= {aggregate!r} is not an aggregate",
+            raise input_error(where, f"{key}.aggregate", f"= {aggregate!r} is not an aggregate",
                          ", ".join(_AGGREGATES),
                          suggest(aggregate, _AGGREGATES) if isinstance(aggregate, str) else "")
         out.append(Outcome(name, metric, group, year, years, per_year, aggregate))
@@ -623,7 +600,7 @@ def load_experiment(path: str | Path) -> Experiment:
     """
     path = Path(path)
     where = str(path)
-    data = _read(path, where)
+    data = read_toml(path, where, "experiment")
     for key in data:
         if key in _TOP_KEYS:
             continue
@@ -633,32 +610,32 @@ def load_experiment(path: str | Path) -> Experiment:
             hint = f"; did you mean to put it under [run] (run.{key})?"
         else:
             hint = suggest(key, _TOP_KEYS)
-        raise _error(where, key, "is not an experiment setting", _TOP_ALLOWED, hint)
+        raise input_error(where, key, "is not an experiment setting", _TOP_ALLOWED, hint)
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
-            raise _error(where, key, f"must be a string, not {_describe(data[key])}",
+            raise input_error(where, key, f"must be a string, not {_describe(data[key])}",
                          "a quoted string")
     name = data.get("name", path.stem)
     if not name.strip() or "\n" in name:
-        raise _error(where, "name", f"= {name!r} is empty or spans lines",
+        raise input_error(where, "name", f"= {name!r} is empty or spans lines",
                      "a non-empty one-line string")
     method, sampling = _check_method(data, where)
     levels, second_order = 4, True
     if "levels" in data:
         if sampling != "morris":
-            raise _error(where, "levels", "applies only to Morris designs",
+            raise input_error(where, "levels", "applies only to Morris designs",
                          "levels with method = 'morris' (or sampling = 'morris')")
         levels = _check_int(data, "levels", 4, 2, where, "an even integer from 2 to 20")
         if levels % 2 or levels > 20:
-            raise _error(where, "levels", f"= {levels} is not an even number up to 20",
+            raise input_error(where, "levels", f"= {levels} is not an even number up to 20",
                          "an even integer from 2 to 20 (4 is usual)")
     if "second_order" in data:
         if sampling != "sobol":
-            raise _error(where, "second_order", "applies only to Sobol designs",
+            raise input_error(where, "second_order", "applies only to Sobol designs",
                          "second_order with method = 'sobol' (or sampling = 'sobol')")
         second_order = data["second_order"]
         if not isinstance(second_order, bool):
-            raise _error(where, "second_order", f"must be true or false, not "
+            raise input_error(where, "second_order", f"must be true or false, not "
                          f"{_describe(second_order)}", "true or false")
     replicates = _check_int(data, "replicates", 1, 1, where, "an integer >= 1")
     seed = _check_int(data, "seed", 1, 0, where, "an integer >= 0")
@@ -671,6 +648,6 @@ def load_experiment(path: str | Path) -> Experiment:
                      parameters=parameters, outcomes=outcomes, sampling=sampling,
                      levels=levels, second_order=second_order, source=where)
     if method in GIVEN_DATA and exp.n_points < MIN_GIVEN_DATA_POINTS:
-        raise _error(where, "n", f"= {n} gives {exp.n_points} design points",
+        raise input_error(where, "n", f"= {n} gives {exp.n_points} design points",
                      f"enough for at least {MIN_GIVEN_DATA_POINTS} points")
     return exp

@@ -106,9 +106,17 @@ _RUN_KEYS = ("start", "end", "scale")
 _TOP_ALLOWED = "name, description, extends, [run], [params]"
 
 
-def _error(where: str, key: str | None, problem: str, allowed: str,
-           hint: str = "") -> ScenarioError:
-    """Build the one-line error; newlines inside values would break the one-line contract."""
+def input_error(where: str, key: str | None, problem: str, allowed: str,
+                hint: str = "") -> ScenarioError:
+    """Build the one-line error of an input file (scenario or experiment).
+
+    Newlines inside values would break the one-line contract, so they are folded.
+
+    Examples
+    --------
+    >>> str(input_error("a.toml", "run.end", "= 3000 is too late", "2012-2050"))
+    "a.toml: key 'run.end' = 3000 is too late; allowed: 2012-2050"
+    """
     head = f"{where}: key '{key}' {problem}" if key is not None else f"{where}: {problem}"
     return ScenarioError(" ".join(f"{head}; allowed: {allowed}{hint}".splitlines()))
 
@@ -152,9 +160,9 @@ def check_year(value: object, key: str, where: str) -> int:
     allowed = f"an integer year from {FIRST_YEAR} to {LAST_YEAR}"
     # bool is an int subclass; `start = true` is a typo, not the year 1.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
+        raise input_error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
     if not FIRST_YEAR <= value <= LAST_YEAR:
-        raise _error(where, key, f"= {value} is outside the modelled years", allowed)
+        raise input_error(where, key, f"= {value} is outside the modelled years", allowed)
     return int(value)
 
 
@@ -172,12 +180,12 @@ def check_scale(value: object, key: str, where: str) -> float:
     """
     allowed = "a number > 0 (1 = full population)"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _error(where, key, f"must be a number, not {_describe(value)}", allowed)
+        raise input_error(where, key, f"must be a number, not {_describe(value)}", allowed)
     # TOML accepts inf and nan; neither gives a usable population.
     if not math.isfinite(value):
-        raise _error(where, key, f"= {value} is not finite", allowed)
+        raise input_error(where, key, f"= {value} is not finite", allowed)
     if value <= 0:
-        raise _error(where, key, f"= {value:g} must be greater than 0", allowed)
+        raise input_error(where, key, f"= {value:g} must be greater than 0", allowed)
     return float(value)
 
 
@@ -202,7 +210,7 @@ def check_window(start: int, end: int, where: str, key: str = "run.start",
         problem = f"= {end} is before {other} = {start}"
     else:
         problem = f"= {start} is after {other} = {end}"
-    raise _error(where, key, problem, "start <= end")
+    raise input_error(where, key, problem, "start <= end")
 
 
 @dataclass
@@ -216,31 +224,41 @@ class _Layer:
     params: dict
 
 
-def _read_toml(path: Path, where: str) -> dict:
-    allowed = "a readable scenario TOML file"
+def read_toml(path: Path, where: str, kind: str = "scenario") -> dict:
+    """Parse a TOML input file, turning every failure into a one-line :class:`ScenarioError`.
+
+    Examples
+    --------
+    >>> try:
+    ...     read_toml(Path("no/such.toml"), "no/such.toml")
+    ... except ScenarioError as exc:
+    ...     print(exc)
+    no/such.toml: file not found; allowed: a readable scenario TOML file
+    """
+    allowed = f"a readable {kind} TOML file"
     try:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise _error(where, None, "file not found", allowed) from None
+        raise input_error(where, None, "file not found", allowed) from None
     except IsADirectoryError:
-        raise _error(where, None, "is a folder, not a file", allowed) from None
+        raise input_error(where, None, "is a folder, not a file", allowed) from None
     except OSError as exc:
-        raise _error(where, None, f"cannot be read ({exc.strerror})", allowed) from None
+        raise input_error(where, None, f"cannot be read ({exc.strerror})", allowed) from None
     except tomllib.TOMLDecodeError as exc:
-        raise _error(where, None, f"is not valid TOML ({exc})",
+        raise input_error(where, None, f"is not valid TOML ({exc})",
                      "TOML syntax, see https://toml.io") from None
     except UnicodeDecodeError:
-        raise _error(where, None, "is not UTF-8 text", "a UTF-8 encoded TOML file") from None
+        raise input_error(where, None, "is not UTF-8 text", "a UTF-8 encoded TOML file") from None
 
 
-def _param_error(where: str, exc: ParamError) -> ScenarioError:
+def _paraminput_error(where: str, exc: ParamError) -> ScenarioError:
     if exc.key not in REGISTRY:
         # Suggest the bare name: that is what the user types inside [params].
-        return _error(where, f"params.{exc.key}", "is not a parameter",
+        return input_error(where, f"params.{exc.key}", "is not a parameter",
                       "a name listed by 'emigsim params'", suggest(exc.key, REGISTRY))
     allowed = exc.allowed.removeprefix("allowed: ")
-    return _error(where, f"params.{exc.key}", exc.problem, allowed)
+    return input_error(where, f"params.{exc.key}", exc.problem, allowed)
 
 
 def _check_layer(data: dict, where: str) -> _Layer:
@@ -254,25 +272,25 @@ def _check_layer(data: dict, where: str) -> _Layer:
             hint = f"; did you mean to put it under [run] (run.{key})?"
         else:
             hint = suggest(key, _TOP_KEYS)
-        raise _error(where, key, "is not a scenario setting", _TOP_ALLOWED, hint)
+        raise input_error(where, key, "is not a scenario setting", _TOP_ALLOWED, hint)
 
     for key in ("name", "description", "extends"):
         if key in data and not isinstance(data[key], str):
-            raise _error(where, key, f"must be a string, not {_describe(data[key])}",
+            raise input_error(where, key, f"must be a string, not {_describe(data[key])}",
                          "a quoted string")
     name = data.get("name")
     if name is not None and (not name.strip() or "\n" in name):
-        raise _error(where, "name", f"= {name!r} is empty or spans lines",
+        raise input_error(where, "name", f"= {name!r} is empty or spans lines",
                      "a non-empty one-line string")
 
     run = data.get("run", {})
     if not isinstance(run, dict):
-        raise _error(where, "run", f"must be a table, not {_describe(run)}",
+        raise input_error(where, "run", f"must be a table, not {_describe(run)}",
                      "a [run] table with start, end, scale")
     checked_run: dict = {}
     for key, value in run.items():
         if key not in _RUN_KEYS:
-            raise _error(where, f"run.{key}", "is not a run setting", ", ".join(_RUN_KEYS),
+            raise input_error(where, f"run.{key}", "is not a run setting", ", ".join(_RUN_KEYS),
                          suggest(key, _RUN_KEYS))
         check = check_scale if key == "scale" else check_year
         checked_run[key] = check(value, f"run.{key}", where)
@@ -281,12 +299,12 @@ def _check_layer(data: dict, where: str) -> _Layer:
 
     params = data.get("params", {})
     if not isinstance(params, dict):
-        raise _error(where, "params", f"must be a table, not {_describe(params)}",
+        raise input_error(where, "params", f"must be a table, not {_describe(params)}",
                      "a [params] table of name = value")
     try:
         values = validate_params(params)
     except ParamError as exc:
-        raise _param_error(where, exc) from None
+        raise _paraminput_error(where, exc) from None
     # Keep the coerced values (ints for int/year parameters), not the raw TOML ones.
     return _Layer(where, name, data.get("description"), checked_run,
                   {key: values[key] for key in params})
@@ -294,25 +312,25 @@ def _check_layer(data: dict, where: str) -> _Layer:
 
 def _load_chain(path: Path, where: str, seen: list[tuple[Path, str]]) -> list[_Layer]:
     """Return the layers of ``path`` and its ancestors, most basic first."""
-    data = _read_toml(path, where)
+    data = read_toml(path, where)
     layer = _check_layer(data, where)
     data_extends = data.get("extends")
     if data_extends is None:
         return [layer]
     if not data_extends.strip():
-        raise _error(where, "extends", "is empty", "a path to another scenario file, "
+        raise input_error(where, "extends", "is empty", "a path to another scenario file, "
                      "relative to this file's folder")
     target = Path(data_extends)
     parent = target if target.is_absolute() else path.parent / target
     chain = [*seen, (path.resolve(), where)]
     if parent.resolve() in [p for p, _ in chain]:
         loop = " -> ".join([w for _, w in chain] + [str(parent)])
-        raise _error(where, "extends", f"= {data_extends!r} makes a cycle ({loop})",
+        raise input_error(where, "extends", f"= {data_extends!r} makes a cycle ({loop})",
                      "a chain of extends that never returns to a file already in it")
     if not parent.is_file():
         siblings = sorted(p.name for p in parent.parent.glob("*.toml")) \
             if parent.parent.is_dir() else []
-        raise _error(where, "extends", f"= {data_extends!r} names no file ({parent})",
+        raise input_error(where, "extends", f"= {data_extends!r} names no file ({parent})",
                      f"a scenario file path relative to the folder of {where}",
                      suggest(target.name, siblings))
     return [*_load_chain(parent, str(parent), chain), layer]
