@@ -48,7 +48,7 @@ class Recorder:
     --------
     >>> rec = Recorder()
     >>> rec.put(2012, "births", np.ones(len(rec.groups)))
-    >>> rec.frame(scale=10.0)["value"].iloc[0]
+    >>> float(rec.frame(scale=10.0)["value"].iloc[0])
     10.0
     """
 
