@@ -805,9 +805,13 @@ def _batch_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                         help="submit to a running Dask scheduler instead of local workers "
                              "(see experiments/README.md)")
-    parser.add_argument("--fresh", action="store_true",
-                        help="delete the results store in the output folder first instead "
-                             "of resuming it")
+    again = parser.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true",
+                       help="continue the batch in the output folder's store, skipping "
+                            "finished runs (the default when the store exists)")
+    again.add_argument("--fresh", action="store_true",
+                       help="delete the results store in the output folder first instead "
+                            "of resuming it")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -44,10 +44,10 @@ def test_compare_two_scenarios_paired(work, capsys):
     assert "differences.csv" in m["files"]
     assert os.path.isfile(work / "cmp" / "figures" / "emigrants.png")
 
-    # the same command again resumes: every run reused
+    # the same command again resumes (--resume says so explicitly): every run reused
     code, out, _ = run_cli(["compare", "baseline", "pessimism_shock", "--out", "cmp",
                             "--end", "2016", "--scale", "3000", "--replicates", "2",
-                            "--workers", "0", "--quiet"], capsys)
+                            "--workers", "0", "--quiet", "--resume"], capsys)
     assert code == 0 and "(4 of 4 runs reused)" in out
 
 
@@ -57,9 +57,15 @@ def test_compare_two_scenarios_paired(work, capsys):
     (["compare", "baseline", "no_such_scenario", "--out", "c"], "no_such_scenario"),
     (["compare", "baseline", "pessimism_shock", "--out", "c", "--replicates", "0"],
      "--replicates"),
+    (["compare", "baseline", "pessimism_shock", "--out", "c", "--resume", "--fresh"],
+     "--fresh"),
 ])
 def test_compare_bad_input_one_line_exit_2(work, capsys, argv, key):
-    code, out, err = run_cli(argv, capsys)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
     assert code == 2
     assert err.count("\n") == 1 and key in err and "Traceback" not in err
     assert not (work / "c").exists()
