@@ -482,7 +482,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------- sensitivity
+# ---------------------------------------------------------------------- compare
 def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run ``emigsim compare``: several scenarios, paired replicates, one batch.
 
@@ -541,6 +541,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
                       workers=workers, scheduler=scheduler)
 
 
+# ---------------------------------------------------------------------- sensitivity
 def shipped_experiments_dir() -> Path:
     """Return the ``experiments/`` folder shipped next to the ``model`` package.
 
