@@ -243,6 +243,15 @@ def _write_outputs(out: Path, scenario: Scenario, results: Any, *, seed: int,
             "manifest": out / "manifest.json", "figures": [out / f for f in figures]}
 
 
+def _batch_values(args: argparse.Namespace) -> tuple[int, int, int | None, str | None]:
+    """--seed, --replicates, --workers and --scheduler of run and compare, validated."""
+    seed = _at_least(_int_option(args.seed, "--seed", "an integer >= 0"), "--seed", 0,
+                     "an integer >= 0")
+    replicates = _at_least(_int_option(args.replicates, "--replicates", "an integer >= 1"),
+                           "--replicates", 1, "an integer >= 1")
+    return seed, replicates, _workers_option(args), _scheduler_option(args)
+
+
 def _workers_option(args: argparse.Namespace) -> int | None:
     workers = _int_option(args.workers, "--workers", _WORKERS_ALLOWED)
     return None if workers is None else _at_least(workers, "--workers", 0, _WORKERS_ALLOWED)
@@ -449,12 +458,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     >>> (args.command, args.seed, args.quiet, args.fresh)
     ('run', '1', False, False)
     """
-    seed = _at_least(_int_option(args.seed, "--seed", "an integer >= 0"), "--seed", 0,
-                     "an integer >= 0")
-    replicates = _at_least(_int_option(args.replicates, "--replicates", "an integer >= 1"),
-                           "--replicates", 1, "an integer >= 1")
-    workers = _workers_option(args)
-    scheduler = _scheduler_option(args)
+    seed, replicates, workers, scheduler = _batch_values(args)
     scenario = _apply_run_options(load_scenario(resolve_scenario_path(args.scenario)), args)
     out = Path(args.out)
     _check_out(out)
@@ -510,12 +514,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
     >>> args.scenarios
     ['baseline', 'pessimism_shock']
     """
-    seed = _at_least(_int_option(args.seed, "--seed", "an integer >= 0"), "--seed", 0,
-                     "an integer >= 0")
-    replicates = _at_least(_int_option(args.replicates, "--replicates", "an integer >= 1"),
-                           "--replicates", 1, "an integer >= 1")
-    workers = _workers_option(args)
-    scheduler = _scheduler_option(args)
+    seed, replicates, workers, scheduler = _batch_values(args)
     if len(args.scenarios) < 2:
         raise CliError(f"{_CLI}: key 'SCENARIO' needs at least two scenarios; allowed: "
                        "emigsim compare BASE OTHER [MORE ...] --out DIR")

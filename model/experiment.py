@@ -80,9 +80,8 @@ import model
 from model.params import REGISTRY, suggest
 from model.scenario import (
     Scenario,
-    check_scale,
+    check_run_table,
     check_window,
-    check_year,
     input_error,
     load_scenario,
     read_toml,
@@ -335,7 +334,7 @@ def _resolve_scenario(data: dict, path: Path, where: str) -> Scenario:
     value = data.get("scenario", "baseline")
     if not isinstance(value, str) or not value.strip():
         raise input_error(where, "scenario", f"must be a non-empty string, not {_describe(value)}",
-                     "a scenario path relative to this file, or a name in scenarios/")
+                          "a scenario path relative to this file, or a name in scenarios/")
     candidates = _scenario_candidates(value, path.parent)
     found = next((c for c in candidates if c.is_file()), None)
     if found is None:
@@ -343,24 +342,14 @@ def _resolve_scenario(data: dict, path: Path, where: str) -> Scenario:
         folders = [c.parent for c in (candidates[1:] or candidates) if c.parent.is_dir()]
         names = sorted({f.stem for folder in folders for f in folder.glob("*.toml")})
         raise input_error(where, "scenario", f"= {value!r} names no scenario file "
-                     f"({candidates[0]})", "a scenario path relative to this file's folder, "
-                     f"or a name in scenarios/ ({', '.join(names) or 'none found'})",
-                     suggest(Path(value).stem, names))
+                          f"({candidates[0]})", "a scenario path relative to this file's folder, "
+                          f"or a name in scenarios/ ({', '.join(names) or 'none found'})",
+                          suggest(Path(value).stem, names))
     return load_scenario(found)
 
 
 def _check_run(data: dict, scenario: Scenario, where: str) -> Scenario:
-    run = data.get("run", {})
-    if not isinstance(run, dict):
-        raise input_error(where, "run", f"must be a table, not {_describe(run)}",
-                     "a [run] table with start, end, scale")
-    checked: dict = {}
-    for key, value in run.items():
-        if key not in _RUN_KEYS:
-            raise input_error(where, f"run.{key}", "is not a run setting", ", ".join(_RUN_KEYS),
-                         suggest(key, _RUN_KEYS))
-        check = check_scale if key == "scale" else check_year
-        checked[key] = check(value, f"run.{key}", where)
+    checked = check_run_table(data.get("run", {}), where)
     new = scenario.with_run(**checked)
     if new.start > new.end:
         key = "run.start" if "start" in checked else "run.end"
@@ -398,11 +387,11 @@ def _check_method(data: dict, where: str) -> tuple[str, str]:
         return method, "latin" if method in GIVEN_DATA else method
     if method not in GIVEN_DATA:
         raise input_error(where, "sampling", f"cannot be set for method = {method!r} (it needs its "
-                     "own design)", "sampling only with method = 'delta' or 'pawn'")
+                          "own design)", "sampling only with method = 'delta' or 'pawn'")
     if not isinstance(sampling, str) or sampling not in SAMPLINGS:
         hint = suggest(sampling, SAMPLINGS) if isinstance(sampling, str) else ""
         raise input_error(where, "sampling", f"= {sampling!r} is not a design",
-                     ", ".join(SAMPLINGS), hint)
+                          ", ".join(SAMPLINGS), hint)
     return method, sampling
 
 
@@ -437,15 +426,15 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
         key = f"parameters.{name}"
         if name not in REGISTRY:
             raise input_error(where, key, "is not a parameter", "a name listed by 'emigsim params'",
-                         suggest(name, REGISTRY))
+                              suggest(name, REGISTRY))
         reg = REGISTRY[name]
         if not isinstance(spec, dict):
             raise input_error(where, key, f"must be a table, not {_describe(spec)}",
-                         "{} for the registry bounds or { bounds = [lo, hi] }")
+                              "{} for the registry bounds or { bounds = [lo, hi] }")
         for sub in spec:
             if sub not in _PARAM_KEYS:
                 raise input_error(where, f"{key}.{sub}", "is not a parameter setting", "bounds",
-                             suggest(sub, _PARAM_KEYS))
+                                  suggest(sub, _PARAM_KEYS))
         rlo, rhi = reg.bounds
         whole = reg.kind in ("int", "year")
         b_allowed = (f"[lo, hi] with {rlo:g} <= lo < hi <= {rhi:g} ({reg.unit})"
@@ -454,16 +443,16 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
         if not isinstance(bounds, list) or len(bounds) != 2 \
                 or not all(_is_number(b) for b in bounds):
             raise input_error(where, f"{key}.bounds", f"must be two numbers, not {bounds!r}",
-                         b_allowed)
+                              b_allowed)
         lo, hi = bounds
         if whole and (lo != int(lo) or hi != int(hi)):
             raise input_error(where, f"{key}.bounds", f"= {bounds} are not whole numbers "
-                         f"({name} takes whole numbers)", b_allowed)
+                              f"({name} takes whole numbers)", b_allowed)
         if not lo < hi:
             raise input_error(where, f"{key}.bounds", f"= {bounds} has lo >= hi", b_allowed)
         if lo < rlo or hi > rhi:
             raise input_error(where, f"{key}.bounds", f"= {bounds} goes outside the registry "
-                         f"bounds [{rlo:g}, {rhi:g}]", b_allowed)
+                              f"bounds [{rlo:g}, {rhi:g}]", b_allowed)
         out.append(VariedParam(name, float(lo), float(hi), reg.kind))
     return tuple(out)
 
@@ -497,7 +486,7 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
     if not isinstance(outcomes, list) or not outcomes \
             or not all(isinstance(o, dict) for o in outcomes):
         raise input_error(where, "outcomes", f"must be [[outcomes]] tables, not {outcomes!r}",
-                     allowed)
+                          allowed)
     groups = None
     out: list[Outcome] = []
     taken = set(_RESERVED) | {p.name for p in params}
@@ -506,42 +495,43 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
         for sub in spec:
             if sub not in _OUTCOME_KEYS:
                 raise input_error(where, f"{key}.{sub}", "is not an outcome setting",
-                             ", ".join(_OUTCOME_KEYS), suggest(sub, _OUTCOME_KEYS))
+                                  ", ".join(_OUTCOME_KEYS), suggest(sub, _OUTCOME_KEYS))
         name = spec.get("name")
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise input_error(where, f"{key}.name", "is missing or not a plain name"
-                         if name is None or isinstance(name, str)
-                         else f"must be a string, not {_describe(name)}",
-                         "letters, digits and _ starting with a letter, e.g. emigrants_2018")
+                              if name is None or isinstance(name, str)
+                              else f"must be a string, not {_describe(name)}",
+                              "letters, digits and _ starting with a letter, e.g. emigrants_2018")
         if name in taken:
             raise input_error(where, f"{key}.name", f"= {name!r} is already used (by another "
-                         "outcome, a varied parameter or a table column)", "a unique name")
+                              "outcome, a varied parameter or a table column)", "a unique name")
         taken.add(name)
         metric = spec.get("metric")
         if not isinstance(metric, str) or metric not in METRICS:
             hint = suggest(metric, METRICS) if isinstance(metric, str) else ""
             raise input_error(where, f"{key}.metric", f"= {metric!r} is not a metric",
-                         ", ".join(METRICS), hint)
+                              ", ".join(METRICS), hint)
         group = spec.get("group", "all")
         if not isinstance(group, str):
             raise input_error(where, f"{key}.group", f"must be a string, not {_describe(group)}",
-                         "a group such as all, age=16-62, region=Karaganda")
+                              "a group such as all, age=16-62, region=Karaganda")
         if group != "all":
             groups = groups or _known_groups()
             if group not in groups:
                 raise input_error(where, f"{key}.group", f"= {group!r} is not a group",
-                             "all, age=..., edu=..., region=..., ethnicity=..., "
-                             "destination=... (see a run's series.csv)", suggest(group, groups))
+                                  "all, age=..., edu=..., region=..., ethnicity=..., "
+                                  "destination=... (see a run's series.csv)",
+                                  suggest(group, groups))
         per_year = spec.get("per_year", False)
         if not isinstance(per_year, bool):
             raise input_error(where, f"{key}.per_year", f"must be true or false, not "
-                         f"{_describe(per_year)}", "per_year = true")
+                              f"{_describe(per_year)}", "per_year = true")
         chosen = [k for k in ("year", "years") if k in spec] + (["per_year"] if per_year
                                                                 else [])
         if len(chosen) != 1:
             problem = "sets none of" if not chosen else f"sets {' and '.join(chosen)}; use one of"
             raise input_error(where, key, f"{problem} year, years, per_year",
-                         "exactly one of year = Y, years = [first, last], per_year = true")
+                              "exactly one of year = Y, years = [first, last], per_year = true")
         year = years = None
         if "year" in spec:
             year = _check_year_in(spec["year"], f"{key}.year", window, metric, where)
@@ -549,21 +539,21 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
             value = spec["years"]
             if not isinstance(value, list) or len(value) != 2:
                 raise input_error(where, f"{key}.years", f"must be [first, last], not {value!r}",
-                             f"two years within {window[0]}-{window[1]}")
+                                  f"two years within {window[0]}-{window[1]}")
             first = _check_year_in(value[0], f"{key}.years", window, metric, where)
             last = _check_year_in(value[1], f"{key}.years", window, metric, where)
             if first > last:
                 raise input_error(where, f"{key}.years", f"= {value} has first > last",
-                             "[first, last] with first <= last")
+                                  "[first, last] with first <= last")
             years = (first, last)
         aggregate = spec.get("aggregate", "sum")
         if "aggregate" in spec and years is None:
             raise input_error(where, f"{key}.aggregate", "applies only to years = [first, last]",
-                         "aggregate together with years")
+                              "aggregate together with years")
         if aggregate not in _AGGREGATES:
             raise input_error(where, f"{key}.aggregate", f"= {aggregate!r} is not an aggregate",
-                         ", ".join(_AGGREGATES),
-                         suggest(aggregate, _AGGREGATES) if isinstance(aggregate, str) else "")
+                              ", ".join(_AGGREGATES),
+                              suggest(aggregate, _AGGREGATES) if isinstance(aggregate, str) else "")
         out.append(Outcome(name, metric, group, year, years, per_year, aggregate))
     return tuple(out)
 
@@ -614,29 +604,29 @@ def load_experiment(path: str | Path) -> Experiment:
     for key in ("name", "description"):
         if key in data and not isinstance(data[key], str):
             raise input_error(where, key, f"must be a string, not {_describe(data[key])}",
-                         "a quoted string")
+                              "a quoted string")
     name = data.get("name", path.stem)
     if not name.strip() or "\n" in name:
         raise input_error(where, "name", f"= {name!r} is empty or spans lines",
-                     "a non-empty one-line string")
+                          "a non-empty one-line string")
     method, sampling = _check_method(data, where)
     levels, second_order = 4, True
     if "levels" in data:
         if sampling != "morris":
             raise input_error(where, "levels", "applies only to Morris designs",
-                         "levels with method = 'morris' (or sampling = 'morris')")
+                              "levels with method = 'morris' (or sampling = 'morris')")
         levels = _check_int(data, "levels", 4, 2, where, "an even integer from 2 to 20")
         if levels % 2 or levels > 20:
             raise input_error(where, "levels", f"= {levels} is not an even number up to 20",
-                         "an even integer from 2 to 20 (4 is usual)")
+                              "an even integer from 2 to 20 (4 is usual)")
     if "second_order" in data:
         if sampling != "sobol":
             raise input_error(where, "second_order", "applies only to Sobol designs",
-                         "second_order with method = 'sobol' (or sampling = 'sobol')")
+                              "second_order with method = 'sobol' (or sampling = 'sobol')")
         second_order = data["second_order"]
         if not isinstance(second_order, bool):
             raise input_error(where, "second_order", f"must be true or false, not "
-                         f"{_describe(second_order)}", "true or false")
+                              f"{_describe(second_order)}", "true or false")
     replicates = _check_int(data, "replicates", 1, 1, where, "an integer >= 1")
     seed = _check_int(data, "seed", 1, 0, where, "an integer >= 0")
     parameters = _check_parameters(data, where)
@@ -649,5 +639,5 @@ def load_experiment(path: str | Path) -> Experiment:
                      levels=levels, second_order=second_order, source=where)
     if method in GIVEN_DATA and exp.n_points < MIN_GIVEN_DATA_POINTS:
         raise input_error(where, "n", f"= {n} gives {exp.n_points} design points",
-                     f"enough for at least {MIN_GIVEN_DATA_POINTS} points")
+                          f"enough for at least {MIN_GIVEN_DATA_POINTS} points")
     return exp

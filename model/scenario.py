@@ -224,6 +224,27 @@ class _Layer:
     params: dict
 
 
+def check_run_table(run: object, where: str) -> dict:
+    """Validate a ``[run]`` table (start, end, scale) and return the checked values.
+
+    Examples
+    --------
+    >>> check_run_table({"end": 2020, "scale": 10}, "a.toml")
+    {'end': 2020, 'scale': 10.0}
+    """
+    if not isinstance(run, dict):
+        raise input_error(where, "run", f"must be a table, not {_describe(run)}",
+                          "a [run] table with start, end, scale")
+    checked: dict = {}
+    for key, value in run.items():
+        if key not in _RUN_KEYS:
+            raise input_error(where, f"run.{key}", "is not a run setting",
+                              ", ".join(_RUN_KEYS), suggest(key, _RUN_KEYS))
+        check = check_scale if key == "scale" else check_year
+        checked[key] = check(value, f"run.{key}", where)
+    return checked
+
+
 def read_toml(path: Path, where: str, kind: str = "scenario") -> dict:
     """Parse a TOML input file, turning every failure into a one-line :class:`ScenarioError`.
 
@@ -247,16 +268,16 @@ def read_toml(path: Path, where: str, kind: str = "scenario") -> dict:
         raise input_error(where, None, f"cannot be read ({exc.strerror})", allowed) from None
     except tomllib.TOMLDecodeError as exc:
         raise input_error(where, None, f"is not valid TOML ({exc})",
-                     "TOML syntax, see https://toml.io") from None
+                          "TOML syntax, see https://toml.io") from None
     except UnicodeDecodeError:
         raise input_error(where, None, "is not UTF-8 text", "a UTF-8 encoded TOML file") from None
 
 
-def _paraminput_error(where: str, exc: ParamError) -> ScenarioError:
+def _param_error(where: str, exc: ParamError) -> ScenarioError:
     if exc.key not in REGISTRY:
         # Suggest the bare name: that is what the user types inside [params].
         return input_error(where, f"params.{exc.key}", "is not a parameter",
-                      "a name listed by 'emigsim params'", suggest(exc.key, REGISTRY))
+                           "a name listed by 'emigsim params'", suggest(exc.key, REGISTRY))
     allowed = exc.allowed.removeprefix("allowed: ")
     return input_error(where, f"params.{exc.key}", exc.problem, allowed)
 
@@ -277,34 +298,24 @@ def _check_layer(data: dict, where: str) -> _Layer:
     for key in ("name", "description", "extends"):
         if key in data and not isinstance(data[key], str):
             raise input_error(where, key, f"must be a string, not {_describe(data[key])}",
-                         "a quoted string")
+                              "a quoted string")
     name = data.get("name")
     if name is not None and (not name.strip() or "\n" in name):
         raise input_error(where, "name", f"= {name!r} is empty or spans lines",
-                     "a non-empty one-line string")
+                          "a non-empty one-line string")
 
-    run = data.get("run", {})
-    if not isinstance(run, dict):
-        raise input_error(where, "run", f"must be a table, not {_describe(run)}",
-                     "a [run] table with start, end, scale")
-    checked_run: dict = {}
-    for key, value in run.items():
-        if key not in _RUN_KEYS:
-            raise input_error(where, f"run.{key}", "is not a run setting", ", ".join(_RUN_KEYS),
-                         suggest(key, _RUN_KEYS))
-        check = check_scale if key == "scale" else check_year
-        checked_run[key] = check(value, f"run.{key}", where)
+    checked_run = check_run_table(data.get("run", {}), where)
     if "start" in checked_run and "end" in checked_run:
         check_window(checked_run["start"], checked_run["end"], where)
 
     params = data.get("params", {})
     if not isinstance(params, dict):
         raise input_error(where, "params", f"must be a table, not {_describe(params)}",
-                     "a [params] table of name = value")
+                          "a [params] table of name = value")
     try:
         values = validate_params(params)
     except ParamError as exc:
-        raise _paraminput_error(where, exc) from None
+        raise _param_error(where, exc) from None
     # Keep the coerced values (ints for int/year parameters), not the raw TOML ones.
     return _Layer(where, name, data.get("description"), checked_run,
                   {key: values[key] for key in params})
@@ -319,20 +330,20 @@ def _load_chain(path: Path, where: str, seen: list[tuple[Path, str]]) -> list[_L
         return [layer]
     if not data_extends.strip():
         raise input_error(where, "extends", "is empty", "a path to another scenario file, "
-                     "relative to this file's folder")
+                          "relative to this file's folder")
     target = Path(data_extends)
     parent = target if target.is_absolute() else path.parent / target
     chain = [*seen, (path.resolve(), where)]
     if parent.resolve() in [p for p, _ in chain]:
         loop = " -> ".join([w for _, w in chain] + [str(parent)])
         raise input_error(where, "extends", f"= {data_extends!r} makes a cycle ({loop})",
-                     "a chain of extends that never returns to a file already in it")
+                          "a chain of extends that never returns to a file already in it")
     if not parent.is_file():
         siblings = sorted(p.name for p in parent.parent.glob("*.toml")) \
             if parent.parent.is_dir() else []
         raise input_error(where, "extends", f"= {data_extends!r} names no file ({parent})",
-                     f"a scenario file path relative to the folder of {where}",
-                     suggest(target.name, siblings))
+                          f"a scenario file path relative to the folder of {where}",
+                          suggest(target.name, siblings))
     return [*_load_chain(parent, str(parent), chain), layer]
 
 
