@@ -115,6 +115,28 @@ class Recorder:
         """
         return base + _BAND_CODE[np.minimum(age, _BAND_CODE.size - 1)] + edu
 
+    BAND_CODE = _BAND_CODE
+    """Age part of the group code, by single year of age (0-120)."""
+
+    def tally_cells(self, counts: np.ndarray) -> np.ndarray:
+        """Counts in every group from counts per cell code (length ``OUTSIDE + 1``).
+
+        The last entry (code :attr:`OUTSIDE`) is not counted.
+
+        Examples
+        --------
+        >>> rec = Recorder()
+        >>> counts = np.zeros(Recorder.OUTSIDE + 1)
+        >>> counts[[5, Recorder.OUTSIDE]] = 2
+        >>> float(rec.tally_cells(counts)[0])
+        2.0
+        """
+        cells = np.asarray(counts)[:_N_CELLS].reshape(
+            len(datasets.REGIONS), _N_ETH, _N_BAND, _N_EDU)
+        return np.concatenate([[cells.sum()], cells.sum(axis=(0, 1, 3)),
+                               cells.sum(axis=(0, 1, 2)), cells.sum(axis=(1, 2, 3)),
+                               cells.sum(axis=(0, 2, 3))]).astype(np.float64)
+
     def tally_codes(self, codes: np.ndarray) -> np.ndarray:
         """Counts of persons with the given cell codes in every group (see :meth:`code`).
 
@@ -128,11 +150,7 @@ class Recorder:
         >>> float(t[0]), float(t[rec.groups.index("ethnicity=Russian")])
         (2.0, 2.0)
         """
-        cells = np.bincount(codes, minlength=_N_CELLS + 1)[:_N_CELLS].reshape(
-            len(datasets.REGIONS), _N_ETH, _N_BAND, _N_EDU)
-        return np.concatenate([[cells.sum()], cells.sum(axis=(0, 1, 3)),
-                               cells.sum(axis=(0, 1, 2)), cells.sum(axis=(1, 2, 3)),
-                               cells.sum(axis=(0, 2, 3))]).astype(np.float64)
+        return self.tally_cells(np.bincount(codes, minlength=_N_CELLS + 1))
 
     def slice_of(self, prefix: str) -> slice:
         """Positions of the groups starting with ``prefix`` (e.g. ``"region="``).

@@ -18,7 +18,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["stream", "replicate_seed"]
+__all__ = ["stream", "replicate_seed", "stream_key", "uniform_at"]
 
 
 def stream(seed: int, name: str, year: int) -> np.random.Generator:
@@ -61,6 +61,21 @@ _M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
 
 
+def stream_key(seed: int, name: str, year: int) -> np.uint64:
+    """The 64-bit key of the counter-based stream ``name`` in ``year`` (see :func:`uniform_at`).
+
+    Compiled passes (:mod:`model.kernels`) take this key and draw the same numbers.
+
+    Examples
+    --------
+    >>> bool(stream_key(1, "birth", 2013) == stream_key(1, "birth", 2013)
+    ...      != stream_key(1, "sex", 2013))
+    True
+    """
+    ss = np.random.SeedSequence(int(seed), spawn_key=(zlib.crc32(name.encode()), int(year)))
+    return ss.generate_state(1, dtype=np.uint64)[0]
+
+
 def uniform_at(seed: int, name: str, year: int, slots: np.ndarray) -> np.ndarray:
     """Uniform draws in [0, 1) for the given slots only, each a function of its slot.
 
@@ -76,9 +91,7 @@ def uniform_at(seed: int, name: str, year: int, slots: np.ndarray) -> np.ndarray
     >>> bool(a[1] == b[0])
     True
     """
-    ss = np.random.SeedSequence(int(seed), spawn_key=(zlib.crc32(name.encode()), int(year)))
-    key = ss.generate_state(1, dtype=np.uint64)[0]
-    x = np.asarray(slots).astype(np.uint64) * _GOLDEN + key
+    x = np.asarray(slots).astype(np.uint64) * _GOLDEN + stream_key(seed, name, year)
     x ^= x >> _S30
     x *= _M1
     x ^= x >> _S27

@@ -21,7 +21,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from model import datasets
+from model import datasets, kernels
 from model.decisions import (
     EMIGRATE,
     LABOUR,
@@ -33,10 +33,8 @@ from model.decisions import (
     nested_logit,
     utilities,
 )
-from model.demography import birth_probability, death_age, fertility_shape, reassign_heads
-from model.network import share_abroad
+from model.demography import death_age, fertility_shape
 from model.population import (
-    DEAD,
     EMIGRATED,
     HH_EMIGRATED,
     HOME,
@@ -47,7 +45,7 @@ from model.population import (
 from model.population import LABOUR as P_LABOUR
 from model.population import STUDY as P_STUDY
 from model.recorder import DESTINATIONS, Recorder
-from model.rng import stream, uniform_at
+from model.rng import stream, stream_key, uniform_at
 from model.scenario import FIRST_YEAR, Scenario
 
 __all__ = ["EmigrationModel"]
@@ -60,8 +58,12 @@ _WORK_AGE = (_AGES >= 18) & (_AGES <= 62)
 _STUDY_AGE = (_AGES >= 16) & (_AGES <= 24)
 # weight of a member by age in the packed household count (base-256 digits): members,
 # children (<16), workers (18-62), student age (16-24), adults (18+)
-_PACK = (1.0 + 2.0**8 * (_AGES < 16) + 2.0**16 * _WORK_AGE + 2.0**24 * _STUDY_AGE
-         + 2.0**32 * (_AGES >= 18))
+_PACK = (1 + 2**8 * (_AGES < 16) + 2**16 * _WORK_AGE + 2**24 * _STUDY_AGE
+         + 2**32 * (_AGES >= 18)).astype(np.int64)
+# who may be sent abroad, by choice code (rows) and age (columns)
+_ELIGIBLE = np.zeros((4, _AGES.size), dtype=bool)
+_ELIGIBLE[LABOUR] = _WORK_AGE
+_ELIGIBLE[STUDY] = _STUDY_AGE
 
 
 @cache
@@ -77,16 +79,6 @@ def _immigrant_ethnicity(year: int) -> np.ndarray:
     shares = nat / nat.sum() * (1 - kazakh)
     shares[_KAZAKH] = kazakh
     return np.tile(shares, (_N_REGIONS, 1))
-
-
-def _pick_one(owner: np.ndarray, candidates: np.ndarray, key: np.ndarray) -> np.ndarray:
-    """One candidate per household: the one with the largest key (owner, key per candidate)."""
-    if len(candidates) == 0:
-        return candidates
-    order = np.lexsort((key, owner))
-    own = owner[order]
-    last = np.r_[own[1:] != own[:-1], True]
-    return candidates[order[last]]
 
 
 class EmigrationModel(mesa.Model):
@@ -125,6 +117,7 @@ class EmigrationModel(mesa.Model):
         self.scale = float(self.sim_scenario.scale)
         self.year = FIRST_YEAR
         self.households, self.persons = synthesize(self.params, scale=self.scale, seed=self.seed)
+        kernels.warm_up()
         self.n_households_start = int(self.households.n)
         self.n_persons_start = int(self.persons.n)
         self.recorder = Recorder()
@@ -144,13 +137,22 @@ class EmigrationModel(mesa.Model):
     def _recording(self) -> bool:
         return self.year >= self.sim_scenario.start
 
-    def _record_population(self) -> None:
-        pp = self.persons
-        codes = Recorder.code(pp.group_base, pp.age, pp.edu)
-        codes[pp.status > P_STUDY] = Recorder.OUTSIDE  # the dead and emigrated: no group
-        self._population_t = self.recorder.tally_codes(codes)
+    def _census(self) -> tuple[np.ndarray, np.ndarray]:
+        """Record the population on 1 January; return household composition and ties abroad.
+
+        Returns ``packed`` (members at home by kind, base-256 digits of ``_PACK``) and
+        ``abroad_hh`` (the household has a member abroad, or has emigrated).
+        """
+        hh, pp = self.households, self.persons
+        cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+        packed = np.zeros(hh.n, dtype=np.int64)
+        abroad_hh = hh.status == HH_EMIGRATED
+        kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
+                       _PACK, cells, packed, abroad_hh)
+        self._population_t = self.recorder.tally_cells(cells)
         if self._recording():
             self.recorder.put(self.year, "population", self._population_t)
+        return packed, abroad_hh
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -183,7 +185,7 @@ class EmigrationModel(mesa.Model):
         p = self.params
         hh, pp = self.households, self.persons
         rec = self._recording()
-        self._record_population()
+        packed, abroad_hh = self._census()
 
         ctx = Context.for_year(year, p)
         self.extra_utility = None
@@ -200,20 +202,14 @@ class EmigrationModel(mesa.Model):
         opt += noise
         np.clip(opt, 0.0, 1.0, out=opt)
 
-        # household composition from persons at home, in one pass: members, children,
-        # adults, workers and student-age members packed in base-256 digits
+        # household composition (from the census): members, children, workers, student-age
+        # members and adults at home in base-256 digits
         status = pp.status
         age = pp.age
         owner = pp.hh
-        home_idx = np.flatnonzero(status == HOME)
-        home_owner = owner[home_idx]
-        home_age = age[home_idx]
-        packed = np.bincount(home_owner, _PACK[home_age], minlength=n_h).astype(np.int64)
         members = packed & 255
         adults = (packed >> 32) & 255
-        abroad_hh = hh.status == HH_EMIGRATED
         abroad_start = np.flatnonzero((status == P_LABOUR) | (status == P_STUDY))
-        abroad_hh[owner[abroad_start]] = True
 
         # 5. intentions
         choosers = np.flatnonzero((hh.status == RESIDENT) & (members > 0))
@@ -222,7 +218,7 @@ class EmigrationModel(mesa.Model):
         ch = Choosers(region=hh.region[choosers], ethnicity=hh.ethnicity[choosers],
                       head_age=age[head], head_higher=pp.edu[head] == 2,
                       optimism=hh.optimism[choosers],
-                      share_abroad=share_abroad(hh.contacts, abroad_hh)[choosers],
+                      share_abroad=kernels.share_abroad_of(hh.contacts, abroad_hh, choosers),
                       diaspora=hh.diaspora[choosers], members=members[choosers],
                       children=(pk >> 8) & 255 > 0, can_labour=(pk >> 16) & 255 > 0,
                       can_study=(pk >> 24) & 255 > 0)
@@ -247,19 +243,22 @@ class EmigrationModel(mesa.Model):
         u_dest = uniform_at(self.seed, "destination", year, emig_hh)
         noncis_hh = np.zeros(n_h, dtype=bool)
         noncis_hh[emig_hh] = u_dest < prob.noncis[emig]
-        # labour and study: one eligible member at home, chosen by a per-person key
+        # labour and study: one eligible member at home, the one with the largest draw
+        sends_lab = choosers[act & (choice == LABOUR)]
+        sends_stu = choosers[act & (choice == STUDY)]
         sending = np.zeros(n_h, dtype=np.int8)
-        sending[choosers[act & (choice == LABOUR)]] = LABOUR
-        sending[choosers[act & (choice == STUDY)]] = STUDY
-        in_sending = np.flatnonzero(sending[home_owner])
-        code = sending[home_owner[in_sending]]
-        age_s = home_age[in_sending]
-        cand_lab = home_idx[in_sending[(code == LABOUR) & _WORK_AGE[age_s]]]
-        cand_stu = home_idx[in_sending[(code == STUDY) & _STUDY_AGE[age_s]]]
-        new_lab = _pick_one(owner[cand_lab], cand_lab,
-                            uniform_at(self.seed, "member.labour", year, cand_lab))
-        new_stu = _pick_one(owner[cand_stu], cand_stu,
-                            uniform_at(self.seed, "member.study", year, cand_stu))
+        sending[sends_lab] = LABOUR
+        sending[sends_stu] = STUDY
+        keys = np.zeros(4, dtype=np.uint64)
+        keys[LABOUR] = stream_key(self.seed, "member.labour", year)
+        keys[STUDY] = stream_key(self.seed, "member.study", year)
+        best_slot = np.full(n_h, -1, dtype=np.intp)
+        kernels.pick_members(status, age, owner, sending, _ELIGIBLE, keys,
+                             np.full(n_h, -1.0, dtype=np.float32), best_slot)
+        new_lab = best_slot[sends_lab]
+        new_lab = new_lab[new_lab >= 0]
+        new_stu = best_slot[sends_stu]
+        new_stu = new_stu[new_stu >= 0]
         status[new_lab] = P_LABOUR
         status[new_stu] = P_STUDY
         pp.years_abroad[new_lab] = 0
@@ -268,11 +267,10 @@ class EmigrationModel(mesa.Model):
         if len(emig_hh):
             leaving_hh = np.zeros(n_h, dtype=bool)
             leaving_hh[emig_hh] = True
-            emig_p = np.flatnonzero(leaving_hh[owner] & (status <= P_STUDY))
+            emig_p = kernels.emigrate_members(status, owner, leaving_hh)
         else:
-            emig_p = np.zeros(0, dtype=np.int64)
+            emig_p = np.zeros(0, dtype=np.intp)
         emig_dest = noncis_hh[owner[emig_p]].astype(np.int8)
-        status[emig_p] = EMIGRATED
         hh.status[emig_hh] = HH_EMIGRATED
 
         # 7. returns and settlement of those abroad since an earlier year
@@ -350,35 +348,29 @@ class EmigrationModel(mesa.Model):
 
         A person dies in the year in which their age reaches the age of death drawn when
         they entered the model. Births per region are set so that births minus this
-        year's deaths equal the official natural-increase rate times the population.
+        year's deaths equal the official natural-increase rate times the population: the
+        level of each region is its target over the fertility mass of its women at home
+        (see :func:`model.demography.birth_probability`).
         """
         p = self.params
         hh, pp = self.households, self.persons
         n_p = pp.n
-        status = pp.status
-        age = pp.age
-        alive = status <= P_STUDY
-        dies = np.flatnonzero(alive & (age >= pp.death_age))
-        deaths_t = self._tally(dies)
+        death_cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+        mass = np.zeros(_N_REGIONS)
+        kernels.deaths_and_fertility(pp.status, pp.age, pp.death_age, pp.sex, pp.region,
+                                     pp.group_base, pp.edu, Recorder.BAND_CODE, _FERTILITY,
+                                     death_cells, mass)
+        deaths_t = self.recorder.tally_cells(death_cells)
         deaths_r = deaths_t[self._region_slice]
         pop_r = self._population_t[self._region_slice]
         target = datasets.natural_increase_rate(year) * pop_r + deaths_r
-        status[dies] = DEAD
+        level = np.divide(target, mass, out=np.zeros(_N_REGIONS), where=mass > 0)
 
-        # births to women 15-49 at home
-        fertile = np.flatnonzero((age >= 15) & (age <= 49) & (pp.sex == 1) & (status == HOME))
-        shape = _FERTILITY[age[fertile]]
-        region_f = pp.region[fertile]
-        p_birth = birth_probability(target, region_f, shape, _N_REGIONS)
-        mothers = fertile[uniform_at(self.seed, "birth", year, fertile) < p_birth]
-
-        # schooling and ageing of the living
-        live = status <= P_STUDY
-        pp.edu[np.flatnonzero(live & (age == 16))] = 1
-        at22 = np.flatnonzero(live & (age == 22))
-        grad = at22[uniform_at(self.seed, "education", year, at22) < p["p_higher_completion"]]
-        pp.edu[grad] = 2
-        age += live
+        # births to women 15-49 at home, then schooling and ageing of the living
+        mothers = kernels.births_schooling_ageing(
+            pp.status, pp.age, pp.sex, pp.region, pp.edu, _FERTILITY, level,
+            stream_key(self.seed, "birth", year), stream_key(self.seed, "education", year),
+            np.float32(p["p_higher_completion"]))
 
         # newborns (age 0 on 1 January of next year; sex ratio at birth 105 boys : 100 girls)
         n_b = len(mothers)
@@ -397,22 +389,15 @@ class EmigrationModel(mesa.Model):
         # young adults leave home and head new households
         self._leave_home(year)
         # households whose head died, left or went abroad get a new head, or are dissolved
-        resident = np.flatnonzero(hh.status == RESIDENT)
-        affected = resident[pp.status[hh.head[resident]] != HOME]
-        reassign_heads(hh, pp, affected)
+        kernels.new_heads(hh.status, hh.head, pp.status, pp.age, pp.hh)
         return births_t, deaths_t
 
     def _leave_home(self, year: int) -> None:
         p = self.params
         hh, pp = self.households, self.persons
-        age = pp.age
-        cand = np.flatnonzero((age >= 21) & (age <= 35) & (pp.status == HOME))  # aged already
-        owner = pp.hh[cand]
-        head = hh.head[owner]
-        child = ((head != cand) & (age[head] - age[cand] >= 16)
-                 & (hh.status[owner] == RESIDENT))
-        cand = cand[child]
-        movers = cand[uniform_at(self.seed, "leave_home", year, cand) < p["p_leave_home"]]
+        movers = kernels.leavers(pp.status, pp.age, pp.hh, hh.head, hh.status,
+                                 stream_key(self.seed, "leave_home", year),
+                                 np.float32(p["p_leave_home"]))
         if len(movers) == 0:
             return
         parent = pp.hh[movers]
@@ -447,7 +432,7 @@ class EmigrationModel(mesa.Model):
         while self.running:
             self.step()
         if not self._finished:
-            self._record_population()
+            self._census()
             self._finished = True
 
     def series(self) -> pd.DataFrame:

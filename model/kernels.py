@@ -1,0 +1,357 @@
+"""Compiled passes over the person and household tables (numba).
+
+Why compiled: the yearly step touches every person slot several times (the census of
+1 January, deaths, births, schooling and ageing, household formation, new heads). Written
+as numpy expressions each of these is a chain of 5 to 15 whole-array passes with
+temporaries; here each is one loop that reads a person's fields once. The loops hold no
+model logic that is not also stated in numpy form: the probabilities and tables they read
+are computed in numpy by the calling modules, and ``tests/test_kernels.py`` checks every
+kernel against a plain numpy statement of the same rule.
+
+Rules that keep results identical to the numpy form (and independent of the machine):
+
+* loops run over slots in increasing order, so float sums add in the order
+  ``np.bincount`` adds them;
+* comparisons with a probability are made in float32, as numpy does when a float32 array
+  meets a Python float;
+* random numbers come from :func:`uniform_of`, the same counter-based SplitMix64 as
+  :func:`model.rng.uniform_at`, bit for bit;
+* ties go to the later slot, as a stable sort that keeps the last element does.
+
+Examples
+--------
+>>> import numpy as np
+>>> from model.rng import stream_key, uniform_at
+>>> key = stream_key(1, "birth", 2013)
+>>> bool(uniform_of(key, 7) == uniform_at(1, "birth", 2013, np.array([7]))[0])
+True
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from numba import njit
+
+from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
+
+__all__ = ["uniform_of", "census", "pick_members", "share_abroad_of", "emigrate_members",
+           "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads", "warm_up"]
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_TWO_M24 = np.float32(2.0**-24)
+
+
+@njit(cache=True, nogil=True)
+def uniform_of(key: np.uint64, slot: int) -> np.float32:
+    """The uniform of ``slot`` in the stream with ``key`` (see :func:`model.rng.uniform_at`).
+
+    Examples
+    --------
+    >>> 0.0 <= uniform_of(np.uint64(3), 5) < 1.0
+    True
+    """
+    x = np.uint64(slot) * _GOLDEN + key
+    x ^= x >> np.uint64(30)
+    x *= _M1
+    x ^= x >> np.uint64(27)
+    x *= _M2
+    x ^= x >> np.uint64(31)
+    return np.float32(x >> np.uint64(40)) * _TWO_M24
+
+
+@njit(cache=True, nogil=True)
+def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, abroad_hh):
+    """One pass of the 1 January census: group cells, household composition, ties abroad.
+
+    For every living de jure person (status HOME, LABOUR or STUDY) adds 1 to
+    ``cells[group_base + band_code[age] + edu]``; for a person at home adds ``pack[age]``
+    to ``packed[owner]`` (counts of members by kind in base-256 digits); for a person
+    abroad sets ``abroad_hh[owner]``.
+
+    Examples
+    --------
+    >>> st = np.array([0, 1, 4], np.int8)
+    >>> cells, packed = np.zeros(8, np.int64), np.zeros(1, np.int64)
+    >>> abroad = np.zeros(1, np.bool_)
+    >>> census(st, np.array([5, 30, 70], np.int16), np.zeros(3, np.int8), np.zeros(3, np.intp),
+    ...        np.zeros(3, np.int32), np.arange(121, dtype=np.int32) // 20,
+    ...        np.ones(121, np.int64), cells, packed, abroad)
+    >>> cells[:2].tolist(), int(packed[0]), bool(abroad[0])
+    ([1, 1], 1, True)
+    """
+    top = len(band_code) - 1
+    for i in range(len(status)):
+        s = status[i]
+        if s > STUDY:
+            continue
+        a = age[i]
+        cells[group_base[i] + band_code[min(a, top)] + edu[i]] += 1
+        if s == HOME:
+            packed[owner[i]] += pack[a]
+        else:
+            abroad_hh[owner[i]] = True
+
+
+@njit(cache=True, nogil=True)
+def share_abroad_of(contacts, abroad_hh, who):
+    """Share of the contacts of households ``who`` whose household is abroad (float32).
+
+    Examples
+    --------
+    >>> share_abroad_of(np.array([[0, 1], [1, 1]]), np.array([True, False]),
+    ...                 np.array([0, 1])).tolist()
+    [0.5, 0.0]
+    """
+    k = contacts.shape[1]
+    out = np.empty(len(who), np.float32)
+    fk = np.float32(k)
+    for j in range(len(who)):
+        row = who[j]
+        count = 0
+        for c in range(k):
+            count += abroad_hh[contacts[row, c]]
+        out[j] = np.float32(count) / fk
+    return out
+
+
+@njit(cache=True, nogil=True)
+def pick_members(status, age, owner, sending, eligible, keys, best_key, best_slot):
+    """Choose one eligible member at home of every sending household.
+
+    ``sending[h]`` is 0 (none) or the code of what household ``h`` sends; ``eligible[c]``
+    is a per-age table of who qualifies for code ``c`` (row ``c``), ``keys[c]`` the stream
+    key of that code. Each eligible member gets the uniform of its slot; the member with
+    the largest draw is chosen (ties: the later slot). ``best_slot[h]`` is -1 where no
+    member qualifies. ``best_key`` and ``best_slot`` must arrive filled with -1.
+
+    Examples
+    --------
+    >>> slot = np.full(1, -1, np.intp)
+    >>> elig = np.zeros((2, 121), np.bool_); elig[1, 18:63] = True
+    >>> pick_members(np.zeros(3, np.int8), np.array([40, 10, 30], np.int16),
+    ...              np.zeros(3, np.intp), np.array([1], np.int8), elig,
+    ...              np.array([0, 9], np.uint64), np.full(1, -1.0, np.float32), slot)
+    >>> int(slot[0]) in (0, 2)
+    True
+    """
+    for i in range(len(status)):
+        if status[i] != HOME:
+            continue
+        h = owner[i]
+        code = sending[h]
+        if code == 0 or not eligible[code, age[i]]:
+            continue
+        u = uniform_of(keys[code], i)
+        if u >= best_key[h]:
+            best_key[h] = u
+            best_slot[h] = i
+
+
+@njit(cache=True, nogil=True)
+def emigrate_members(status, owner, leaving_hh):
+    """Mark every living de jure member of a leaving household EMIGRATED; return their slots.
+
+    Examples
+    --------
+    >>> st = np.array([0, 2, 4, 0], np.int8)
+    >>> emigrate_members(st, np.array([0, 0, 0, 1]), np.array([True, False])).tolist()
+    [0, 1]
+    >>> st.tolist()
+    [3, 3, 4, 0]
+    """
+    n = 0
+    out = np.empty(len(status), np.intp)
+    for i in range(len(status)):
+        if status[i] <= STUDY and leaving_hh[owner[i]]:
+            status[i] = EMIGRATED
+            out[n] = i
+            n += 1
+    return out[:n].copy()
+
+
+@njit(cache=True, nogil=True)
+def deaths_and_fertility(status, age, death_age, sex, region, group_base, edu, band_code,
+                         fertility, cells, mass):
+    """Deaths of the year, then the fertility mass of the women at home, by region.
+
+    A living person whose age has reached their ``death_age`` becomes DEAD and is counted
+    in ``cells`` (as in :func:`census`). For each woman still at home,
+    ``fertility[age]`` (zero outside 15-49) is added to ``mass[region]`` in float64.
+
+    Examples
+    --------
+    >>> st = np.array([0, 0], np.int8)
+    >>> cells, mass = np.zeros(4, np.int64), np.zeros(1)
+    >>> deaths_and_fertility(st, np.array([80, 27], np.int16), np.array([80, 90], np.int16),
+    ...                      np.array([0, 1], np.int8), np.zeros(2, np.int8),
+    ...                      np.zeros(2, np.int32), np.zeros(2, np.int8),
+    ...                      np.zeros(121, np.int32), np.ones(121, np.float32), cells, mass)
+    >>> st.tolist(), int(cells[0]), float(mass[0])
+    ([4, 0], 1, 1.0)
+    """
+    top = len(band_code) - 1
+    for i in range(len(status)):
+        s = status[i]
+        if s > STUDY:
+            continue
+        a = age[i]
+        if a >= death_age[i]:
+            status[i] = DEAD
+            cells[group_base[i] + band_code[min(a, top)] + edu[i]] += 1
+        elif s == HOME and sex[i] == 1:
+            f = fertility[a]
+            if f > 0:
+                mass[region[i]] += np.float64(f)
+
+
+@njit(cache=True, nogil=True)
+def births_schooling_ageing(status, age, sex, region, edu, fertility, level, key_birth,
+                            key_edu, p_higher):
+    """Mothers of the year, schooling and ageing of the living; returns the mothers' slots.
+
+    A woman at home gives birth when the uniform of her slot is below
+    ``min(level[region] * fertility[age], 0.95)`` (in float32). At 16 a person reaches
+    secondary education; at 22 higher education with probability ``p_higher`` (float32).
+    Then every living person ages by one year.
+
+    Examples
+    --------
+    >>> age = np.array([27, 16], np.int16)
+    >>> edu = np.zeros(2, np.int8)
+    >>> births_schooling_ageing(np.zeros(2, np.int8), age, np.array([1, 0], np.int8),
+    ...                         np.zeros(2, np.int8), edu, np.ones(121, np.float32),
+    ...                         np.array([0.95]), np.uint64(1), np.uint64(2),
+    ...                         np.float32(0.5)).tolist()
+    [0]
+    >>> age.tolist(), edu.tolist()
+    ([28, 17], [0, 1])
+    """
+    n = 0
+    out = np.empty(len(status), np.intp)
+    cap = np.float64(0.95)
+    for i in range(len(status)):
+        s = status[i]
+        if s > STUDY:
+            continue
+        a = age[i]
+        if s == HOME and sex[i] == 1:
+            f = fertility[a]
+            if f > 0:
+                p = np.float32(min(level[region[i]] * np.float64(f), cap))
+                if uniform_of(key_birth, i) < p:
+                    out[n] = i
+                    n += 1
+        if a == 16:
+            edu[i] = 1
+        elif a == 22 and uniform_of(key_edu, i) < p_higher:
+            edu[i] = 2
+        age[i] = a + 1
+    return out[:n].copy()
+
+
+@njit(cache=True, nogil=True)
+def leavers(status, age, owner, hh_head, hh_status, key, p_leave):
+    """Adult children (21-35, at home, 16+ years younger than the head) who leave home.
+
+    Each candidate leaves when the uniform of its slot is below ``p_leave`` (float32).
+    Returns their slots in increasing order.
+
+    Examples
+    --------
+    >>> leavers(np.zeros(2, np.int8), np.array([50, 25], np.int16), np.zeros(2, np.intp),
+    ...         np.array([0]), np.zeros(1, np.int8), np.uint64(1), np.float32(1.0)).tolist()
+    [1]
+    """
+    n = 0
+    out = np.empty(len(status), np.intp)
+    for i in range(len(status)):
+        a = age[i]
+        if a < 21 or a > 35 or status[i] != HOME:
+            continue
+        h = owner[i]
+        head = hh_head[h]
+        if head == i or age[head] - a < 16 or hh_status[h] != RESIDENT:
+            continue
+        if uniform_of(key, i) < p_leave:
+            out[n] = i
+            n += 1
+    return out[:n].copy()
+
+
+@njit(cache=True, nogil=True)
+def new_heads(hh_status, hh_head, status, age, owner):
+    """New heads for resident households whose head is no longer at home; returns how many.
+
+    The new head is the oldest member at home, else the oldest living member abroad
+    (ties: the later slot); a household with no living member is dissolved. The rule of
+    :func:`model.demography.reassign_heads`, with the affected households found in the
+    same compiled pass.
+
+    Examples
+    --------
+    >>> hs, head = np.zeros(1, np.int8), np.array([0])
+    >>> new_heads(hs, head, np.array([4, 0, 0], np.int8), np.array([70, 40, 12], np.int16),
+    ...           np.zeros(3, np.intp))
+    1
+    >>> int(head[0])
+    1
+    """
+    n_h = len(hh_status)
+    flag = np.zeros(n_h, np.bool_)
+    n_flag = 0
+    for h in range(n_h):
+        if hh_status[h] == RESIDENT and status[hh_head[h]] != HOME:
+            flag[h] = True
+            n_flag += 1
+    if n_flag == 0:
+        return 0
+    best_rank = np.full(n_h, -1, np.int32)
+    best = np.full(n_h, -1, np.intp)
+    for i in range(len(status)):
+        s = status[i]
+        h = owner[i]
+        if s > STUDY or not flag[h]:
+            continue
+        # rank: at home before abroad, then older before younger
+        rank = np.int32(age[i]) + (np.int32(1000) if s == HOME else np.int32(0))
+        if rank >= best_rank[h]:
+            best_rank[h] = rank
+            best[h] = i
+    for h in range(n_h):
+        if flag[h]:
+            if best[h] >= 0:
+                hh_head[h] = best[h]
+            else:
+                hh_status[h] = DISSOLVED
+    return n_flag
+
+
+@cache
+def warm_up() -> None:
+    """Load (or compile, the first time on a machine) every kernel for the model's dtypes.
+
+    Why: numba compiles on first call, or loads its on-disk cache then (about half a second
+    for all kernels); calling each once on empty tables at model set-up keeps that one-off
+    cost out of the first simulated year. Runs once per process.
+
+    Examples
+    --------
+    >>> warm_up()
+    """
+    i1, i2, i4, i8 = (np.zeros(0, t) for t in (np.int8, np.int16, np.int32, np.int64))
+    ip, f4, f8, b1 = (np.zeros(0, t) for t in (np.intp, np.float32, np.float64, np.bool_))
+    key = np.uint64(1)
+    table = np.zeros(121, np.int32)
+    census(i1, i2, i1, ip, i4, table, np.zeros(121, np.int64), i8, i8, b1)
+    share_abroad_of(np.zeros((0, 1), np.intp), b1, ip)
+    pick_members(i1, i2, ip, i1, np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), f4, ip)
+    emigrate_members(i1, ip, b1)
+    deaths_and_fertility(i1, i2, i2, i1, i1, i4, i1, table, np.zeros(121, np.float32), i8, f8)
+    births_schooling_ageing(i1, i2, i1, i1, i1, np.zeros(121, np.float32), f8, key, key,
+                            np.float32(0.5))
+    leavers(i1, i2, ip, ip, i1, key, np.float32(0.5))
+    new_heads(i1, ip, i1, i2, ip)
