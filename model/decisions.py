@@ -47,6 +47,7 @@ import numpy as np
 from model import datasets
 
 __all__ = ["Context", "Choosers", "Utilities", "Probabilities", "utilities", "nested_logit",
+           "UtilityTables", "utility_tables",
            "choose", "STAY", "EMIGRATE", "LABOUR", "STUDY",
            "ethnicity_coefficients",
            "age_bump"]
@@ -212,28 +213,24 @@ def utilities(params: dict, ctx: Context, ch: Choosers,
     (4,)
     """
     f32 = np.float32
-    p = params
     # Terms that depend only on (region, ethnicity, kin abroad) are summed once per year in
     # small cell tables and gathered; terms of the head's age and education, and of the
-    # household's size and children, likewise. Far fewer passes over the households than
-    # adding every term as an array (the sum is the one in the module docstring).
-    t_cis, t_noncis, t_lab, t_study = _cell_tables(p, ctx)
+    # household's size, likewise. Far fewer passes over the households than adding every
+    # term as an array (the sum is the one in the module docstring).
+    tab = utility_tables(params, ctx)
     cell = (ch.region.astype(np.intp) * _N_ETH + ch.ethnicity) * 2 + ch.diaspora
-    a_emig, a_lab, a_study = _head_tables(p)
     head = np.minimum(ch.head_age, 120).astype(np.intp) * 2 + ch.head_higher
-    fam = (f32(p["b_hhsize_emigrate"]) * (np.arange(_MAX_MEMBERS + 1) - 1)).astype(f32)
     opt = ch.optimism.astype(f32) - f32(0.5)
     share = ch.share_abroad.astype(f32)
+    b = tab.coef
 
-    dyn = (a_emig[head] + fam[np.minimum(ch.members, _MAX_MEMBERS)]
-           + f32(p["b_optimism_emigrate"]) * opt + f32(p["b_network_emigrate"]) * share)
-    dyn += np.where(ch.children, f32(p["b_children_emigrate"]), f32(0.0))
-    cis = t_cis[cell] + dyn
-    noncis = t_noncis[cell] + dyn
-    labour = (t_lab[cell] + a_lab[head] + f32(p["b_optimism_labour"]) * opt
-              + f32(p["b_network_labour"]) * share)
-    study = (t_study[cell] + a_study[head] + f32(p["b_optimism_study"]) * opt
-             + f32(p["b_network_study"]) * share)
+    dyn = (tab.head[0][head] + tab.family[np.minimum(ch.members, _MAX_MEMBERS)]
+           + b[0] * opt + b[1] * share)
+    dyn += np.where(ch.children, b[2], f32(0.0))
+    cis = tab.cell[0][cell] + dyn
+    noncis = tab.cell[1][cell] + dyn
+    labour = tab.cell[2][cell] + tab.head[1][head] + b[3] * opt + b[4] * share
+    study = tab.cell[3][cell] + tab.head[2][head] + b[5] * opt + b[6] * share
     if extra is not None:
         cis, noncis = cis + extra.cis, noncis + extra.noncis
         labour, study = labour + extra.labour, study + extra.study
@@ -241,6 +238,48 @@ def utilities(params: dict, ctx: Context, ch: Choosers,
     study = np.where(ch.can_study, study, f32(UNAVAILABLE))
     return Utilities(cis=cis.astype(f32, copy=False), noncis=noncis.astype(f32, copy=False),
                      labour=labour.astype(f32, copy=False), study=study.astype(f32, copy=False))
+
+
+@dataclass(frozen=True)
+class UtilityTables:
+    """The year's utility terms as small float32 tables (what the compiled decision reads).
+
+    Attributes
+    ----------
+    cell : ndarray, shape (4, cells)
+        Terms of (region, ethnicity, kin abroad), cell ``(region * 8 + ethnicity) * 2 + kin``,
+        for CIS, non-CIS, labour and study.
+    head : ndarray, shape (3, 242)
+        Terms of the head, index ``min(age, 120) * 2 + higher``, for emigrate, labour, study.
+    family : ndarray, shape (41,)
+        Household-size term of emigration by members at home (capped at 40).
+    coef : ndarray, shape (8,)
+        ``b_optimism_emigrate, b_network_emigrate, b_children_emigrate, b_optimism_labour,
+        b_network_labour, b_optimism_study, b_network_study, nest_scale``.
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> t = utility_tables(defaults(), Context.for_year(2012, defaults()))
+    >>> t.cell.shape, t.head.shape, t.cell.dtype
+    ((4, 256), (3, 242), dtype('float32'))
+    """
+
+    cell: np.ndarray
+    head: np.ndarray
+    family: np.ndarray
+    coef: np.ndarray
+
+
+def utility_tables(params: dict, ctx: Context) -> UtilityTables:
+    """The utility tables of ``ctx.year`` (see :class:`UtilityTables`)."""
+    p = params
+    family = (p["b_hhsize_emigrate"] * (np.arange(_MAX_MEMBERS + 1) - 1)).astype(np.float32)
+    coef = np.array([p["b_optimism_emigrate"], p["b_network_emigrate"], p["b_children_emigrate"],
+                     p["b_optimism_labour"], p["b_network_labour"], p["b_optimism_study"],
+                     p["b_network_study"], p["nest_scale"]], dtype=np.float32)
+    return UtilityTables(cell=np.stack(_cell_tables(p, ctx)), head=np.stack(_head_tables(p)),
+                         family=family, coef=coef)
 
 
 _N_ETH = len(datasets.ETHNIC_GROUPS)

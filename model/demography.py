@@ -25,6 +25,8 @@ True
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 from model.states import DISSOLVED, HOME, RESIDENT
@@ -62,14 +64,17 @@ MAX_LIFE = 120
 """Nobody lives past this age (the life table closes with q = 1)."""
 
 
+@cache
 def _cumulative_hazard(sex: int, level: float) -> np.ndarray:
-    """-log S(x) for x = 0 .. MAX_LIFE + 1, S(x) the probability to reach age x."""
+    """-log S(x) for x = 0 .. MAX_LIFE + 1, S(x) the probability to reach age x (cached)."""
     ages = np.arange(MAX_LIFE + 1)
     q = death_probability(ages, np.full(ages.size, sex), level).astype(np.float64)
     q[-1] = 1.0
     with np.errstate(divide="ignore"):
         step = -np.log1p(-np.minimum(q, 1.0))
-    return np.concatenate([[0.0], np.cumsum(step)])
+    out = np.concatenate([[0.0], np.cumsum(step)])
+    out.setflags(write=False)
+    return out
 
 
 def death_age(age: np.ndarray, sex: np.ndarray, u: np.ndarray, level: float) -> np.ndarray:
@@ -90,7 +95,7 @@ def death_age(age: np.ndarray, sex: np.ndarray, u: np.ndarray, level: float) -> 
     e = -np.log1p(-np.asarray(u, dtype=np.float64))  # exponential: -log(1 - u)
     for s in (0, 1):
         pick = sex == s
-        big_l = _cumulative_hazard(s, level)
+        big_l = _cumulative_hazard(s, float(level))
         target = big_l[age[pick]] + e[pick]
         # first x >= age with L(x + 1) > L(age) + E
         out[pick] = np.searchsorted(big_l[1:], target, side="right")

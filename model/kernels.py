@@ -34,15 +34,22 @@ from functools import cache
 import numpy as np
 from numba import njit
 
+from model import datasets
 from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
 
 __all__ = ["uniform_of", "census", "pick_members", "share_abroad_of", "emigrate_members",
-           "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads", "warm_up"]
+           "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads", "decide",
+           "group_order", "warm_up"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_M24 = np.float32(2.0**-24)
+_N_ETH_K = len(datasets.ETHNIC_GROUPS)
+# Indices cast to unsigned: numba then skips the negative-index (wraparound) branch on every
+# access, which halves the time of these gather-and-scatter loops. Every index here is a
+# slot, a code or an age, never negative.
+_ix = np.uint64
 
 
 @njit(cache=True, nogil=True)
@@ -88,12 +95,12 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
         s = status[i]
         if s > STUDY:
             continue
-        a = age[i]
-        cells[group_base[i] + band_code[min(a, top)] + edu[i]] += 1
+        a = _ix(min(age[i], top))
+        cells[_ix(group_base[i] + band_code[a] + edu[i])] += 1
         if s == HOME:
-            packed[owner[i]] += pack[a]
+            packed[_ix(owner[i])] += pack[a]
         else:
-            abroad_hh[owner[i]] = True
+            abroad_hh[_ix(owner[i])] = True
 
 
 @njit(cache=True, nogil=True)
@@ -110,10 +117,10 @@ def share_abroad_of(contacts, abroad_hh, who):
     out = np.empty(len(who), np.float32)
     fk = np.float32(k)
     for j in range(len(who)):
-        row = who[j]
+        row = _ix(who[j])
         count = 0
         for c in range(k):
-            count += abroad_hh[contacts[row, c]]
+            count += abroad_hh[_ix(contacts[row, c])]
         out[j] = np.float32(count) / fk
     return out
 
@@ -141,9 +148,9 @@ def pick_members(status, age, owner, sending, eligible, keys, best_key, best_slo
     for i in range(len(status)):
         if status[i] != HOME:
             continue
-        h = owner[i]
-        code = sending[h]
-        if code == 0 or not eligible[code, age[i]]:
+        h = _ix(owner[i])
+        code = _ix(sending[h])
+        if code == 0 or not eligible[code, _ix(age[i])]:
             continue
         u = uniform_of(keys[code], i)
         if u >= best_key[h]:
@@ -166,7 +173,7 @@ def emigrate_members(status, owner, leaving_hh):
     n = 0
     out = np.empty(len(status), np.intp)
     for i in range(len(status)):
-        if status[i] <= STUDY and leaving_hh[owner[i]]:
+        if status[i] <= STUDY and leaving_hh[_ix(owner[i])]:
             status[i] = EMIGRATED
             out[n] = i
             n += 1
@@ -198,14 +205,14 @@ def deaths_and_fertility(status, age, death_age, sex, region, group_base, edu, b
         s = status[i]
         if s > STUDY:
             continue
-        a = age[i]
-        if a >= death_age[i]:
+        a = _ix(min(age[i], top))
+        if age[i] >= death_age[i]:
             status[i] = DEAD
-            cells[group_base[i] + band_code[min(a, top)] + edu[i]] += 1
+            cells[_ix(group_base[i] + band_code[a] + edu[i])] += 1
         elif s == HOME and sex[i] == 1:
             f = fertility[a]
             if f > 0:
-                mass[region[i]] += np.float64(f)
+                mass[_ix(region[i])] += np.float64(f)
 
 
 @njit(cache=True, nogil=True)
@@ -239,9 +246,9 @@ def births_schooling_ageing(status, age, sex, region, edu, fertility, level, key
             continue
         a = age[i]
         if s == HOME and sex[i] == 1:
-            f = fertility[a]
+            f = fertility[_ix(a)]
             if f > 0:
-                p = np.float32(min(level[region[i]] * np.float64(f), cap))
+                p = np.float32(min(level[_ix(region[i])] * np.float64(f), cap))
                 if uniform_of(key_birth, i) < p:
                     out[n] = i
                     n += 1
@@ -272,8 +279,8 @@ def leavers(status, age, owner, hh_head, hh_status, key, p_leave):
         a = age[i]
         if a < 21 or a > 35 or status[i] != HOME:
             continue
-        h = owner[i]
-        head = hh_head[h]
+        h = _ix(owner[i])
+        head = _ix(hh_head[h])
         if head == i or age[head] - a < 16 or hh_status[h] != RESIDENT:
             continue
         if uniform_of(key, i) < p_leave:
@@ -304,7 +311,7 @@ def new_heads(hh_status, hh_head, status, age, owner):
     flag = np.zeros(n_h, np.bool_)
     n_flag = 0
     for h in range(n_h):
-        if hh_status[h] == RESIDENT and status[hh_head[h]] != HOME:
+        if hh_status[h] == RESIDENT and status[_ix(hh_head[h])] != HOME:
             flag[h] = True
             n_flag += 1
     if n_flag == 0:
@@ -313,7 +320,7 @@ def new_heads(hh_status, hh_head, status, age, owner):
     best = np.full(n_h, -1, np.intp)
     for i in range(len(status)):
         s = status[i]
-        h = owner[i]
+        h = _ix(owner[i])
         if s > STUDY or not flag[h]:
             continue
         # rank: at home before abroad, then older before younger
@@ -328,6 +335,163 @@ def new_heads(hh_status, hh_head, status, age, owner):
             else:
                 hh_status[h] = DISSOLVED
     return n_flag
+
+
+@njit(cache=True, nogil=True)
+def group_order(keys, counts):
+    """Slots grouped by key, in slot order within a key: ``np.argsort(keys, kind="stable")``.
+
+    ``counts`` is ``np.bincount(keys)``. A counting sort: one pass, no comparisons.
+
+    Examples
+    --------
+    >>> group_order(np.array([1, 0, 1, 0], np.int8), np.array([2, 2])).tolist()
+    [1, 3, 0, 2]
+    """
+    nxt = np.zeros(len(counts), np.int64)
+    for k in range(1, len(counts)):
+        nxt[k] = nxt[k - 1] + counts[k - 1]
+    out = np.empty(len(keys), np.int64)
+    for i in range(len(keys)):
+        k = _ix(keys[i])
+        out[nxt[k]] = i
+        nxt[k] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def decide(choosers, region, ethnicity, diaspora, optimism, hh_head, age, edu, packed,
+           contacts, abroad_hh, cell_tab, head_tab, family, coef, extra, u_int, u_real, rate,
+           choice, act, p_noncis, intent, probs):
+    """The year's decision of every chooser: utilities, nested logit, intention, realisation.
+
+    The compiled form of :func:`model.decisions.utilities`,
+    :func:`model.decisions.nested_logit` and :func:`model.decisions.choose` for households
+    ``choosers``, reading the year's :class:`model.decisions.UtilityTables` (``cell_tab``,
+    ``head_tab``, ``family``, ``coef``) and the household's composition from ``packed``
+    (base-256 digits: members, children, workers, student age, adults at home).
+    ``extra`` is ``(4, n_households)`` utility shifts (CIS, non-CIS, labour, study) or has
+    no columns. Writes per chooser the alternative intended (``choice``), whether it is
+    realised (``act``: ``u_real < rate[choice]``) and P(non-CIS | emigrate)
+    (``p_noncis``), and adds the adults at home (row 1) and those of households intending
+    to emigrate (row 0) to ``intent`` at columns 0 (all), 1 + region and
+    1 + n_regions + ethnicity. If ``probs`` has rows, it receives each chooser's
+    probabilities of stay, emigrate, labour and study (for checks and displays).
+
+    Examples
+    --------
+    >>> from model.decisions import Context, utility_tables
+    >>> from model.params import defaults
+    >>> t = utility_tables(defaults(), Context.for_year(2015, defaults()))
+    >>> pk = np.array([2 + 2**16 + 2**32 * 2], np.int64)  # two adults, one of working age
+    >>> out = np.zeros(1, np.int8), np.zeros(1, np.bool_), np.zeros(1, np.float32)
+    >>> intent = np.zeros((2, 25))
+    >>> decide(np.array([0]), np.zeros(1, np.int8), np.zeros(1, np.int8), np.zeros(1, np.bool_),
+    ...        np.full(1, 0.5, np.float32), np.array([0]), np.array([40], np.int16),
+    ...        np.zeros(1, np.int8), pk, np.zeros((1, 2), np.intp), np.zeros(1, np.bool_),
+    ...        t.cell, t.head, t.family, t.coef, np.zeros((4, 0), np.float32),
+    ...        np.array([0.1], np.float32), np.array([0.5], np.float32),
+    ...        np.zeros(4, np.float32), *out, intent, np.zeros((0, 4), np.float32))
+    >>> int(out[0][0]), float(intent[1, 0])
+    (0, 2.0)
+    """
+    k = contacts.shape[1]
+    fk = np.float32(k)
+    n_regions = intent.shape[1] - 1 - _N_ETH_K
+    top_member = len(family) - 1
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    one = np.float32(1.0)
+    ninf = np.float32(-np.inf)
+    lam = coef[7]
+    has_extra = extra.shape[1] > 0
+    want_probs = probs.shape[0] > 0
+    for j in range(len(choosers)):
+        h = np.uint64(choosers[j])
+        pk = packed[h]
+        members = pk & 255
+        adults = (pk >> 32) & 255
+        head = np.uint64(hh_head[h])
+        hidx = np.uint64(min(age[head], 120) * 2 + (edu[head] == 2))
+        cell = np.uint64((np.int64(region[h]) * _N_ETH_K + ethnicity[h]) * 2 + diaspora[h])
+        count = 0
+        for c in range(k):
+            count += abroad_hh[np.uint64(contacts[h, c])]
+        share = np.float32(count) / fk
+        opt = optimism[h] - half
+
+        dyn = (head_tab[0, hidx] + family[min(members, top_member)] + coef[0] * opt
+               + coef[1] * share)
+        if (pk >> 8) & 255 > 0:
+            dyn += coef[2]
+        v_cis = cell_tab[0, cell] + dyn
+        v_non = cell_tab[1, cell] + dyn
+        v_lab = cell_tab[2, cell] + head_tab[1, hidx] + coef[3] * opt + coef[4] * share
+        v_stu = cell_tab[3, cell] + head_tab[2, hidx] + coef[5] * opt + coef[6] * share
+        if has_extra:
+            v_cis += extra[0, h]
+            v_non += extra[1, h]
+            v_lab += extra[2, h]
+            v_stu += extra[3, h]
+        if (pk >> 16) & 255 == 0:
+            v_lab = ninf
+        if (pk >> 24) & 255 == 0:
+            v_stu = ninf
+
+        # nested logit (see model.decisions.nested_logit)
+        a = v_cis / lam
+        b = v_non / lam
+        m = max(a, b)
+        closed = m == ninf
+        if closed:
+            iv = ninf
+            noncis = zero
+        else:
+            iv = lam * (m + np.log(np.exp(a - m) + np.exp(b - m)))
+            noncis = one / (one + np.exp(a - b))
+        top = max(max(iv, v_lab), max(v_stu, zero))
+        e_stay = np.exp(-top)
+        e_emig = np.exp(iv - top)
+        e_lab = np.exp(v_lab - top)
+        e_stu = np.exp(v_stu - top)
+        total = e_stay + e_emig + e_lab + e_stu
+        p_stay = e_stay / total
+        p_emig = e_emig / total
+        p_lab = e_lab / total
+        p_stu = e_stu / total
+        if want_probs:
+            probs[j, 0] = p_stay
+            probs[j, 1] = p_emig
+            probs[j, 2] = p_lab
+            probs[j, 3] = p_stu
+
+        # cut points of [0, 1) in the order stay, emigrate, labour, study; float32 rounding
+        # goes to the last available alternative (see model.decisions.choose)
+        c1 = p_stay
+        c2 = c1 + p_emig
+        c3 = c2 + p_lab
+        if p_stu == 0:
+            c3 = one
+            if p_lab == 0:
+                c2 = one
+                if p_emig == 0:
+                    c1 = one
+        u = u_int[h]
+        ch = np.int8((u >= c1) + (u >= c2) + (u >= c3))
+        choice[j] = ch
+        act[j] = u_real[h] < rate[ch]
+        p_noncis[j] = noncis
+
+        r = 1 + np.int64(region[h])
+        e = 1 + n_regions + np.int64(ethnicity[h])
+        fa = np.float64(adults)
+        intent[1, 0] += fa
+        intent[1, r] += fa
+        intent[1, e] += fa
+        if ch == 1:
+            intent[0, 0] += fa
+            intent[0, r] += fa
+            intent[0, e] += fa
 
 
 @cache
@@ -355,3 +519,8 @@ def warm_up() -> None:
                             np.float32(0.5))
     leavers(i1, i2, ip, ip, i1, key, np.float32(0.5))
     new_heads(i1, ip, i1, i2, ip)
+    group_order(i1, i8)
+    decide(ip, i1, i1, b1, f4, ip, i2, i1, i8, np.zeros((0, 1), np.intp), b1,
+           np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,
+           np.zeros((4, 0), np.float32), f4, f4, f4, i1, b1, f4, np.zeros((2, 1)),
+           np.zeros((0, 4), np.float32))

@@ -22,17 +22,7 @@ import numpy as np
 import pandas as pd
 
 from model import datasets, kernels
-from model.decisions import (
-    EMIGRATE,
-    LABOUR,
-    STUDY,
-    Choosers,
-    Context,
-    Utilities,
-    choose,
-    nested_logit,
-    utilities,
-)
+from model.decisions import EMIGRATE, LABOUR, STUDY, Context, Utilities, utility_tables
 from model.demography import death_age, fertility_shape
 from model.population import (
     EMIGRATED,
@@ -61,6 +51,8 @@ _STUDY_AGE = (_AGES >= 16) & (_AGES <= 24)
 _PACK = (1 + 2**8 * (_AGES < 16) + 2**16 * _WORK_AGE + 2**24 * _STUDY_AGE
          + 2**32 * (_AGES >= 18)).astype(np.int64)
 # who may be sent abroad, by choice code (rows) and age (columns)
+_NO_SHIFTS = np.zeros((4, 0), dtype=np.float32)
+_NO_PROBS = np.zeros((0, 4), dtype=np.float32)
 _ELIGIBLE = np.zeros((4, _AGES.size), dtype=bool)
 _ELIGIBLE[LABOUR] = _WORK_AGE
 _ELIGIBLE[STUDY] = _STUDY_AGE
@@ -202,47 +194,37 @@ class EmigrationModel(mesa.Model):
         opt += noise
         np.clip(opt, 0.0, 1.0, out=opt)
 
-        # household composition (from the census): members, children, workers, student-age
-        # members and adults at home in base-256 digits
+        # 5. intentions and 6. realisation, in one compiled pass over the choosers: every
+        # resident household with a member at home (composition from the census). The
+        # realisation draws are a stream of their own, so that a change in intentions
+        # elsewhere does not reshuffle who acts (common random numbers across scenarios).
         status = pp.status
         age = pp.age
         owner = pp.hh
-        members = packed & 255
-        adults = (packed >> 32) & 255
         abroad_start = np.flatnonzero((status == P_LABOUR) | (status == P_STUDY))
-
-        # 5. intentions
-        choosers = np.flatnonzero((hh.status == RESIDENT) & (members > 0))
-        head = hh.head[choosers]
-        pk = packed[choosers]
-        ch = Choosers(region=hh.region[choosers], ethnicity=hh.ethnicity[choosers],
-                      head_age=age[head], head_higher=pp.edu[head] == 2,
-                      optimism=hh.optimism[choosers],
-                      share_abroad=kernels.share_abroad_of(hh.contacts, abroad_hh, choosers),
-                      diaspora=hh.diaspora[choosers], members=members[choosers],
-                      children=(pk >> 8) & 255 > 0, can_labour=(pk >> 16) & 255 > 0,
-                      can_study=(pk >> 24) & 255 > 0)
-        extra = self.extra_utility
-        if extra is not None:
-            extra = Utilities(*(np.asarray(a)[choosers] if np.ndim(a) else a for a in
-                                (extra.cis, extra.noncis, extra.labour, extra.study)))
-        prob = nested_logit(*vars(utilities(p, ctx, ch, extra)).values(), p["nest_scale"])
+        choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
+        tab = utility_tables(p, ctx)
         u_int = stream(self.seed, "intention", year).random(n_h, dtype=np.float32)
-        choice = choose(prob, u_int[choosers])
-        if rec:
-            self._record_intentions(year, choosers, choice, adults[choosers])
-
-        # 6. realisation and destination: their own streams, so that a change in intentions
-        # elsewhere does not reshuffle who acts (common random numbers across scenarios)
         rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]],
                         dtype=np.float32)
         u_real = stream(self.seed, "realisation", year).random(n_h, dtype=np.float32)
-        act = u_real[choosers] < rate[choice]
+        n_c = len(choosers)
+        choice = np.empty(n_c, dtype=np.int8)
+        act = np.empty(n_c, dtype=bool)
+        p_noncis = np.empty(n_c, dtype=np.float32)
+        intent = np.zeros((2, 1 + _N_REGIONS + len(datasets.ETHNIC_GROUPS)))
+        kernels.decide(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism, hh.head,
+                       age, pp.edu, packed, hh.contacts, abroad_hh, tab.cell, tab.head,
+                       tab.family, tab.coef, self._utility_shifts(n_h), u_int, u_real, rate,
+                       choice, act, p_noncis, intent, _NO_PROBS)
+        if rec:
+            self._record_intentions(year, intent)
+
         emig = act & (choice == EMIGRATE)
         emig_hh = choosers[emig]
         u_dest = uniform_at(self.seed, "destination", year, emig_hh)
         noncis_hh = np.zeros(n_h, dtype=bool)
-        noncis_hh[emig_hh] = u_dest < prob.noncis[emig]
+        noncis_hh[emig_hh] = u_dest < p_noncis[emig]
         # labour and study: one eligible member at home, the one with the largest draw
         sends_lab = choosers[act & (choice == LABOUR)]
         sends_stu = choosers[act & (choice == STUDY)]
@@ -322,22 +304,24 @@ class EmigrationModel(mesa.Model):
         if self.year > self.sim_scenario.end:
             self.running = False
 
-    def _record_intentions(self, year: int, choosers: np.ndarray, choice: np.ndarray,
-                           adults: np.ndarray) -> None:
+    def _utility_shifts(self, n_h: int) -> np.ndarray:
+        """The interventions' utility shifts as a (4, households) float32 array (or (4, 0))."""
+        extra = self.extra_utility
+        if extra is None:
+            return _NO_SHIFTS
+        shifts = np.empty((4, n_h), dtype=np.float32)
+        for row, values in enumerate((extra.cis, extra.noncis, extra.labour, extra.study)):
+            shifts[row] = values  # a scalar for all, or one value per household slot
+        return shifts
+
+    def _record_intentions(self, year: int, intent: np.ndarray) -> None:
         """Share of adults at home in households intending to emigrate.
 
         Counted per household (its adults at home), so the groups are the household's:
-        all, region and ethnicity.
+        all, region and ethnicity. ``intent`` holds the intending adults (row 0) and all
+        adults at home (row 1) of all, each region and each ethnicity.
         """
-        hh = self.households
-        yes = np.where(choice == EMIGRATE, adults, 0).astype(np.float64)
-        den = adults.astype(np.float64)
-        region = hh.region[choosers]
-        eth = hh.ethnicity[choosers]
-        num = np.r_[yes.sum(), np.bincount(region, yes, _N_REGIONS),
-                    np.bincount(eth, yes, len(datasets.ETHNIC_GROUPS))]
-        tot = np.r_[den.sum(), np.bincount(region, den, _N_REGIONS),
-                    np.bincount(eth, den, len(datasets.ETHNIC_GROUPS))]
+        num, tot = intent
         share = np.divide(num, tot, out=np.zeros_like(num), where=tot > 0)
         groups = (["all"] + [f"region={r}" for r in datasets.REGIONS]
                   + [f"ethnicity={g}" for g in datasets.ETHNIC_GROUPS])
