@@ -38,8 +38,8 @@ from model import datasets
 from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
 
 __all__ = ["uniform_of", "census", "pick_members", "share_abroad_of", "emigrate_members",
-           "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads", "decide",
-           "group_order", "warm_up"]
+           "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads",
+           "household_utilities", "realise", "group_order", "warm_up"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -186,8 +186,9 @@ def deaths_and_fertility(status, age, death_age, sex, region, group_base, edu, b
     """Deaths of the year, then the fertility mass of the women at home, by region.
 
     A living person whose age has reached their ``death_age`` becomes DEAD and is counted
-    in ``cells`` (as in :func:`census`). For each woman still at home,
-    ``fertility[age]`` (zero outside 15-49) is added to ``mass[region]`` in float64.
+    in ``cells`` (as in :func:`census`). The women still at home with a positive
+    ``fertility[age]`` (ages 15-49) are returned in slot order, and their fertility is
+    added to ``mass[region]`` in float64, in that order.
 
     Examples
     --------
@@ -196,11 +197,15 @@ def deaths_and_fertility(status, age, death_age, sex, region, group_base, edu, b
     >>> deaths_and_fertility(st, np.array([80, 27], np.int16), np.array([80, 90], np.int16),
     ...                      np.array([0, 1], np.int8), np.zeros(2, np.int8),
     ...                      np.zeros(2, np.int32), np.zeros(2, np.int8),
-    ...                      np.zeros(121, np.int32), np.ones(121, np.float32), cells, mass)
+    ...                      np.zeros(121, np.int32), np.ones(121, np.float32), cells,
+    ...                      mass).tolist()
+    [1]
     >>> st.tolist(), int(cells[0]), float(mass[0])
     ([4, 0], 1, 1.0)
     """
     top = len(band_code) - 1
+    fertile = np.empty(len(status), np.intp)
+    n = 0
     for i in range(len(status)):
         s = status[i]
         if s > STUDY:
@@ -209,27 +214,31 @@ def deaths_and_fertility(status, age, death_age, sex, region, group_base, edu, b
         if age[i] >= death_age[i]:
             status[i] = DEAD
             cells[_ix(group_base[i] + band_code[a] + edu[i])] += 1
-        elif s == HOME and sex[i] == 1:
-            f = fertility[a]
-            if f > 0:
-                mass[_ix(region[i])] += np.float64(f)
+            continue
+        # written always, kept when fertile: no hard-to-predict branch on sex
+        fertile[n] = i
+        n += (s == HOME) & (sex[i] == 1) & (fertility[a] > 0)
+    for j in range(n):
+        i = fertile[j]
+        mass[_ix(region[i])] += np.float64(fertility[_ix(age[i])])
+    return fertile[:n].copy()
 
 
 @njit(cache=True, nogil=True)
-def births_schooling_ageing(status, age, sex, region, edu, fertility, level, key_birth,
+def births_schooling_ageing(fertile, status, age, region, edu, fertility, level, key_birth,
                             key_edu, p_higher):
     """Mothers of the year, schooling and ageing of the living; returns the mothers' slots.
 
-    A woman at home gives birth when the uniform of her slot is below
-    ``min(level[region] * fertility[age], 0.95)`` (in float32). At 16 a person reaches
-    secondary education; at 22 higher education with probability ``p_higher`` (float32).
-    Then every living person ages by one year.
+    A woman of ``fertile`` (see :func:`deaths_and_fertility`) gives birth when the uniform
+    of her slot is below ``min(level[region] * fertility[age], 0.95)`` (in float32). At 16
+    a person reaches secondary education; at 22 higher education with probability
+    ``p_higher`` (float32). Then every living person ages by one year.
 
     Examples
     --------
     >>> age = np.array([27, 16], np.int16)
     >>> edu = np.zeros(2, np.int8)
-    >>> births_schooling_ageing(np.zeros(2, np.int8), age, np.array([1, 0], np.int8),
+    >>> births_schooling_ageing(np.array([0]), np.zeros(2, np.int8), age,
     ...                         np.zeros(2, np.int8), edu, np.ones(121, np.float32),
     ...                         np.array([0.95]), np.uint64(1), np.uint64(2),
     ...                         np.float32(0.5)).tolist()
@@ -238,26 +247,24 @@ def births_schooling_ageing(status, age, sex, region, edu, fertility, level, key
     ([28, 17], [0, 1])
     """
     n = 0
-    out = np.empty(len(status), np.intp)
+    mothers = np.empty(len(fertile), np.intp)
     cap = np.float64(0.95)
+    for j in range(len(fertile)):
+        i = fertile[j]
+        p = np.float32(min(level[_ix(region[i])] * np.float64(fertility[_ix(age[i])]), cap))
+        if uniform_of(key_birth, i) < p:
+            mothers[n] = i
+            n += 1
     for i in range(len(status)):
-        s = status[i]
-        if s > STUDY:
+        if status[i] > STUDY:
             continue
         a = age[i]
-        if s == HOME and sex[i] == 1:
-            f = fertility[_ix(a)]
-            if f > 0:
-                p = np.float32(min(level[_ix(region[i])] * np.float64(f), cap))
-                if uniform_of(key_birth, i) < p:
-                    out[n] = i
-                    n += 1
         if a == 16:
             edu[i] = 1
         elif a == 22 and uniform_of(key_edu, i) < p_higher:
             edu[i] = 2
         age[i] = a + 1
-    return out[:n].copy()
+    return mothers[:n].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -360,23 +367,19 @@ def group_order(keys, counts):
 
 
 @njit(cache=True, nogil=True)
-def decide(choosers, region, ethnicity, diaspora, optimism, hh_head, age, edu, packed,
-           contacts, abroad_hh, cell_tab, head_tab, family, coef, extra, u_int, u_real, rate,
-           choice, act, p_noncis, intent, probs):
-    """The year's decision of every chooser: utilities, nested logit, intention, realisation.
+def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head, age, edu,
+                        packed, contacts, abroad_hh, cell_tab, head_tab, family, coef, extra,
+                        out):
+    """Utilities of CIS, non-CIS, labour and study (rows of ``out``) for every chooser.
 
-    The compiled form of :func:`model.decisions.utilities`,
-    :func:`model.decisions.nested_logit` and :func:`model.decisions.choose` for households
-    ``choosers``, reading the year's :class:`model.decisions.UtilityTables` (``cell_tab``,
-    ``head_tab``, ``family``, ``coef``) and the household's composition from ``packed``
-    (base-256 digits: members, children, workers, student age, adults at home).
-    ``extra`` is ``(4, n_households)`` utility shifts (CIS, non-CIS, labour, study) or has
-    no columns. Writes per chooser the alternative intended (``choice``), whether it is
-    realised (``act``: ``u_real < rate[choice]``) and P(non-CIS | emigrate)
-    (``p_noncis``), and adds the adults at home (row 1) and those of households intending
-    to emigrate (row 0) to ``intent`` at columns 0 (all), 1 + region and
-    1 + n_regions + ethnicity. If ``probs`` has rows, it receives each chooser's
-    probabilities of stay, emigrate, labour and study (for checks and displays).
+    The compiled form of :func:`model.decisions.utilities`, term for term and in the same
+    float32 order, gathering each household's attributes in one loop: region, ethnicity,
+    kin abroad and optimism from the household, the head's age and education from the
+    person table, members, children, workers and student-age members at home from
+    ``packed`` (base-256 digits, see :func:`census`), and the share of contacts abroad.
+    ``cell_tab``, ``head_tab``, ``family`` and ``coef`` are the year's
+    :class:`model.decisions.UtilityTables`; ``extra`` is ``(4, n_households)`` utility
+    shifts or has no columns. Unavailable alternatives get ``-inf``.
 
     Examples
     --------
@@ -384,45 +387,36 @@ def decide(choosers, region, ethnicity, diaspora, optimism, hh_head, age, edu, p
     >>> from model.params import defaults
     >>> t = utility_tables(defaults(), Context.for_year(2015, defaults()))
     >>> pk = np.array([2 + 2**16 + 2**32 * 2], np.int64)  # two adults, one of working age
-    >>> out = np.zeros(1, np.int8), np.zeros(1, np.bool_), np.zeros(1, np.float32)
-    >>> intent = np.zeros((2, 25))
-    >>> decide(np.array([0]), np.zeros(1, np.int8), np.zeros(1, np.int8), np.zeros(1, np.bool_),
-    ...        np.full(1, 0.5, np.float32), np.array([0]), np.array([40], np.int16),
-    ...        np.zeros(1, np.int8), pk, np.zeros((1, 2), np.intp), np.zeros(1, np.bool_),
-    ...        t.cell, t.head, t.family, t.coef, np.zeros((4, 0), np.float32),
-    ...        np.array([0.1], np.float32), np.array([0.5], np.float32),
-    ...        np.zeros(4, np.float32), *out, intent, np.zeros((0, 4), np.float32))
-    >>> int(out[0][0]), float(intent[1, 0])
-    (0, 2.0)
+    >>> v = np.zeros((4, 1), np.float32)
+    >>> household_utilities(np.array([0]), np.zeros(1, np.int8), np.zeros(1, np.int8),
+    ...     np.zeros(1, np.bool_), np.full(1, 0.5, np.float32), np.array([0]),
+    ...     np.array([40], np.int16), np.zeros(1, np.int8), pk, np.zeros((1, 2), np.intp),
+    ...     np.zeros(1, np.bool_), t.cell, t.head, t.family, t.coef,
+    ...     np.zeros((4, 0), np.float32), v)
+    >>> bool(np.isfinite(v[2, 0])), bool(np.isneginf(v[3, 0]))  # nobody aged 16-24
+    (True, True)
     """
     k = contacts.shape[1]
     fk = np.float32(k)
-    n_regions = intent.shape[1] - 1 - _N_ETH_K
     top_member = len(family) - 1
-    zero = np.float32(0.0)
     half = np.float32(0.5)
-    one = np.float32(1.0)
     ninf = np.float32(-np.inf)
-    lam = coef[7]
     has_extra = extra.shape[1] > 0
-    want_probs = probs.shape[0] > 0
     for j in range(len(choosers)):
-        h = np.uint64(choosers[j])
+        h = _ix(choosers[j])
         pk = packed[h]
-        members = pk & 255
-        adults = (pk >> 32) & 255
-        head = np.uint64(hh_head[h])
-        hidx = np.uint64(min(age[head], 120) * 2 + (edu[head] == 2))
-        cell = np.uint64((np.int64(region[h]) * _N_ETH_K + ethnicity[h]) * 2 + diaspora[h])
+        head = _ix(hh_head[h])
+        hidx = _ix(min(age[head], 120) * 2 + (edu[head] == 2))
+        cell = _ix((np.int64(region[h]) * _N_ETH_K + ethnicity[h]) * 2 + diaspora[h])
         count = 0
         for c in range(k):
-            count += abroad_hh[np.uint64(contacts[h, c])]
+            count += abroad_hh[_ix(contacts[h, c])]
         share = np.float32(count) / fk
         opt = optimism[h] - half
 
-        dyn = (head_tab[0, hidx] + family[min(members, top_member)] + coef[0] * opt
+        dyn = (head_tab[0, hidx] + family[min(pk & 255, top_member)] + coef[0] * opt
                + coef[1] * share)
-        if (pk >> 8) & 255 > 0:
+        if (pk >> 8) & 255 > 0:  # children at home
             dyn += coef[2]
         v_cis = cell_tab[0, cell] + dyn
         v_non = cell_tab[1, cell] + dyn
@@ -433,58 +427,55 @@ def decide(choosers, region, ethnicity, diaspora, optimism, hh_head, age, edu, p
             v_non += extra[1, h]
             v_lab += extra[2, h]
             v_stu += extra[3, h]
-        if (pk >> 16) & 255 == 0:
-            v_lab = ninf
-        if (pk >> 24) & 255 == 0:
-            v_stu = ninf
+        out[0, j] = v_cis
+        out[1, j] = v_non
+        out[2, j] = v_lab if (pk >> 16) & 255 > 0 else ninf  # nobody aged 18-62 at home
+        out[3, j] = v_stu if (pk >> 24) & 255 > 0 else ninf  # nobody aged 16-24 at home
 
-        # nested logit (see model.decisions.nested_logit)
-        a = v_cis / lam
-        b = v_non / lam
-        m = max(a, b)
-        closed = m == ninf
-        if closed:
-            iv = ninf
-            noncis = zero
-        else:
-            iv = lam * (m + np.log(np.exp(a - m) + np.exp(b - m)))
-            noncis = one / (one + np.exp(a - b))
-        top = max(max(iv, v_lab), max(v_stu, zero))
-        e_stay = np.exp(-top)
-        e_emig = np.exp(iv - top)
-        e_lab = np.exp(v_lab - top)
-        e_stu = np.exp(v_stu - top)
-        total = e_stay + e_emig + e_lab + e_stu
-        p_stay = e_stay / total
-        p_emig = e_emig / total
-        p_lab = e_lab / total
-        p_stu = e_stu / total
-        if want_probs:
-            probs[j, 0] = p_stay
-            probs[j, 1] = p_emig
-            probs[j, 2] = p_lab
-            probs[j, 3] = p_stu
 
-        # cut points of [0, 1) in the order stay, emigrate, labour, study; float32 rounding
-        # goes to the last available alternative (see model.decisions.choose)
-        c1 = p_stay
-        c2 = c1 + p_emig
-        c3 = c2 + p_lab
-        if p_stu == 0:
+@njit(cache=True, nogil=True)
+def realise(choosers, region, ethnicity, packed, p_stay, p_emig, p_lab, p_stu, u_int, u_real,
+            rate, choice, act, intent):
+    """Intentions drawn from the probabilities, their realisation, and the intention tallies.
+
+    The compiled form of :func:`model.decisions.choose` (cut points of [0, 1) in the order
+    stay, emigrate, labour, study; float32 rounding goes to the last available alternative)
+    with the household's uniform ``u_int``; the intention is realised when
+    ``u_real < rate[choice]``. Adds the adults at home (row 1) and those of households
+    intending to emigrate (row 0) to ``intent`` at column 0 (all), 1 + region and
+    1 + n_regions + ethnicity.
+
+    Examples
+    --------
+    >>> one, zero = np.ones(1, np.float32), np.zeros(1, np.float32)
+    >>> choice, act, intent = np.zeros(1, np.int8), np.zeros(1, np.bool_), np.zeros((2, 25))
+    >>> realise(np.array([0]), np.zeros(1, np.int8), np.zeros(1, np.int8),
+    ...         np.array([2**33], np.int64), zero, one, zero, zero, np.full(1, 0.5, np.float32),
+    ...         np.zeros(1, np.float32), np.ones(4, np.float32), choice, act, intent)
+    >>> int(choice[0]), bool(act[0]), intent[:, 0].tolist()
+    (1, True, [2.0, 2.0])
+    """
+    n_regions = intent.shape[1] - 1 - _N_ETH_K
+    one = np.float32(1.0)
+    for j in range(len(choosers)):
+        h = _ix(choosers[j])
+        c1 = p_stay[j]
+        c2 = c1 + p_emig[j]
+        c3 = c2 + p_lab[j]
+        if p_stu[j] == 0:
             c3 = one
-            if p_lab == 0:
+            if p_lab[j] == 0:
                 c2 = one
-                if p_emig == 0:
+                if p_emig[j] == 0:
                     c1 = one
         u = u_int[h]
         ch = np.int8((u >= c1) + (u >= c2) + (u >= c3))
         choice[j] = ch
         act[j] = u_real[h] < rate[ch]
-        p_noncis[j] = noncis
 
+        fa = np.float64((packed[h] >> 32) & 255)  # adults at home
         r = 1 + np.int64(region[h])
         e = 1 + n_regions + np.int64(ethnicity[h])
-        fa = np.float64(adults)
         intent[1, 0] += fa
         intent[1, r] += fa
         intent[1, e] += fa
@@ -515,12 +506,12 @@ def warm_up() -> None:
     pick_members(i1, i2, ip, i1, np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), f4, ip)
     emigrate_members(i1, ip, b1)
     deaths_and_fertility(i1, i2, i2, i1, i1, i4, i1, table, np.zeros(121, np.float32), i8, f8)
-    births_schooling_ageing(i1, i2, i1, i1, i1, np.zeros(121, np.float32), f8, key, key,
+    births_schooling_ageing(ip, i1, i2, i1, i1, np.zeros(121, np.float32), f8, key, key,
                             np.float32(0.5))
     leavers(i1, i2, ip, ip, i1, key, np.float32(0.5))
     new_heads(i1, ip, i1, i2, ip)
     group_order(i1, i8)
-    decide(ip, i1, i1, b1, f4, ip, i2, i1, i8, np.zeros((0, 1), np.intp), b1,
-           np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,
-           np.zeros((4, 0), np.float32), f4, f4, f4, i1, b1, f4, np.zeros((2, 1)),
-           np.zeros((0, 4), np.float32))
+    household_utilities(ip, i1, i1, b1, f4, ip, i2, i1, i8, np.zeros((0, 1), np.intp), b1,
+                        np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,
+                        np.zeros((4, 0), np.float32), np.zeros((4, 0), np.float32))
+    realise(ip, i1, i1, i8, f4, f4, f4, f4, f4, f4, f4, i1, b1, np.zeros((2, 1)))

@@ -22,7 +22,15 @@ import numpy as np
 import pandas as pd
 
 from model import datasets, kernels
-from model.decisions import EMIGRATE, LABOUR, STUDY, Context, Utilities, utility_tables
+from model.decisions import (
+    EMIGRATE,
+    LABOUR,
+    STUDY,
+    Context,
+    Utilities,
+    nested_logit,
+    utility_tables,
+)
 from model.demography import death_age, fertility_shape
 from model.population import (
     EMIGRATED,
@@ -52,7 +60,6 @@ _PACK = (1 + 2**8 * (_AGES < 16) + 2**16 * _WORK_AGE + 2**24 * _STUDY_AGE
          + 2**32 * (_AGES >= 18)).astype(np.int64)
 # who may be sent abroad, by choice code (rows) and age (columns)
 _NO_SHIFTS = np.zeros((4, 0), dtype=np.float32)
-_NO_PROBS = np.zeros((0, 4), dtype=np.float32)
 _ELIGIBLE = np.zeros((4, _AGES.size), dtype=bool)
 _ELIGIBLE[LABOUR] = _WORK_AGE
 _ELIGIBLE[STUDY] = _STUDY_AGE
@@ -194,29 +201,32 @@ class EmigrationModel(mesa.Model):
         opt += noise
         np.clip(opt, 0.0, 1.0, out=opt)
 
-        # 5. intentions and 6. realisation, in one compiled pass over the choosers: every
-        # resident household with a member at home (composition from the census). The
-        # realisation draws are a stream of their own, so that a change in intentions
-        # elsewhere does not reshuffle who acts (common random numbers across scenarios).
+        # 5. intentions of every resident household with a member at home (composition
+        # from the census): utilities gathered in one compiled pass, probabilities from
+        # decisions.nested_logit; 6. realisation on a stream of its own, so that a change in
+        # intentions elsewhere does not reshuffle who acts (common random numbers)
         status = pp.status
         age = pp.age
         owner = pp.hh
         abroad_start = np.flatnonzero((status == P_LABOUR) | (status == P_STUDY))
         choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
+        n_c = len(choosers)
         tab = utility_tables(p, ctx)
+        v = np.empty((4, n_c), dtype=np.float32)
+        kernels.household_utilities(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism,
+                                    hh.head, age, pp.edu, packed, hh.contacts, abroad_hh,
+                                    tab.cell, tab.head, tab.family, tab.coef,
+                                    self._utility_shifts(n_h), v)
+        prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
         u_int = stream(self.seed, "intention", year).random(n_h, dtype=np.float32)
         rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]],
                         dtype=np.float32)
         u_real = stream(self.seed, "realisation", year).random(n_h, dtype=np.float32)
-        n_c = len(choosers)
         choice = np.empty(n_c, dtype=np.int8)
         act = np.empty(n_c, dtype=bool)
-        p_noncis = np.empty(n_c, dtype=np.float32)
         intent = np.zeros((2, 1 + _N_REGIONS + len(datasets.ETHNIC_GROUPS)))
-        kernels.decide(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism, hh.head,
-                       age, pp.edu, packed, hh.contacts, abroad_hh, tab.cell, tab.head,
-                       tab.family, tab.coef, self._utility_shifts(n_h), u_int, u_real, rate,
-                       choice, act, p_noncis, intent, _NO_PROBS)
+        kernels.realise(choosers, hh.region, hh.ethnicity, packed, prob.stay, prob.emigrate,
+                        prob.labour, prob.study, u_int, u_real, rate, choice, act, intent)
         if rec:
             self._record_intentions(year, intent)
 
@@ -224,7 +234,7 @@ class EmigrationModel(mesa.Model):
         emig_hh = choosers[emig]
         u_dest = uniform_at(self.seed, "destination", year, emig_hh)
         noncis_hh = np.zeros(n_h, dtype=bool)
-        noncis_hh[emig_hh] = u_dest < p_noncis[emig]
+        noncis_hh[emig_hh] = u_dest < prob.noncis[emig]
         # labour and study: one eligible member at home, the one with the largest draw
         sends_lab = choosers[act & (choice == LABOUR)]
         sends_stu = choosers[act & (choice == STUDY)]
@@ -341,9 +351,9 @@ class EmigrationModel(mesa.Model):
         n_p = pp.n
         death_cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
         mass = np.zeros(_N_REGIONS)
-        kernels.deaths_and_fertility(pp.status, pp.age, pp.death_age, pp.sex, pp.region,
-                                     pp.group_base, pp.edu, Recorder.BAND_CODE, _FERTILITY,
-                                     death_cells, mass)
+        fertile = kernels.deaths_and_fertility(pp.status, pp.age, pp.death_age, pp.sex,
+                                               pp.region, pp.group_base, pp.edu,
+                                               Recorder.BAND_CODE, _FERTILITY, death_cells, mass)
         deaths_t = self.recorder.tally_cells(death_cells)
         deaths_r = deaths_t[self._region_slice]
         pop_r = self._population_t[self._region_slice]
@@ -352,7 +362,7 @@ class EmigrationModel(mesa.Model):
 
         # births to women 15-49 at home, then schooling and ageing of the living
         mothers = kernels.births_schooling_ageing(
-            pp.status, pp.age, pp.sex, pp.region, pp.edu, _FERTILITY, level,
+            fertile, pp.status, pp.age, pp.region, pp.edu, _FERTILITY, level,
             stream_key(self.seed, "birth", year), stream_key(self.seed, "education", year),
             np.float32(p["p_higher_completion"]))
 

@@ -157,20 +157,22 @@ def test_deaths_and_fertility(seed):
     status0 = pp.status.copy()
     cells = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     mass = np.zeros(16)
-    kernels.deaths_and_fertility(pp.status, pp.age, pp.death_age, pp.sex, pp.region,
-                                 pp.group_base, pp.edu, Recorder.BAND_CODE, FERTILITY, cells,
-                                 mass)
+    fertile = kernels.deaths_and_fertility(pp.status, pp.age, pp.death_age, pp.sex,
+                                           pp.region, pp.group_base, pp.edu,
+                                           Recorder.BAND_CODE, FERTILITY, cells, mass)
 
     dies = np.flatnonzero((status0 <= STUDY) & (pp.age >= pp.death_age))
     want_status = status0.copy()
     want_status[dies] = DEAD
     codes = Recorder.code(pp.group_base[dies], pp.age[dies], pp.edu[dies])
-    fertile = np.flatnonzero((pp.age >= 15) & (pp.age <= 49) & (pp.sex == 1)
-                             & (want_status == HOME))
-    want_mass = np.bincount(pp.region[fertile], FERTILITY[pp.age[fertile]], minlength=16)
+    want_fertile = np.flatnonzero((pp.age >= 15) & (pp.age <= 49) & (pp.sex == 1)
+                                  & (want_status == HOME))
+    want_mass = np.bincount(pp.region[want_fertile], FERTILITY[pp.age[want_fertile]],
+                            minlength=16)
     assert len(dies) > 0
     assert (pp.status == want_status).all()
     assert (cells == np.bincount(codes, minlength=Recorder.OUTSIDE + 1)).all()
+    assert (fertile == want_fertile).all()
     assert (mass == want_mass).all()  # same order of float64 additions: exactly equal
 
 
@@ -181,11 +183,11 @@ def test_births_schooling_ageing(seed):
     level[3] = 5.0  # a region at the 0.95 cap
     status0, age0, edu0 = pp.status.copy(), pp.age.copy(), pp.edu.copy()
     p_higher = np.float32(0.37)
+    fertile = np.flatnonzero((age0 >= 15) & (age0 <= 49) & (pp.sex == 1) & (status0 == HOME))
     mothers = kernels.births_schooling_ageing(
-        pp.status, pp.age, pp.sex, pp.region, pp.edu, FERTILITY, level,
+        fertile, pp.status, pp.age, pp.region, pp.edu, FERTILITY, level,
         stream_key(seed, "birth", 2014), stream_key(seed, "education", 2014), p_higher)
 
-    fertile = np.flatnonzero((age0 >= 15) & (age0 <= 49) & (pp.sex == 1) & (status0 == HOME))
     p_birth = np.minimum(level[pp.region[fertile]] * FERTILITY[age0[fertile]], 0.95)
     want_mothers = fertile[uniform_at(seed, "birth", 2014, fertile) < p_birth.astype(np.float32)]
     live = status0 <= STUDY
@@ -237,8 +239,41 @@ def test_group_order_is_stable_argsort():
     assert (got == np.argsort(keys, kind="stable")).all()
 
 
-def numpy_decision(p, ctx, hh, pp, packed, abroad, choosers, u_int, u_real, rate, extra):
-    """The decision as numpy expressions: Choosers -> utilities -> nested_logit -> choose."""
+def decision_inputs(seed, shift):
+    """Tables, composition from the census, choosers, draws and utility shifts."""
+    hh, pp, rng = tables(seed)
+    pack = (1 + 2**8 * (AGES < 16) + 2**16 * ((AGES >= 18) & (AGES <= 62))
+            + 2**24 * ((AGES >= 16) & (AGES <= 24)) + 2**32 * (AGES >= 18)).astype(np.int64)
+    packed = np.zeros(hh.n, np.int64)
+    abroad = hh.status == HH_EMIGRATED
+    kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE, pack,
+                   np.zeros(Recorder.OUTSIDE + 1, np.int64), packed, abroad)
+    choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
+    extra = {None: None,
+             "scalar": (np.float32(0.3), np.float32(-0.2), np.float32(0.1), np.float32(0.0)),
+             "array": tuple(rng.normal(size=hh.n).astype(np.float32) for _ in range(4)),
+             "closed": (np.float32(-np.inf), np.float32(-np.inf), np.float32(0.0),
+                        np.float32(0.0))}[shift]
+    shifts = np.zeros((4, 0), np.float32)
+    if extra is not None:
+        shifts = np.empty((4, hh.n), np.float32)
+        for row, values in enumerate(extra):
+            shifts[row] = values
+    return hh, pp, rng, packed, abroad, choosers, extra, shifts
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("shift", [None, "scalar", "array", "closed"])
+def test_household_utilities_are_decisions_utilities(seed, shift):
+    p = defaults()
+    ctx = Context.for_year(2016, p)
+    hh, pp, _, packed, abroad, choosers, extra, shifts = decision_inputs(seed, shift)
+    tab = utility_tables(p, ctx)
+    v = np.empty((4, len(choosers)), np.float32)
+    kernels.household_utilities(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism,
+                                hh.head, pp.age, pp.edu, packed, hh.contacts, abroad,
+                                tab.cell, tab.head, tab.family, tab.coef, shifts, v)
+
     head = hh.head[choosers]
     pk = packed[choosers]
     ch = Choosers(region=hh.region[choosers], ethnicity=hh.ethnicity[choosers],
@@ -250,63 +285,38 @@ def numpy_decision(p, ctx, hh, pp, packed, abroad, choosers, u_int, u_real, rate
                   can_study=(pk >> 24) & 255 > 0)
     if extra is not None:
         extra = Utilities(*(np.asarray(a)[choosers] if np.ndim(a) else a for a in extra))
-    with np.errstate(invalid="ignore"):
-        prob = nested_logit(*vars(utilities(p, ctx, ch, extra)).values(), p["nest_scale"])
-    choice = choose(prob, u_int[choosers])
-    act = u_real[choosers] < rate[choice]
-    return prob, choice, act, (pk >> 32) & 255
+    want = utilities(p, ctx, ch, extra)
+    assert np.isneginf(want.labour).any() and np.isneginf(want.study).any()
+    for row, name in enumerate(("cis", "noncis", "labour", "study")):
+        assert (v[row] == getattr(want, name)).all(), name  # same float32 sums: equal
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shift", [None, "scalar", "array", "closed"])
-def test_decide_is_the_numpy_decision(seed, shift):
-    p = defaults() | {"asc_emigrate": -1.0, "asc_labour": -1.0, "asc_study": -1.0}
-    ctx = Context.for_year(2016, p)
-    hh, pp, rng = tables(seed)
-    pack = (1 + 2**8 * (AGES < 16) + 2**16 * ((AGES >= 18) & (AGES <= 62))
-            + 2**24 * ((AGES >= 16) & (AGES <= 24)) + 2**32 * (AGES >= 18)).astype(np.int64)
-    packed = np.zeros(hh.n, np.int64)
-    abroad = hh.status == HH_EMIGRATED
-    kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE, pack,
-                   np.zeros(Recorder.OUTSIDE + 1, np.int64), packed, abroad)
-    choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
+def test_realise_is_choose_then_realisation(seed):
+    hh, pp, rng, packed, _, choosers, _, _ = decision_inputs(seed, None)
+    n_c = len(choosers)
+    v = [rng.normal(-1.0, 1.5, n_c).astype(np.float32) for _ in range(4)]
+    v[2][rng.random(n_c) < 0.3] = -np.inf  # labour unavailable
+    v[3][rng.random(n_c) < 0.6] = -np.inf  # study unavailable
+    v[0][:20] = v[1][:20] = -np.inf        # emigration closed
+    prob = nested_logit(*v, 0.7)
     u_int = rng.random(hh.n, dtype=np.float32)
     u_real = rng.random(hh.n, dtype=np.float32)
     rate = np.array([0.0, 0.5, 0.6, 0.7], np.float32)
-    extra = {None: None,
-             "scalar": (np.float32(0.3), np.float32(-0.2), np.float32(0.1), np.float32(0.0)),
-             "array": tuple(rng.normal(size=hh.n).astype(np.float32) for _ in range(4)),
-             "closed": (np.float32(-np.inf), np.float32(-np.inf), np.float32(0.0),
-                        np.float32(0.0))}[shift]
-    shifts = np.zeros((4, 0), np.float32)
-    if extra is not None:
-        shifts = np.empty((4, hh.n), np.float32)
-        for row, values in enumerate(extra):
-            shifts[row] = values
-
-    tab = utility_tables(p, ctx)
-    n_c = len(choosers)
     choice, act = np.empty(n_c, np.int8), np.empty(n_c, bool)
-    noncis, intent = np.empty(n_c, np.float32), np.zeros((2, 25))
-    probs = np.empty((n_c, 4), np.float32)
-    kernels.decide(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism, hh.head,
-                   pp.age, pp.edu, packed, hh.contacts, abroad, tab.cell, tab.head,
-                   tab.family, tab.coef, shifts, u_int, u_real, rate, choice, act, noncis,
-                   intent, probs)
+    intent = np.zeros((2, 25))
+    kernels.realise(choosers, hh.region, hh.ethnicity, packed, prob.stay, prob.emigrate,
+                    prob.labour, prob.study, u_int, u_real, rate, choice, act, intent)
 
-    prob, want_choice, want_act, adults = numpy_decision(p, ctx, hh, pp, packed, abroad,
-                                                         choosers, u_int, u_real, rate, extra)
-    assert len(set(want_choice.tolist())) == (3 if shift == "closed" else 4)
-    np.testing.assert_allclose(noncis, prob.noncis, rtol=1e-6, atol=1e-7)
-    np.testing.assert_allclose(probs, prob.stacked(), rtol=1e-6, atol=1e-7)
-    # exp and log may differ from numpy's in the last bit: a draw that close to a cut point
-    # may go either way; none other may differ
-    cuts = np.cumsum(prob.stacked(), axis=1)[:, :3]
-    near = (np.abs(cuts - u_int[choosers, None]) < 1e-6).any(axis=1)
-    assert ((choice == want_choice) | near).all()
-    assert ((act == want_act) | near).all()
-    yes = np.where(choice == 1, adults, 0)
-    assert intent[0, 0] == yes.sum() and intent[1, 0] == adults.sum()
+    want = choose(prob, u_int[choosers])
+    assert set(want.tolist()) == {0, 1, 2, 3}
+    assert (choice == want).all()
+    assert (act == (u_real[choosers] < rate[want])).all()
+    adults = ((packed[choosers] >> 32) & 255).astype(float)
+    yes = np.where(want == 1, adults, 0.0)
     region, eth = hh.region[choosers], hh.ethnicity[choosers]
+    assert intent[0, 0] == yes.sum() and intent[1, 0] == adults.sum()
     assert (intent[0, 1:17] == np.bincount(region, yes, 16)).all()
+    assert (intent[1, 1:17] == np.bincount(region, adults, 16)).all()
+    assert (intent[0, 17:] == np.bincount(eth, yes, 8)).all()
     assert (intent[1, 17:] == np.bincount(eth, adults, 8)).all()
