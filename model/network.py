@@ -61,9 +61,6 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
     counts = np.bincount(region, minlength=int(region.max()) + 1 if n else 1)
     order = group_order(region, counts)  # = np.argsort(region, kind="stable"), in one pass
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    # position of each household inside its region's block
-    pos = np.empty(n, dtype=np.int64)
-    pos[order] = np.arange(n) - starts[region[order]]
     r = region[who].astype(np.int64)[:, None]
     u_kind = rng.random((len(who), k))
     u_pick = rng.random((len(who), k))
@@ -75,7 +72,10 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
         rows = np.nonzero(selfie)[0]
         own = who[rows]
         rr = region[own].astype(np.int64)
-        nxt = (pos[own] + 1) % np.maximum(counts[rr], 1)
+        # position of the household inside its region's block (blocks are in slot order)
+        block_keys = region[order].astype(np.int64) * n + order
+        pos = np.searchsorted(block_keys, rr * n + own) - starts[rr]
+        nxt = (pos + 1) % np.maximum(counts[rr], 1)
         c[selfie] = order[starts[rr] + nxt]
     return c.astype(np.intp)
 
