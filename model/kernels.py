@@ -39,7 +39,7 @@ from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
 
 __all__ = ["uniform_of", "census", "pick_members", "share_abroad_of", "emigrate_members",
            "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads",
-           "household_utilities", "realise", "group_order", "warm_up"]
+           "household_utilities", "realise", "intention_cells", "group_order", "warm_up"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -434,28 +434,23 @@ def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head
 
 
 @njit(cache=True, nogil=True)
-def realise(choosers, region, ethnicity, packed, p_stay, p_emig, p_lab, p_stu, u_int, u_real,
-            rate, choice, act, intent):
-    """Intentions drawn from the probabilities, their realisation, and the intention tallies.
+def realise(choosers, p_stay, p_emig, p_lab, p_stu, u_int, u_real, rate, choice, act):
+    """Intentions drawn from the probabilities, and their realisation.
 
     The compiled form of :func:`model.decisions.choose` (cut points of [0, 1) in the order
     stay, emigrate, labour, study; float32 rounding goes to the last available alternative)
     with the household's uniform ``u_int``; the intention is realised when
-    ``u_real < rate[choice]``. Adds the adults at home (row 1) and those of households
-    intending to emigrate (row 0) to ``intent`` at column 0 (all), 1 + region and
-    1 + n_regions + ethnicity.
+    ``u_real < rate[choice]``.
 
     Examples
     --------
     >>> one, zero = np.ones(1, np.float32), np.zeros(1, np.float32)
-    >>> choice, act, intent = np.zeros(1, np.int8), np.zeros(1, np.bool_), np.zeros((2, 25))
-    >>> realise(np.array([0]), np.zeros(1, np.int8), np.zeros(1, np.int8),
-    ...         np.array([2**33], np.int64), zero, one, zero, zero, np.full(1, 0.5, np.float32),
-    ...         np.zeros(1, np.float32), np.ones(4, np.float32), choice, act, intent)
-    >>> int(choice[0]), bool(act[0]), intent[:, 0].tolist()
-    (1, True, [2.0, 2.0])
+    >>> choice, act = np.zeros(1, np.int8), np.zeros(1, np.bool_)
+    >>> realise(np.array([0]), zero, one, zero, zero, np.full(1, 0.5, np.float32),
+    ...         np.zeros(1, np.float32), np.ones(4, np.float32), choice, act)
+    >>> int(choice[0]), bool(act[0])
+    (1, True)
     """
-    n_regions = intent.shape[1] - 1 - _N_ETH_K
     one = np.float32(1.0)
     for j in range(len(choosers)):
         h = _ix(choosers[j])
@@ -473,16 +468,38 @@ def realise(choosers, region, ethnicity, packed, p_stay, p_emig, p_lab, p_stu, u
         choice[j] = ch
         act[j] = u_real[h] < rate[ch]
 
-        fa = np.float64((packed[h] >> 32) & 255)  # adults at home
-        r = 1 + np.int64(region[h])
-        e = 1 + n_regions + np.int64(ethnicity[h])
-        intent[1, 0] += fa
-        intent[1, r] += fa
-        intent[1, e] += fa
-        if ch == 1:
-            intent[0, 0] += fa
-            intent[0, r] += fa
-            intent[0, e] += fa
+
+@njit(cache=True, nogil=True)
+def intention_cells(status, age, edu, owner, group_base, band_code, hh_intent, adult_age,
+                    yes_cells, all_cells):
+    """Adults at home by group cell: all of them, and those whose household intends to leave.
+
+    ``hh_intent[h]`` is 0 for a household that did not decide this year, 1 for one that
+    intends something other than emigration and 2 for one that intends to emigrate. Every
+    person at home aged ``adult_age`` or more in a deciding household adds 1 to
+    ``all_cells`` (and to ``yes_cells`` if it intends to emigrate) at its group code (as in
+    :func:`census`).
+
+    Examples
+    --------
+    >>> yes, every = np.zeros(8, np.int64), np.zeros(8, np.int64)
+    >>> intention_cells(np.zeros(3, np.int8), np.array([40, 10, 30], np.int16),
+    ...                 np.zeros(3, np.int8), np.array([0, 0, 1]), np.zeros(3, np.int32),
+    ...                 np.zeros(121, np.int32), np.array([2, 1], np.int8), 18, yes, every)
+    >>> int(yes[0]), int(every[0])
+    (1, 2)
+    """
+    top = len(band_code) - 1
+    for i in range(len(status)):
+        if status[i] != HOME or age[i] < adult_age:
+            continue
+        k = hh_intent[_ix(owner[i])]
+        if k == 0:
+            continue
+        cell = _ix(group_base[i] + band_code[_ix(min(age[i], top))] + edu[i])
+        all_cells[cell] += 1
+        if k == 2:
+            yes_cells[cell] += 1
 
 
 @cache
@@ -514,4 +531,5 @@ def warm_up() -> None:
     household_utilities(ip, i1, i1, b1, f4, ip, i2, i1, i8, np.zeros((0, 1), np.intp), b1,
                         np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,
                         np.zeros((4, 0), np.float32), np.zeros((4, 0), np.float32))
-    realise(ip, i1, i1, i8, f4, f4, f4, f4, f4, f4, f4, i1, b1, np.zeros((2, 1)))
+    realise(ip, f4, f4, f4, f4, f4, f4, f4, i1, b1)
+    intention_cells(i1, i2, i1, ip, i4, table, i1, 18, i8, i8)

@@ -31,7 +31,7 @@ from model.decisions import (
     nested_logit,
     utility_tables,
 )
-from model.demography import death_age, fertility_shape
+from model.demography import AGE_BANDS, death_age, fertility_shape
 from model.population import (
     EMIGRATED,
     HH_EMIGRATED,
@@ -59,6 +59,7 @@ _STUDY_AGE = (_AGES >= 16) & (_AGES <= 24)
 _PACK = (1 + 2**8 * (_AGES < 16) + 2**16 * _WORK_AGE + 2**24 * _STUDY_AGE
          + 2**32 * (_AGES >= 18)).astype(np.int64)
 # who may be sent abroad, by choice code (rows) and age (columns)
+_ADULT_AGE = 18  # share_intending counts adults, as the survey asks them
 _NO_SHIFTS = np.zeros((4, 0), dtype=np.float32)
 _ELIGIBLE = np.zeros((4, _AGES.size), dtype=bool)
 _ELIGIBLE[LABOUR] = _WORK_AGE
@@ -121,6 +122,8 @@ class EmigrationModel(mesa.Model):
         self.n_persons_start = int(self.persons.n)
         self.recorder = Recorder()
         self._region_slice = self.recorder.slice_of("region=")
+        children = f"age={AGE_BANDS[0][0]}-{AGE_BANDS[0][1]}"
+        self._intention_groups = [i for i, g in enumerate(self.recorder.groups) if g != children]
         self._population_t = np.zeros(len(self.recorder.groups))
         self.extra_utility: Utilities | None = None  # seam for policy interventions
         self.interventions: list = []
@@ -224,11 +227,10 @@ class EmigrationModel(mesa.Model):
         u_real = stream(self.seed, "realisation", year).random(n_h, dtype=np.float32)
         choice = np.empty(n_c, dtype=np.int8)
         act = np.empty(n_c, dtype=bool)
-        intent = np.zeros((2, 1 + _N_REGIONS + len(datasets.ETHNIC_GROUPS)))
-        kernels.realise(choosers, hh.region, hh.ethnicity, packed, prob.stay, prob.emigrate,
-                        prob.labour, prob.study, u_int, u_real, rate, choice, act, intent)
+        kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
+                        u_real, rate, choice, act)
         if rec:
-            self._record_intentions(year, intent)
+            self._record_intentions(year, choosers, choice)
 
         emig = act & (choice == EMIGRATE)
         emig_hh = choosers[emig]
@@ -324,18 +326,25 @@ class EmigrationModel(mesa.Model):
             shifts[row] = values  # a scalar for all, or one value per household slot
         return shifts
 
-    def _record_intentions(self, year: int, intent: np.ndarray) -> None:
-        """Share of adults at home in households intending to emigrate.
+    def _record_intentions(self, year: int, choosers: np.ndarray, choice: np.ndarray) -> None:
+        """Share of adults (18+) at home whose household intends to emigrate, by group.
 
-        Counted per household (its adults at home), so the groups are the household's:
-        all, region and ethnicity. ``intent`` holds the intending adults (row 0) and all
-        adults at home (row 1) of all, each region and each ethnicity.
+        The survey question (CABAR 2019) is asked of adults; each adult at home carries
+        the intention of the household. Every group but ``age=0-15`` (no adults) is
+        reported.
         """
-        num, tot = intent
+        hh, pp = self.households, self.persons
+        hh_intent = np.zeros(hh.n, dtype=np.int8)
+        hh_intent[choosers] = 1 + (choice == EMIGRATE)
+        yes = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+        every = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+        kernels.intention_cells(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
+                                Recorder.BAND_CODE, hh_intent, _ADULT_AGE, yes, every)
+        num, tot = self.recorder.tally_cells(yes), self.recorder.tally_cells(every)
         share = np.divide(num, tot, out=np.zeros_like(num), where=tot > 0)
-        groups = (["all"] + [f"region={r}" for r in datasets.REGIONS]
-                  + [f"ethnicity={g}" for g in datasets.ETHNIC_GROUPS])
-        self.recorder.put(year, "share_intending", share, groups, share=True)
+        keep = self._intention_groups
+        self.recorder.put(year, "share_intending", share[keep],
+                          [self.recorder.groups[i] for i in keep], share=True)
 
     def _demography(self, year: int) -> tuple[np.ndarray, np.ndarray]:
         """Deaths, births, schooling, ageing, leaving home and new heads; returns tallies.

@@ -304,19 +304,32 @@ def test_realise_is_choose_then_realisation(seed):
     u_real = rng.random(hh.n, dtype=np.float32)
     rate = np.array([0.0, 0.5, 0.6, 0.7], np.float32)
     choice, act = np.empty(n_c, np.int8), np.empty(n_c, bool)
-    intent = np.zeros((2, 25))
-    kernels.realise(choosers, hh.region, hh.ethnicity, packed, prob.stay, prob.emigrate,
-                    prob.labour, prob.study, u_int, u_real, rate, choice, act, intent)
+    kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
+                    u_real, rate, choice, act)
 
     want = choose(prob, u_int[choosers])
     assert set(want.tolist()) == {0, 1, 2, 3}
     assert (choice == want).all()
     assert (act == (u_real[choosers] < rate[want])).all()
-    adults = ((packed[choosers] >> 32) & 255).astype(float)
-    yes = np.where(want == 1, adults, 0.0)
-    region, eth = hh.region[choosers], hh.ethnicity[choosers]
-    assert intent[0, 0] == yes.sum() and intent[1, 0] == adults.sum()
-    assert (intent[0, 1:17] == np.bincount(region, yes, 16)).all()
-    assert (intent[1, 1:17] == np.bincount(region, adults, 16)).all()
-    assert (intent[0, 17:] == np.bincount(eth, yes, 8)).all()
-    assert (intent[1, 17:] == np.bincount(eth, adults, 8)).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_intention_cells(seed):
+    hh, pp, rng, packed, _, choosers, _, _ = decision_inputs(seed, None)
+    hh_intent = np.zeros(hh.n, np.int8)
+    hh_intent[choosers] = rng.choice([1, 2], len(choosers))
+    yes = np.zeros(Recorder.OUTSIDE + 1, np.int64)
+    every = np.zeros(Recorder.OUTSIDE + 1, np.int64)
+    kernels.intention_cells(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
+                            Recorder.BAND_CODE, hh_intent, 18, yes, every)
+
+    adult = (pp.status == HOME) & (pp.age >= 18) & (hh_intent[pp.hh] > 0)
+    codes = Recorder.code(pp.group_base, pp.age, pp.edu)
+    want_every = np.bincount(codes[adult], minlength=Recorder.OUTSIDE + 1)
+    want_yes = np.bincount(codes[adult & (hh_intent[pp.hh] == 2)],
+                           minlength=Recorder.OUTSIDE + 1)
+    assert 0 < want_yes.sum() < want_every.sum()
+    # every adult at home in a deciding household is counted: the household-level count
+    adults = (packed[choosers] >> 32) & 255
+    assert every.sum() == adults.sum()
+    assert (every == want_every).all() and (yes == want_yes).all()

@@ -171,6 +171,20 @@ def test_share_intending_is_a_share_and_a_weighted_mean(run_2018):
     assert 0.03 < value(df, "share_intending", "all", 2018) < 0.3
 
 
+def test_share_intending_by_every_group_of_adults(run_2018):
+    _, df = run_2018
+    s = df[df["metric"] == "share_intending"]
+    rec = Recorder()
+    assert set(s["group"]) == set(rec.groups) - {"age=0-15"}  # no adults among children
+    for year, g in s.groupby("year"):
+        by = g.set_index("group")["value"]
+        for family in ("age=", "edu="):
+            fam = by[[x for x in by.index if x.startswith(family)]]
+            assert fam.min() <= by["all"] <= fam.max(), (year, family)
+        # better-educated heads lean to emigration (b_higher_emigrate > 0)
+        assert by["edu=higher"] > by["edu=basic"], year
+
+
 def test_tally_codes_equal_plain_tally():
     rec = Recorder()
     rng = np.random.default_rng(0)
