@@ -272,7 +272,17 @@ class UtilityTables:
 
 
 def utility_tables(params: dict, ctx: Context) -> UtilityTables:
-    """The utility tables of ``ctx.year`` (see :class:`UtilityTables`)."""
+    """The utility tables of ``ctx.year`` (see :class:`UtilityTables`).
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> p = defaults()
+    >>> t12 = utility_tables(p, Context.for_year(2012, p))
+    >>> t16 = utility_tables(p, Context.for_year(2016, p))
+    >>> bool((t16.cell[2] != t12.cell[2]).any())  # labour terms follow the year's context
+    True
+    """
     p = params
     family = (p["b_hhsize_emigrate"] * (np.arange(_MAX_MEMBERS + 1) - 1)).astype(np.float32)
     coef = np.array([p["b_optimism_emigrate"], p["b_network_emigrate"], p["b_children_emigrate"],
