@@ -1,12 +1,15 @@
 """Compiled passes over the person and household tables (numba).
 
-Why compiled: the yearly step touches every person slot several times (the census of
-1 January, deaths, births, schooling and ageing, household formation, new heads). Written
-as numpy expressions each of these is a chain of 5 to 15 whole-array passes with
-temporaries; here each is one loop that reads a person's fields once. The loops hold no
-model logic that is not also stated in numpy form: the probabilities and tables they read
-are computed in numpy by the calling modules, and ``tests/test_kernels.py`` checks every
-kernel against a plain numpy statement of the same rule.
+Why compiled (DESIGN.md asks for a vectorised numpy core; this is where numpy was slowest):
+the yearly step touches every person slot several times (the census of 1 January, deaths,
+births, schooling and ageing, household formation, new heads) and gathers a dozen attributes
+per household for its utilities. Written as numpy expressions each of these is a chain of 5
+to 15 whole-array passes with temporaries and index sets; here each is one loop that reads a
+slot's fields once. The loops hold no model logic that is not also stated in numpy form:
+the probabilities and tables they read are computed in numpy by the calling modules
+(:func:`model.decisions.nested_logit`, :func:`model.decisions.utility_tables`,
+:func:`model.demography.birth_probability`'s rule), and ``tests/test_kernels.py`` checks
+every kernel against a plain numpy statement of the same rule, with exact equality.
 
 Rules that keep results identical to the numpy form (and independent of the machine):
 
@@ -37,7 +40,7 @@ from numba import njit
 from model import datasets
 from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
 
-__all__ = ["uniform_of", "census", "pick_members", "share_abroad_of", "emigrate_members",
+__all__ = ["uniform_of", "census", "pick_members", "emigrate_members",
            "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads",
            "household_utilities", "realise", "intention_cells", "group_order", "warm_up"]
 
@@ -45,7 +48,7 @@ _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _TWO_M24 = np.float32(2.0**-24)
-_N_ETH_K = len(datasets.ETHNIC_GROUPS)
+_N_ETH = len(datasets.ETHNIC_GROUPS)
 # Indices cast to unsigned: numba then skips the negative-index (wraparound) branch on every
 # access, which halves the time of these gather-and-scatter loops. Every index here is a
 # slot, a code or an age, never negative.
@@ -101,28 +104,6 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
             packed[_ix(owner[i])] += pack[a]
         else:
             abroad_hh[_ix(owner[i])] = True
-
-
-@njit(cache=True, nogil=True)
-def share_abroad_of(contacts, abroad_hh, who):
-    """Share of the contacts of households ``who`` whose household is abroad (float32).
-
-    Examples
-    --------
-    >>> share_abroad_of(np.array([[0, 1], [1, 1]]), np.array([True, False]),
-    ...                 np.array([0, 1])).tolist()
-    [0.5, 0.0]
-    """
-    k = contacts.shape[1]
-    out = np.empty(len(who), np.float32)
-    fk = np.float32(k)
-    for j in range(len(who)):
-        row = _ix(who[j])
-        count = 0
-        for c in range(k):
-            count += abroad_hh[_ix(contacts[row, c])]
-        out[j] = np.float32(count) / fk
-    return out
 
 
 @njit(cache=True, nogil=True)
@@ -407,7 +388,7 @@ def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head
         pk = packed[h]
         head = _ix(hh_head[h])
         hidx = _ix(min(age[head], 120) * 2 + (edu[head] == 2))
-        cell = _ix((np.int64(region[h]) * _N_ETH_K + ethnicity[h]) * 2 + diaspora[h])
+        cell = _ix((np.int64(region[h]) * _N_ETH + ethnicity[h]) * 2 + diaspora[h])
         count = 0
         for c in range(k):
             count += abroad_hh[_ix(contacts[h, c])]
@@ -519,7 +500,6 @@ def warm_up() -> None:
     key = np.uint64(1)
     table = np.zeros(121, np.int32)
     census(i1, i2, i1, ip, i4, table, np.zeros(121, np.int64), i8, i8, b1)
-    share_abroad_of(np.zeros((0, 1), np.intp), b1, ip)
     pick_members(i1, i2, ip, i1, np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), f4, ip)
     emigrate_members(i1, ip, b1)
     deaths_and_fertility(i1, i2, i2, i1, i1, i4, i1, table, np.zeros(121, np.float32), i8, f8)

@@ -103,16 +103,6 @@ def test_census(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_share_abroad_of(seed):
-    hh, _, rng = tables(seed)
-    abroad = rng.random(hh.n) < 0.3
-    who = np.flatnonzero(rng.random(hh.n) < 0.6)
-    got = kernels.share_abroad_of(hh.contacts, abroad, who)
-    assert got.dtype == np.float32
-    assert (got == share_abroad(hh.contacts, abroad)[who]).all()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
 def test_pick_members(seed):
     hh, pp, rng = tables(seed)
     work = (AGES >= 18) & (AGES <= 62)
