@@ -35,6 +35,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import model
+from model.experiment import shipped_experiments_dir
 from model.params import REGISTRY, Param, suggest
 from model.scenario import (
     FIRST_YEAR,
@@ -45,6 +46,7 @@ from model.scenario import (
     check_window,
     check_year,
     load_scenario,
+    shipped_scenarios_dir,
 )
 
 __all__ = ["main", "build_parser", "CliError", "resolve_scenario_path", "shipped_scenarios_dir",
@@ -79,20 +81,24 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{PROG}: error: {message}; see '{self.prog} --help'\n")
 
 
-def shipped_scenarios_dir() -> Path:
-    """Return the ``scenarios/`` folder shipped next to the ``model`` package.
+def _resolve_named(arg: str, folder: str, shipped: Path, what: str) -> Path:
+    """An existing path as it is; a bare name as ``<folder>/<name>.toml``, else shipped.
 
-    Examples
-    --------
-    >>> shipped_scenarios_dir().name
-    'scenarios'
+    The user's own folder wins over the shipped one, so a project can shadow a name.
     """
-    return Path(model.__file__).resolve().parent.parent / "scenarios"
-
-
-def _scenario_folders() -> list[Path]:
-    # The user's own scenarios/ wins over the shipped one, so a project can shadow a name.
-    return [Path("scenarios"), shipped_scenarios_dir()]
+    path = Path(arg)
+    if path.exists() or path.parent != Path("."):
+        return path
+    file_name = path.name if path.suffix == ".toml" else f"{path.name}.toml"
+    folders = [Path(folder), shipped]
+    for candidate in folders:
+        if (candidate / file_name).is_file():
+            return candidate / file_name
+    names = sorted({f.stem for candidate in folders if candidate.is_dir()
+                    for f in candidate.glob("*.toml")})
+    raise CliError(f"{arg}: file not found, nor {folder}/{file_name}; allowed: {what} "
+                   f"file path or a name from {folder}/ ({', '.join(names) or 'none found'})"
+                   + suggest(path.stem, names))
 
 
 def resolve_scenario_path(arg: str) -> Path:
@@ -113,18 +119,7 @@ def resolve_scenario_path(arg: str) -> Path:
     >>> resolve_scenario_path("baseline").name
     'baseline.toml'
     """
-    path = Path(arg)
-    if path.exists() or path.parent != Path("."):
-        return path
-    file_name = path.name if path.suffix == ".toml" else f"{path.name}.toml"
-    for folder in _scenario_folders():
-        if (folder / file_name).is_file():
-            return folder / file_name
-    names = sorted({f.stem for folder in _scenario_folders() if folder.is_dir()
-                    for f in folder.glob("*.toml")})
-    raise CliError(f"{arg}: file not found, nor scenarios/{file_name}; allowed: a scenario "
-                   f"file path or a name from scenarios/ ({', '.join(names) or 'none found'})"
-                   + suggest(path.stem, names))
+    return _resolve_named(arg, "scenarios", shipped_scenarios_dir(), "a scenario")
 
 
 def _int_option(text: str | None, key: str, allowed: str) -> int | None:
@@ -541,17 +536,6 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 # ---------------------------------------------------------------------- sensitivity
-def shipped_experiments_dir() -> Path:
-    """Return the ``experiments/`` folder shipped next to the ``model`` package.
-
-    Examples
-    --------
-    >>> shipped_experiments_dir().name
-    'experiments'
-    """
-    return Path(model.__file__).resolve().parent.parent / "experiments"
-
-
 def resolve_experiment_path(arg: str) -> Path:
     """Turn the EXPERIMENT argument into a file path (as :func:`resolve_scenario_path`).
 
@@ -563,19 +547,7 @@ def resolve_experiment_path(arg: str) -> Path:
     >>> resolve_experiment_path("morris_screening").name
     'morris_screening.toml'
     """
-    path = Path(arg)
-    if path.exists() or path.parent != Path("."):
-        return path
-    file_name = path.name if path.suffix == ".toml" else f"{path.name}.toml"
-    folders = [Path("experiments"), shipped_experiments_dir()]
-    for folder in folders:
-        if (folder / file_name).is_file():
-            return folder / file_name
-    names = sorted({f.stem for folder in folders if folder.is_dir()
-                    for f in folder.glob("*.toml")})
-    raise CliError(f"{arg}: file not found, nor experiments/{file_name}; allowed: an "
-                   f"experiment file path or a name from experiments/ "
-                   f"({', '.join(names) or 'none found'})" + suggest(path.stem, names))
+    return _resolve_named(arg, "experiments", shipped_experiments_dir(), "an experiment")
 
 
 def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -784,14 +756,7 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
-def _shipped_names() -> str:
-    folder = shipped_scenarios_dir()
-    names = sorted(f.stem for f in folder.glob("*.toml")) if folder.is_dir() else []
-    return ", ".join(names) or "none"
-
-
-def _shipped_experiment_names() -> str:
-    folder = shipped_experiments_dir()
+def _shipped_names(folder: Path) -> str:
     names = sorted(f.stem for f in folder.glob("*.toml")) if folder.is_dir() else []
     return ", ".join(names) or "none"
 
@@ -855,7 +820,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  emigsim run no_compatriot_programme --out runs/nocp --end 2030 "
                "--replicates 10\n"
                "  emigsim run my_scenarios/test.toml --out runs/test --scale 1 --seed 7\n\n"
-               f"scenarios shipped with emigsim: {_shipped_names()}\n"
+               f"scenarios shipped with emigsim: {_shipped_names(shipped_scenarios_dir())}\n"
                "A bare name is looked up as scenarios/NAME.toml in the working directory, "
                "then among the shipped ones.")
     run.add_argument("scenario", metavar="SCENARIO",
@@ -922,7 +887,7 @@ def build_parser() -> argparse.ArgumentParser:
                "--workers 8\n"
                "  emigsim sensitivity sobol_baseline --out runs/sobol "
                "--scheduler tcp://10.0.0.5:8786\n\n"
-               f"experiments shipped with emigsim: {_shipped_experiment_names()}\n"
+               f"experiments shipped with emigsim: {_shipped_names(shipped_experiments_dir())}\n"
                "A bare name is looked up as experiments/NAME.toml in the working directory, "
                "then among the shipped ones. File format: experiments/README.md.")
     sens.add_argument("experiment", metavar="EXPERIMENT",

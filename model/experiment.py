@@ -81,10 +81,14 @@ from model.params import REGISTRY, suggest
 from model.scenario import (
     Scenario,
     check_run_table,
+    check_text_keys,
+    check_top_keys,
     check_window,
+    describe,
     input_error,
     load_scenario,
     read_toml,
+    shipped_scenarios_dir,
 )
 
 __all__ = ["Experiment", "VariedParam", "Outcome", "load_experiment", "METHODS", "SAMPLINGS",
@@ -105,7 +109,6 @@ _TOP_KEYS = ("name", "description", "scenario", "method", "sampling", "n", "repl
              "seed", "levels", "second_order", "run", "parameters", "outcomes")
 _TOP_ALLOWED = ("name, description, scenario, method, sampling, n, replicates, seed, levels, "
                 "second_order, [run], [parameters], [[outcomes]]")
-_RUN_KEYS = ("start", "end", "scale")
 _PARAM_KEYS = ("bounds",)
 _OUTCOME_KEYS = ("name", "metric", "group", "year", "years", "per_year", "aggregate")
 _AGGREGATES = ("sum", "mean")
@@ -302,10 +305,6 @@ def shipped_experiments_dir() -> Path:
 
 
 # ---------------------------------------------------------------------- validation
-def _describe(value: object) -> str:
-    return f"{type(value).__name__} {value!r}"
-
-
 def _is_int(value: object) -> bool:
     # bool is an int subclass; `n = true` is a typo, not 1.
     return isinstance(value, int) and not isinstance(value, bool)
@@ -326,14 +325,14 @@ def _scenario_candidates(value: str, folder: Path) -> list[Path]:
         # directory's scenarios/, then the ones shipped with the package.
         name = target.name if target.suffix == ".toml" else f"{target.name}.toml"
         out += [folder.parent / "scenarios" / name, Path("scenarios") / name,
-                Path(model.__file__).resolve().parent.parent / "scenarios" / name]
+                shipped_scenarios_dir() / name]
     return out
 
 
 def _resolve_scenario(data: dict, path: Path, where: str) -> Scenario:
     value = data.get("scenario", "baseline")
     if not isinstance(value, str) or not value.strip():
-        raise input_error(where, "scenario", f"must be a non-empty string, not {_describe(value)}",
+        raise input_error(where, "scenario", f"must be a non-empty string, not {describe(value)}",
                           "a scenario path relative to this file, or a name in scenarios/")
     candidates = _scenario_candidates(value, path.parent)
     found = next((c for c in candidates if c.is_file()), None)
@@ -368,7 +367,7 @@ def _check_int(data: dict, key: str, default: int | None, low: int, where: str,
         return default
     value = data[key]
     if not _is_int(value):
-        raise input_error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
+        raise input_error(where, key, f"must be a whole number, not {describe(value)}", allowed)
     if value < low:
         raise input_error(where, key, f"= {value} is below {low}", allowed)
     return int(value)
@@ -418,7 +417,7 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
     if params is None:
         raise input_error(where, "parameters", "is missing", allowed)
     if not isinstance(params, dict):
-        raise input_error(where, "parameters", f"must be a table, not {_describe(params)}", allowed)
+        raise input_error(where, "parameters", f"must be a table, not {describe(params)}", allowed)
     if not params:
         raise input_error(where, "parameters", "is empty", "at least one parameter to vary")
     out = []
@@ -429,7 +428,7 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
                               suggest(name, REGISTRY))
         reg = REGISTRY[name]
         if not isinstance(spec, dict):
-            raise input_error(where, key, f"must be a table, not {_describe(spec)}",
+            raise input_error(where, key, f"must be a table, not {describe(spec)}",
                               "{} for the registry bounds or { bounds = [lo, hi] }")
         for sub in spec:
             if sub not in _PARAM_KEYS:
@@ -469,7 +468,7 @@ def _check_year_in(value: object, key: str, window: tuple[int, int], metric: str
     last = window[1] + 1 if metric == "population" else window[1]
     allowed = f"an integer year from {window[0]} to {last} (the run window)"
     if not _is_int(value):
-        raise input_error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
+        raise input_error(where, key, f"must be a whole number, not {describe(value)}", allowed)
     if not window[0] <= value <= last:
         raise input_error(where, key, f"= {value} is outside the run window", allowed)
     return int(value)
@@ -500,7 +499,7 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise input_error(where, f"{key}.name", "is missing or not a plain name"
                               if name is None or isinstance(name, str)
-                              else f"must be a string, not {_describe(name)}",
+                              else f"must be a string, not {describe(name)}",
                               "letters, digits and _ starting with a letter, e.g. emigrants_2018")
         if name in taken:
             raise input_error(where, f"{key}.name", f"= {name!r} is already used (by another "
@@ -513,7 +512,7 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
                               ", ".join(METRICS), hint)
         group = spec.get("group", "all")
         if not isinstance(group, str):
-            raise input_error(where, f"{key}.group", f"must be a string, not {_describe(group)}",
+            raise input_error(where, f"{key}.group", f"must be a string, not {describe(group)}",
                               "a group such as all, age=16-62, region=Karaganda")
         if group != "all":
             groups = groups or _known_groups()
@@ -525,7 +524,7 @@ def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedPar
         per_year = spec.get("per_year", False)
         if not isinstance(per_year, bool):
             raise input_error(where, f"{key}.per_year", f"must be true or false, not "
-                              f"{_describe(per_year)}", "per_year = true")
+                              f"{describe(per_year)}", "per_year = true")
         chosen = [k for k in ("year", "years") if k in spec] + (["per_year"] if per_year
                                                                 else [])
         if len(chosen) != 1:
@@ -591,24 +590,9 @@ def load_experiment(path: str | Path) -> Experiment:
     path = Path(path)
     where = str(path)
     data = read_toml(path, where, "experiment")
-    for key in data:
-        if key in _TOP_KEYS:
-            continue
-        if key in REGISTRY:
-            hint = f"; did you mean to put it under [parameters] (parameters.{key} = {{}})?"
-        elif key in _RUN_KEYS:
-            hint = f"; did you mean to put it under [run] (run.{key})?"
-        else:
-            hint = suggest(key, _TOP_KEYS)
-        raise input_error(where, key, "is not an experiment setting", _TOP_ALLOWED, hint)
-    for key in ("name", "description"):
-        if key in data and not isinstance(data[key], str):
-            raise input_error(where, key, f"must be a string, not {_describe(data[key])}",
-                              "a quoted string")
-    name = data.get("name", path.stem)
-    if not name.strip() or "\n" in name:
-        raise input_error(where, "name", f"= {name!r} is empty or spans lines",
-                          "a non-empty one-line string")
+    check_top_keys(data, where, _TOP_KEYS, _TOP_ALLOWED, "an experiment setting",
+                   "[parameters] (parameters.{key} = {{}})")
+    name = check_text_keys(data, where, ("name", "description"), default_name=path.stem)
     method, sampling = _check_method(data, where)
     levels, second_order = 4, True
     if "levels" in data:
@@ -626,7 +610,7 @@ def load_experiment(path: str | Path) -> Experiment:
         second_order = data["second_order"]
         if not isinstance(second_order, bool):
             raise input_error(where, "second_order", f"must be true or false, not "
-                              f"{_describe(second_order)}", "true or false")
+                              f"{describe(second_order)}", "true or false")
     replicates = _check_int(data, "replicates", 1, 1, where, "an integer >= 1")
     seed = _check_int(data, "seed", 1, 0, where, "an integer >= 0")
     parameters = _check_parameters(data, where)

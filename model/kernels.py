@@ -38,15 +38,13 @@ import numpy as np
 from numba import njit
 
 from model import datasets
+from model.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
 from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
 
 __all__ = ["uniform_of", "census", "pick_members", "emigrate_members",
            "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads",
            "household_utilities", "realise", "intention_cells", "group_order", "warm_up"]
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
 _TWO_M24 = np.float32(2.0**-24)
 _N_ETH = len(datasets.ETHNIC_GROUPS)
 # Indices cast to unsigned: numba then skips the negative-index (wraparound) branch on every
@@ -64,13 +62,19 @@ def uniform_of(key: np.uint64, slot: int) -> np.float32:
     >>> 0.0 <= uniform_of(np.uint64(3), 5) < 1.0
     True
     """
-    x = np.uint64(slot) * _GOLDEN + key
+    x = np.uint64(slot) * SPLITMIX_GAMMA + key
     x ^= x >> np.uint64(30)
-    x *= _M1
+    x *= SPLITMIX_M1
     x ^= x >> np.uint64(27)
-    x *= _M2
+    x *= SPLITMIX_M2
     x ^= x >> np.uint64(31)
     return np.float32(x >> np.uint64(40)) * _TWO_M24
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _cell(group_base, band_code, age, edu, i):
+    """The group cell of slot ``i``: :meth:`model.recorder.Recorder.code` of one person."""
+    return _ix(group_base[i] + band_code[_ix(min(age[i], len(band_code) - 1))] + edu[i])
 
 
 @njit(cache=True, nogil=True)
@@ -93,15 +97,13 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
     >>> cells[:2].tolist(), int(packed[0]), bool(abroad[0])
     ([1, 1], 1, True)
     """
-    top = len(band_code) - 1
     for i in range(len(status)):
         s = status[i]
         if s > STUDY:
             continue
-        a = _ix(min(age[i], top))
-        cells[_ix(group_base[i] + band_code[a] + edu[i])] += 1
+        cells[_cell(group_base, band_code, age, edu, i)] += 1
         if s == HOME:
-            packed[_ix(owner[i])] += pack[a]
+            packed[_ix(owner[i])] += pack[_ix(age[i])]
         else:
             abroad_hh[_ix(owner[i])] = True
 
@@ -184,21 +186,19 @@ def deaths_and_fertility(status, age, death_age, sex, region, group_base, edu, b
     >>> st.tolist(), int(cells[0]), float(mass[0])
     ([4, 0], 1, 1.0)
     """
-    top = len(band_code) - 1
     fertile = np.empty(len(status), np.intp)
     n = 0
     for i in range(len(status)):
         s = status[i]
         if s > STUDY:
             continue
-        a = _ix(min(age[i], top))
         if age[i] >= death_age[i]:
             status[i] = DEAD
-            cells[_ix(group_base[i] + band_code[a] + edu[i])] += 1
+            cells[_cell(group_base, band_code, age, edu, i)] += 1
             continue
         # written always, kept when fertile: no hard-to-predict branch on sex
         fertile[n] = i
-        n += (s == HOME) & (sex[i] == 1) & (fertility[a] > 0)
+        n += (s == HOME) & (sex[i] == 1) & (fertility[_ix(age[i])] > 0)
     for j in range(n):
         i = fertile[j]
         mass[_ix(region[i])] += np.float64(fertility[_ix(age[i])])
@@ -470,14 +470,13 @@ def intention_cells(status, age, edu, owner, group_base, band_code, hh_intent, a
     >>> int(yes[0]), int(every[0])
     (1, 2)
     """
-    top = len(band_code) - 1
     for i in range(len(status)):
         if status[i] != HOME or age[i] < adult_age:
             continue
         k = hh_intent[_ix(owner[i])]
         if k == 0:
             continue
-        cell = _ix(group_base[i] + band_code[_ix(min(age[i], top))] + edu[i])
+        cell = _cell(group_base, band_code, age, edu, i)
         all_cells[cell] += 1
         if k == 2:
             yes_cells[cell] += 1

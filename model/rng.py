@@ -55,9 +55,10 @@ def replicate_seed(seed: int, replicate: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(replicate)]).generate_state(1)[0])
 
 
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+# SplitMix64 constants (also read by model.kernels.uniform_of, which must match bit for bit)
+SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+SPLITMIX_M1 = np.uint64(0xBF58476D1CE4E5B9)
+SPLITMIX_M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
 
 
@@ -91,10 +92,10 @@ def uniform_at(seed: int, name: str, year: int, slots: np.ndarray) -> np.ndarray
     >>> bool(a[1] == b[0])
     True
     """
-    x = np.asarray(slots).astype(np.uint64) * _GOLDEN + stream_key(seed, name, year)
+    x = np.asarray(slots).astype(np.uint64) * SPLITMIX_GAMMA + stream_key(seed, name, year)
     x ^= x >> _S30
-    x *= _M1
+    x *= SPLITMIX_M1
     x ^= x >> _S27
-    x *= _M2
+    x *= SPLITMIX_M2
     x ^= x >> _S31
     return (x >> _S40).astype(np.float32) * np.float32(2.0**-24)

@@ -36,7 +36,8 @@ from pathlib import Path
 from model.params import REGISTRY, ParamError, defaults, suggest, validate_params
 
 __all__ = ["Scenario", "ScenarioError", "DEFAULT_SCALE", "FIRST_YEAR", "LAST_YEAR", "load_scenario",
-           "check_year", "check_scale", "check_window"]
+           "check_year", "check_scale", "check_window", "shipped_scenarios_dir",
+           "check_top_keys", "check_text_keys", "describe"]
 
 FIRST_YEAR = 2012
 """Year of the synthetic population (1 January)."""
@@ -106,6 +107,17 @@ _RUN_KEYS = ("start", "end", "scale")
 _TOP_ALLOWED = "name, description, extends, [run], [params]"
 
 
+def shipped_scenarios_dir() -> Path:
+    """Return the ``scenarios/`` folder shipped next to the ``model`` package.
+
+    Examples
+    --------
+    >>> shipped_scenarios_dir().name
+    'scenarios'
+    """
+    return Path(__file__).resolve().parent.parent / "scenarios"
+
+
 def input_error(where: str, key: str | None, problem: str, allowed: str,
                 hint: str = "") -> ScenarioError:
     """Build the one-line error of an input file (scenario or experiment).
@@ -121,7 +133,14 @@ def input_error(where: str, key: str | None, problem: str, allowed: str,
     return ScenarioError(" ".join(f"{head}; allowed: {allowed}{hint}".splitlines()))
 
 
-def _describe(value: object) -> str:
+def describe(value: object) -> str:
+    """The type and value of a bad input, for error messages.
+
+    Examples
+    --------
+    >>> describe(True)
+    'bool True'
+    """
     return f"{type(value).__name__} {value!r}"
 
 
@@ -160,7 +179,7 @@ def check_year(value: object, key: str, where: str) -> int:
     allowed = f"an integer year from {FIRST_YEAR} to {LAST_YEAR}"
     # bool is an int subclass; `start = true` is a typo, not the year 1.
     if isinstance(value, bool) or not isinstance(value, int):
-        raise input_error(where, key, f"must be a whole number, not {_describe(value)}", allowed)
+        raise input_error(where, key, f"must be a whole number, not {describe(value)}", allowed)
     if not FIRST_YEAR <= value <= LAST_YEAR:
         raise input_error(where, key, f"= {value} is outside the modelled years", allowed)
     return int(value)
@@ -180,7 +199,7 @@ def check_scale(value: object, key: str, where: str) -> float:
     """
     allowed = "a number > 0 (1 = full population)"
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise input_error(where, key, f"must be a number, not {_describe(value)}", allowed)
+        raise input_error(where, key, f"must be a number, not {describe(value)}", allowed)
     # TOML accepts inf and nan; neither gives a usable population.
     if not math.isfinite(value):
         raise input_error(where, key, f"= {value} is not finite", allowed)
@@ -233,7 +252,7 @@ def check_run_table(run: object, where: str) -> dict:
     {'end': 2020, 'scale': 10.0}
     """
     if not isinstance(run, dict):
-        raise input_error(where, "run", f"must be a table, not {_describe(run)}",
+        raise input_error(where, "run", f"must be a table, not {describe(run)}",
                           "a [run] table with start, end, scale")
     checked: dict = {}
     for key, value in run.items():
@@ -282,27 +301,62 @@ def _param_error(where: str, exc: ParamError) -> ScenarioError:
     return input_error(where, f"params.{exc.key}", exc.problem, allowed)
 
 
-def _check_layer(data: dict, where: str) -> _Layer:
+def check_top_keys(data: dict, where: str, keys: tuple[str, ...], allowed: str, what: str,
+                   params_hint: str) -> None:
+    """Raise for a top-level key of an input file that is not one of ``keys``.
+
+    A parameter or run key at top level usually means a forgotten section header, so the
+    message says where it belongs (``params_hint`` with ``{key}``, or ``[run]``); other
+    keys get a "did you mean".
+
+    Examples
+    --------
+    >>> check_top_keys({"end": 2015}, "x.toml", _TOP_KEYS, _TOP_ALLOWED, "a scenario setting",
+    ...                "[params] (params.{key})")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    model.scenario.ScenarioError: x.toml: key 'end' is not a scenario setting; ...
+    """
     for key in data:
-        if key in _TOP_KEYS:
+        if key in keys:
             continue
-        # A parameter or run key at top level usually means a forgotten section header.
         if key in REGISTRY:
-            hint = f"; did you mean to put it under [params] (params.{key})?"
+            hint = f"; did you mean to put it under {params_hint.format(key=key)}?"
         elif key in _RUN_KEYS:
             hint = f"; did you mean to put it under [run] (run.{key})?"
         else:
-            hint = suggest(key, _TOP_KEYS)
-        raise input_error(where, key, "is not a scenario setting", _TOP_ALLOWED, hint)
+            hint = suggest(key, keys)
+        raise input_error(where, key, f"is not {what}", allowed, hint)
 
-    for key in ("name", "description", "extends"):
+
+def check_text_keys(data: dict, where: str, keys: tuple[str, ...],
+                    default_name: str | None = None) -> str | None:
+    r"""Raise unless each of ``keys`` present is a string and the name a non-empty line.
+
+    Returns the name: ``data["name"]``, else ``default_name``.
+
+    Examples
+    --------
+    >>> check_text_keys({"name": "a\nb"}, "x.toml", ("name",))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    model.scenario.ScenarioError: x.toml: key 'name' = 'a\nb' is empty or spans lines; ...
+    """
+    for key in keys:
         if key in data and not isinstance(data[key], str):
-            raise input_error(where, key, f"must be a string, not {_describe(data[key])}",
+            raise input_error(where, key, f"must be a string, not {describe(data[key])}",
                               "a quoted string")
-    name = data.get("name")
+    name = data.get("name", default_name)
     if name is not None and (not name.strip() or "\n" in name):
         raise input_error(where, "name", f"= {name!r} is empty or spans lines",
                           "a non-empty one-line string")
+    return name
+
+
+def _check_layer(data: dict, where: str) -> _Layer:
+    check_top_keys(data, where, _TOP_KEYS, _TOP_ALLOWED, "a scenario setting",
+                   "[params] (params.{key})")
+    name = check_text_keys(data, where, ("name", "description", "extends"))
 
     checked_run = check_run_table(data.get("run", {}), where)
     if "start" in checked_run and "end" in checked_run:
@@ -310,7 +364,7 @@ def _check_layer(data: dict, where: str) -> _Layer:
 
     params = data.get("params", {})
     if not isinstance(params, dict):
-        raise input_error(where, "params", f"must be a table, not {_describe(params)}",
+        raise input_error(where, "params", f"must be a table, not {describe(params)}",
                           "a [params] table of name = value")
     try:
         values = validate_params(params)

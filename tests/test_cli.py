@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _cli_helpers import check_rejected, main_inprocess
 
 from model import cli
 from model.params import REGISTRY
@@ -62,24 +63,6 @@ def workdir(tmp_path):
     return tmp_path
 
 
-def main_inprocess(args: list[str], capsys) -> tuple[int, str, str]:
-    """Call cli.main like the console script does (argparse errors raise SystemExit)."""
-    try:
-        code = cli.main(args)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def check_rejected(code: int, out: str, err: str, expected: str) -> None:
-    assert code == 2, err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("emigsim: error: ")
-    assert expected in lines[0]
-    assert "Traceback" not in err
-    assert out == ""
 
 
 @pytest.mark.parametrize("case", BAD.values(), ids=BAD.keys())

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _cli_helpers import check_rejected
+from _cli_helpers import main_inprocess as main
 
 from model import batch, cli
 from model.rng import replicate_seed
@@ -36,21 +38,6 @@ years = [2012, 2013]
 """
 
 
-def main(args: list[str], capsys) -> tuple[int, str, str]:
-    try:
-        code = cli.main(args)
-    except SystemExit as exc:
-        code = exc.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def check_rejected(code: int, out: str, err: str, expected: str) -> None:
-    assert code == 2, err
-    lines = err.splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("emigsim: error: ") and expected in lines[0], lines[0]
-    assert out == ""
 
 
 def files(folder: Path) -> dict[str, bytes]:
