@@ -38,12 +38,13 @@ import numpy as np
 from numba import njit
 
 from model import datasets
+from model.decisions import EMIGRATE as EMIGRATE_CODE
 from model.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
 from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
 
-__all__ = ["uniform_of", "census", "pick_members", "emigrate_members",
+__all__ = ["uniform_of", "census", "act_on_decisions",
            "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads",
-           "household_utilities", "realise", "intention_cells", "group_order", "warm_up"]
+           "household_utilities", "realise", "group_order", "warm_up"]
 
 _TWO_M24 = np.float32(2.0**-24)
 _N_ETH = len(datasets.ETHNIC_GROUPS)
@@ -109,54 +110,66 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
 
 
 @njit(cache=True, nogil=True)
-def pick_members(status, age, owner, sending, eligible, keys, best_key, best_slot):
-    """Choose one eligible member at home of every sending household.
+def act_on_decisions(status, age, edu, owner, group_base, band_code, intent, acting, eligible,
+                     keys, adult_age, record, yes_cells, all_cells, best_key, best_slot):
+    """One pass after the decision: count intentions, pick who goes, emigrate households.
 
-    ``sending[h]`` is 0 (none) or the code of what household ``h`` sends; ``eligible[c]``
-    is a per-age table of who qualifies for code ``c`` (row ``c``), ``keys[c]`` the stream
-    key of that code. Each eligible member gets the uniform of its slot; the member with
-    the largest draw is chosen (ties: the later slot). ``best_slot[h]`` is -1 where no
-    member qualifies. ``best_key`` and ``best_slot`` must arrive filled with -1.
+    ``intent[h]`` is 0 for a household that did not decide this year, else 1 + its chosen
+    alternative (:data:`model.decisions.STAY` ... ``STUDY``); ``acting[h]`` says whether it
+    acts on it. For every living de jure person of a deciding household, in slot order:
 
-    Examples
-    --------
-    >>> slot = np.full(1, -1, np.intp)
-    >>> elig = np.zeros((2, 121), np.bool_); elig[1, 18:63] = True
-    >>> pick_members(np.zeros(3, np.int8), np.array([40, 10, 30], np.int16),
-    ...              np.zeros(3, np.intp), np.array([1], np.int8), elig,
-    ...              np.array([0, 9], np.uint64), np.full(1, -1.0, np.float32), slot)
-    >>> int(slot[0]) in (0, 2)
-    True
-    """
-    for i in range(len(status)):
-        if status[i] != HOME:
-            continue
-        h = _ix(owner[i])
-        code = _ix(sending[h])
-        if code == 0 or not eligible[code, _ix(age[i])]:
-            continue
-        u = uniform_of(keys[code], i)
-        if u >= best_key[h]:
-            best_key[h] = u
-            best_slot[h] = i
+    * if ``record``, a person at home aged ``adult_age`` or more adds 1 to ``all_cells`` at
+      its group code (as in :func:`census`), and to ``yes_cells`` when the household intends
+      to emigrate;
+    * in a household that acts on labour or study (code ``c``), a member at home who is
+      ``eligible[c, age]`` gets the uniform of its slot in the stream ``keys[c]``; the member
+      with the largest draw becomes ``best_slot[h]`` (ties: the later slot; -1 where nobody
+      qualifies). ``best_key`` and ``best_slot`` must arrive filled with -1;
+    * in a household that acts on emigration, the person (at home or abroad) becomes
+      EMIGRATED.
 
-
-@njit(cache=True, nogil=True)
-def emigrate_members(status, owner, leaving_hh):
-    """Mark every living de jure member of a leaving household EMIGRATED; return their slots.
+    Returns the slots of the emigrated persons in increasing order. Households act on one
+    alternative, so the three rules never meet in one household.
 
     Examples
     --------
-    >>> st = np.array([0, 2, 4, 0], np.int8)
-    >>> emigrate_members(st, np.array([0, 0, 0, 1]), np.array([True, False])).tolist()
-    [0, 1]
-    >>> st.tolist()
-    [3, 3, 4, 0]
+    >>> st = np.array([0, 0, 2, 0], np.int8)
+    >>> elig = np.zeros((4, 121), np.bool_); elig[2, 18:63] = True
+    >>> slot, yes, every = np.full(2, -1, np.intp), np.zeros(4, np.int64), np.zeros(4, np.int64)
+    >>> act_on_decisions(st, np.array([40, 10, 30, 35], np.int16), np.zeros(4, np.int8),
+    ...     np.array([0, 0, 0, 1]), np.zeros(4, np.int32), np.zeros(121, np.int32),
+    ...     np.array([2, 3], np.int8), np.array([True, True]), elig,
+    ...     np.array([0, 0, 9, 0], np.uint64), 18, True, yes, every,
+    ...     np.full(2, -1.0, np.float32), slot).tolist()
+    [3]
+    >>> st.tolist(), slot.tolist(), int(yes[0]), int(every[0])
+    ([0, 0, 2, 3], [-1, -1], 1, 2)
     """
+    emigrate = 1 + EMIGRATE_CODE
     n = 0
     out = np.empty(len(status), np.intp)
     for i in range(len(status)):
-        if status[i] <= STUDY and leaving_hh[_ix(owner[i])]:
+        s = status[i]
+        if s > STUDY:
+            continue
+        h = _ix(owner[i])
+        k = intent[h]
+        if k == 0:
+            continue
+        if s == HOME:
+            a = _ix(age[i])
+            if record and a >= adult_age:
+                cell = _cell(group_base, band_code, age, edu, i)
+                all_cells[cell] += 1
+                if k == emigrate:
+                    yes_cells[cell] += 1
+            code = _ix(k - 1)
+            if acting[h] and k != emigrate and eligible[code, a]:
+                u = uniform_of(keys[code], i)
+                if u >= best_key[h]:
+                    best_key[h] = u
+                    best_slot[h] = i
+        if k == emigrate and acting[h]:
             status[i] = EMIGRATED
             out[n] = i
             n += 1
@@ -450,38 +463,6 @@ def realise(choosers, p_stay, p_emig, p_lab, p_stu, u_int, u_real, rate, choice,
         act[j] = u_real[h] < rate[ch]
 
 
-@njit(cache=True, nogil=True)
-def intention_cells(status, age, edu, owner, group_base, band_code, hh_intent, adult_age,
-                    yes_cells, all_cells):
-    """Adults at home by group cell: all of them, and those whose household intends to leave.
-
-    ``hh_intent[h]`` is 0 for a household that did not decide this year, 1 for one that
-    intends something other than emigration and 2 for one that intends to emigrate. Every
-    person at home aged ``adult_age`` or more in a deciding household adds 1 to
-    ``all_cells`` (and to ``yes_cells`` if it intends to emigrate) at its group code (as in
-    :func:`census`).
-
-    Examples
-    --------
-    >>> yes, every = np.zeros(8, np.int64), np.zeros(8, np.int64)
-    >>> intention_cells(np.zeros(3, np.int8), np.array([40, 10, 30], np.int16),
-    ...                 np.zeros(3, np.int8), np.array([0, 0, 1]), np.zeros(3, np.int32),
-    ...                 np.zeros(121, np.int32), np.array([2, 1], np.int8), 18, yes, every)
-    >>> int(yes[0]), int(every[0])
-    (1, 2)
-    """
-    for i in range(len(status)):
-        if status[i] != HOME or age[i] < adult_age:
-            continue
-        k = hh_intent[_ix(owner[i])]
-        if k == 0:
-            continue
-        cell = _cell(group_base, band_code, age, edu, i)
-        all_cells[cell] += 1
-        if k == 2:
-            yes_cells[cell] += 1
-
-
 @cache
 def warm_up() -> None:
     """Load (or compile, the first time on a machine) every kernel for the model's dtypes.
@@ -499,8 +480,8 @@ def warm_up() -> None:
     key = np.uint64(1)
     table = np.zeros(121, np.int32)
     census(i1, i2, i1, ip, i4, table, np.zeros(121, np.int64), i8, i8, b1)
-    pick_members(i1, i2, ip, i1, np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), f4, ip)
-    emigrate_members(i1, ip, b1)
+    act_on_decisions(i1, i2, i1, ip, i4, table, i1, b1, np.zeros((4, 121), np.bool_),
+                     np.zeros(4, np.uint64), 18, True, i8, i8, f4, ip)
     deaths_and_fertility(i1, i2, i2, i1, i1, i4, i1, table, np.zeros(121, np.float32), i8, f8)
     births_schooling_ageing(ip, i1, i2, i1, i1, np.zeros(121, np.float32), f8, key, key,
                             np.float32(0.5))
@@ -511,4 +492,3 @@ def warm_up() -> None:
                         np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,
                         np.zeros((4, 0), np.float32), np.zeros((4, 0), np.float32))
     realise(ip, f4, f4, f4, f4, f4, f4, f4, i1, b1)
-    intention_cells(i1, i2, i1, ip, i4, table, i1, 18, i8, i8)

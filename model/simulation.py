@@ -229,26 +229,33 @@ class EmigrationModel(mesa.Model):
         act = np.empty(n_c, dtype=bool)
         kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
                         u_real, rate, choice, act)
+        # who goes: intentions counted (when recording), one eligible member at home
+        # picked for labour or study (the one with the largest draw), and every living de
+        # jure member of an emigrating household leaving, in one pass over the persons
+        intent = np.zeros(n_h, dtype=np.int8)
+        intent[choosers] = choice + 1
+        acting = np.zeros(n_h, dtype=bool)
+        acting[choosers] = act
+        keys = np.zeros(4, dtype=np.uint64)
+        keys[LABOUR] = stream_key(self.seed, "member.labour", year)
+        keys[STUDY] = stream_key(self.seed, "member.study", year)
+        best_slot = np.full(n_h, -1, dtype=np.intp)
+        yes = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+        every = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+        emig_p = kernels.act_on_decisions(status, age, pp.edu, owner, pp.group_base,
+                                          Recorder.BAND_CODE, intent, acting, _ELIGIBLE, keys,
+                                          _ADULT_AGE, rec, yes, every,
+                                          np.full(n_h, -1.0, dtype=np.float32), best_slot)
         if rec:
-            self._record_intentions(year, choosers, choice)
+            self._record_intentions(year, yes, every)
 
         emig = act & (choice == EMIGRATE)
         emig_hh = choosers[emig]
         u_dest = uniform_at(self.seed, "destination", year, emig_hh)
         noncis_hh = np.zeros(n_h, dtype=bool)
         noncis_hh[emig_hh] = u_dest < prob.noncis[emig]
-        # labour and study: one eligible member at home, the one with the largest draw
         sends_lab = choosers[act & (choice == LABOUR)]
         sends_stu = choosers[act & (choice == STUDY)]
-        sending = np.zeros(n_h, dtype=np.int8)
-        sending[sends_lab] = LABOUR
-        sending[sends_stu] = STUDY
-        keys = np.zeros(4, dtype=np.uint64)
-        keys[LABOUR] = stream_key(self.seed, "member.labour", year)
-        keys[STUDY] = stream_key(self.seed, "member.study", year)
-        best_slot = np.full(n_h, -1, dtype=np.intp)
-        kernels.pick_members(status, age, owner, sending, _ELIGIBLE, keys,
-                             np.full(n_h, -1.0, dtype=np.float32), best_slot)
         new_lab = best_slot[sends_lab]
         new_lab = new_lab[new_lab >= 0]
         new_stu = best_slot[sends_stu]
@@ -257,13 +264,6 @@ class EmigrationModel(mesa.Model):
         status[new_stu] = P_STUDY
         pp.years_abroad[new_lab] = 0
         pp.years_abroad[new_stu] = 0
-        # whole-household emigration: every living de jure member leaves
-        if len(emig_hh):
-            leaving_hh = np.zeros(n_h, dtype=bool)
-            leaving_hh[emig_hh] = True
-            emig_p = kernels.emigrate_members(status, owner, leaving_hh)
-        else:
-            emig_p = np.zeros(0, dtype=np.intp)
         emig_dest = noncis_hh[owner[emig_p]].astype(np.int8)
         hh.status[emig_hh] = HH_EMIGRATED
 
@@ -326,20 +326,14 @@ class EmigrationModel(mesa.Model):
             shifts[row] = values  # a scalar for all, or one value per household slot
         return shifts
 
-    def _record_intentions(self, year: int, choosers: np.ndarray, choice: np.ndarray) -> None:
+    def _record_intentions(self, year: int, yes: np.ndarray, every: np.ndarray) -> None:
         """Share of adults (18+) at home whose household intends to emigrate, by group.
 
         The survey question (CABAR 2019) is asked of adults; each adult at home carries
-        the intention of the household. Every group but ``age=0-15`` (no adults) is
-        reported.
+        the intention of the household. ``yes`` and ``every`` are the adults by group cell
+        from :func:`model.kernels.act_on_decisions`. Every group but ``age=0-15`` (no
+        adults) is reported.
         """
-        hh, pp = self.households, self.persons
-        hh_intent = np.zeros(hh.n, dtype=np.int8)
-        hh_intent[choosers] = 1 + (choice == EMIGRATE)
-        yes = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
-        every = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
-        kernels.intention_cells(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
-                                Recorder.BAND_CODE, hh_intent, _ADULT_AGE, yes, every)
         num, tot = self.recorder.tally_cells(yes), self.recorder.tally_cells(every)
         share = np.divide(num, tot, out=np.zeros_like(num), where=tot > 0)
         keep = self._intention_groups

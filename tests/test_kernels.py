@@ -103,45 +103,6 @@ def test_census(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_pick_members(seed):
-    hh, pp, rng = tables(seed)
-    work = (AGES >= 18) & (AGES <= 62)
-    young = (AGES >= 16) & (AGES <= 24)
-    eligible = np.zeros((4, 121), bool)
-    eligible[2], eligible[3] = work, young
-    sending = rng.choice([0, 2, 3], hh.n, p=[0.6, 0.2, 0.2]).astype(np.int8)
-    keys = np.array([0, 0, stream_key(seed, "member.labour", 2015),
-                     stream_key(seed, "member.study", 2015)], dtype=np.uint64)
-    best = np.full(hh.n, -1, np.intp)
-    kernels.pick_members(pp.status, pp.age, pp.hh, sending, eligible, keys,
-                         np.full(hh.n, -1.0, np.float32), best)
-
-    want = np.full(hh.n, -1, np.intp)
-    for code, name, table in ((2, "member.labour", work), (3, "member.study", young)):
-        cand = np.flatnonzero((pp.status == HOME) & (sending[pp.hh] == code) & table[pp.age])
-        key = uniform_at(seed, name, 2015, cand)
-        order = np.lexsort((key, pp.hh[cand]))  # last of each household: largest key
-        own = pp.hh[cand][order]
-        last = np.r_[own[1:] != own[:-1], True] if len(own) else np.zeros(0, bool)
-        want[own[last]] = cand[order[last]]
-    assert (best == want).all()
-    assert (best >= 0).sum() > 10  # the test exercises real picks
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_emigrate_members(seed):
-    hh, pp, rng = tables(seed)
-    leaving = rng.random(hh.n) < 0.1
-    before = pp.status.copy()
-    got = kernels.emigrate_members(pp.status, pp.hh, leaving)
-    want = np.flatnonzero(leaving[pp.hh] & (before <= STUDY))
-    assert (got == want).all()
-    after = before.copy()
-    after[want] = EMIGRATED
-    assert (pp.status == after).all()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
 def test_deaths_and_fertility(seed):
     hh, pp, _ = tables(seed)
     status0 = pp.status.copy()
@@ -303,23 +264,73 @@ def test_realise_is_choose_then_realisation(seed):
     assert (act == (u_real[choosers] < rate[want])).all()
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_intention_cells(seed):
+def acted_on(seed, record=True):
+    """Random intentions and actions of the deciding households, then the fused pass."""
     hh, pp, rng, packed, _, choosers, _, _ = decision_inputs(seed, None)
-    hh_intent = np.zeros(hh.n, np.int8)
-    hh_intent[choosers] = rng.choice([1, 2], len(choosers))
+    intent = np.zeros(hh.n, np.int8)
+    intent[choosers] = rng.choice([1, 2, 3, 4], len(choosers), p=[0.4, 0.2, 0.2, 0.2])
+    acting = np.zeros(hh.n, bool)
+    acting[choosers] = (rng.random(len(choosers)) < 0.7) & (intent[choosers] > 1)
+    work = (AGES >= 18) & (AGES <= 62)
+    young = (AGES >= 16) & (AGES <= 24)
+    eligible = np.zeros((4, 121), bool)
+    eligible[2], eligible[3] = work, young
+    keys = np.array([0, 0, stream_key(seed, "member.labour", 2015),
+                     stream_key(seed, "member.study", 2015)], dtype=np.uint64)
+    before = pp.status.copy()
+    best = np.full(hh.n, -1, np.intp)
     yes = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     every = np.zeros(Recorder.OUTSIDE + 1, np.int64)
-    kernels.intention_cells(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
-                            Recorder.BAND_CODE, hh_intent, 18, yes, every)
+    gone = kernels.act_on_decisions(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
+                                    Recorder.BAND_CODE, intent, acting, eligible, keys, 18,
+                                    record, yes, every, np.full(hh.n, -1.0, np.float32), best)
+    return (hh, pp, packed, choosers, intent, acting, (work, young), before, best, yes, every,
+            gone)
 
-    adult = (pp.status == HOME) & (pp.age >= 18) & (hh_intent[pp.hh] > 0)
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_act_on_decisions_picks_members(seed):
+    hh, pp, _, _, intent, acting, (work, young), before, best, *_ = acted_on(seed)
+    sending = np.where(acting, intent - 1, 0)
+    want = np.full(hh.n, -1, np.intp)
+    for code, name, table in ((2, "member.labour", work), (3, "member.study", young)):
+        cand = np.flatnonzero((before == HOME) & (sending[pp.hh] == code) & table[pp.age])
+        key = uniform_at(seed, name, 2015, cand)
+        order = np.lexsort((key, pp.hh[cand]))  # last of each household: largest key
+        own = pp.hh[cand][order]
+        last = np.r_[own[1:] != own[:-1], True] if len(own) else np.zeros(0, bool)
+        want[own[last]] = cand[order[last]]
+    assert (best == want).all()
+    assert (best >= 0).sum() > 10  # the test exercises real picks
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_act_on_decisions_emigrates_whole_households(seed):
+    _, pp, _, _, intent, acting, _, before, _, _, _, gone = acted_on(seed)
+    leaving = acting & (intent == 2)
+    want = np.flatnonzero(leaving[pp.hh] & (before <= STUDY))
+    assert len(want) > 10
+    assert (gone == want).all()
+    after = before.copy()
+    after[want] = EMIGRATED
+    assert (pp.status == after).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_act_on_decisions_counts_intentions(seed):
+    _, pp, packed, choosers, intent, _, _, before, _, yes, every, _ = acted_on(seed)
+    adult = (before == HOME) & (pp.age >= 18) & (intent[pp.hh] > 0)
     codes = Recorder.code(pp.group_base, pp.age, pp.edu)
     want_every = np.bincount(codes[adult], minlength=Recorder.OUTSIDE + 1)
-    want_yes = np.bincount(codes[adult & (hh_intent[pp.hh] == 2)],
+    want_yes = np.bincount(codes[adult & (intent[pp.hh] == 2)],
                            minlength=Recorder.OUTSIDE + 1)
     assert 0 < want_yes.sum() < want_every.sum()
     # every adult at home in a deciding household is counted: the household-level count
     adults = (packed[choosers] >> 32) & 255
     assert every.sum() == adults.sum()
     assert (every == want_every).all() and (yes == want_yes).all()
+
+
+def test_act_on_decisions_counts_nothing_when_not_recording():
+    *_, yes, every, gone = acted_on(1, record=False)
+    assert yes.sum() == 0 and every.sum() == 0 and len(gone) > 0

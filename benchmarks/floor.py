@@ -1,0 +1,265 @@
+"""How much of the 100x budget the unavoidable parts of an emigsim year already take.
+
+Issue 2 asks for 100 times the plain-Mesa reference's household-years per second at 100k
+households. This script asks whether that is reachable for a model with emigsim's content,
+by timing, on a mid-run state (default: 100k households, the year 2024), the parts of a year
+that no design of such a model can skip:
+
+* the **decision**: utilities of four alternatives for every resident household (gathering
+  its head, composition, region cell, optimism and contacts abroad), nested-logit
+  probabilities and the two draws. Timed three ways: as the model does it (a compiled
+  gather, numpy probabilities, a compiled draw pass), and fused into one compiled loop on 1
+  and on 2 threads (numba ``prange``; an experiment kept here, not in the model: the choices
+  it makes are checked against the model's and the count of differences is printed);
+* the **census**: one compiled pass over the person table that finds who is at home in which
+  household (members by kind, ties abroad, group counts). Every person-level model needs it;
+* a **whole year** of the model (``EmigrationModel.step``), for comparison.
+
+Each is compared with the **budget**: the time per year 100x the reference allows at this
+number of households (reference microseconds per household-year / 100 x households). The
+reference is measured here in a subprocess (``--ref-years`` years at ``--households``), or
+given with ``--ref-us``.
+
+Nothing is asserted: the script prints numbers (fastest of ``--repeat`` timings of each part,
+because this shared machine swings by a third from minute to minute).
+
+Usage (from the repository root)::
+
+    python benchmarks/floor.py                      # 100k households, reference measured
+    python benchmarks/floor.py --ref-us 6.95        # reference speed known (us/household-year)
+    python benchmarks/floor.py --households 10000 --year 2018 --repeat 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_REF_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench"
+sys.path.insert(0, str(REPO))
+
+import numba  # noqa: E402
+from numba import njit, prange  # noqa: E402
+
+from model import datasets, kernels  # noqa: E402
+from model.decisions import Context, nested_logit, utility_tables  # noqa: E402
+from model.kernels import _N_ETH, _ix  # noqa: E402
+from model.population import RESIDENT  # noqa: E402
+from model.recorder import Recorder  # noqa: E402
+from model.scenario import Scenario  # noqa: E402
+from model.simulation import _PACK, EmigrationModel  # noqa: E402
+
+
+@njit(nogil=True, parallel=True)
+def fused_decision(choosers, region, ethnicity, diaspora, optimism, hh_head, age, edu, packed,
+                   contacts, abroad_hh, cell_tab, head_tab, family, coef, u_int, u_real, rate,
+                   choice, act, noncis):
+    """The model's decision (utilities, nested logit, intention and realisation) in one loop.
+
+    Term for term :func:`model.kernels.household_utilities`, then the float32 steps of
+    :func:`model.decisions.nested_logit` and :func:`model.kernels.realise`, per household,
+    over ``prange`` (households are independent, so any number of threads gives the same
+    choices). Interventions' utility shifts are left out: the benchmark runs none.
+    """
+    k = contacts.shape[1]
+    fk = np.float32(k)
+    top_member = len(family) - 1
+    half, zero, one = np.float32(0.5), np.float32(0.0), np.float32(1.0)
+    ninf = np.float32(-np.inf)
+    lam = coef[7]
+    for j in prange(len(choosers)):
+        h = _ix(choosers[j])
+        pk = packed[h]
+        head = _ix(hh_head[h])
+        hidx = _ix(min(age[head], 120) * 2 + (edu[head] == 2))
+        cell = _ix((np.int64(region[h]) * _N_ETH + ethnicity[h]) * 2 + diaspora[h])
+        count = 0
+        for c in range(k):
+            count += abroad_hh[_ix(contacts[h, c])]
+        share = np.float32(count) / fk
+        opt = optimism[h] - half
+        dyn = (head_tab[0, hidx] + family[min(pk & 255, top_member)] + coef[0] * opt
+               + coef[1] * share)
+        if (pk >> 8) & 255 > 0:
+            dyn += coef[2]
+        v_cis = cell_tab[0, cell] + dyn
+        v_non = cell_tab[1, cell] + dyn
+        v_lab = cell_tab[2, cell] + head_tab[1, hidx] + coef[3] * opt + coef[4] * share
+        v_stu = cell_tab[3, cell] + head_tab[2, hidx] + coef[5] * opt + coef[6] * share
+        if (pk >> 16) & 255 == 0:
+            v_lab = ninf
+        if (pk >> 24) & 255 == 0:
+            v_stu = ninf
+        a = v_cis / lam
+        b = v_non / lam
+        m = max(a, b)
+        if m == ninf:
+            iv, nc = ninf, zero
+        else:
+            iv = lam * (m + np.log(np.exp(a - m) + np.exp(b - m)))
+            nc = one / (one + np.exp(a - b))
+        top = max(max(iv, v_lab), max(v_stu, zero))
+        e_stay = np.exp(-top)
+        e_emig = np.exp(iv - top)
+        e_lab = np.exp(v_lab - top)
+        e_stu = np.exp(v_stu - top)
+        total = e_stay + e_emig + e_lab + e_stu
+        p_emig, p_lab, p_stu = e_emig / total, e_lab / total, e_stu / total
+        c1 = e_stay / total
+        c2 = c1 + p_emig
+        c3 = c2 + p_lab
+        if p_stu == 0:
+            c3 = one
+            if p_lab == 0:
+                c2 = one
+                if p_emig == 0:
+                    c1 = one
+        u = u_int[h]
+        ch = np.int8((u >= c1) + (u >= c2) + (u >= c3))
+        choice[j] = ch
+        act[j] = u_real[h] < rate[ch]
+        noncis[j] = nc
+
+
+def reference_us(ref_dir: Path, households: int, years: int) -> float:
+    """Microseconds per household-year of ``mesa_ref.py``, run in a subprocess."""
+    proc = subprocess.run([sys.executable, "mesa_ref.py", "--households", str(households),
+                           "--years", str(years), "--seed", "1"],
+                          cwd=ref_dir, capture_output=True, text=True)
+    found = re.search(r"per_hh_year_us=([0-9.eE+-]+)", proc.stderr)
+    if proc.returncode != 0 or not found:
+        sys.exit(f"floor.py: the reference in {ref_dir} failed (exit {proc.returncode}); "
+                 "give its speed with --ref-us")
+    return float(found.group(1))
+
+
+def fastest_ms(fn, repeat: int) -> float:
+    """Fastest of ``repeat`` timings of ``fn()`` in milliseconds (after one warm-up call)."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return 1e3 * best
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--households", type=int, default=100_000,
+                    help="simulated households in 2012 (default 100000)")
+    ap.add_argument("--year", type=int, default=2024,
+                    help="the state is taken on 1 January of this year (default 2024)")
+    ap.add_argument("--repeat", type=int, default=10, help="timings per part (default 10)")
+    ap.add_argument("--ref-us", type=float, default=None,
+                    help="reference microseconds per household-year (default: measure it)")
+    ap.add_argument("--ref-years", type=int, default=8,
+                    help="years of the reference run that measures it (default 8)")
+    ap.add_argument("--ref-dir", type=Path, default=DEFAULT_REF_DIR)
+    args = ap.parse_args(argv)
+    if args.households < 1 or args.repeat < 1 or not 2013 <= args.year <= 2050:
+        ap.error("--households and --repeat must be >= 1, --year in 2013..2050")
+
+    if args.ref_us is None:
+        print(f"measuring the reference ({args.households:,} households, {args.ref_years} "
+              "years)...", file=sys.stderr, flush=True)
+        ref_us = reference_us(args.ref_dir, args.households, args.ref_years)
+    else:
+        ref_us = args.ref_us
+    budget_ms = ref_us / 100 * args.households / 1e3
+
+    print(f"building emigsim at {args.households:,} households and running to "
+          f"{args.year}...", file=sys.stderr, flush=True)
+    real = (datasets.population_by_region(2012).sum()
+            / Scenario().params["mean_household_size"])
+    model = EmigrationModel(Scenario(scale=float(real / args.households), end=2050), seed=1)
+    while model.year < args.year:
+        model.step()
+    hh, pp, p = model.households, model.persons, model.params
+
+    cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+    packed = np.zeros(hh.n, dtype=np.int64)
+    abroad_hh = np.zeros(hh.n, dtype=bool)
+
+    def census() -> None:
+        cells[:] = 0
+        packed[:] = 0
+        abroad_hh[:] = False
+        kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
+                       _PACK, cells, packed, abroad_hh)
+
+    census()
+    choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
+    n_c = len(choosers)
+    tab = utility_tables(p, Context.for_year(args.year, p))
+    rng = np.random.default_rng(1)
+    u_int = rng.random(hh.n, dtype=np.float32)
+    u_real = rng.random(hh.n, dtype=np.float32)
+    rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]],
+                    dtype=np.float32)
+    no_shifts = np.zeros((4, 0), dtype=np.float32)
+    v = np.empty((4, n_c), dtype=np.float32)
+    outs = {name: (np.empty(n_c, np.int8), np.empty(n_c, bool), np.empty(n_c, np.float32))
+            for name in ("model", "fused")}
+
+    def model_decision() -> None:
+        kernels.household_utilities(choosers, hh.region, hh.ethnicity, hh.diaspora,
+                                    hh.optimism, hh.head, pp.age, pp.edu, packed, hh.contacts,
+                                    abroad_hh, tab.cell, tab.head, tab.family, tab.coef,
+                                    no_shifts, v)
+        prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
+        choice, act, noncis = outs["model"]
+        kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
+                        u_real, rate, choice, act)
+        noncis[:] = prob.noncis
+
+    def fused() -> None:
+        choice, act, noncis = outs["fused"]
+        fused_decision(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism, hh.head,
+                       pp.age, pp.edu, packed, hh.contacts, abroad_hh, tab.cell, tab.head,
+                       tab.family, tab.coef, u_int, u_real, rate, choice, act, noncis)
+
+    sizes = (f"state on 1 January {args.year}: {hh.n:,} household slots, {n_c:,} deciding "
+             f"households, {pp.n:,} person slots")
+    rows = [("census: one pass over the person table", fastest_ms(census, args.repeat))]
+    rows.append(("decision as the model does it", fastest_ms(model_decision, args.repeat)))
+    rows.append(("  of which the nested-logit probabilities (numpy)",
+                 fastest_ms(lambda: nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"]),
+                            args.repeat)))
+    threads = numba.get_num_threads()
+    for n in sorted({1, threads}):
+        numba.set_num_threads(n)
+        rows.append((f"decision fused, compiled, {n} thread{'s' * (n > 1)}",
+                     fastest_ms(fused, args.repeat)))
+    numba.set_num_threads(threads)
+    differ = int((outs["model"][0] != outs["fused"][0]).sum()
+                 + (outs["model"][1] != outs["fused"][1]).sum())
+
+    year_ms = []
+    for _ in range(min(args.repeat, 2050 - model.year + 1)):
+        start = time.perf_counter()
+        model.step()
+        year_ms.append(1e3 * (time.perf_counter() - start))
+    rows.append((f"a whole model year (fastest of {len(year_ms)} years from {args.year})",
+                 min(year_ms)))
+
+    print(f"\n{sizes}")
+    print(f"reference: {ref_us:.3f} us per household-year; 100x that at "
+          f"{args.households:,} households allows {budget_ms:.2f} ms per simulated year\n")
+    width = max(len(name) for name, _ in rows)
+    print(f"{'part of a year':<{width}}  {'ms':>7}  {'of the budget':>13}")
+    for name, ms in rows:
+        print(f"{name:<{width}}  {ms:>7.2f}  {ms / budget_ms:>13.0%}")
+    print(f"\nfused vs model decision: {differ} different choices or realisations "
+          f"of {n_c:,} households")
+
+
+if __name__ == "__main__":
+    main()
