@@ -43,7 +43,7 @@ from model.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
 from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
 
 __all__ = ["uniform_of", "census", "act_on_decisions",
-           "deaths_and_fertility", "births_schooling_ageing", "leavers", "new_heads",
+           "deaths_and_fertility", "births", "age_and_move",
            "household_utilities", "realise", "group_order", "warm_up"]
 
 _TWO_M24 = np.float32(2.0**-24)
@@ -219,26 +219,17 @@ def deaths_and_fertility(status, age, death_age, sex, region, group_base, edu, b
 
 
 @njit(cache=True, nogil=True)
-def births_schooling_ageing(fertile, status, age, region, edu, fertility, level, key_birth,
-                            key_edu, p_higher):
-    """Mothers of the year, schooling and ageing of the living; returns the mothers' slots.
+def births(fertile, region, age, fertility, level, key_birth):
+    """Mothers of the year among the women of ``fertile``; returns their slots in order.
 
     A woman of ``fertile`` (see :func:`deaths_and_fertility`) gives birth when the uniform
-    of her slot is below ``min(level[region] * fertility[age], 0.95)`` (in float32). At 16
-    a person reaches secondary education; at 22 higher education with probability
-    ``p_higher`` (float32). Then every living person ages by one year.
+    of her slot is below ``min(level[region] * fertility[age], 0.95)`` (in float32).
 
     Examples
     --------
-    >>> age = np.array([27, 16], np.int16)
-    >>> edu = np.zeros(2, np.int8)
-    >>> births_schooling_ageing(np.array([0]), np.zeros(2, np.int8), age,
-    ...                         np.zeros(2, np.int8), edu, np.ones(121, np.float32),
-    ...                         np.array([0.95]), np.uint64(1), np.uint64(2),
-    ...                         np.float32(0.5)).tolist()
-    [0]
-    >>> age.tolist(), edu.tolist()
-    ([28, 17], [0, 1])
+    >>> births(np.array([0, 1]), np.zeros(2, np.int8), np.array([27, 30], np.int16),
+    ...        np.ones(121, np.float32), np.array([0.95]), np.uint64(1)).tolist()
+    [0, 1]
     """
     n = 0
     mothers = np.empty(len(fertile), np.intp)
@@ -249,93 +240,88 @@ def births_schooling_ageing(fertile, status, age, region, edu, fertility, level,
         if uniform_of(key_birth, i) < p:
             mothers[n] = i
             n += 1
-    for i in range(len(status)):
-        if status[i] > STUDY:
-            continue
-        a = age[i]
-        if a == 16:
-            edu[i] = 1
-        elif a == 22 and uniform_of(key_edu, i) < p_higher:
-            edu[i] = 2
-        age[i] = a + 1
     return mothers[:n].copy()
 
 
 @njit(cache=True, nogil=True)
-def leavers(status, age, owner, hh_head, hh_status, key, p_leave):
-    """Adult children (21-35, at home, 16+ years younger than the head) who leave home.
+def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p_higher,
+                 key_leave, p_leave):
+    """Schooling, ageing, leaving home and new heads in one pass; returns who leaves home.
 
-    Each candidate leaves when the uniform of its slot is below ``p_leave`` (float32).
-    Returns their slots in increasing order.
+    Three rules, applied to each living de jure person in slot order:
 
-    Examples
-    --------
-    >>> leavers(np.zeros(2, np.int8), np.array([50, 25], np.int16), np.zeros(2, np.intp),
-    ...         np.array([0]), np.zeros(1, np.int8), np.uint64(1), np.float32(1.0)).tolist()
-    [1]
-    """
-    n = 0
-    out = np.empty(len(status), np.intp)
-    for i in range(len(status)):
-        a = age[i]
-        if a < 21 or a > 35 or status[i] != HOME:
-            continue
-        h = _ix(owner[i])
-        head = _ix(hh_head[h])
-        if head == i or age[head] - a < 16 or hh_status[h] != RESIDENT:
-            continue
-        if uniform_of(key, i) < p_leave:
-            out[n] = i
-            n += 1
-    return out[:n].copy()
+    1. **schooling and ageing** (slots below ``n_aged``, i.e. not this year's newborns): at
+       16 a person reaches secondary education, at 22 higher education with probability
+       ``p_higher`` (the uniform of its slot in ``key_edu``, float32); then ages one year;
+    2. **leaving home**: an adult child aged 21-35 (after ageing) at home in a resident
+       household, not its head and at least 16 years younger than the head (both after
+       ageing), leaves when the uniform of its slot in ``key_leave`` is below ``p_leave``
+       (float32). Leavers are returned in increasing slot order; the caller gives them
+       households of their own;
+    3. **new heads**: a resident household whose head is no longer at home gets the oldest
+       member at home who stays, else the oldest living member abroad (ties: the later
+       slot); with nobody living it is dissolved. The rule of
+       :func:`model.demography.reassign_heads`.
 
-
-@njit(cache=True, nogil=True)
-def new_heads(hh_status, hh_head, status, age, owner):
-    """New heads for resident households whose head is no longer at home; returns how many.
-
-    The new head is the oldest member at home, else the oldest living member abroad
-    (ties: the later slot); a household with no living member is dissolved. The rule of
-    :func:`model.demography.reassign_heads`, with the affected households found in the
-    same compiled pass.
+    Heads never leave home (rule 2 excludes them), so which households need a new head is
+    known before the pass; the head of a household may sit at a later slot, not yet aged
+    when a younger member is weighed for rule 2, hence its age is taken as it will be.
 
     Examples
     --------
-    >>> hs, head = np.zeros(1, np.int8), np.array([0])
-    >>> new_heads(hs, head, np.array([4, 0, 0], np.int8), np.array([70, 40, 12], np.int16),
-    ...           np.zeros(3, np.intp))
-    1
-    >>> int(head[0])
-    1
+    >>> st = np.array([4, 0, 0], np.int8)  # the head (slot 0) died this year
+    >>> age, edu = np.array([70, 48, 21], np.int16), np.zeros(3, np.int8)
+    >>> head, hs = np.array([0]), np.zeros(1, np.int8)
+    >>> age_and_move(3, st, age, edu, np.zeros(3, np.intp), head, hs, np.uint64(1),
+    ...              np.float32(0.5), np.uint64(2), np.float32(1.0)).tolist()
+    []
+    >>> age.tolist(), int(head[0])  # slot 2 is 26 years younger than the head of the time
+    ([70, 49, 22], 1)
     """
     n_h = len(hh_status)
     flag = np.zeros(n_h, np.bool_)
-    n_flag = 0
     for h in range(n_h):
-        if hh_status[h] == RESIDENT and status[_ix(hh_head[h])] != HOME:
-            flag[h] = True
-            n_flag += 1
-    if n_flag == 0:
-        return 0
+        flag[h] = hh_status[h] == RESIDENT and status[_ix(hh_head[h])] != HOME
     best_rank = np.full(n_h, -1, np.int32)
     best = np.full(n_h, -1, np.intp)
+    n = 0
+    out = np.empty(len(status), np.intp)
     for i in range(len(status)):
         s = status[i]
-        h = _ix(owner[i])
-        if s > STUDY or not flag[h]:
+        if s > STUDY:
             continue
-        # rank: at home before abroad, then older before younger
-        rank = np.int32(age[i]) + (np.int32(1000) if s == HOME else np.int32(0))
-        if rank >= best_rank[h]:
-            best_rank[h] = rank
-            best[h] = i
+        a = np.int32(age[i])
+        if i < n_aged:
+            if a == 16:
+                edu[i] = 1
+            elif a == 22 and uniform_of(key_edu, i) < p_higher:
+                edu[i] = 2
+            a += 1
+            age[i] = a
+        h = _ix(owner[i])
+        if s == HOME and a >= 21 and a <= 35 and hh_status[h] == RESIDENT:
+            head = _ix(hh_head[h])
+            if head != i:
+                a_head = np.int32(age[head])
+                if head > i and head < n_aged and status[head] <= STUDY:
+                    a_head += 1  # ages later in this pass
+                if a_head - a >= 16 and uniform_of(key_leave, i) < p_leave:
+                    out[n] = i
+                    n += 1
+                    continue  # gone: not a candidate head of the home it leaves
+        if flag[h]:
+            # rank: at home before abroad, then older before younger
+            rank = a + (np.int32(1000) if s == HOME else np.int32(0))
+            if rank >= best_rank[h]:
+                best_rank[h] = rank
+                best[h] = i
     for h in range(n_h):
         if flag[h]:
             if best[h] >= 0:
                 hh_head[h] = best[h]
             else:
                 hh_status[h] = DISSOLVED
-    return n_flag
+    return out[:n].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -483,10 +469,8 @@ def warm_up() -> None:
     act_on_decisions(i1, i2, i1, ip, i4, table, i1, b1, np.zeros((4, 121), np.bool_),
                      np.zeros(4, np.uint64), 18, True, i8, i8, f4, ip)
     deaths_and_fertility(i1, i2, i2, i1, i1, i4, i1, table, np.zeros(121, np.float32), i8, f8)
-    births_schooling_ageing(ip, i1, i2, i1, i1, np.zeros(121, np.float32), f8, key, key,
-                            np.float32(0.5))
-    leavers(i1, i2, ip, ip, i1, key, np.float32(0.5))
-    new_heads(i1, ip, i1, i2, ip)
+    births(ip, i1, i2, np.zeros(121, np.float32), f8, key)
+    age_and_move(0, i1, i2, i1, ip, ip, i1, key, np.float32(0.5), key, np.float32(0.5))
     group_order(i1, i8)
     household_utilities(ip, i1, i1, b1, f4, ip, i2, i1, i8, np.zeros((0, 1), np.intp), b1,
                         np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,

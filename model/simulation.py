@@ -363,11 +363,9 @@ class EmigrationModel(mesa.Model):
         target = datasets.natural_increase_rate(year) * pop_r + deaths_r
         level = np.divide(target, mass, out=np.zeros(_N_REGIONS), where=mass > 0)
 
-        # births to women 15-49 at home, then schooling and ageing of the living
-        mothers = kernels.births_schooling_ageing(
-            fertile, pp.status, pp.age, pp.region, pp.edu, _FERTILITY, level,
-            stream_key(self.seed, "birth", year), stream_key(self.seed, "education", year),
-            np.float32(p["p_higher_completion"]))
+        # births to women 15-49 at home
+        mothers = kernels.births(fertile, pp.region, pp.age, _FERTILITY, level,
+                                 stream_key(self.seed, "birth", year))
 
         # newborns (age 0 on 1 January of next year; sex ratio at birth 105 boys : 100 girls)
         n_b = len(mothers)
@@ -383,20 +381,26 @@ class EmigrationModel(mesa.Model):
                   group_base=pp.group_base[mothers])
         births_t = self._tally(slots)
 
-        # young adults leave home and head new households
-        self._leave_home(year)
-        # households whose head died, left or went abroad get a new head, or are dissolved
-        kernels.new_heads(hh.status, hh.head, pp.status, pp.age, pp.hh)
+        # schooling and ageing of the living (not the newborns), young adults leaving home,
+        # and new heads for households whose head died, left or went abroad (or their
+        # dissolution), in one pass over the persons
+        movers = kernels.age_and_move(n_p, pp.status, pp.age, pp.edu, pp.hh, hh.head, hh.status,
+                                      stream_key(self.seed, "education", year),
+                                      np.float32(p["p_higher_completion"]),
+                                      stream_key(self.seed, "leave_home", year),
+                                      np.float32(p["p_leave_home"]))
+        self._found_households(movers)
         return births_t, deaths_t
 
-    def _leave_home(self, year: int) -> None:
-        p = self.params
-        hh, pp = self.households, self.persons
-        movers = kernels.leavers(pp.status, pp.age, pp.hh, hh.head, hh.status,
-                                 stream_key(self.seed, "leave_home", year),
-                                 np.float32(p["p_leave_home"]))
+    def _found_households(self, movers: np.ndarray) -> None:
+        """Each young adult who left home heads a household of its own in the same region.
+
+        The new household inherits its parents' region, ethnicity, optimism, kin abroad and
+        contacts.
+        """
         if len(movers) == 0:
             return
+        hh, pp = self.households, self.persons
         parent = pp.hh[movers]
         sl = hh.append(region=hh.region[parent], ethnicity=hh.ethnicity[parent],
                        optimism=hh.optimism[parent], diaspora=hh.diaspora[parent],

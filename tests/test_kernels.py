@@ -128,60 +128,80 @@ def test_deaths_and_fertility(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_births_schooling_ageing(seed):
+def test_births(seed):
     hh, pp, rng = tables(seed)
     level = rng.random(16) * 0.3
     level[3] = 5.0  # a region at the 0.95 cap
-    status0, age0, edu0 = pp.status.copy(), pp.age.copy(), pp.edu.copy()
-    p_higher = np.float32(0.37)
-    fertile = np.flatnonzero((age0 >= 15) & (age0 <= 49) & (pp.sex == 1) & (status0 == HOME))
-    mothers = kernels.births_schooling_ageing(
-        fertile, pp.status, pp.age, pp.region, pp.edu, FERTILITY, level,
-        stream_key(seed, "birth", 2014), stream_key(seed, "education", 2014), p_higher)
+    fertile = np.flatnonzero((pp.age >= 15) & (pp.age <= 49) & (pp.sex == 1)
+                             & (pp.status == HOME))
+    mothers = kernels.births(fertile, pp.region, pp.age, FERTILITY, level,
+                             stream_key(seed, "birth", 2014))
 
-    p_birth = np.minimum(level[pp.region[fertile]] * FERTILITY[age0[fertile]], 0.95)
-    want_mothers = fertile[uniform_at(seed, "birth", 2014, fertile) < p_birth.astype(np.float32)]
-    live = status0 <= STUDY
+    p_birth = np.minimum(level[pp.region[fertile]] * FERTILITY[pp.age[fertile]], 0.95)
+    want = fertile[uniform_at(seed, "birth", 2014, fertile) < p_birth.astype(np.float32)]
+    assert len(want) > 0
+    assert (mothers == want).all()
+
+
+def moved(seed):
+    """The tables before and after :func:`model.kernels.age_and_move` (last 30: newborns)."""
+    hh, pp, _ = tables(seed)
+    before = (pp.status.copy(), pp.age.copy(), pp.edu.copy(), hh.head.copy(),
+              hh.status.copy())
+    n_aged = pp.n - 30
+    movers = kernels.age_and_move(n_aged, pp.status, pp.age, pp.edu, pp.hh, hh.head,
+                                  hh.status, stream_key(seed, "education", 2014),
+                                  np.float32(0.37), stream_key(seed, "leave_home", 2016),
+                                  np.float32(0.3))
+    return hh, pp, n_aged, before, movers
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_age_and_move_schools_and_ages_all_but_newborns(seed):
+    hh, pp, n_aged, (status0, age0, edu0, _, _), _ = moved(seed)
+    live = (status0 <= STUDY) & (np.arange(pp.n) < n_aged)
     want_edu = edu0.copy()
     want_edu[live & (age0 == 16)] = 1
     at22 = np.flatnonzero(live & (age0 == 22))
     want_edu[at22[uniform_at(seed, "education", 2014, at22) < 0.37]] = 2
-    assert len(want_mothers) > 0
-    assert (mothers == want_mothers).all()
+    assert (want_edu != edu0).sum() > 0  # the test exercises schooling
     assert (pp.edu == want_edu).all()
     assert (pp.age == age0 + live).all()
     assert (pp.status == status0).all()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_leavers(seed):
-    hh, pp, _ = tables(seed)
-    key = stream_key(seed, "leave_home", 2016)
-    got = kernels.leavers(pp.status, pp.age, pp.hh, hh.head, hh.status, key, np.float32(0.3))
-
-    age = pp.age
+def test_age_and_move_leavers(seed):
+    hh, pp, _, (_, _, _, head0, hh_status0), movers = moved(seed)
+    age = pp.age  # after ageing: the rule compares ages as they are on 1 January next
     cand = np.flatnonzero((age >= 21) & (age <= 35) & (pp.status == HOME))
     owner = pp.hh[cand]
-    head = hh.head[owner]
-    child = (head != cand) & (age[head] - age[cand] >= 16) & (hh.status[owner] == RESIDENT)
+    head = head0[owner]
+    child = (head != cand) & (age[head] - age[cand] >= 16) & (hh_status0[owner] == RESIDENT)
     cand = cand[child]
     want = cand[uniform_at(seed, "leave_home", 2016, cand) < 0.3]
     assert len(want) > 0
-    assert (got == want).all()
+    assert (movers == want).all()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_new_heads_is_reassign_heads(seed):
-    hh, pp, _ = tables(seed)
-    hh2_status, hh2_head = hh.status.copy(), hh.head.copy()
-    resident = np.flatnonzero(hh.status == RESIDENT)
-    affected = resident[pp.status[hh.head[resident]] != HOME]
-    reassign_heads(hh, pp, affected)
-    n = kernels.new_heads(hh2_status, hh2_head, pp.status, pp.age, pp.hh)
-    assert n == len(affected) > 0
-    assert (hh2_head == hh.head).all()
-    assert (hh2_status == hh.status).all()
-    assert (hh.status == DISSOLVED).sum() > 0
+def test_age_and_move_new_heads_is_reassign_heads(seed):
+    hh, pp, _, (status0, _, _, head0, hh_status0), movers = moved(seed)
+    # the rule of demography.reassign_heads on the aged tables, leavers gone from home
+    want_hh = Households(hh.n, k=5)
+    want_hh.append(region=hh.region, ethnicity=hh.ethnicity, optimism=hh.optimism,
+                   diaspora=hh.diaspora, status=hh_status0.copy(), head=head0.copy(),
+                   contacts=hh.contacts)
+    want_pp = Persons(pp.n)
+    want_pp.append(**{f: getattr(pp, f).copy() for f in Persons._fields})
+    want_pp.status[movers] = DEAD  # not members of the home they left
+    resident = np.flatnonzero(hh_status0 == RESIDENT)
+    affected = resident[status0[head0[resident]] != HOME]
+    reassign_heads(want_hh, want_pp, affected)
+    assert len(affected) > 0
+    assert (want_hh.status == DISSOLVED).sum() > (hh_status0 == DISSOLVED).sum()
+    assert (hh.head == want_hh.head).all()
+    assert (hh.status == want_hh.status).all()
 
 
 def test_group_order_is_stable_argsort():
@@ -334,3 +354,16 @@ def test_act_on_decisions_counts_intentions(seed):
 def test_act_on_decisions_counts_nothing_when_not_recording():
     *_, yes, every, gone = acted_on(1, record=False)
     assert yes.sum() == 0 and every.sum() == 0 and len(gone) > 0
+
+
+@pytest.mark.parametrize("head_status, leaves", [(HOME, True), (LABOUR, True), (DEAD, False)])
+def test_age_and_move_compares_with_the_heads_age_after_ageing(head_status, leaves):
+    # the child (slot 0) is weighed before its head (slot 1) ages in the same pass; a
+    # living head is compared at 46 with the child at 30 (16 years: leaves), a dead head
+    # does not age (45 - 30 < 16: stays)
+    status = np.array([HOME, head_status], np.int8)
+    age = np.array([29, 45], np.int16)
+    movers = kernels.age_and_move(2, status, age, np.ones(2, np.int8), np.zeros(2, np.intp),
+                                  np.array([1]), np.zeros(1, np.int8), np.uint64(1),
+                                  np.float32(0.0), np.uint64(2), np.float32(1.0))
+    assert movers.tolist() == ([0] if leaves else [])
