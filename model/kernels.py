@@ -85,7 +85,7 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
     For every living de jure person (status HOME, LABOUR or STUDY) adds 1 to
     ``cells[group_base + band_code[age] + edu]``; for a person at home adds ``pack[age]``
     to ``packed[owner]`` (counts of members by kind in base-256 digits); for a person
-    abroad sets ``abroad_hh[owner]``.
+    abroad sets ``abroad_hh[owner]``. Returns the slots of the persons abroad, in order.
 
     Examples
     --------
@@ -94,10 +94,13 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
     >>> abroad = np.zeros(1, np.bool_)
     >>> census(st, np.array([5, 30, 70], np.int16), np.zeros(3, np.int8), np.zeros(3, np.intp),
     ...        np.zeros(3, np.int32), np.arange(121, dtype=np.int32) // 20,
-    ...        np.ones(121, np.int64), cells, packed, abroad)
+    ...        np.ones(121, np.int64), cells, packed, abroad).tolist()
+    [1]
     >>> cells[:2].tolist(), int(packed[0]), bool(abroad[0])
     ([1, 1], 1, True)
     """
+    n = 0
+    away = np.empty(len(status), np.intp)  # only the pages written are ever touched
     for i in range(len(status)):
         s = status[i]
         if s > STUDY:
@@ -107,6 +110,9 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
             packed[_ix(owner[i])] += pack[_ix(age[i])]
         else:
             abroad_hh[_ix(owner[i])] = True
+            away[n] = i
+            n += 1
+    return away[:n].copy()
 
 
 @njit(cache=True, nogil=True)
@@ -245,10 +251,10 @@ def births(fertile, region, age, fertility, level, key_birth):
 
 @njit(cache=True, nogil=True)
 def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p_higher,
-                 key_leave, p_leave):
+                 key_leave, p_leave, group_base, band_code, abroad_cells):
     """Schooling, ageing, leaving home and new heads in one pass; returns who leaves home.
 
-    Three rules, applied to each living de jure person in slot order:
+    Three rules, applied to each living de jure person in slot order, and a count:
 
     1. **schooling and ageing** (slots below ``n_aged``, i.e. not this year's newborns): at
        16 a person reaches secondary education, at 22 higher education with probability
@@ -261,7 +267,10 @@ def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p
     3. **new heads**: a resident household whose head is no longer at home gets the oldest
        member at home who stays, else the oldest living member abroad (ties: the later
        slot); with nobody living it is dissolved. The rule of
-       :func:`model.demography.reassign_heads`.
+       :func:`model.demography.reassign_heads`;
+    4. the persons abroad on 31 December by group cell (after schooling and ageing, as in
+       :func:`census`): labour migrants add 1 to ``abroad_cells[0]``, students to
+       ``abroad_cells[1]``.
 
     Heads never leave home (rule 2 excludes them), so which households need a new head is
     known before the pass; the head of a household may sit at a later slot, not yet aged
@@ -273,7 +282,8 @@ def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p
     >>> age, edu = np.array([70, 48, 21], np.int16), np.zeros(3, np.int8)
     >>> head, hs = np.array([0]), np.zeros(1, np.int8)
     >>> age_and_move(3, st, age, edu, np.zeros(3, np.intp), head, hs, np.uint64(1),
-    ...              np.float32(0.5), np.uint64(2), np.float32(1.0)).tolist()
+    ...              np.float32(0.5), np.uint64(2), np.float32(1.0), np.zeros(3, np.int32),
+    ...              np.zeros(121, np.int32), np.zeros((2, 1), np.int64)).tolist()
     []
     >>> age.tolist(), int(head[0])  # slot 2 is 26 years younger than the head of the time
     ([70, 49, 22], 1)
@@ -298,6 +308,8 @@ def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p
                 edu[i] = 2
             a += 1
             age[i] = a
+        if s != HOME:
+            abroad_cells[_ix(s - 1), _cell(group_base, band_code, age, edu, i)] += 1
         h = _ix(owner[i])
         if s == HOME and a >= 21 and a <= 35 and hh_status[h] == RESIDENT:
             head = _ix(hh_head[h])
@@ -470,7 +482,8 @@ def warm_up() -> None:
                      np.zeros(4, np.uint64), 18, True, i8, i8, f4, ip)
     deaths_and_fertility(i1, i2, i2, i1, i1, i4, i1, table, np.zeros(121, np.float32), i8, f8)
     births(ip, i1, i2, np.zeros(121, np.float32), f8, key)
-    age_and_move(0, i1, i2, i1, ip, ip, i1, key, np.float32(0.5), key, np.float32(0.5))
+    age_and_move(0, i1, i2, i1, ip, ip, i1, key, np.float32(0.5), key, np.float32(0.5), i4,
+                 table, np.zeros((2, 1), np.int64))
     group_order(i1, i8)
     household_utilities(ip, i1, i1, b1, f4, ip, i2, i1, i8, np.zeros((0, 1), np.intp), b1,
                         np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,

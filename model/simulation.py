@@ -139,22 +139,23 @@ class EmigrationModel(mesa.Model):
     def _recording(self) -> bool:
         return self.year >= self.sim_scenario.start
 
-    def _census(self) -> tuple[np.ndarray, np.ndarray]:
+    def _census(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Record the population on 1 January; return household composition and ties abroad.
 
-        Returns ``packed`` (members at home by kind, base-256 digits of ``_PACK``) and
-        ``abroad_hh`` (the household has a member abroad, or has emigrated).
+        Returns ``packed`` (members at home by kind, base-256 digits of ``_PACK``),
+        ``abroad_hh`` (the household has a member abroad, or has emigrated) and the slots
+        of the persons abroad.
         """
         hh, pp = self.households, self.persons
         cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
         packed = np.zeros(hh.n, dtype=np.int64)
         abroad_hh = hh.status == HH_EMIGRATED
-        kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
-                       _PACK, cells, packed, abroad_hh)
+        away = kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
+                              Recorder.BAND_CODE, _PACK, cells, packed, abroad_hh)
         self._population_t = self.recorder.tally_cells(cells)
         if self._recording():
             self.recorder.put(self.year, "population", self._population_t)
-        return packed, abroad_hh
+        return packed, abroad_hh, away
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -187,7 +188,7 @@ class EmigrationModel(mesa.Model):
         p = self.params
         hh, pp = self.households, self.persons
         rec = self._recording()
-        packed, abroad_hh = self._census()
+        packed, abroad_hh, abroad_start = self._census()
 
         ctx = Context.for_year(year, p)
         self.extra_utility = None
@@ -211,7 +212,6 @@ class EmigrationModel(mesa.Model):
         status = pp.status
         age = pp.age
         owner = pp.hh
-        abroad_start = np.flatnonzero((status == P_LABOUR) | (status == P_STUDY))
         choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
         n_c = len(choosers)
         tab = utility_tables(p, ctx)
@@ -298,7 +298,7 @@ class EmigrationModel(mesa.Model):
             self.recorder.put(year, "new_returnees", self._tally(returnees))
 
         # 8. demography
-        births_t, deaths_t = self._demography(year)
+        births_t, deaths_t, abroad_cells = self._demography(year)
 
         # 9. immigration
         immigrants_t = self._immigration(year)
@@ -308,10 +308,9 @@ class EmigrationModel(mesa.Model):
             self.recorder.put(year, "deaths", deaths_t)
             self.recorder.put(year, "new_immigrants", immigrants_t)
             self.recorder.put(year, "net_migration", immigrants_t - t_emig)
-            abroad_end = np.flatnonzero((pp.status == P_LABOUR) | (pp.status == P_STUDY))
-            on_study = pp.status[abroad_end] == P_STUDY
-            self.recorder.put(year, "n_labour_abroad", self._tally(abroad_end[~on_study]))
-            self.recorder.put(year, "n_students_abroad", self._tally(abroad_end[on_study]))
+            self.recorder.put(year, "n_labour_abroad", self.recorder.tally_cells(abroad_cells[0]))
+            self.recorder.put(year, "n_students_abroad",
+                              self.recorder.tally_cells(abroad_cells[1]))
         self.year += 1
         if self.year > self.sim_scenario.end:
             self.running = False
@@ -340,8 +339,11 @@ class EmigrationModel(mesa.Model):
         self.recorder.put(year, "share_intending", share[keep],
                           [self.recorder.groups[i] for i in keep], share=True)
 
-    def _demography(self, year: int) -> tuple[np.ndarray, np.ndarray]:
-        """Deaths, births, schooling, ageing, leaving home and new heads; returns tallies.
+    def _demography(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Deaths, births, schooling, ageing, leaving home and new heads.
+
+        Returns the tallies of births and deaths, and the persons abroad on 31 December by
+        group cell (row 0 labour migrants, row 1 students; immigration adds nobody abroad).
 
         A person dies in the year in which their age reaches the age of death drawn when
         they entered the model. Births per region are set so that births minus this
@@ -384,13 +386,15 @@ class EmigrationModel(mesa.Model):
         # schooling and ageing of the living (not the newborns), young adults leaving home,
         # and new heads for households whose head died, left or went abroad (or their
         # dissolution), in one pass over the persons
+        abroad_cells = np.zeros((2, Recorder.OUTSIDE + 1), dtype=np.int64)
         movers = kernels.age_and_move(n_p, pp.status, pp.age, pp.edu, pp.hh, hh.head, hh.status,
                                       stream_key(self.seed, "education", year),
                                       np.float32(p["p_higher_completion"]),
                                       stream_key(self.seed, "leave_home", year),
-                                      np.float32(p["p_leave_home"]))
+                                      np.float32(p["p_leave_home"]), pp.group_base,
+                                      Recorder.BAND_CODE, abroad_cells)
         self._found_households(movers)
-        return births_t, deaths_t
+        return births_t, deaths_t, abroad_cells
 
     def _found_households(self, movers: np.ndarray) -> None:
         """Each young adult who left home heads a household of its own in the same region.

@@ -86,9 +86,10 @@ def test_census(seed):
     cells = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     packed = np.zeros(hh.n, np.int64)
     abroad = hh.status == HH_EMIGRATED
-    kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE, pack,
-                   cells, packed, abroad)
+    away = kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
+                          pack, cells, packed, abroad)
 
+    assert (away == np.flatnonzero((pp.status == LABOUR) | (pp.status == STUDY))).all()
     codes = Recorder.code(pp.group_base, pp.age, pp.edu)
     codes[pp.status > STUDY] = Recorder.OUTSIDE
     want_cells = np.bincount(codes, minlength=Recorder.OUTSIDE + 1)
@@ -149,16 +150,18 @@ def moved(seed):
     before = (pp.status.copy(), pp.age.copy(), pp.edu.copy(), hh.head.copy(),
               hh.status.copy())
     n_aged = pp.n - 30
+    abroad_cells = np.zeros((2, Recorder.OUTSIDE + 1), np.int64)
     movers = kernels.age_and_move(n_aged, pp.status, pp.age, pp.edu, pp.hh, hh.head,
                                   hh.status, stream_key(seed, "education", 2014),
                                   np.float32(0.37), stream_key(seed, "leave_home", 2016),
-                                  np.float32(0.3))
-    return hh, pp, n_aged, before, movers
+                                  np.float32(0.3), pp.group_base, Recorder.BAND_CODE,
+                                  abroad_cells)
+    return hh, pp, n_aged, before, movers, abroad_cells
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_age_and_move_schools_and_ages_all_but_newborns(seed):
-    hh, pp, n_aged, (status0, age0, edu0, _, _), _ = moved(seed)
+    hh, pp, n_aged, (status0, age0, edu0, _, _), *_ = moved(seed)
     live = (status0 <= STUDY) & (np.arange(pp.n) < n_aged)
     want_edu = edu0.copy()
     want_edu[live & (age0 == 16)] = 1
@@ -171,8 +174,18 @@ def test_age_and_move_schools_and_ages_all_but_newborns(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_age_and_move_counts_who_is_abroad_at_the_end_of_the_year(seed):
+    _, pp, _, _, _, abroad_cells = moved(seed)
+    codes = Recorder.code(pp.group_base, pp.age, pp.edu)  # ages and schooling after the pass
+    for row, status in enumerate((LABOUR, STUDY)):
+        want = np.bincount(codes[pp.status == status], minlength=Recorder.OUTSIDE + 1)
+        assert want.sum() > 0
+        assert (abroad_cells[row] == want).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_age_and_move_leavers(seed):
-    hh, pp, _, (_, _, _, head0, hh_status0), movers = moved(seed)
+    hh, pp, _, (_, _, _, head0, hh_status0), movers, _ = moved(seed)
     age = pp.age  # after ageing: the rule compares ages as they are on 1 January next
     cand = np.flatnonzero((age >= 21) & (age <= 35) & (pp.status == HOME))
     owner = pp.hh[cand]
@@ -186,7 +199,7 @@ def test_age_and_move_leavers(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_age_and_move_new_heads_is_reassign_heads(seed):
-    hh, pp, _, (status0, _, _, head0, hh_status0), movers = moved(seed)
+    hh, pp, _, (status0, _, _, head0, hh_status0), movers, _ = moved(seed)
     # the rule of demography.reassign_heads on the aged tables, leavers gone from home
     want_hh = Households(hh.n, k=5)
     want_hh.append(region=hh.region, ethnicity=hh.ethnicity, optimism=hh.optimism,
@@ -365,5 +378,7 @@ def test_age_and_move_compares_with_the_heads_age_after_ageing(head_status, leav
     age = np.array([29, 45], np.int16)
     movers = kernels.age_and_move(2, status, age, np.ones(2, np.int8), np.zeros(2, np.intp),
                                   np.array([1]), np.zeros(1, np.int8), np.uint64(1),
-                                  np.float32(0.0), np.uint64(2), np.float32(1.0))
+                                  np.float32(0.0), np.uint64(2), np.float32(1.0),
+                                  np.zeros(2, np.int32), Recorder.BAND_CODE,
+                                  np.zeros((2, Recorder.OUTSIDE + 1), np.int64))
     assert movers.tolist() == ([0] if leaves else [])
