@@ -182,23 +182,89 @@ def main(argv: list[str] | None = None) -> None:
     model = EmigrationModel(Scenario(scale=float(real / args.households), end=2050), seed=1)
     while model.year < args.year:
         model.step()
-    hh, pp, p = model.households, model.persons, model.params
+    hh, pp = model.households, model.persons
+    sizes = (f"state on 1 January {args.year}: {hh.n:,} household slots, {pp.n:,} person "
+             "slots")
 
+    # 1. the model's own passes, timed in place over --repeat simulated years
+    per_part, year_ms = time_passes(model, args.repeat)
+    # 2. the decision fused into one compiled loop, on 1 and on all threads, on the state the
+    # model has reached
+    fused_rows, differ, n_c = time_fused_decision(model, args.repeat)
+
+    print(f"\n{sizes}")
+    print(f"reference: {ref_us:.3f} us per household-year; 100x that at "
+          f"{args.households:,} households allows {budget_ms:.2f} ms per simulated year\n")
+    rows = [(f"kernels.{name}" if name != "nested_logit" else "decisions.nested_logit (numpy)",
+             min(times)) for name, times in per_part.items()]
+    passes = sum(ms for _, ms in rows)
+    rows.append(("all of these together", passes))
+    rows.append((f"a whole model year (fastest of {len(year_ms)})", min(year_ms)))
+    rows += fused_rows
+    width = max(len(name) for name, _ in rows)
+    print(f"{'part of a year (fastest of the timed years)':<{width}}  {'ms':>7}  "
+          f"{'of the budget':>13}")
+    for name, ms in rows:
+        print(f"{name:<{width}}  {ms:>7.2f}  {ms / budget_ms:>13.0%}")
+    print(f"\nthe compiled passes and the logit alone need {passes / budget_ms:.1f}x the budget "
+          f"on one core; even both cores used perfectly would leave "
+          f"{passes / 2 / budget_ms:.1f}x")
+    print(f"fused vs model decision (on the state after the timed years): {differ} different "
+          f"choices or realisations of {n_c:,} households")
+
+
+def time_passes(model: EmigrationModel, years: int) -> tuple[dict[str, list[float]], list]:
+    """Step the model ``years`` times, timing each compiled pass and the numpy logit inside.
+
+    The model calls ``kernels.<name>`` and ``simulation.nested_logit`` through module
+    attributes, so wrapping those attributes times the calls where they happen.
+    """
+    from model import simulation
+
+    names = [n for n in kernels.__all__ if n not in ("uniform_of", "warm_up")]
+    spent: dict[str, float] = {}
+    originals = {n: getattr(kernels, n) for n in names}
+    originals["nested_logit"] = simulation.nested_logit
+
+    def timed(name, fn):
+        def wrapper(*a, **kw):
+            start = time.perf_counter()
+            out = fn(*a, **kw)
+            spent[name] = spent.get(name, 0.0) + 1e3 * (time.perf_counter() - start)
+            return out
+        return wrapper
+
+    per_part: dict[str, list[float]] = {}
+    year_ms = []
+    try:
+        for n in names:
+            setattr(kernels, n, timed(n, originals[n]))
+        simulation.nested_logit = timed("nested_logit", originals["nested_logit"])
+        for _ in range(min(years, 2050 - model.year + 1)):
+            spent.clear()
+            start = time.perf_counter()
+            model.step()
+            year_ms.append(1e3 * (time.perf_counter() - start))
+            for name, ms in spent.items():
+                per_part.setdefault(name, []).append(ms)
+    finally:
+        for n in names:
+            setattr(kernels, n, originals[n])
+        simulation.nested_logit = originals["nested_logit"]
+    return per_part, year_ms
+
+
+def time_fused_decision(model: EmigrationModel, repeat: int) -> tuple[list, int, int]:
+    """Time the model's decision and :func:`fused_decision` on 1 and on all threads."""
+    hh, pp, p = model.households, model.persons, model.params
     cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
     packed = np.zeros(hh.n, dtype=np.int64)
     abroad_hh = np.zeros(hh.n, dtype=bool)
-
-    def census() -> None:
-        cells[:] = 0
-        packed[:] = 0
-        abroad_hh[:] = False
-        kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
-                       _PACK, cells, packed, abroad_hh)
-
-    census()
+    kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
+                   _PACK, cells, packed, abroad_hh)
     choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
     n_c = len(choosers)
-    tab = utility_tables(p, Context.for_year(args.year, p))
+    tab = utility_tables(p, Context.for_year(model.year, p))
     rng = np.random.default_rng(1)
     u_int = rng.random(hh.n, dtype=np.float32)
     u_real = rng.random(hh.n, dtype=np.float32)
@@ -226,39 +292,17 @@ def main(argv: list[str] | None = None) -> None:
                        pp.age, pp.edu, packed, hh.contacts, abroad_hh, tab.cell, tab.head,
                        tab.family, tab.coef, u_int, u_real, rate, choice, act, noncis)
 
-    sizes = (f"state on 1 January {args.year}: {hh.n:,} household slots, {n_c:,} deciding "
-             f"households, {pp.n:,} person slots")
-    rows = [("census: one pass over the person table", fastest_ms(census, args.repeat))]
-    rows.append(("decision as the model does it", fastest_ms(model_decision, args.repeat)))
-    rows.append(("  of which the nested-logit probabilities (numpy)",
-                 fastest_ms(lambda: nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"]),
-                            args.repeat)))
+    rows = [("decision as the model makes it (gather, logit, draws)",
+             fastest_ms(model_decision, repeat))]
     threads = numba.get_num_threads()
     for n in sorted({1, threads}):
         numba.set_num_threads(n)
         rows.append((f"decision fused, compiled, {n} thread{'s' * (n > 1)}",
-                     fastest_ms(fused, args.repeat)))
+                     fastest_ms(fused, repeat)))
     numba.set_num_threads(threads)
     differ = int((outs["model"][0] != outs["fused"][0]).sum()
                  + (outs["model"][1] != outs["fused"][1]).sum())
-
-    year_ms = []
-    for _ in range(min(args.repeat, 2050 - model.year + 1)):
-        start = time.perf_counter()
-        model.step()
-        year_ms.append(1e3 * (time.perf_counter() - start))
-    rows.append((f"a whole model year (fastest of {len(year_ms)} years from {args.year})",
-                 min(year_ms)))
-
-    print(f"\n{sizes}")
-    print(f"reference: {ref_us:.3f} us per household-year; 100x that at "
-          f"{args.households:,} households allows {budget_ms:.2f} ms per simulated year\n")
-    width = max(len(name) for name, _ in rows)
-    print(f"{'part of a year':<{width}}  {'ms':>7}  {'of the budget':>13}")
-    for name, ms in rows:
-        print(f"{name:<{width}}  {ms:>7.2f}  {ms / budget_ms:>13.0%}")
-    print(f"\nfused vs model decision: {differ} different choices or realisations "
-          f"of {n_c:,} households")
+    return rows, differ, n_c
 
 
 if __name__ == "__main__":

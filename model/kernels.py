@@ -144,12 +144,12 @@ def act_on_decisions(status, age, edu, owner, group_base, band_code, intent, act
     >>> slot, yes, every = np.full(2, -1, np.intp), np.zeros(4, np.int64), np.zeros(4, np.int64)
     >>> act_on_decisions(st, np.array([40, 10, 30, 35], np.int16), np.zeros(4, np.int8),
     ...     np.array([0, 0, 0, 1]), np.zeros(4, np.int32), np.zeros(121, np.int32),
-    ...     np.array([2, 3], np.int8), np.array([True, True]), elig,
+    ...     np.array([3, 2], np.int8), np.array([True, True]), elig,
     ...     np.array([0, 0, 9, 0], np.uint64), 18, True, yes, every,
-    ...     np.full(2, -1.0, np.float32), slot).tolist()
+    ...     np.full(2, -1.0, np.float32), slot).tolist()  # household 1 emigrates
     [3]
-    >>> st.tolist(), slot.tolist(), int(yes[0]), int(every[0])
-    ([0, 0, 2, 3], [-1, -1], 1, 2)
+    >>> st.tolist(), slot.tolist(), int(yes[0]), int(every[0])  # household 0 sends slot 0
+    ([0, 0, 2, 3], [0, -1], 1, 2)
     """
     emigrate = 1 + EMIGRATE_CODE
     n = 0
@@ -284,8 +284,8 @@ def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p
     >>> age_and_move(3, st, age, edu, np.zeros(3, np.intp), head, hs, np.uint64(1),
     ...              np.float32(0.5), np.uint64(2), np.float32(1.0), np.zeros(3, np.int32),
     ...              np.zeros(121, np.int32), np.zeros((2, 1), np.int64)).tolist()
-    []
-    >>> age.tolist(), int(head[0])  # slot 2 is 26 years younger than the head of the time
+    [2]
+    >>> age.tolist(), int(head[0])  # slot 2 left home; the oldest who stays is the head
     ([70, 49, 22], 1)
     """
     n_h = len(hh_status)
