@@ -40,7 +40,7 @@ from numba import njit
 from model import datasets
 from model.decisions import EMIGRATE as EMIGRATE_CODE
 from model.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
-from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, RESIDENT, STUDY
+from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, INDEX_DTYPE, RESIDENT, STUDY
 
 __all__ = ["uniform_of", "census", "act_on_decisions",
            "deaths_and_fertility", "births", "age_and_move",
@@ -475,17 +475,18 @@ def warm_up() -> None:
     """
     i1, i2, i4, i8 = (np.zeros(0, t) for t in (np.int8, np.int16, np.int32, np.int64))
     ip, f4, f8, b1 = (np.zeros(0, t) for t in (np.intp, np.float32, np.float64, np.bool_))
+    ix = np.zeros(0, INDEX_DTYPE)  # a person's household, a household's head
     key = np.uint64(1)
     table = np.zeros(121, np.int32)
-    census(i1, i2, i1, ip, i4, table, np.zeros(121, np.int64), i8, i8, b1)
-    act_on_decisions(i1, i2, i1, ip, i4, table, i1, b1, np.zeros((4, 121), np.bool_),
+    census(i1, i2, i1, ix, i4, table, np.zeros(121, np.int64), i8, i8, b1)
+    act_on_decisions(i1, i2, i1, ix, i4, table, i1, b1, np.zeros((4, 121), np.bool_),
                      np.zeros(4, np.uint64), 18, True, i8, i8, f4, ip)
     deaths_and_fertility(i1, i2, i2, i1, i1, i4, i1, table, np.zeros(121, np.float32), i8, f8)
     births(ip, i1, i2, np.zeros(121, np.float32), f8, key)
-    age_and_move(0, i1, i2, i1, ip, ip, i1, key, np.float32(0.5), key, np.float32(0.5), i4,
+    age_and_move(0, i1, i2, i1, ix, ix, i1, key, np.float32(0.5), key, np.float32(0.5), i4,
                  table, np.zeros((2, 1), np.int64))
     group_order(i1, i8)
-    household_utilities(ip, i1, i1, b1, f4, ip, i2, i1, i8, np.zeros((0, 1), np.intp), b1,
+    household_utilities(ip, i1, i1, b1, f4, ix, i2, i1, i8, np.zeros((0, 1), INDEX_DTYPE), b1,
                         np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,
                         np.zeros((4, 0), np.float32), np.zeros((4, 0), np.float32))
     realise(ip, f4, f4, f4, f4, f4, f4, f4, i1, b1)

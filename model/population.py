@@ -47,7 +47,17 @@ __all__ = [
     "MAX_AGE", "MAX_HH_SIZE",
 ]
 
-from model.states import DEAD, DISSOLVED, EMIGRATED, HH_EMIGRATED, HOME, LABOUR, RESIDENT, STUDY
+from model.states import (
+    DEAD,
+    DISSOLVED,
+    EMIGRATED,
+    HH_EMIGRATED,
+    HOME,
+    INDEX_DTYPE,
+    LABOUR,
+    RESIDENT,
+    STUDY,
+)
 
 MAX_AGE = 100
 MAX_HH_SIZE = 12
@@ -116,8 +126,8 @@ class Households(_Table):
         "optimism": (np.float32, ()),
         "diaspora": (np.bool_, ()),
         "status": (np.int8, ()),
-        "head": (np.intp, ()),
-        "contacts": (np.intp, ("k",)),
+        "head": (np.dtype(INDEX_DTYPE), ()),
+        "contacts": (np.dtype(INDEX_DTYPE), ("k",)),
     }
 
     def __init__(self, capacity: int, k: int):
@@ -143,7 +153,7 @@ class Persons(_Table):
     """
 
     _fields = {
-        "hh": (np.intp, ()),
+        "hh": (np.dtype(INDEX_DTYPE), ()),
         "age": (np.int16, ()),
         "sex": (np.int8, ()),
         "edu": (np.int8, ()),

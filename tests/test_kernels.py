@@ -382,3 +382,29 @@ def test_age_and_move_compares_with_the_heads_age_after_ageing(head_status, leav
                                   np.zeros(2, np.int32), Recorder.BAND_CODE,
                                   np.zeros((2, Recorder.OUTSIDE + 1), np.int64))
     assert movers.tolist() == ([0] if leaves else [])
+
+
+_ONE_SIGNATURE = """
+from model import kernels
+from model.scenario import Scenario
+from model.simulation import EmigrationModel
+m = EmigrationModel(Scenario(scale=5000, end=2014), seed=1)
+warm = {n: getattr(kernels, n).signatures for n in kernels.__all__ if n != "warm_up"}
+m.run_model()
+ran = {n: getattr(kernels, n).signatures for n in kernels.__all__ if n != "warm_up"}
+print(warm == ran and all(len(s) <= 1 for s in ran.values()))
+"""
+
+
+def test_warm_up_compiles_the_types_the_model_passes():
+    # a run that calls a kernel with other dtypes than warm_up would compile it again in
+    # the middle of a simulated year (seconds on a fresh machine); run in a fresh process,
+    # because the tests above call the kernels with their own dtypes
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", _ONE_SIGNATURE], cwd=root, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "True"
