@@ -5,7 +5,16 @@ the yearly step touches every person slot several times (the census of 1 January
 births, schooling and ageing, household formation, new heads) and gathers a dozen attributes
 per household for its utilities. Written as numpy expressions each of these is a chain of 5
 to 15 whole-array passes with temporaries and index sets; here each is one loop that reads a
-slot's fields once. The loops hold no model logic that is not also stated in numpy form:
+slot's fields once. A year makes three passes over the persons, each applying in slot order
+the rules that follow one another in the step (a person's fate in one rule only depends on
+its own earlier rules and on household-level values fixed before the pass):
+
+1. :func:`census` on 1 January;
+2. after the decision, :func:`act_return_die`: intentions, who goes, returns from abroad,
+   deaths and the women who may give birth (then :func:`births` over those women only);
+3. :func:`age_and_move`: schooling, ageing, leaving home, new heads, the stocks abroad.
+
+The loops hold no model logic that is not also stated in numpy form:
 the probabilities and tables they read are computed in numpy by the calling modules
 (:func:`model.decisions.nested_logit`, :func:`model.decisions.utility_tables`,
 :func:`model.demography.birth_probability`'s rule), and ``tests/test_kernels.py`` checks
@@ -40,10 +49,9 @@ from numba import njit
 from model import datasets
 from model.decisions import EMIGRATE as EMIGRATE_CODE
 from model.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
-from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, INDEX_DTYPE, RESIDENT, STUDY
+from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, INDEX_DTYPE, LABOUR, RESIDENT, STUDY
 
-__all__ = ["uniform_of", "census", "act_on_decisions",
-           "deaths_and_fertility", "births", "age_and_move",
+__all__ = ["uniform_of", "census", "act_return_die", "births", "age_and_move",
            "household_utilities", "realise", "group_order", "warm_up"]
 
 _TWO_M24 = np.float32(2.0**-24)
@@ -85,7 +93,7 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
     For every living de jure person (status HOME, LABOUR or STUDY) adds 1 to
     ``cells[group_base + band_code[age] + edu]``; for a person at home adds ``pack[age]``
     to ``packed[owner]`` (counts of members by kind in base-256 digits); for a person
-    abroad sets ``abroad_hh[owner]``. Returns the slots of the persons abroad, in order.
+    abroad sets ``abroad_hh[owner]``.
 
     Examples
     --------
@@ -94,13 +102,10 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
     >>> abroad = np.zeros(1, np.bool_)
     >>> census(st, np.array([5, 30, 70], np.int16), np.zeros(3, np.int8), np.zeros(3, np.intp),
     ...        np.zeros(3, np.int32), np.arange(121, dtype=np.int32) // 20,
-    ...        np.ones(121, np.int64), cells, packed, abroad).tolist()
-    [1]
+    ...        np.ones(121, np.int64), cells, packed, abroad)
     >>> cells[:2].tolist(), int(packed[0]), bool(abroad[0])
     ([1, 1], 1, True)
     """
-    n = 0
-    away = np.empty(len(status), np.intp)  # only the pages written are ever touched
     for i in range(len(status)):
         s = status[i]
         if s > STUDY:
@@ -110,118 +115,127 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
             packed[_ix(owner[i])] += pack[_ix(age[i])]
         else:
             abroad_hh[_ix(owner[i])] = True
-            away[n] = i
-            n += 1
-    return away[:n].copy()
 
 
 @njit(cache=True, nogil=True)
-def act_on_decisions(status, age, edu, owner, group_base, band_code, intent, acting, eligible,
-                     keys, adult_age, record, yes_cells, all_cells, best_key, best_slot):
-    """One pass after the decision: count intentions, pick who goes, emigrate households.
+def act_return_die(status, age, edu, owner, group_base, band_code, intent, acting, eligible,
+                   keys, adult_age, record, yes_cells, all_cells, best_key, best_slot,
+                   years_abroad, returns, study_years, death_age, sex, fertility, death_cells):
+    """One pass after the decision: who goes, who comes back, who dies, who may give birth.
 
     ``intent[h]`` is 0 for a household that did not decide this year, else 1 + its chosen
     alternative (:data:`model.decisions.STAY` ... ``STUDY``); ``acting[h]`` says whether it
-    acts on it. For every living de jure person of a deciding household, in slot order:
+    acts on it. For every living de jure person, in slot order:
 
-    * if ``record``, a person at home aged ``adult_age`` or more adds 1 to ``all_cells`` at
-      its group code (as in :func:`census`), and to ``yes_cells`` when the household intends
-      to emigrate;
-    * in a household that acts on labour or study (code ``c``), a member at home who is
-      ``eligible[c, age]`` gets the uniform of its slot in the stream ``keys[c]``; the member
-      with the largest draw becomes ``best_slot[h]`` (ties: the later slot; -1 where nobody
-      qualifies). ``best_key`` and ``best_slot`` must arrive filled with -1;
-    * in a household that acts on emigration, the person (at home or abroad) becomes
-      EMIGRATED.
+    1. **acting** (members of deciding households):
 
-    Returns the slots of the emigrated persons in increasing order. Households act on one
-    alternative, so the three rules never meet in one household.
+       * if ``record``, a person at home aged ``adult_age`` or more adds 1 to ``all_cells``
+         at its group code (as in :func:`census`), and to ``yes_cells`` when the household
+         intends to emigrate;
+       * in a household that acts on labour or study (code ``c``), a member at home who is
+         ``eligible[c, age]`` gets the uniform of its slot in the stream ``keys[c]``; the
+         member with the largest draw becomes ``best_slot[h]`` (ties: the later slot; -1
+         where nobody qualifies). ``best_key`` and ``best_slot`` must arrive filled with
+         -1. The caller sends the chosen members abroad after the pass;
+       * in a household that acts on emigration, the person (at home or abroad) emigrates;
+    2. **returns** of those abroad since an earlier year, with ``returns`` = (p_return_labour,
+       p_return_labour + p_settle_labour, p_stay_after_study) in float32: a labour migrant
+       returns when the uniform of its slot in ``keys[4]`` is below ``returns[0]``, else
+       settles abroad (emigrates) when below ``returns[1]``; a student adds a year abroad
+       and, having studied ``study_years``, stays abroad for good when the uniform of its
+       slot in ``keys[5]`` is below ``returns[2]``, else returns. Returnees are at home again
+       (``years_abroad`` 0);
+    3. **deaths**: a person whose age has reached its ``death_age`` becomes DEAD and adds 1
+       to ``death_cells`` at its group code;
+    4. the survivors at home who are women with a positive ``fertility[age]`` are listed.
+
+    Returns the slots, each in increasing order, of the emigrants (whole households), the
+    returnees, those who settled abroad, and the women of rule 4. Households act on one
+    alternative, so rule 1's parts never meet in one household; a member picked in rule 1
+    is still at home during the pass (the caller removes her from the women of rule 4, and
+    does not send a member who died).
 
     Examples
     --------
     >>> st = np.array([0, 0, 2, 0], np.int8)
     >>> elig = np.zeros((4, 121), np.bool_); elig[2, 18:63] = True
     >>> slot, yes, every = np.full(2, -1, np.intp), np.zeros(4, np.int64), np.zeros(4, np.int64)
-    >>> act_on_decisions(st, np.array([40, 10, 30, 35], np.int16), np.zeros(4, np.int8),
+    >>> gone, back, settled, women = act_return_die(
+    ...     st, np.array([40, 10, 30, 35], np.int16), np.zeros(4, np.int8),
     ...     np.array([0, 0, 0, 1]), np.zeros(4, np.int32), np.zeros(121, np.int32),
     ...     np.array([3, 2], np.int8), np.array([True, True]), elig,
-    ...     np.array([0, 0, 9, 0], np.uint64), 18, True, yes, every,
-    ...     np.full(2, -1.0, np.float32), slot).tolist()  # household 1 emigrates
-    [3]
+    ...     np.array([0, 0, 9, 0, 0, 5], np.uint64), 18, True, yes, every,
+    ...     np.full(2, -1.0, np.float32), slot, np.array([0, 0, 4, 0], np.int8),
+    ...     np.array([0.0, 0.0, 0.0], np.float32), 4.0, np.full(4, 99, np.int16),
+    ...     np.ones(4, np.int8), np.ones(121, np.float32), np.zeros(4, np.int64))
+    >>> gone.tolist(), back.tolist(), women.tolist()  # household 1 emigrates
+    ([3], [2], [0, 1, 2])
     >>> st.tolist(), slot.tolist(), int(yes[0]), int(every[0])  # household 0 sends slot 0
-    ([0, 0, 2, 3], [0, -1], 1, 2)
+    ([0, 0, 0, 3], [0, -1], 1, 2)
     """
     emigrate = 1 + EMIGRATE_CODE
-    n = 0
-    out = np.empty(len(status), np.intp)
+    n_gone = n_back = n_settled = n_women = 0
+    gone = np.empty(len(status), np.intp)  # only the pages written are ever touched
+    back = np.empty(len(status), np.intp)
+    settled = np.empty(len(status), np.intp)
+    women = np.empty(len(status), np.intp)
     for i in range(len(status)):
         s = status[i]
         if s > STUDY:
             continue
         h = _ix(owner[i])
         k = intent[h]
-        if k == 0:
-            continue
-        if s == HOME:
-            a = _ix(age[i])
-            if record and a >= adult_age:
-                cell = _cell(group_base, band_code, age, edu, i)
-                all_cells[cell] += 1
-                if k == emigrate:
-                    yes_cells[cell] += 1
-            code = _ix(k - 1)
-            if acting[h] and k != emigrate and eligible[code, a]:
-                u = uniform_of(keys[code], i)
-                if u >= best_key[h]:
-                    best_key[h] = u
-                    best_slot[h] = i
-        if k == emigrate and acting[h]:
-            status[i] = EMIGRATED
-            out[n] = i
-            n += 1
-    return out[:n].copy()
-
-
-@njit(cache=True, nogil=True)
-def deaths_and_fertility(status, age, death_age, sex, region, group_base, edu, band_code,
-                         fertility, cells, mass):
-    """Deaths of the year, then the fertility mass of the women at home, by region.
-
-    A living person whose age has reached their ``death_age`` becomes DEAD and is counted
-    in ``cells`` (as in :func:`census`). The women still at home with a positive
-    ``fertility[age]`` (ages 15-49) are returned in slot order, and their fertility is
-    added to ``mass[region]`` in float64, in that order.
-
-    Examples
-    --------
-    >>> st = np.array([0, 0], np.int8)
-    >>> cells, mass = np.zeros(4, np.int64), np.zeros(1)
-    >>> deaths_and_fertility(st, np.array([80, 27], np.int16), np.array([80, 90], np.int16),
-    ...                      np.array([0, 1], np.int8), np.zeros(2, np.int8),
-    ...                      np.zeros(2, np.int32), np.zeros(2, np.int8),
-    ...                      np.zeros(121, np.int32), np.ones(121, np.float32), cells,
-    ...                      mass).tolist()
-    [1]
-    >>> st.tolist(), int(cells[0]), float(mass[0])
-    ([4, 0], 1, 1.0)
-    """
-    fertile = np.empty(len(status), np.intp)
-    n = 0
-    for i in range(len(status)):
-        s = status[i]
-        if s > STUDY:
-            continue
+        if k != 0:
+            if s == HOME:
+                a = _ix(age[i])
+                if record and a >= adult_age:
+                    cell = _cell(group_base, band_code, age, edu, i)
+                    all_cells[cell] += 1
+                    if k == emigrate:
+                        yes_cells[cell] += 1
+                code = _ix(k - 1)
+                if acting[h] and k != emigrate and eligible[code, a]:
+                    u = uniform_of(keys[code], i)
+                    if u >= best_key[h]:
+                        best_key[h] = u
+                        best_slot[h] = i
+            if k == emigrate and acting[h]:
+                status[i] = EMIGRATED
+                gone[n_gone] = i
+                n_gone += 1
+                continue
+        if s == LABOUR:
+            u = uniform_of(keys[4], i)
+            if u < returns[0]:
+                s = HOME
+            elif u < returns[1]:
+                status[i] = EMIGRATED
+                settled[n_settled] = i
+                n_settled += 1
+                continue
+        elif s == STUDY:
+            years_abroad[i] += 1
+            if np.float64(years_abroad[i]) >= study_years:
+                if uniform_of(keys[5], i) < returns[2]:
+                    status[i] = EMIGRATED
+                    settled[n_settled] = i
+                    n_settled += 1
+                    continue
+                s = HOME
+        if s == HOME and status[i] != HOME:
+            status[i] = HOME
+            years_abroad[i] = 0
+            back[n_back] = i
+            n_back += 1
         if age[i] >= death_age[i]:
             status[i] = DEAD
-            cells[_cell(group_base, band_code, age, edu, i)] += 1
+            death_cells[_cell(group_base, band_code, age, edu, i)] += 1
             continue
         # written always, kept when fertile: no hard-to-predict branch on sex
-        fertile[n] = i
-        n += (s == HOME) & (sex[i] == 1) & (fertility[_ix(age[i])] > 0)
-    for j in range(n):
-        i = fertile[j]
-        mass[_ix(region[i])] += np.float64(fertility[_ix(age[i])])
-    return fertile[:n].copy()
+        women[n_women] = i
+        n_women += (s == HOME) & (sex[i] == 1) & (fertility[_ix(age[i])] > 0)
+    return (gone[:n_gone].copy(), back[:n_back].copy(), settled[:n_settled].copy(),
+            women[:n_women].copy())
 
 
 @njit(cache=True, nogil=True)
@@ -479,9 +493,9 @@ def warm_up() -> None:
     key = np.uint64(1)
     table = np.zeros(121, np.int32)
     census(i1, i2, i1, ix, i4, table, np.zeros(121, np.int64), i8, i8, b1)
-    act_on_decisions(i1, i2, i1, ix, i4, table, i1, b1, np.zeros((4, 121), np.bool_),
-                     np.zeros(4, np.uint64), 18, True, i8, i8, f4, ip)
-    deaths_and_fertility(i1, i2, i2, i1, i1, i4, i1, table, np.zeros(121, np.float32), i8, f8)
+    act_return_die(i1, i2, i1, ix, i4, table, i1, b1, np.zeros((4, 121), np.bool_),
+                   np.zeros(6, np.uint64), 18, True, i8, i8, f4, ip, i1, f4, 4.0, i2, i1,
+                   np.zeros(121, np.float32), i8)
     births(ip, i1, i2, np.zeros(121, np.float32), f8, key)
     age_and_move(0, i1, i2, i1, ix, ix, i1, key, np.float32(0.5), key, np.float32(0.5), i4,
                  table, np.zeros((2, 1), np.int64))

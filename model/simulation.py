@@ -33,7 +33,6 @@ from model.decisions import (
 )
 from model.demography import AGE_BANDS, death_age, fertility_shape
 from model.population import (
-    EMIGRATED,
     HH_EMIGRATED,
     HOME,
     RESIDENT,
@@ -139,23 +138,22 @@ class EmigrationModel(mesa.Model):
     def _recording(self) -> bool:
         return self.year >= self.sim_scenario.start
 
-    def _census(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _census(self) -> tuple[np.ndarray, np.ndarray]:
         """Record the population on 1 January; return household composition and ties abroad.
 
-        Returns ``packed`` (members at home by kind, base-256 digits of ``_PACK``),
-        ``abroad_hh`` (the household has a member abroad, or has emigrated) and the slots
-        of the persons abroad.
+        Returns ``packed`` (members at home by kind, base-256 digits of ``_PACK``) and
+        ``abroad_hh`` (the household has a member abroad, or has emigrated).
         """
         hh, pp = self.households, self.persons
         cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
         packed = np.zeros(hh.n, dtype=np.int64)
         abroad_hh = hh.status == HH_EMIGRATED
-        away = kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
-                              Recorder.BAND_CODE, _PACK, cells, packed, abroad_hh)
+        kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
+                       _PACK, cells, packed, abroad_hh)
         self._population_t = self.recorder.tally_cells(cells)
         if self._recording():
             self.recorder.put(self.year, "population", self._population_t)
-        return packed, abroad_hh, away
+        return packed, abroad_hh
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -183,12 +181,16 @@ class EmigrationModel(mesa.Model):
            leaving home, new heads;
         9. immigration: arriving households from the exogenous series;
         10. record the year's flows and the stocks abroad on 31 December.
+
+        The person-level parts run as three compiled passes (:mod:`model.kernels`): the
+        census (1); who goes, returns and deaths (6-8); schooling, ageing, leaving home and
+        new heads (8). Within a pass each person meets the rules in this order.
         """
         year = self.year
         p = self.params
         hh, pp = self.households, self.persons
         rec = self._recording()
-        packed, abroad_hh, abroad_start = self._census()
+        packed, abroad_hh = self._census()
 
         ctx = Context.for_year(year, p)
         self.extra_utility = None
@@ -229,23 +231,32 @@ class EmigrationModel(mesa.Model):
         act = np.empty(n_c, dtype=bool)
         kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
                         u_real, rate, choice, act)
-        # who goes: intentions counted (when recording), one eligible member at home
-        # picked for labour or study (the one with the largest draw), and every living de
-        # jure member of an emigrating household leaving, in one pass over the persons
+        # 6. who goes, 7. who comes back and 8. (first part) who dies, in one pass over the
+        # persons (kernels.act_return_die): intentions counted when recording; one eligible
+        # member at home picked for labour or study (the largest draw); every living de jure
+        # member of an emigrating household leaving; returns and settlement of those abroad
+        # since an earlier year; deaths; the women who may give birth
         intent = np.zeros(n_h, dtype=np.int8)
         intent[choosers] = choice + 1
         acting = np.zeros(n_h, dtype=bool)
         acting[choosers] = act
-        keys = np.zeros(4, dtype=np.uint64)
+        keys = np.zeros(6, dtype=np.uint64)
         keys[LABOUR] = stream_key(self.seed, "member.labour", year)
         keys[STUDY] = stream_key(self.seed, "member.study", year)
+        keys[4] = stream_key(self.seed, "abroad.labour", year)
+        keys[5] = stream_key(self.seed, "abroad.study", year)
+        # float32, as numpy compares a float32 uniform with a Python float
+        returns = np.array([p["p_return_labour"], p["p_return_labour"] + p["p_settle_labour"],
+                            p["p_stay_after_study"]], dtype=np.float32)
         best_slot = np.full(n_h, -1, dtype=np.intp)
         yes = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
         every = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
-        emig_p = kernels.act_on_decisions(status, age, pp.edu, owner, pp.group_base,
-                                          Recorder.BAND_CODE, intent, acting, _ELIGIBLE, keys,
-                                          _ADULT_AGE, rec, yes, every,
-                                          np.full(n_h, -1.0, dtype=np.float32), best_slot)
+        death_cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+        emig_p, returnees, settlers, women = kernels.act_return_die(
+            status, age, pp.edu, owner, pp.group_base, Recorder.BAND_CODE, intent, acting,
+            _ELIGIBLE, keys, _ADULT_AGE, rec, yes, every, np.full(n_h, -1.0, dtype=np.float32),
+            best_slot, pp.years_abroad, returns, float(p["study_years"]), pp.death_age, pp.sex,
+            _FERTILITY, death_cells)
         if rec:
             self._record_intentions(year, yes, every)
 
@@ -254,36 +265,19 @@ class EmigrationModel(mesa.Model):
         u_dest = uniform_at(self.seed, "destination", year, emig_hh)
         noncis_hh = np.zeros(n_h, dtype=bool)
         noncis_hh[emig_hh] = u_dest < prob.noncis[emig]
-        sends_lab = choosers[act & (choice == LABOUR)]
-        sends_stu = choosers[act & (choice == STUDY)]
-        new_lab = best_slot[sends_lab]
-        new_lab = new_lab[new_lab >= 0]
-        new_stu = best_slot[sends_stu]
-        new_stu = new_stu[new_stu >= 0]
-        status[new_lab] = P_LABOUR
-        status[new_stu] = P_STUDY
-        pp.years_abroad[new_lab] = 0
-        pp.years_abroad[new_stu] = 0
         emig_dest = noncis_hh[owner[emig_p]].astype(np.int8)
         hh.status[emig_hh] = HH_EMIGRATED
-
-        # 7. returns and settlement of those abroad since an earlier year
-        ab_status = status[abroad_start]
-        lab_idx = abroad_start[ab_status == P_LABOUR]
-        u_l = uniform_at(self.seed, "abroad.labour", year, lab_idx)
-        back = u_l < p["p_return_labour"]
-        lab_return = lab_idx[back]
-        lab_settle = lab_idx[~back & (u_l < p["p_return_labour"] + p["p_settle_labour"])]
-        stu_idx = abroad_start[ab_status == P_STUDY]
-        pp.years_abroad[stu_idx] += 1
-        grads = stu_idx[pp.years_abroad[stu_idx] >= p["study_years"]]
-        stays = uniform_at(self.seed, "abroad.study", year, grads) < p["p_stay_after_study"]
-        stu_settle, stu_return = grads[stays], grads[~stays]
-        returnees = np.concatenate([lab_return, stu_return])
-        status[returnees] = HOME
-        pp.years_abroad[returnees] = 0
-        settlers = np.concatenate([lab_settle, stu_settle])
-        status[settlers] = EMIGRATED
+        # the picked members go abroad (counted even if they died later in the year, as
+        # they left before dying); a woman who left cannot give birth at home
+        new_lab = best_slot[choosers[act & (choice == LABOUR)]]
+        new_lab = new_lab[new_lab >= 0]
+        new_stu = best_slot[choosers[act & (choice == STUDY)]]
+        new_stu = new_stu[new_stu >= 0]
+        for picked, code in ((new_lab, P_LABOUR), (new_stu, P_STUDY)):
+            alive = picked[status[picked] == HOME]
+            status[alive] = code
+            pp.years_abroad[alive] = 0
+        fertile = women[status[women] == HOME]
 
         if rec:
             emigrants = np.concatenate([emig_p, settlers])
@@ -298,7 +292,7 @@ class EmigrationModel(mesa.Model):
             self.recorder.put(year, "new_returnees", self._tally(returnees))
 
         # 8. demography
-        births_t, deaths_t, abroad_cells = self._demography(year)
+        births_t, deaths_t, abroad_cells = self._demography(year, death_cells, fertile)
 
         # 9. immigration
         immigrants_t = self._immigration(year)
@@ -339,11 +333,15 @@ class EmigrationModel(mesa.Model):
         self.recorder.put(year, "share_intending", share[keep],
                           [self.recorder.groups[i] for i in keep], share=True)
 
-    def _demography(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Deaths, births, schooling, ageing, leaving home and new heads.
+    def _demography(self, year: int, death_cells: np.ndarray, fertile: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Births, schooling, ageing, leaving home and new heads, after the year's deaths.
 
-        Returns the tallies of births and deaths, and the persons abroad on 31 December by
-        group cell (row 0 labour migrants, row 1 students; immigration adds nobody abroad).
+        ``death_cells`` are the year's deaths by group cell and ``fertile`` the slots of the
+        women at home with a positive fertility, in order (both from
+        :func:`model.kernels.act_return_die`). Returns the tallies of births and deaths, and
+        the persons abroad on 31 December by group cell (row 0 labour migrants, row 1
+        students; immigration adds nobody abroad).
 
         A person dies in the year in which their age reaches the age of death drawn when
         they entered the model. Births per region are set so that births minus this
@@ -354,11 +352,9 @@ class EmigrationModel(mesa.Model):
         p = self.params
         hh, pp = self.households, self.persons
         n_p = pp.n
-        death_cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
-        mass = np.zeros(_N_REGIONS)
-        fertile = kernels.deaths_and_fertility(pp.status, pp.age, pp.death_age, pp.sex,
-                                               pp.region, pp.group_base, pp.edu,
-                                               Recorder.BAND_CODE, _FERTILITY, death_cells, mass)
+        # float64 sums in slot order (np.bincount adds its weights in order)
+        mass = np.bincount(pp.region[fertile], _FERTILITY[pp.age[fertile]].astype(np.float64),
+                           minlength=_N_REGIONS)
         deaths_t = self.recorder.tally_cells(death_cells)
         deaths_r = deaths_t[self._region_slice]
         pop_r = self._population_t[self._region_slice]

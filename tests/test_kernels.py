@@ -86,10 +86,9 @@ def test_census(seed):
     cells = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     packed = np.zeros(hh.n, np.int64)
     abroad = hh.status == HH_EMIGRATED
-    away = kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
-                          pack, cells, packed, abroad)
+    kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE, pack,
+                   cells, packed, abroad)
 
-    assert (away == np.flatnonzero((pp.status == LABOUR) | (pp.status == STUDY))).all()
     codes = Recorder.code(pp.group_base, pp.age, pp.edu)
     codes[pp.status > STUDY] = Recorder.OUTSIDE
     want_cells = np.bincount(codes, minlength=Recorder.OUTSIDE + 1)
@@ -101,31 +100,6 @@ def test_census(seed):
     assert (cells == want_cells).all()
     assert (packed == want_packed).all()
     assert (abroad == want_abroad).all()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_deaths_and_fertility(seed):
-    hh, pp, _ = tables(seed)
-    status0 = pp.status.copy()
-    cells = np.zeros(Recorder.OUTSIDE + 1, np.int64)
-    mass = np.zeros(16)
-    fertile = kernels.deaths_and_fertility(pp.status, pp.age, pp.death_age, pp.sex,
-                                           pp.region, pp.group_base, pp.edu,
-                                           Recorder.BAND_CODE, FERTILITY, cells, mass)
-
-    dies = np.flatnonzero((status0 <= STUDY) & (pp.age >= pp.death_age))
-    want_status = status0.copy()
-    want_status[dies] = DEAD
-    codes = Recorder.code(pp.group_base[dies], pp.age[dies], pp.edu[dies])
-    want_fertile = np.flatnonzero((pp.age >= 15) & (pp.age <= 49) & (pp.sex == 1)
-                                  & (want_status == HOME))
-    want_mass = np.bincount(pp.region[want_fertile], FERTILITY[pp.age[want_fertile]],
-                            minlength=16)
-    assert len(dies) > 0
-    assert (pp.status == want_status).all()
-    assert (cells == np.bincount(codes, minlength=Recorder.OUTSIDE + 1)).all()
-    assert (fertile == want_fertile).all()
-    assert (mass == want_mass).all()  # same order of float64 additions: exactly equal
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -297,6 +271,9 @@ def test_realise_is_choose_then_realisation(seed):
     assert (act == (u_real[choosers] < rate[want])).all()
 
 
+P_RETURN, P_SETTLE, P_STAY, STUDY_YEARS = 0.35, 0.1, 0.42, 4
+
+
 def acted_on(seed, record=True):
     """Random intentions and actions of the deciding households, then the fused pass."""
     hh, pp, rng, packed, _, choosers, _, _ = decision_inputs(seed, None)
@@ -309,21 +286,68 @@ def acted_on(seed, record=True):
     eligible = np.zeros((4, 121), bool)
     eligible[2], eligible[3] = work, young
     keys = np.array([0, 0, stream_key(seed, "member.labour", 2015),
-                     stream_key(seed, "member.study", 2015)], dtype=np.uint64)
-    before = pp.status.copy()
+                     stream_key(seed, "member.study", 2015),
+                     stream_key(seed, "abroad.labour", 2015),
+                     stream_key(seed, "abroad.study", 2015)], dtype=np.uint64)
+    pp.years_abroad[:] = rng.integers(0, 5, pp.n)
+    before = pp.status.copy(), pp.years_abroad.copy()
     best = np.full(hh.n, -1, np.intp)
     yes = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     every = np.zeros(Recorder.OUTSIDE + 1, np.int64)
-    gone = kernels.act_on_decisions(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
-                                    Recorder.BAND_CODE, intent, acting, eligible, keys, 18,
-                                    record, yes, every, np.full(hh.n, -1.0, np.float32), best)
-    return (hh, pp, packed, choosers, intent, acting, (work, young), before, best, yes, every,
-            gone)
+    deaths = np.zeros(Recorder.OUTSIDE + 1, np.int64)
+    returns = np.array([P_RETURN, P_RETURN + P_SETTLE, P_STAY], np.float32)
+    lists = kernels.act_return_die(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
+                                   Recorder.BAND_CODE, intent, acting, eligible, keys, 18,
+                                   record, yes, every, np.full(hh.n, -1.0, np.float32), best,
+                                   pp.years_abroad, returns, float(STUDY_YEARS), pp.death_age,
+                                   pp.sex, FERTILITY, deaths)
+    return (hh, pp, packed, choosers, intent, acting, (work, young), before, best,
+            (yes, every, deaths), lists)
+
+
+def after_rules(seed):
+    """The numpy statement of rules 1 (emigration) to 4 of ``act_return_die``."""
+    hh, pp, _, _, intent, acting, _, (status0, years0), *_ = acted_on(seed)
+    status = status0.copy()
+    leaving = acting & (intent == 2)
+    gone = np.flatnonzero(leaving[pp.hh] & (status <= STUDY))
+    status[gone] = EMIGRATED
+    years = years0.copy()
+    lab = np.flatnonzero(status == LABOUR)
+    u = uniform_at(seed, "abroad.labour", 2015, lab)
+    back = u < P_RETURN
+    lab_back, lab_settle = lab[back], lab[~back & (u < P_RETURN + P_SETTLE)]
+    stu = np.flatnonzero(status == STUDY)
+    years[stu] += 1
+    grads = stu[years[stu] >= STUDY_YEARS]
+    stays = uniform_at(seed, "abroad.study", 2015, grads) < P_STAY
+    returnees = np.sort(np.r_[lab_back, grads[~stays]])
+    settlers = np.sort(np.r_[lab_settle, grads[stays]])
+    status[returnees] = HOME
+    years[returnees] = 0
+    status[settlers] = EMIGRATED
+    dies = np.flatnonzero((status <= STUDY) & (pp.age >= pp.death_age))
+    status[dies] = DEAD
+    women = np.flatnonzero((status == HOME) & (pp.sex == 1) & (FERTILITY[pp.age] > 0))
+    return gone, returnees, settlers, dies, women, status, years
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_act_on_decisions_picks_members(seed):
-    hh, pp, _, _, intent, acting, (work, young), before, best, *_ = acted_on(seed)
+def test_act_return_die_returns_settles_and_dies_as_stated(seed):
+    _, pp, *_, (_, _, deaths), lists = acted_on(seed)
+    gone, returnees, settlers, dies, women, status, years = after_rules(seed)
+    assert min(len(gone), len(returnees), len(settlers), len(dies), len(women)) > 0
+    for got, want in zip(lists, (gone, returnees, settlers, women), strict=True):
+        assert (got == want).all()
+    assert (pp.status == status).all()
+    assert (pp.years_abroad == years).all()
+    codes = Recorder.code(pp.group_base[dies], pp.age[dies], pp.edu[dies])
+    assert (deaths == np.bincount(codes, minlength=Recorder.OUTSIDE + 1)).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_act_return_die_picks_members(seed):
+    hh, pp, _, _, intent, acting, (work, young), (before, _), best, *_ = acted_on(seed)
     sending = np.where(acting, intent - 1, 0)
     want = np.full(hh.n, -1, np.intp)
     for code, name, table in ((2, "member.labour", work), (3, "member.study", young)):
@@ -338,20 +362,8 @@ def test_act_on_decisions_picks_members(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_act_on_decisions_emigrates_whole_households(seed):
-    _, pp, _, _, intent, acting, _, before, _, _, _, gone = acted_on(seed)
-    leaving = acting & (intent == 2)
-    want = np.flatnonzero(leaving[pp.hh] & (before <= STUDY))
-    assert len(want) > 10
-    assert (gone == want).all()
-    after = before.copy()
-    after[want] = EMIGRATED
-    assert (pp.status == after).all()
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-def test_act_on_decisions_counts_intentions(seed):
-    _, pp, packed, choosers, intent, _, _, before, _, yes, every, _ = acted_on(seed)
+def test_act_return_die_counts_intentions(seed):
+    _, pp, packed, choosers, intent, _, _, (before, _), _, (yes, every, _), _ = acted_on(seed)
     adult = (before == HOME) & (pp.age >= 18) & (intent[pp.hh] > 0)
     codes = Recorder.code(pp.group_base, pp.age, pp.edu)
     want_every = np.bincount(codes[adult], minlength=Recorder.OUTSIDE + 1)
@@ -364,8 +376,8 @@ def test_act_on_decisions_counts_intentions(seed):
     assert (every == want_every).all() and (yes == want_yes).all()
 
 
-def test_act_on_decisions_counts_nothing_when_not_recording():
-    *_, yes, every, gone = acted_on(1, record=False)
+def test_act_return_die_counts_no_intentions_when_not_recording():
+    *_, (yes, every, _), (gone, *_) = acted_on(1, record=False)
     assert yes.sum() == 0 and every.sum() == 0 and len(gone) > 0
 
 
