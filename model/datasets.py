@@ -28,7 +28,7 @@ __all__ = [
     "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",
     "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate", "age_sex_groups",
     "education_shares", "ethnicity_by_region", "income_ratio", "gdp_ppp", "ladder",
-    "immigrants", "initial_abroad", "observed",
+    "immigrants", "initial_abroad", "observed", "preload",
 ]
 
 DATA_DIR = Path(__file__).parent / "data" / "kz"
@@ -352,6 +352,26 @@ def immigrants(year: int) -> float:
     s = _immigrants_table()
     y = min(max(year, int(s.index.min())), int(s.index.max()))
     return float(s.loc[y])
+
+
+def preload() -> None:
+    """Read every table the yearly step looks up (once per process; about 0.1 s).
+
+    Why: the tables are read on first use and kept; loading them when a model is built
+    keeps the one-off cost in the set-up rather than in the first simulated year, where it
+    would distort that year's timing (a run of 10k households spends about 0.1 s a year).
+
+    Examples
+    --------
+    >>> preload()
+    """
+    for fn in (_population_table, _ni_rate_table, _income_table, _gdp_table, _ladder_table,
+               _immigrants_table):
+        fn()
+    for fn in (_population_table, _ni_rate_table, _income_table):
+        _table_np(fn)
+    for fn in _GDP_FNS.values():
+        _table_np(fn)
 
 
 def initial_abroad() -> dict[str, float]:

@@ -51,7 +51,8 @@ from model.decisions import EMIGRATE as EMIGRATE_CODE
 from model.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
 from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, INDEX_DTYPE, LABOUR, RESIDENT, STUDY
 
-__all__ = ["uniform_of", "census", "act_return_die", "births", "age_and_move",
+__all__ = ["uniform_of", "census", "act_return_die", "fertility_mass", "births",
+           "age_and_move",
            "household_utilities", "realise", "group_order", "warm_up"]
 
 _TWO_M24 = np.float32(2.0**-24)
@@ -239,23 +240,49 @@ def act_return_die(status, age, edu, owner, group_base, band_code, intent, actin
 
 
 @njit(cache=True, nogil=True)
-def births(fertile, region, age, fertility, level, key_birth):
-    """Mothers of the year among the women of ``fertile``; returns their slots in order.
+def fertility_mass(women, status, region, age, fertility, mass):
+    """Add the fertility of each woman of ``women`` still at home to ``mass[region]``.
 
-    A woman of ``fertile`` (see :func:`deaths_and_fertility`) gives birth when the uniform
-    of her slot is below ``min(level[region] * fertility[age], 0.95)`` (in float32).
+    ``women`` are the slots listed by :func:`act_return_die` (in order); a woman sent
+    abroad after that pass no longer counts. Sums in float64, in slot order (the order in
+    which ``np.bincount`` adds its weights).
 
     Examples
     --------
-    >>> births(np.array([0, 1]), np.zeros(2, np.int8), np.array([27, 30], np.int16),
-    ...        np.ones(121, np.float32), np.array([0.95]), np.uint64(1)).tolist()
+    >>> mass = np.zeros(1)
+    >>> fertility_mass(np.array([0, 1]), np.array([0, 1], np.int8), np.zeros(2, np.int8),
+    ...                np.array([27, 30], np.int16), np.full(121, 0.5, np.float32), mass)
+    >>> float(mass[0])
+    0.5
+    """
+    for j in range(len(women)):
+        i = women[j]
+        if status[i] == HOME:
+            mass[_ix(region[i])] += np.float64(fertility[_ix(age[i])])
+
+
+@njit(cache=True, nogil=True)
+def births(women, status, region, age, fertility, level, key_birth):
+    """Mothers of the year among the women of ``women`` at home; returns their slots.
+
+    A woman of ``women`` (see :func:`act_return_die`) still at home gives birth when the
+    uniform of her slot is below ``min(level[region] * fertility[age], 0.95)`` (in
+    float32). Mothers come in slot order.
+
+    Examples
+    --------
+    >>> births(np.array([0, 1]), np.zeros(2, np.int8), np.zeros(2, np.int8),
+    ...        np.array([27, 30], np.int16), np.ones(121, np.float32), np.array([0.95]),
+    ...        np.uint64(1)).tolist()
     [0, 1]
     """
     n = 0
-    mothers = np.empty(len(fertile), np.intp)
+    mothers = np.empty(len(women), np.intp)
     cap = np.float64(0.95)
-    for j in range(len(fertile)):
-        i = fertile[j]
+    for j in range(len(women)):
+        i = women[j]
+        if status[i] != HOME:
+            continue
         p = np.float32(min(level[_ix(region[i])] * np.float64(fertility[_ix(age[i])]), cap))
         if uniform_of(key_birth, i) < p:
             mothers[n] = i
@@ -496,7 +523,8 @@ def warm_up() -> None:
     act_return_die(i1, i2, i1, ix, i4, table, i1, b1, np.zeros((4, 121), np.bool_),
                    np.zeros(6, np.uint64), 18, True, i8, i8, f4, ip, i1, f4, 4.0, i2, i1,
                    np.zeros(121, np.float32), i8)
-    births(ip, i1, i2, np.zeros(121, np.float32), f8, key)
+    fertility_mass(ip, i1, i1, i2, np.zeros(121, np.float32), f8)
+    births(ip, i1, i1, i2, np.zeros(121, np.float32), f8, key)
     age_and_move(0, i1, i2, i1, ix, ix, i1, key, np.float32(0.5), key, np.float32(0.5), i4,
                  table, np.zeros((2, 1), np.int64))
     group_order(i1, i8)

@@ -116,6 +116,9 @@ class EmigrationModel(mesa.Model):
         self.scale = float(self.sim_scenario.scale)
         self.year = FIRST_YEAR
         self.households, self.persons = synthesize(self.params, scale=self.scale, seed=self.seed)
+        # one-off loads at set-up, not in the first simulated year: the data tables the
+        # step looks up and the compiled passes
+        datasets.preload()
         kernels.warm_up()
         self.n_households_start = int(self.households.n)
         self.n_persons_start = int(self.persons.n)
@@ -277,7 +280,6 @@ class EmigrationModel(mesa.Model):
             alive = picked[status[picked] == HOME]
             status[alive] = code
             pp.years_abroad[alive] = 0
-        fertile = women[status[women] == HOME]
 
         if rec:
             emigrants = np.concatenate([emig_p, settlers])
@@ -292,7 +294,7 @@ class EmigrationModel(mesa.Model):
             self.recorder.put(year, "new_returnees", self._tally(returnees))
 
         # 8. demography
-        births_t, deaths_t, abroad_cells = self._demography(year, death_cells, fertile)
+        births_t, deaths_t, abroad_cells = self._demography(year, death_cells, women)
 
         # 9. immigration
         immigrants_t = self._immigration(year)
@@ -333,15 +335,15 @@ class EmigrationModel(mesa.Model):
         self.recorder.put(year, "share_intending", share[keep],
                           [self.recorder.groups[i] for i in keep], share=True)
 
-    def _demography(self, year: int, death_cells: np.ndarray, fertile: np.ndarray
+    def _demography(self, year: int, death_cells: np.ndarray, women: np.ndarray
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Births, schooling, ageing, leaving home and new heads, after the year's deaths.
 
-        ``death_cells`` are the year's deaths by group cell and ``fertile`` the slots of the
-        women at home with a positive fertility, in order (both from
-        :func:`model.kernels.act_return_die`). Returns the tallies of births and deaths, and
-        the persons abroad on 31 December by group cell (row 0 labour migrants, row 1
-        students; immigration adds nobody abroad).
+        ``death_cells`` are the year's deaths by group cell and ``women`` the slots of the
+        surviving women at home with a positive fertility, in order (both from
+        :func:`model.kernels.act_return_die`; those sent abroad since no longer count).
+        Returns the tallies of births and deaths, and the persons abroad on 31 December by
+        group cell (row 0 labour migrants, row 1 students; immigration adds nobody abroad).
 
         A person dies in the year in which their age reaches the age of death drawn when
         they entered the model. Births per region are set so that births minus this
@@ -352,9 +354,8 @@ class EmigrationModel(mesa.Model):
         p = self.params
         hh, pp = self.households, self.persons
         n_p = pp.n
-        # float64 sums in slot order (np.bincount adds its weights in order)
-        mass = np.bincount(pp.region[fertile], _FERTILITY[pp.age[fertile]].astype(np.float64),
-                           minlength=_N_REGIONS)
+        mass = np.zeros(_N_REGIONS)
+        kernels.fertility_mass(women, pp.status, pp.region, pp.age, _FERTILITY, mass)
         deaths_t = self.recorder.tally_cells(death_cells)
         deaths_r = deaths_t[self._region_slice]
         pop_r = self._population_t[self._region_slice]
@@ -362,7 +363,7 @@ class EmigrationModel(mesa.Model):
         level = np.divide(target, mass, out=np.zeros(_N_REGIONS), where=mass > 0)
 
         # births to women 15-49 at home
-        mothers = kernels.births(fertile, pp.region, pp.age, _FERTILITY, level,
+        mothers = kernels.births(women, pp.status, pp.region, pp.age, _FERTILITY, level,
                                  stream_key(self.seed, "birth", year))
 
         # newborns (age 0 on 1 January of next year; sex ratio at birth 105 boys : 100 girls)

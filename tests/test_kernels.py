@@ -103,17 +103,22 @@ def test_census(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_births(seed):
+def test_fertility_mass_and_births(seed):
     hh, pp, rng = tables(seed)
     level = rng.random(16) * 0.3
     level[3] = 5.0  # a region at the 0.95 cap
-    fertile = np.flatnonzero((pp.age >= 15) & (pp.age <= 49) & (pp.sex == 1)
-                             & (pp.status == HOME))
-    mothers = kernels.births(fertile, pp.region, pp.age, FERTILITY, level,
+    women = np.flatnonzero((pp.age >= 15) & (pp.age <= 49) & (pp.sex == 1) & (pp.status <= STUDY))
+    mass = np.zeros(16)
+    kernels.fertility_mass(women, pp.status, pp.region, pp.age, FERTILITY, mass)
+    mothers = kernels.births(women, pp.status, pp.region, pp.age, FERTILITY, level,
                              stream_key(seed, "birth", 2014))
 
-    p_birth = np.minimum(level[pp.region[fertile]] * FERTILITY[pp.age[fertile]], 0.95)
-    want = fertile[uniform_at(seed, "birth", 2014, fertile) < p_birth.astype(np.float32)]
+    home = women[pp.status[women] == HOME]  # the others went abroad after the list was made
+    assert 0 < len(home) < len(women)
+    want_mass = np.bincount(pp.region[home], FERTILITY[pp.age[home]], minlength=16)
+    assert (mass == want_mass).all()  # same order of float64 additions: exactly equal
+    p_birth = np.minimum(level[pp.region[home]] * FERTILITY[pp.age[home]], 0.95)
+    want = home[uniform_at(seed, "birth", 2014, home) < p_birth.astype(np.float32)]
     assert len(want) > 0
     assert (mothers == want).all()
 
