@@ -326,7 +326,7 @@ class EmigrationModel(mesa.Model):
 
         The survey question (CABAR 2019) is asked of adults; each adult at home carries
         the intention of the household. ``yes`` and ``every`` are the adults by group cell
-        from :func:`model.kernels.act_on_decisions`. Every group but ``age=0-15`` (no
+        from :func:`model.kernels.act_return_die`. Every group but ``age=0-15`` (no
         adults) is reported.
         """
         num, tot = self.recorder.tally_cells(yes), self.recorder.tally_cells(every)
