@@ -386,11 +386,18 @@ def initial_abroad() -> dict[str, float]:
     >>> initial_abroad()["students"]
     42244.0
     """
+    students, labour = _initial_abroad()
+    return {"students": students, "labour": labour}
+
+
+@cache
+def _initial_abroad() -> tuple[float, float]:
+    # read once per process: every model's set-up asks (two CSV files, ~10 ms)
     st = _read("kz_students_abroad_uis_2000_2018.csv").set_index("year")
     students = float(st.loc[2011, "outbound_mobile_students_derived"])
     t = _read("kz_migration_targets.csv")
     lab = t[(t["indicator"] == "labour_migrants_from_KZ_in_EAEU") & (t["year"] == 2012)]
-    return {"students": students, "labour": float(lab["value"].iloc[0])}
+    return students, float(lab["value"].iloc[0])
 
 
 @cache

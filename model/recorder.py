@@ -37,6 +37,23 @@ _N_CELLS = len(datasets.REGIONS) * _N_ETH * _N_BAND * _N_EDU
 _BAND_CODE = (np.searchsorted(_AGE_EDGES, np.arange(121), side="right") * _N_EDU).astype(np.int32)
 
 
+def _group_of_cell() -> np.ndarray:
+    """Position in :attr:`Recorder.groups` of every cell, for each family in turn.
+
+    Families in the order of the groups: all, age band, education, region, ethnicity; the
+    cell code is ``((region * ethnicities + ethnicity) * bands + band) * levels + edu``.
+    """
+    region, eth, band, edu = np.unravel_index(np.arange(_N_CELLS),
+                                              (len(datasets.REGIONS), _N_ETH, _N_BAND, _N_EDU))
+    offsets = np.cumsum([0, 1, _N_BAND, _N_EDU, len(datasets.REGIONS)])
+    return np.concatenate([np.zeros(_N_CELLS, np.int64), offsets[1] + band, offsets[2] + edu,
+                           offsets[3] + region, offsets[4] + eth])
+
+
+_GROUP_OF_CELL = _group_of_cell()
+_N_GROUPS = 1 + _N_BAND + _N_EDU + len(datasets.REGIONS) + _N_ETH
+
+
 def _age_label(lo: int, hi: int) -> str:
     return f"age={lo}+" if hi >= 200 else f"age={lo}-{hi}"
 
@@ -131,11 +148,11 @@ class Recorder:
         >>> float(rec.tally_cells(counts)[0])
         2.0
         """
-        cells = np.asarray(counts)[:_N_CELLS].reshape(
-            len(datasets.REGIONS), _N_ETH, _N_BAND, _N_EDU)
-        return np.concatenate([[cells.sum()], cells.sum(axis=(0, 1, 3)),
-                               cells.sum(axis=(0, 1, 2)), cells.sum(axis=(1, 2, 3)),
-                               cells.sum(axis=(0, 2, 3))]).astype(np.float64)
+        # one weighted bincount over (family, cell) pairs: about 5 times faster than five
+        # axis sums for this small table (12 calls a year); integer counts add exactly in
+        # float64, so the result equals the integer sums
+        weights = np.tile(np.asarray(counts, dtype=np.float64)[:_N_CELLS], 5)
+        return np.bincount(_GROUP_OF_CELL, weights, minlength=_N_GROUPS)
 
     def tally_codes(self, codes: np.ndarray) -> np.ndarray:
         """Counts of persons with the given cell codes in every group (see :meth:`code`).
