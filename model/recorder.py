@@ -74,8 +74,6 @@ class Recorder:
                        + [f"edu={e}" for e in EDU_LEVELS]
                        + [f"region={r}" for r in datasets.REGIONS]
                        + [f"ethnicity={g}" for g in datasets.ETHNIC_GROUPS])
-        self._offsets = np.cumsum([0, 1, len(AGE_BANDS), len(EDU_LEVELS),
-                                   len(datasets.REGIONS)])
         self._rows: list[tuple[int, str, np.ndarray, list[str], bool]] = []
 
     def tally(self, age: np.ndarray, edu: np.ndarray, region: np.ndarray,
