@@ -3,18 +3,18 @@
 Prints
 
 (a) **scaling**: runs per second of a Morris-sized batch of emigsim runs (default 48 runs at
-    scale 500, 2012-2018) through :func:`model.execution.execute` on a LocalCluster of 1 and
+    scale 500, 2012-2018) through :func:`model.runs.execution.execute` on a LocalCluster of 1 and
     of 2 single-threaded worker processes, and the parallel efficiency
     ``rate(2) / (2 * rate(1))``. The cluster is started (and each worker warmed up with one
     run, which loads the model's data) before the clock starts; that start-up is reported in
     its own columns.
 (b) **overhead**: the wall time of ``execute`` (chunking, Dask, pickling, Parquet shards)
-    against calling :func:`model.runner.run_one` directly in a loop on the same specs, in
+    against calling :func:`model.runs.runner.run_one` directly in a loop on the same specs, in
     this process (``workers=0``) and on one LocalCluster worker (``workers=1``, where the
     plain loop is timed inside the worker process too), in percent. Because other load on
     the machine changes the speed of the runs themselves by more than the overhead, each
     batch also times its own model runs (a timer around the ``emigsim`` entry of
-    :data:`model.batch.MODELS`, in whichever process runs them); ``batch / runs - 1`` is the
+    :data:`model.runs.batch.MODELS`, in whichever process runs them); ``batch / runs - 1`` is the
     executor's share of that very batch, the steadier figure.
 
 Every batch writes to a fresh store in a temporary folder. Timings are the best of
@@ -69,7 +69,7 @@ def flag(share: float) -> str:
 
 def install_run_timer() -> None:
     """Wrap ``MODELS["emigsim"]`` (in this process) so that it adds up its own wall time."""
-    import model.batch as batch
+    import model.runs.batch as batch
 
     if hasattr(batch, "_bench_run_s"):
         return
@@ -88,7 +88,7 @@ def install_run_timer() -> None:
 
 def take_run_seconds() -> float:
     """Model-run seconds added up since the last call (in this process)."""
-    import model.batch as batch
+    import model.runs.batch as batch
 
     secs, batch._bench_run_s[0] = batch._bench_run_s[0], 0.0
     return secs
@@ -96,7 +96,7 @@ def take_run_seconds() -> float:
 
 def _warm_up(scale: float, end: int) -> float:
     """One short run: imports the model and loads its data tables."""
-    from model.runner import run_one
+    from model.runs.runner import run_one
     from model.scenario import Scenario
 
     t0 = time.perf_counter()
@@ -134,8 +134,8 @@ class Cluster:
 def timed_execute(specs, cluster: Cluster | None = None, **kw) -> tuple[float, float]:
     """Wall seconds of one ``execute`` of every spec into a fresh store, and the seconds
     spent in the model runs of that batch (on ``cluster``'s workers, or in this process)."""
-    from model.execution import execute
-    from model.store import ResultStore
+    from model.runs.execution import execute
+    from model.runs.store import ResultStore
 
     with tempfile.TemporaryDirectory(prefix="emigsim-bench-") as tmp:
         store = ResultStore(tmp)
@@ -155,7 +155,7 @@ def timed_execute(specs, cluster: Cluster | None = None, **kw) -> tuple[float, f
 
 def timed_direct(specs) -> tuple[float]:
     """Wall seconds of ``run_one`` on every spec in a plain loop (no executor, no store)."""
-    from model.runner import run_one
+    from model.runs.runner import run_one
 
     t0 = time.perf_counter()
     for s in specs:
@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="runs per task (default: the executor's own choice)")
     args = ap.parse_args(argv)
 
-    from model.batch import replicate_specs
-    from model.execution import _chunk_size
+    from model.runs.batch import replicate_specs
+    from model.runs.execution import _chunk_size
     from model.scenario import Scenario
 
     sc = Scenario(scale=args.scale, start=args.start, end=args.end)

@@ -48,11 +48,12 @@ sys.path.insert(0, str(REPO))
 import numba  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
-from model import datasets, kernels  # noqa: E402
-from model.decisions import Context, nested_logit, utility_tables  # noqa: E402
-from model.kernels import _N_ETH, _ix  # noqa: E402
-from model.population import RESIDENT  # noqa: E402
-from model.recorder import Recorder  # noqa: E402
+from model import datasets  # noqa: E402
+from model.core import kernels  # noqa: E402
+from model.core.decisions import Context, nested_logit, utility_tables  # noqa: E402
+from model.core.kernels import _N_ETH, _ix  # noqa: E402
+from model.core.population import RESIDENT  # noqa: E402
+from model.core.recorder import Recorder  # noqa: E402
 from model.scenario import Scenario  # noqa: E402
 from model.simulation import _PACK, EmigrationModel  # noqa: E402
 
@@ -63,8 +64,8 @@ def fused_decision(choosers, region, ethnicity, diaspora, optimism, hh_head, age
                    choice, act, noncis):
     """The model's decision (utilities, nested logit, intention and realisation) in one loop.
 
-    Term for term :func:`model.kernels.household_utilities`, then the float32 steps of
-    :func:`model.decisions.nested_logit` and :func:`model.kernels.realise`, per household,
+    Term for term :func:`model.core.kernels.household_utilities`, then the float32 steps of
+    :func:`model.core.decisions.nested_logit` and :func:`model.core.kernels.realise`, per household,
     over ``prange`` (households are independent, so any number of threads gives the same
     choices). Interventions' utility shifts are left out: the benchmark runs none.
 

@@ -19,9 +19,9 @@ __version__ = "0.1.0"
 __all__ = ["REGISTRY", "Param", "defaults", "Scenario", "ScenarioError", "load_scenario",
            "run", "Results", "EmigrationModel", "datasets", "plots", "__version__"]
 
-_LAZY = {"run": "model.runner", "Results": "model.runner",
+_LAZY = {"run": "model.runs.runner", "Results": "model.runs.runner",
          "EmigrationModel": "model.simulation", "datasets": "model.datasets",
-         "plots": "model.plots"}
+         "plots": "model.runs.plots"}
 
 
 def __getattr__(name: str):

@@ -7,7 +7,7 @@ Examples
 
 import sys
 
-from model.cli import main
+from model.ui.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,8 +21,9 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from model import datasets, kernels
-from model.decisions import (
+from model import datasets
+from model.core import kernels
+from model.core.decisions import (
     EMIGRATE,
     LABOUR,
     STUDY,
@@ -31,18 +32,18 @@ from model.decisions import (
     nested_logit,
     utility_tables,
 )
-from model.demography import AGE_BANDS, death_age, fertility_shape
-from model.population import (
+from model.core.demography import AGE_BANDS, death_age, fertility_shape
+from model.core.population import (
     HH_EMIGRATED,
     HOME,
     RESIDENT,
     add_households,
     synthesize,
 )
-from model.population import LABOUR as P_LABOUR
-from model.population import STUDY as P_STUDY
-from model.recorder import DESTINATIONS, Recorder
-from model.rng import stream, stream_key, uniform_at
+from model.core.population import LABOUR as P_LABOUR
+from model.core.population import STUDY as P_STUDY
+from model.core.recorder import DESTINATIONS, Recorder
+from model.core.rng import stream, stream_key, uniform_at
 from model.scenario import FIRST_YEAR, Scenario
 
 __all__ = ["EmigrationModel"]
@@ -167,7 +168,7 @@ class EmigrationModel(mesa.Model):
         1. record the population on 1 January (resident persons plus labour migrants and
            students abroad, as BNS counts the de jure population);
         2. drivers for the year: income gaps by region and destination, the compatriot
-           programme and EAEU flags (:class:`model.decisions.Context`);
+           programme and EAEU flags (:class:`model.core.decisions.Context`);
         3. interventions adjust the context or add utility shifts (``apply(model, year)``);
         4. optimism moves with the national Cantril ladder plus a random walk;
         5. intentions: every resident household draws its preferred alternative from the
@@ -185,7 +186,7 @@ class EmigrationModel(mesa.Model):
         9. immigration: arriving households from the exogenous series;
         10. record the year's flows and the stocks abroad on 31 December.
 
-        The person-level parts run as three compiled passes (:mod:`model.kernels`): the
+        The person-level parts run as three compiled passes (:mod:`model.core.kernels`): the
         census (1); who goes, returns and deaths (6-8); schooling, ageing, leaving home and
         new heads (8). Within a pass each person meets the rules in this order.
         """
@@ -326,7 +327,7 @@ class EmigrationModel(mesa.Model):
 
         The survey question (CABAR 2019) is asked of adults; each adult at home carries
         the intention of the household. ``yes`` and ``every`` are the adults by group cell
-        from :func:`model.kernels.act_return_die`. Every group but ``age=0-15`` (no
+        from :func:`model.core.kernels.act_return_die`. Every group but ``age=0-15`` (no
         adults) is reported.
         """
         num, tot = self.recorder.tally_cells(yes), self.recorder.tally_cells(every)
@@ -341,7 +342,7 @@ class EmigrationModel(mesa.Model):
 
         ``death_cells`` are the year's deaths by group cell and ``women`` the slots of the
         surviving women at home with a positive fertility, in order (both from
-        :func:`model.kernels.act_return_die`; those sent abroad since no longer count).
+        :func:`model.core.kernels.act_return_die`; those sent abroad since no longer count).
         Returns the tallies of births and deaths, and the persons abroad on 31 December by
         group cell (row 0 labour migrants, row 1 students; immigration adds nobody abroad).
 
@@ -349,7 +350,7 @@ class EmigrationModel(mesa.Model):
         they entered the model. Births per region are set so that births minus this
         year's deaths equal the official natural-increase rate times the population: the
         level of each region is its target over the fertility mass of its women at home
-        (see :func:`model.demography.birth_probability`).
+        (see :func:`model.core.demography.birth_probability`).
         """
         p = self.params
         hh, pp = self.households, self.persons

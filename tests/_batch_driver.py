@@ -4,7 +4,7 @@ Usage::
 
     python tests/_batch_driver.py STORE N_RUNS [WORKERS]
 
-Runs the first ``N_RUNS`` specs of :func:`batch_specs` with :func:`model.execution.execute`
+Runs the first ``N_RUNS`` specs of :func:`batch_specs` with :func:`model.runs.execution.execute`
 (one run per chunk, so one shard per finished run) into the store folder ``STORE``, in
 this process (``WORKERS`` = 0, the default) or on a LocalCluster of ``WORKERS`` worker
 processes. Prints the batch report as one JSON line and exits 0 when every run is in the
@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the repository's `model` importable
     sys.path.insert(0, str(ROOT))
 
-from model.batch import RunSpec, replicate_specs  # noqa: E402
+from model.runs.batch import RunSpec, replicate_specs  # noqa: E402
 from model.scenario import Scenario  # noqa: E402
 
 SCENARIO = Scenario(scale=1000, end=2016)
@@ -35,8 +35,8 @@ def batch_specs(n_runs: int) -> list[RunSpec]:
 
 
 def main(argv: list[str]) -> int:
-    from model.execution import execute
-    from model.store import ResultStore
+    from model.runs.execution import execute
+    from model.runs.store import ResultStore
 
     store, n_runs = argv[0], int(argv[1])
     workers = int(argv[2]) if len(argv) > 2 else 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from model import cli
+from model.ui import cli
 
 
 def main_inprocess(args: list[str], capsys) -> tuple[int, str, str]:

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from _cli_helpers import check_rejected, main_inprocess
 
-from model import cli
 from model.params import REGISTRY
+from model.ui import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,7 +192,7 @@ class FakeResults:
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    """Stand-ins for model.runner and model.plots; ``calls`` records what run got."""
+    """Stand-ins for model.runs.runner and model.runs.plots; ``calls`` records what run got."""
     calls: list[dict] = []
     behaviour = {"run_fails": False, "plot_fails": False}
 
@@ -212,8 +212,8 @@ def fake_model(monkeypatch):
         path.write_bytes(b"png")
         return [path]
 
-    monkeypatch.setitem(sys.modules, "model.runner", types.SimpleNamespace(run=run))
-    monkeypatch.setitem(sys.modules, "model.plots",
+    monkeypatch.setitem(sys.modules, "model.runs.runner", types.SimpleNamespace(run=run))
+    monkeypatch.setitem(sys.modules, "model.runs.plots",
                         types.SimpleNamespace(write_run_figures=write_run_figures))
     return calls, behaviour
 
@@ -315,11 +315,12 @@ def test_bad_input_never_calls_the_model(tmp_path, fake_model, capsys):
 
 # --- end to end with the real model, once it exists ----------------------------------------------
 
-_HAVE_MODEL = all(importlib.util.find_spec(m) is not None for m in ("model.runner", "model.plots"))
+_HAVE_MODEL = all(importlib.util.find_spec(m) is not None
+                  for m in ("model.runs.runner", "model.runs.plots"))
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _HAVE_MODEL, reason="model.runner / model.plots not written yet")
+@pytest.mark.skipif(not _HAVE_MODEL, reason="model.runs.runner / model.runs.plots not written yet")
 def test_end_to_end_real_model(tmp_path):
     out = tmp_path / "out"
     proc = emigsim("run", "baseline", "--out", str(out), "--end", "2013", "--scale", "2000",

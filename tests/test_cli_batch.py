@@ -13,9 +13,10 @@ import pytest
 from _cli_helpers import check_rejected
 from _cli_helpers import main_inprocess as main
 
-from model import batch, cli
-from model.rng import replicate_seed
+from model.core.rng import replicate_seed
+from model.runs import batch
 from model.scenario import Scenario
+from model.ui import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -183,7 +184,7 @@ def test_run_replicates_through_store(work, capsys):
     assert sorted(series["seed"].unique()) == sorted([replicate_seed(5, 0),
                                                       replicate_seed(5, 1)])
     # The same numbers as the in-memory runner (same seeds, same model).
-    from model.runner import run
+    from model.runs.runner import run
 
     expected = run(Scenario(scale=4000, end=2013), seed=5, replicates=2).series
     pd.testing.assert_frame_equal(series, expected.reset_index(drop=True), check_dtype=False)

@@ -6,7 +6,7 @@ import os
 import pandas as pd
 import pytest
 
-from model.cli import main, paired_differences
+from model.ui.cli import main, paired_differences
 
 
 @pytest.fixture()

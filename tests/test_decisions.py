@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from model import datasets
-from model.decisions import (
+from model.core.decisions import (
     EMIGRATE,
     LABOUR,
     STAY,

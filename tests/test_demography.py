@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.demography import (
+from model.core.demography import (
     AGE_BANDS,
     MAX_LIFE,
     birth_probability,
@@ -14,7 +14,7 @@ from model.demography import (
     fertility_shape,
     reassign_heads,
 )
-from model.population import (
+from model.core.population import (
     DEAD,
     DISSOLVED,
     EMIGRATED,

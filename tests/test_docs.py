@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from model.cli import format_params_table
+from model.ui.cli import format_params_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -24,11 +24,11 @@ import pandas as pd
 import psutil
 import pytest
 
-import model.batch
-from model.batch import design_specs, replicate_specs
-from model.execution import BatchReport, execute
+import model.runs.batch
+from model.runs.batch import design_specs, replicate_specs
+from model.runs.execution import BatchReport, execute
+from model.runs.store import ResultStore
 from model.scenario import Scenario
-from model.store import ResultStore
 
 ROOT = Path(__file__).resolve().parent.parent
 DRIVER = Path(__file__).resolve().with_name("_batch_driver.py")
@@ -379,7 +379,7 @@ def test_a_run_that_raises_is_recorded_and_the_others_complete(where, request, t
 def test_an_error_is_cleared_when_the_run_later_succeeds(monkeypatch, tmp_path):
     pts = [{"x1": 0.1, "x2": 0.2, "x3": 0.3}, {"x1": 1.0, "x2": 2.0, "x3": 3.0}]
     specs = design_specs(Scenario(), pts, seed=1, replicates=1, model="ishigami")
-    real = model.batch.MODELS["ishigami"]
+    real = model.runs.batch.MODELS["ishigami"]
     calls = Counter()
 
     def flaky(spec):
@@ -388,7 +388,7 @@ def test_an_error_is_cleared_when_the_run_later_succeeds(monkeypatch, tmp_path):
             raise RuntimeError("transient failure")
         return real(spec)
 
-    monkeypatch.setitem(model.batch.MODELS, "ishigami", flaky)
+    monkeypatch.setitem(model.runs.batch.MODELS, "ishigami", flaky)
     store = ResultStore(tmp_path / "store")
     first = quiet(specs, store, workers=0, chunk_size=1)
     assert (first.done, first.failed) == (1, 1)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model.experiment import (
+from model.analysis.experiment import (
     Experiment,
     Outcome,
     VariedParam,

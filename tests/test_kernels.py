@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import kernels
-from model.decisions import (
+from model.core import kernels
+from model.core.decisions import (
     Choosers,
     Context,
     Utilities,
@@ -20,10 +20,9 @@ from model.decisions import (
     utilities,
     utility_tables,
 )
-from model.demography import fertility_shape, reassign_heads
-from model.network import share_abroad
-from model.params import defaults
-from model.population import (
+from model.core.demography import fertility_shape, reassign_heads
+from model.core.network import share_abroad
+from model.core.population import (
     DEAD,
     DISSOLVED,
     EMIGRATED,
@@ -35,8 +34,9 @@ from model.population import (
     Households,
     Persons,
 )
-from model.recorder import Recorder
-from model.rng import stream_key, uniform_at
+from model.core.recorder import Recorder
+from model.core.rng import stream_key, uniform_at
+from model.params import defaults
 
 SEEDS = [0, 1, 2, 3]
 AGES = np.arange(121)
@@ -124,7 +124,7 @@ def test_fertility_mass_and_births(seed):
 
 
 def moved(seed):
-    """The tables before and after :func:`model.kernels.age_and_move` (last 30: newborns)."""
+    """The tables before and after :func:`model.core.kernels.age_and_move` (last 30: newborns)."""
     hh, pp, _ = tables(seed)
     before = (pp.status.copy(), pp.age.copy(), pp.edu.copy(), hh.head.copy(),
               hh.status.copy())
@@ -402,7 +402,7 @@ def test_age_and_move_compares_with_the_heads_age_after_ageing(head_status, leav
 
 
 _ONE_SIGNATURE = """
-from model import kernels
+from model.core import kernels
 from model.scenario import Scenario
 from model.simulation import EmigrationModel
 m = EmigrationModel(Scenario(scale=5000, end=2014), seed=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.network import draw_contacts, share_abroad
+from model.core.network import draw_contacts, share_abroad
 
 
 def regions(sizes):

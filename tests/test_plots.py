@@ -1,4 +1,4 @@
-"""Tests of model.plots on a small synthetic tidy results table."""
+"""Tests of model.runs.plots on a small synthetic tidy results table."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from matplotlib._pylab_helpers import Gcf
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 
-from model import plots
+from model.runs import plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 YEARS = list(range(2012, 2019))

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 from model import datasets
-from model.params import defaults
-from model.population import (
+from model.core.population import (
     HOME,
     LABOUR,
     MAX_HH_SIZE,
@@ -19,7 +18,8 @@ from model.population import (
     age_sex_distribution,
     synthesize,
 )
-from model.recorder import Recorder
+from model.core.recorder import Recorder
+from model.params import defaults
 
 SCALE = 1000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.rng import replicate_seed, stream, uniform_at
+from model.core.rng import replicate_seed, stream, uniform_at
 
 
 def draws(seed, name, year, n=16):

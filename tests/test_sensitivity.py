@@ -14,17 +14,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model import batch
-from model.execution import execute
-from model.experiment import (
+from model.analysis.experiment import (
     Experiment,
     Outcome,
     VariedParam,
     load_experiment,
     shipped_experiments_dir,
 )
-from model.scenario import Scenario
-from model.sensitivity import (
+from model.analysis.sensitivity import (
     StoreConflictError,
     analyse,
     design_matrix,
@@ -37,7 +34,10 @@ from model.sensitivity import (
     sample,
     summary_text,
 )
-from model.store import ResultStore
+from model.runs import batch
+from model.runs.execution import execute
+from model.runs.store import ResultStore
+from model.scenario import Scenario
 
 S1 = {"x1": 0.3139, "x2": 0.4424, "x3": 0.0}
 ST = {"x1": 0.5576, "x2": 0.4424, "x3": 0.2437}
@@ -105,7 +105,7 @@ def test_design_sizes_and_bounds(method, n, points):
 
 
 def test_experiment_specs_replicates_and_seeds():
-    from model.rng import replicate_seed
+    from model.core.rng import replicate_seed
 
     exp = ishigami("morris", 2, replicates=3, seed=5)
     specs = experiment_specs(exp)

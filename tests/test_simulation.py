@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from model import datasets
-from model.decisions import Utilities
+from model.core.decisions import Utilities
+from model.core.population import DEAD, DISSOLVED, EMIGRATED, HH_EMIGRATED, HOME, RESIDENT
+from model.core.recorder import DESTINATIONS, METRICS, Recorder
+from model.core.rng import replicate_seed
 from model.params import validate_params
-from model.population import DEAD, DISSOLVED, EMIGRATED, HH_EMIGRATED, HOME, RESIDENT
-from model.recorder import DESTINATIONS, METRICS, Recorder
-from model.rng import replicate_seed
-from model.runner import COLUMNS, run, run_one
+from model.runs.runner import COLUMNS, run, run_one
 from model.scenario import Scenario, load_scenario
 from model.simulation import EmigrationModel
 
@@ -440,7 +440,7 @@ def test_runner_replicates_use_derived_seeds():
 # --- independence from the installed Mesa version ----------------------------------------------
 
 def test_results_do_not_depend_on_mesa_random_state():
-    # Mesa's own generators (model.random, model.rng) differ between Mesa versions; the
+    # Mesa's own generators (model.random, model.core.rng) differ between Mesa versions; the
     # simulation must never draw from them.
     a = EmigrationModel(Scenario(scale=3000, end=2014), seed=5)
     b = EmigrationModel(Scenario(scale=3000, end=2014), seed=5)

@@ -12,10 +12,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from model.batch import design_specs
-from model.execution import execute
+from model.runs.batch import design_specs
+from model.runs.execution import execute
+from model.runs.store import ResultStore, StoreError
 from model.scenario import Scenario
-from model.store import ResultStore, StoreError
 
 
 def rows(run_id: str, value: float = 1.0, years=(2012, 2013), metrics=("births", "deaths"),

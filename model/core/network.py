@@ -7,7 +7,7 @@ contact, now abroad, which is how networks pull migration.
 Examples
 --------
 >>> import numpy as np
->>> from model.network import draw_contacts, share_abroad
+>>> from model.core.network import draw_contacts, share_abroad
 >>> region = np.array([0, 0, 0, 1, 1], dtype=np.int8)
 >>> c = draw_contacts(np.random.default_rng(0), region, np.arange(5), k=2, p_in_region=1.0)
 >>> bool((region[c] == region[:, None]).all())
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.kernels import group_order
+from model.core.kernels import group_order
 
 __all__ = ["draw_contacts", "share_abroad"]
 

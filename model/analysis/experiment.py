@@ -217,7 +217,7 @@ class Experiment:
         Sobol designs: include the second-order columns.
     model : str
         ``"emigsim"``, or ``"ishigami"`` for the analytic check (a key of
-        :data:`model.batch.MODELS`).
+        :data:`model.runs.batch.MODELS`).
     source : str or None
         The file it came from.
 
@@ -457,7 +457,7 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
 
 
 def _known_groups() -> list[str]:
-    from model.recorder import DESTINATIONS, Recorder
+    from model.core.recorder import DESTINATIONS, Recorder
 
     return Recorder().groups + [f"destination={d}" for d in DESTINATIONS]
 
@@ -476,7 +476,7 @@ def _check_year_in(value: object, key: str, window: tuple[int, int], metric: str
 
 def _check_outcomes(data: dict, window: tuple[int, int], params: tuple[VariedParam, ...],
                     where: str) -> tuple[Outcome, ...]:
-    from model.recorder import METRICS
+    from model.core.recorder import METRICS
 
     outcomes = data.get("outcomes")
     allowed = "one or more [[outcomes]] tables with name, metric and year, years or per_year"

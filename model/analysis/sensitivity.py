@@ -1,6 +1,6 @@
 """Global sensitivity analysis of emigsim with SALib: design, batch, indices, figures.
 
-The path of an experiment (:mod:`model.experiment`) through this module:
+The path of an experiment (:mod:`model.analysis.experiment`) through this module:
 
 1. :func:`design_matrix` samples the design in the **unit cube** with SALib and
    :func:`sample` maps each column linearly onto the parameter's bounds (integers and
@@ -8,7 +8,7 @@ The path of an experiment (:mod:`model.experiment`) through this module:
    whatever the bounds, and the analysis works on the exact matrix SALib produced.
 2. :func:`experiment_specs` turns the points into runs (``replicates`` per point, each
    with its own seed) and :func:`run_experiment` executes them into a resumable
-   :class:`~model.store.ResultStore` (finished runs are skipped on a re-run).
+   :class:`~model.runs.store.ResultStore` (finished runs are skipped on a re-run).
 3. :func:`outcome_table` reads only the rows of the outcome metrics back from the store
    and computes one row per run; :func:`analyse` averages the replicates of each design
    point and runs the SALib analyser on every outcome (per year for ``per_year``
@@ -24,7 +24,7 @@ global NumPy state saved and restored.
 Examples
 --------
 >>> import math
->>> from model.experiment import Experiment, Outcome, VariedParam
+>>> from model.analysis.experiment import Experiment, Outcome, VariedParam
 >>> from model.scenario import Scenario
 >>> xs = tuple(VariedParam(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3))
 >>> exp = Experiment("ishigami", "", Scenario(), "sobol", 64, 1, 1, xs,
@@ -53,11 +53,11 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from model.batch import RunSpec, design_specs
-from model.execution import BatchReport, execute
-from model.experiment import FAST_M, Experiment
-from model.manifest import output_temp_dir
-from model.store import ResultStore
+from model.analysis.experiment import FAST_M, Experiment
+from model.runs.batch import RunSpec, design_specs
+from model.runs.execution import BatchReport, execute
+from model.runs.manifest import output_temp_dir
+from model.runs.store import ResultStore
 
 __all__ = ["salib_seed", "design_matrix", "sample", "experiment_specs", "open_store",
            "StoreConflictError", "outcome_table", "analyse", "noise_shares", "MAIN_INDEX",
@@ -72,7 +72,7 @@ _CONF = {"S1": "S1_conf", "ST": "ST_conf", "mu_star": "mu_star_conf", "delta": "
 _VARIANCE_BASED = ("sobol", "fast", "delta")
 _RUN_METRICS = ("new_emigrants", "net_migration", "population", "new_labour_migrants",
                 "new_students_abroad", "n_labour_abroad", "n_students_abroad")
-"""Metrics of the standard run figures (:func:`model.plots.write_run_figures`)."""
+"""Metrics of the standard run figures (:func:`model.runs.plots.write_run_figures`)."""
 _SERIES_COLUMNS = ["scenario", "point", "replicate", "seed", "year", "metric", "group",
                    "value"]
 
@@ -111,7 +111,7 @@ def design_matrix(exp: Experiment) -> np.ndarray:
 
     Examples
     --------
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> exp = Experiment("m", "", Scenario(), "morris", 3, 1, 1,
     ...                  (VariedParam("age_peak", 30, 40), VariedParam("b_russian", 0, 5)),
@@ -147,7 +147,7 @@ def sample(exp: Experiment) -> list[dict]:
 
     Examples
     --------
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> exp = Experiment("l", "", Scenario(), "delta", 20, 1, 1,
     ...                  (VariedParam("study_years", 1, 8, "int"),),
@@ -165,11 +165,11 @@ def experiment_specs(exp: Experiment) -> list[RunSpec]:
     """Every run of the experiment (design points times replicates).
 
     Replicate ``r`` (1-based) of every point has seed
-    ``model.rng.replicate_seed(exp.seed, r - 1)`` (common random numbers across points).
+    ``model.core.rng.replicate_seed(exp.seed, r - 1)`` (common random numbers across points).
 
     Examples
     --------
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> exp = Experiment("m", "", Scenario(scale=4000), "morris", 2, 2, 1,
     ...                  (VariedParam("age_peak", 30, 40),),
@@ -215,7 +215,7 @@ def open_store(path: str | Path, specs: Sequence[RunSpec], *, fresh: bool = Fals
     Examples
     --------
     >>> import tempfile, pathlib
-    >>> from model.batch import replicate_specs
+    >>> from model.runs.batch import replicate_specs
     >>> from model.scenario import Scenario
     >>> st = open_store(pathlib.Path(tempfile.mkdtemp()) / "store",
     ...                 replicate_specs(Scenario(), 1, 2))
@@ -255,8 +255,8 @@ def outcome_table(store: ResultStore, exp: Experiment,
     Examples
     --------
     >>> import tempfile
-    >>> from model.execution import execute
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.runs.execution import execute
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> xs = tuple(VariedParam(f"x{i}", -3.14, 3.14) for i in (1, 2, 3))
     >>> exp = Experiment("i", "", Scenario(), "morris", 2, 1, 1, xs,
@@ -422,7 +422,7 @@ def analyse(exp: Experiment, outcomes: pd.DataFrame) -> pd.DataFrame:
     Examples
     --------
     >>> import numpy as np
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> exp = Experiment("lin", "", Scenario(), "sobol", 256, 1, 1,
     ...                  (VariedParam("a", 0, 1), VariedParam("b", 0, 1)),
@@ -465,7 +465,7 @@ def noise_shares(exp: Experiment, outcomes: pd.DataFrame) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> exp = Experiment("t", "", Scenario(), "delta", 20, 2, 1, (VariedParam("a", 0, 1),),
     ...                  (Outcome("y", "y", year=0),))
@@ -522,7 +522,7 @@ def index_figure(exp: Experiment, indices: pd.DataFrame, outcome: str,
 
     Examples
     --------
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> exp = Experiment("t", "", Scenario(), "sobol", 2, 1, 1, (VariedParam("a", 0, 1),),
     ...                  (Outcome("y", "y", year=0),))
@@ -618,7 +618,7 @@ def index_by_year_figure(exp: Experiment, indices: pd.DataFrame, outcome: str,
 
     Examples
     --------
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> exp = Experiment("t", "", Scenario(), "morris", 2, 1, 1, (VariedParam("a", 0, 1),),
     ...                  (Outcome("y", "y", per_year=True),))
@@ -769,7 +769,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     Parameters
     ----------
     exp : Experiment
-        From :func:`model.experiment.load_experiment` (or built in Python).
+        From :func:`model.analysis.experiment.load_experiment` (or built in Python).
     out_dir : str or Path
         Output folder. Written: ``design.csv`` (before the runs), then, once every run
         finished: ``outcomes.csv`` (one row per run), ``indices.csv``, ``noise.csv``,
@@ -778,7 +778,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
         outcomes, and the standard run figures over all runs) and, last,
         ``manifest.json``.
     workers, scheduler : optional
-        As :func:`model.execution.execute` (``workers=0``: in this process).
+        As :func:`model.runs.execution.execute` (``workers=0``: in this process).
     progress : bool
         Progress bar.
     fresh : bool
@@ -804,7 +804,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     Examples
     --------
     >>> import tempfile, math
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> xs = tuple(VariedParam(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3))
     >>> exp = Experiment("ishigami", "", Scenario(), "morris", 4, 1, 1, xs,
@@ -853,7 +853,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     else:
         n_rows = None
     ended = datetime.now(UTC)
-    from model.manifest import build_manifest, write_json_atomic
+    from model.runs.manifest import build_manifest, write_json_atomic
 
     manifest = build_manifest(
         exp.scenario, SimpleNamespace(info={"scale": exp.scenario.scale}),
@@ -861,7 +861,7 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
         extra={"kind": "sensitivity", "experiment": exp.resolved(),
                "replicates": exp.replicates,
                "run_seeds": "replicate r (1-based) of every design point uses "
-                            "model.rng.replicate_seed(seed, r - 1) (common random numbers); "
+                            "model.core.rng.replicate_seed(seed, r - 1) (common random numbers); "
                             "every run's seed is in outcomes.csv",
                "salib_seeds": {"design": salib_seed(exp.seed, "design"),
                                "analyse": salib_seed(exp.seed, "analyse")},
@@ -888,7 +888,7 @@ def _write_figures(exp: Experiment, result: ExperimentResult, store: ResultStore
         written.append(folder / name)
     if exp.model == "emigsim":
         from model.datasets import observed
-        from model.plots import write_run_figures
+        from model.runs.plots import write_run_figures
 
         rows = store.load(columns=["run_id", "scenario", "replicate", "seed", "year",
                                    "metric", "group", "value"],
@@ -908,7 +908,7 @@ def summary_text(result: ExperimentResult, top: int = 5) -> str:
     Examples
     --------
     >>> import tempfile, math
-    >>> from model.experiment import Experiment, Outcome, VariedParam
+    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
     >>> from model.scenario import Scenario
     >>> xs = tuple(VariedParam(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3))
     >>> exp = Experiment("ishigami", "", Scenario(), "morris", 4, 1, 1, xs,

@@ -4,16 +4,16 @@ By default a :class:`dask.distributed.LocalCluster` of ``workers`` single-thread
 processes starts in-process; with ``scheduler="tcp://host:8786"`` the same code submits to
 an existing cluster (``dask scheduler`` and ``dask worker`` processes, or dask-jobqueue on
 SLURM). Runs travel in chunks that last seconds; finished chunks stream back and are
-written to the :class:`model.store.ResultStore` at once, and only a bounded number of chunks
+written to the :class:`model.runs.store.ResultStore` at once, and only a bounded number of chunks
 is in flight, so the driver's memory stays flat however large the batch. A run's result
 depends only on its spec (seed included), never on the worker count or completion order.
 
 Examples
 --------
 >>> import tempfile
->>> from model.batch import design_specs
+>>> from model.runs.batch import design_specs
 >>> from model.scenario import Scenario
->>> from model.store import ResultStore
+>>> from model.runs.store import ResultStore
 >>> specs = design_specs(Scenario(), [{"x1": 0.0, "x2": 1.0, "x3": 0.0}], 1, 1, "ishigami")
 >>> rep = execute(specs, ResultStore(tempfile.mkdtemp()), workers=0, progress=False)
 >>> rep.done, rep.failed
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
-from model.batch import RunSpec, run_chunk
-from model.store import ResultStore
+from model.runs.batch import RunSpec, run_chunk
+from model.runs.store import ResultStore
 
 __all__ = ["execute", "BatchReport", "default_workers", "estimate_run_seconds"]
 
@@ -71,7 +71,7 @@ def estimate_run_seconds(spec: RunSpec) -> float:
     Examples
     --------
     >>> from model.scenario import Scenario
-    >>> from model.batch import RunSpec
+    >>> from model.runs.batch import RunSpec
     >>> estimate_run_seconds(RunSpec("x", Scenario(scale=50), 1, 1)) > 0
     True
     """

@@ -13,7 +13,7 @@ band holding the middle 50% of replicates and a light band holding 90% of them.
 Examples
 --------
 >>> import pandas as pd
->>> from model import plots
+>>> from model.runs import plots
 >>> tidy = pd.DataFrame({"scenario": "baseline", "replicate": [1, 1, 2, 2],
 ...                      "seed": [11, 11, 12, 12], "year": [2012, 2013, 2012, 2013],
 ...                      "metric": "new_emigrants", "group": "all",

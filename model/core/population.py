@@ -18,11 +18,11 @@ How the 2012 population is built (assumptions are listed in ``model/data/README.
 * ethnicity (per household): 2009 census shares by region (partly assumed, see datasets);
 * optimism: Beta with mean = Cantril ladder 2012 / 10 and concentration optimism_concentration;
 * ties abroad: kin abroad with p_diaspora_european or p_diaspora_other;
-* contacts: see :mod:`model.network`.
+* contacts: see :mod:`model.core.network`.
 
 Examples
 --------
->>> from model.population import synthesize
+>>> from model.core.population import synthesize
 >>> from model.params import defaults
 >>> hh, pp = synthesize(defaults(), scale=2000, seed=1)
 >>> 2000 < hh.n < 3000
@@ -36,10 +36,10 @@ from functools import cache
 import numpy as np
 
 from model import datasets
-from model.demography import death_age
-from model.network import draw_contacts
-from model.recorder import Recorder
-from model.rng import stream
+from model.core.demography import death_age
+from model.core.network import draw_contacts
+from model.core.recorder import Recorder
+from model.core.rng import stream
 
 __all__ = [
     "Households", "Persons", "synthesize", "add_households", "age_sex_distribution",
@@ -47,7 +47,7 @@ __all__ = [
     "MAX_AGE", "MAX_HH_SIZE",
 ]
 
-from model.states import (
+from model.core.states import (
     DEAD,
     DISSOLVED,
     EMIGRATED,
@@ -139,9 +139,9 @@ class Persons(_Table):
 
     ``region`` and ``ethnicity`` copy the household's (they never change for a person) so
     that tallies by group need no gather through the household index. ``death_age`` is
-    drawn once from the life table (see :func:`model.demography.death_age`);
+    drawn once from the life table (see :func:`model.core.demography.death_age`);
     ``group_base`` is the region-and-ethnicity part of the recorder's group code
-    (:meth:`model.recorder.Recorder.code`).
+    (:meth:`model.core.recorder.Recorder.code`).
 
     Education is 0 basic, 1 secondary, 2 higher; status is HOME, LABOUR, STUDY, EMIGRATED
     or DEAD; ``years_abroad`` counts completed years of the current stay abroad.

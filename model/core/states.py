@@ -2,7 +2,7 @@
 
 Examples
 --------
->>> from model.states import HOME, DEAD
+>>> from model.core.states import HOME, DEAD
 >>> HOME < DEAD
 True
 """

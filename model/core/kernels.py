@@ -16,8 +16,8 @@ its own earlier rules and on household-level values fixed before the pass):
 
 The loops hold no model logic that is not also stated in numpy form:
 the probabilities and tables they read are computed in numpy by the calling modules
-(:func:`model.decisions.nested_logit`, :func:`model.decisions.utility_tables`,
-:func:`model.demography.birth_probability`'s rule), and ``tests/test_kernels.py`` checks
+(:func:`model.core.decisions.nested_logit`, :func:`model.core.decisions.utility_tables`,
+:func:`model.core.demography.birth_probability`'s rule), and ``tests/test_kernels.py`` checks
 every kernel against a plain numpy statement of the same rule, with exact equality.
 
 Rules that keep results identical to the numpy form (and independent of the machine):
@@ -27,13 +27,13 @@ Rules that keep results identical to the numpy form (and independent of the mach
 * comparisons with a probability are made in float32, as numpy does when a float32 array
   meets a Python float;
 * random numbers come from :func:`uniform_of`, the same counter-based SplitMix64 as
-  :func:`model.rng.uniform_at`, bit for bit;
+  :func:`model.core.rng.uniform_at`, bit for bit;
 * ties go to the later slot, as a stable sort that keeps the last element does.
 
 Examples
 --------
 >>> import numpy as np
->>> from model.rng import stream_key, uniform_at
+>>> from model.core.rng import stream_key, uniform_at
 >>> key = stream_key(1, "birth", 2013)
 >>> bool(uniform_of(key, 7) == uniform_at(1, "birth", 2013, np.array([7]))[0])
 True
@@ -47,9 +47,9 @@ import numpy as np
 from numba import njit
 
 from model import datasets
-from model.decisions import EMIGRATE as EMIGRATE_CODE
-from model.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
-from model.states import DEAD, DISSOLVED, EMIGRATED, HOME, INDEX_DTYPE, LABOUR, RESIDENT, STUDY
+from model.core.decisions import EMIGRATE as EMIGRATE_CODE
+from model.core.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
+from model.core.states import DEAD, DISSOLVED, EMIGRATED, HOME, INDEX_DTYPE, LABOUR, RESIDENT, STUDY
 
 __all__ = ["uniform_of", "census", "act_return_die", "fertility_mass", "births",
            "age_and_move",
@@ -65,7 +65,7 @@ _ix = np.uint64
 
 @njit(cache=True, nogil=True)
 def uniform_of(key: np.uint64, slot: int) -> np.float32:
-    """The uniform of ``slot`` in the stream with ``key`` (see :func:`model.rng.uniform_at`).
+    """The uniform of ``slot`` in the stream with ``key`` (see :func:`model.core.rng.uniform_at`).
 
     Examples
     --------
@@ -83,7 +83,7 @@ def uniform_of(key: np.uint64, slot: int) -> np.float32:
 
 @njit(cache=True, nogil=True, inline="always")
 def _cell(group_base, band_code, age, edu, i):
-    """The group cell of slot ``i``: :meth:`model.recorder.Recorder.code` of one person."""
+    """The group cell of slot ``i``: :meth:`model.core.recorder.Recorder.code` of one person."""
     return _ix(group_base[i] + band_code[_ix(min(age[i], len(band_code) - 1))] + edu[i])
 
 
@@ -125,7 +125,7 @@ def act_return_die(status, age, edu, owner, group_base, band_code, intent, actin
     """One pass after the decision: who goes, who comes back, who dies, who may give birth.
 
     ``intent[h]`` is 0 for a household that did not decide this year, else 1 + its chosen
-    alternative (:data:`model.decisions.STAY` ... ``STUDY``); ``acting[h]`` says whether it
+    alternative (:data:`model.core.decisions.STAY` ... ``STUDY``); ``acting[h]`` says whether it
     acts on it. For every living de jure person, in slot order:
 
     1. **acting** (members of deciding households):
@@ -308,7 +308,7 @@ def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p
     3. **new heads**: a resident household whose head is no longer at home gets the oldest
        member at home who stays, else the oldest living member abroad (ties: the later
        slot); with nobody living it is dissolved. The rule of
-       :func:`model.demography.reassign_heads`;
+       :func:`model.core.demography.reassign_heads`;
     4. the persons abroad on 31 December by group cell (after schooling and ageing, as in
        :func:`census`): labour migrants add 1 to ``abroad_cells[0]``, students to
        ``abroad_cells[1]``.
@@ -405,18 +405,18 @@ def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head
                         out):
     """Utilities of CIS, non-CIS, labour and study (rows of ``out``) for every chooser.
 
-    The compiled form of :func:`model.decisions.utilities`, term for term and in the same
+    The compiled form of :func:`model.core.decisions.utilities`, term for term and in the same
     float32 order, gathering each household's attributes in one loop: region, ethnicity,
     kin abroad and optimism from the household, the head's age and education from the
     person table, members, children, workers and student-age members at home from
     ``packed`` (base-256 digits, see :func:`census`), and the share of contacts abroad.
     ``cell_tab``, ``head_tab``, ``family`` and ``coef`` are the year's
-    :class:`model.decisions.UtilityTables`; ``extra`` is ``(4, n_households)`` utility
+    :class:`model.core.decisions.UtilityTables`; ``extra`` is ``(4, n_households)`` utility
     shifts or has no columns. Unavailable alternatives get ``-inf``.
 
     Examples
     --------
-    >>> from model.decisions import Context, utility_tables
+    >>> from model.core.decisions import Context, utility_tables
     >>> from model.params import defaults
     >>> t = utility_tables(defaults(), Context.for_year(2015, defaults()))
     >>> pk = np.array([2 + 2**16 + 2**32 * 2], np.int64)  # two adults, one of working age
@@ -470,7 +470,7 @@ def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head
 def realise(choosers, p_stay, p_emig, p_lab, p_stu, u_int, u_real, rate, choice, act):
     """Intentions drawn from the probabilities, and their realisation.
 
-    The compiled form of :func:`model.decisions.choose` (cut points of [0, 1) in the order
+    The compiled form of :func:`model.core.decisions.choose` (cut points of [0, 1) in the order
     stay, emigrate, labour, study; float32 rounding goes to the last available alternative)
     with the household's uniform ``u_int``; the intention is realised when
     ``u_real < rate[choice]``.

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from model.params import validate_params
-from model.rng import replicate_seed
+from model.core.rng import replicate_seed
 from model.scenario import Scenario
 
 __all__ = ["RunSpec", "code_version", "make_run_id", "replicate_specs", "design_specs",
@@ -43,7 +43,7 @@ def code_version() -> str:
     >>> len(code_version())
     12
     """
-    root = Path(__file__).parent
+    root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
     # only what a run's numbers depend on: editing the CLI, plots or the executor must not
     # make a stored batch redo its runs
@@ -54,9 +54,9 @@ def code_version() -> str:
     return h.hexdigest()[:12]
 
 
-_RESULT_MODULES = ("batch", "datasets", "decisions", "demography", "network", "params",
-                   "population", "recorder", "rng", "runner", "scenario", "simulation",
-                   "states")
+_RESULT_MODULES = ("runs/batch", "datasets", "core/decisions", "core/demography", "core/network",
+                   "params", "core/population", "core/recorder", "core/rng", "runs/runner",
+                   "scenario", "simulation", "core/states")
 
 
 @dataclass(frozen=True)
@@ -152,7 +152,7 @@ def design_specs(scenario: Scenario, points: list[dict], seed: int, replicates: 
 
 # ---------------------------------------------------------------------- models
 def _run_emigsim(spec: RunSpec) -> pd.DataFrame:
-    from model.runner import run_one
+    from model.runs.runner import run_one
 
     return run_one(spec.scenario, spec.seed)
 

@@ -2,8 +2,8 @@
 
 ``emigsim run`` runs a scenario file and writes ``series.csv``, ``manifest.json`` and
 ``figures/`` into an output folder (batches of replicates through the resumable store in
-``OUT/store``); ``emigsim sensitivity`` runs an experiment file (:mod:`model.experiment`)
-and writes its sensitivity indices (:mod:`model.sensitivity`); ``emigsim summarize``
+``OUT/store``); ``emigsim sensitivity`` runs an experiment file (:mod:`model.analysis.experiment`)
+and writes its sensitivity indices (:mod:`model.analysis.sensitivity`); ``emigsim summarize``
 prints per-year quantiles across the runs of an output folder; ``emigsim params`` prints
 the parameter registry. ``python -m model ...`` is the same program.
 
@@ -15,7 +15,7 @@ on stderr with their run ids and the exit status is 1.
 
 Examples
 --------
->>> from model.cli import main
+>>> from model.ui.cli import main
 >>> main(["params"])  # doctest: +ELLIPSIS
 name ...
 0
@@ -35,7 +35,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import model
-from model.experiment import shipped_experiments_dir
+from model.analysis.experiment import shipped_experiments_dir
 from model.params import REGISTRY, Param, suggest
 from model.scenario import (
     FIRST_YEAR,
@@ -58,7 +58,7 @@ _CLI = "command line"
 _OUT_ALLOWED = "a new folder, an empty one, or an earlier emigsim output folder"
 _WORKERS_ALLOWED = "an integer >= 0 (0 = run in this process)"
 _RUN_COLUMNS = ["scenario", "replicate", "seed", "year", "metric", "group", "value"]
-"""Columns of series.csv, as model.runner.COLUMNS (not imported: it loads the simulation)."""
+"""Columns of series.csv, as model.runs.runner.COLUMNS (not imported: it loads the simulation)."""
 _AUTO_LOCAL_SECONDS = 20.0
 """Batches estimated to take less than this run in-process when --workers is not given:
 starting a local Dask cluster would cost more than it saves."""
@@ -213,8 +213,8 @@ def _write_outputs(out: Path, scenario: Scenario, results: Any, *, seed: int,
                    argv: Sequence[str], started: datetime, ended: datetime) -> dict[str, Any]:
     """Write everything into a temporary sibling of ``out``, then swap it in."""
     from model.datasets import observed
-    from model.manifest import build_manifest, output_temp_dir, write_json_atomic
-    from model.plots import write_run_figures
+    from model.runs.manifest import build_manifest, output_temp_dir, write_json_atomic
+    from model.runs.plots import write_run_figures
 
     out.parent.mkdir(parents=True, exist_ok=True)
     # A sibling, not /tmp: the final rename must stay on one file system to be atomic.
@@ -268,7 +268,7 @@ def _auto_workers(workers: int | None, scheduler: str | None, n_runs: int,
     """Workers to use: as given; else in-process for batches under _AUTO_LOCAL_SECONDS."""
     if workers is not None or scheduler:
         return workers
-    from model.execution import estimate_run_seconds
+    from model.runs.execution import estimate_run_seconds
 
     return 0 if n_runs * estimate_run_seconds(example) < _AUTO_LOCAL_SECONDS else None
 
@@ -297,7 +297,7 @@ def _population_size(scenario: Scenario, seed: int) -> tuple[int, int]:
     A batch's runs happen in workers that return only tidy rows, so the driver rebuilds
     the first replicate's synthetic population (a fraction of one run's time).
     """
-    from model.population import synthesize
+    from model.core.population import synthesize
 
     households, persons = synthesize(scenario.params, scale=scenario.scale, seed=seed)
     return int(households.n), int(persons.n)
@@ -311,12 +311,12 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenarios: list[Sc
     Replicate ``r`` of every scenario has the same seed (common random numbers), so the
     differences between scenarios are paired run by run.
     """
-    from model.batch import replicate_specs
+    from model.analysis.sensitivity import StoreConflictError, open_store
     from model.datasets import observed
-    from model.execution import execute
-    from model.manifest import build_manifest, output_temp_dir, write_json_atomic
-    from model.plots import write_run_figures
-    from model.sensitivity import StoreConflictError, open_store
+    from model.runs.batch import replicate_specs
+    from model.runs.execution import execute
+    from model.runs.manifest import build_manifest, output_temp_dir, write_json_atomic
+    from model.runs.plots import write_run_figures
 
     out = Path(args.out)
     started = datetime.now(UTC)
@@ -429,7 +429,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
     One replicate runs in this process and the output folder is replaced atomically.
     Several replicates (or ``--scheduler``, or a folder that already holds a batch store)
-    go through :func:`model.execution.execute` into ``OUT/store``, which an interrupted
+    go through :func:`model.runs.execution.execute` into ``OUT/store``, which an interrupted
     batch resumes from; a store holding only another batch's runs is refused unless
     ``--fresh``.
 
@@ -468,7 +468,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if has_store:  # --fresh: the single run replaces the folder, store included
         shutil.rmtree(out / "store")
 
-    from model.runner import run
+    from model.runs.runner import run
 
     started = datetime.now(UTC)
     results = run(scenario, seed=seed, replicates=replicates, progress=not args.quiet)
@@ -572,8 +572,8 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
     >>> (a.command, a.workers, a.fresh)
     ('sensitivity', None, False)
     """
-    from model.execution import default_workers
-    from model.experiment import load_experiment
+    from model.analysis.experiment import load_experiment
+    from model.runs.execution import default_workers
 
     workers = _workers_option(args)
     scheduler = _scheduler_option(args)
@@ -591,8 +591,8 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
                            "allowed: the store/ folder of an earlier emigsim batch, or a new "
                            "folder")
 
-    from model.batch import RunSpec
-    from model.sensitivity import StoreConflictError, run_experiment, summary_text
+    from model.analysis.sensitivity import StoreConflictError, run_experiment, summary_text
+    from model.runs.batch import RunSpec
 
     workers = _auto_workers(workers, scheduler, exp.n_runs,
                             RunSpec("estimate", exp.scenario, 1, 1, model=exp.model))
@@ -630,7 +630,7 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
 def _read_summary_rows(path: Path, metrics: list[str], group: str) -> Any:
     import pandas as pd
 
-    from model.store import ResultStore
+    from model.runs.store import ResultStore
 
     store = path if (path / "shards").is_dir() else path / "store"
     if (store / "shards").is_dir():
@@ -664,7 +664,7 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     >>> (a.metric, a.group, a.quantiles)
     (['births'], 'all', None)
     """
-    from model.recorder import METRICS
+    from model.core.recorder import METRICS
 
     metrics = args.metric or ["new_emigrants", "net_migration", "population"]
     for m in metrics:

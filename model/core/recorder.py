@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from model import datasets
-from model.demography import AGE_BANDS
+from model.core.demography import AGE_BANDS
 
 __all__ = ["Recorder", "EDU_LEVELS", "DESTINATIONS", "METRICS"]
 

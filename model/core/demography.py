@@ -29,7 +29,7 @@ from functools import cache
 
 import numpy as np
 
-from model.states import DISSOLVED, HOME, RESIDENT
+from model.core.states import DISSOLVED, HOME, RESIDENT
 
 __all__ = ["death_probability", "fertility_shape", "birth_probability", "reassign_heads",
            "death_age", "AGE_BANDS", "MAX_LIFE"]
@@ -151,7 +151,7 @@ def reassign_heads(hh, pp, affected: np.ndarray) -> None:
 
     Examples
     --------
-    >>> from model.population import Households, Persons
+    >>> from model.core.population import Households, Persons
     >>> h, p = Households(1, k=1), Persons(2)
     >>> _ = h.append(**{f: np.zeros((1, 1) if f == "contacts" else 1)
     ...                 for f in Households._fields})

@@ -6,7 +6,7 @@ section 8). The builder is shared by ``emigsim run`` and the batch commands.
 
 Examples
 --------
->>> from model.manifest import package_versions
+>>> from model.runs.manifest import package_versions
 >>> sorted(package_versions())[:3]
 ['SALib', 'emigsim', 'matplotlib']
 """

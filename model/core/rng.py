@@ -5,7 +5,7 @@ a stream per year lets any year be reproduced alone; no global RNG is touched.
 
 Examples
 --------
->>> from model.rng import stream
+>>> from model.core.rng import stream
 >>> a = stream(1, "intention", 2013).random(3)
 >>> b = stream(1, "intention", 2013).random(3)
 >>> bool((a == b).all())
@@ -55,7 +55,7 @@ def replicate_seed(seed: int, replicate: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(replicate)]).generate_state(1)[0])
 
 
-# SplitMix64 constants (also read by model.kernels.uniform_of, which must match bit for bit)
+# SplitMix64 constants (also read by model.core.kernels.uniform_of, which must match bit for bit)
 SPLITMIX_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 SPLITMIX_M1 = np.uint64(0xBF58476D1CE4E5B9)
 SPLITMIX_M2 = np.uint64(0x94D049BB133111EB)
@@ -65,7 +65,7 @@ _S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(
 def stream_key(seed: int, name: str, year: int) -> np.uint64:
     """The 64-bit key of the counter-based stream ``name`` in ``year`` (see :func:`uniform_at`).
 
-    Compiled passes (:mod:`model.kernels`) take this key and draw the same numbers.
+    Compiled passes (:mod:`model.core.kernels`) take this key and draw the same numbers.
 
     Examples
     --------

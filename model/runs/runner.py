@@ -2,7 +2,7 @@
 
 This is the function every interface wraps (the CLI's ``run``, later batches, the
 dashboard). Replicate ``r`` of a run seeded with ``seed`` uses
-:func:`model.rng.replicate_seed` ``(seed, r)``, recorded in the ``seed`` column.
+:func:`model.core.rng.replicate_seed` ``(seed, r)``, recorded in the ``seed`` column.
 
 Examples
 --------
@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm.auto import tqdm
 
-from model.rng import replicate_seed
+from model.core.rng import replicate_seed
 from model.scenario import FIRST_YEAR, Scenario, load_scenario
 from model.simulation import EmigrationModel
 
