@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 from functools import cache
+from types import SimpleNamespace
 
 import mesa
 import numpy as np
@@ -189,41 +190,67 @@ class EmigrationModel(mesa.Model):
         The person-level parts run as three compiled passes (:mod:`model.core.kernels`): the
         census (1); who goes, returns and deaths (6-8); schooling, ageing, leaving home and
         new heads (8). Within a pass each person meets the rules in this order.
+
+        Each stage is a method named after it, called in this order below: ``_census``
+        (1), ``_drivers_and_interventions`` (2-3), ``_update_optimism`` (4), ``_decide``
+        (5-6), ``_act_return_die`` and ``_move_abroad`` (6-8, first part), ``_demography``
+        (8), ``_immigration`` (9), ``_record_year`` (10).
         """
         year = self.year
-        p = self.params
-        hh, pp = self.households, self.persons
-        rec = self._recording()
         packed, abroad_hh = self._census()
+        ctx = self._drivers_and_interventions(year)
+        self._update_optimism(year)
+        d = self._decide(year, ctx, packed, abroad_hh)
+        moves = self._act_return_die(year, d)
+        t_emig = self._move_abroad(year, d, moves)
+        births_t, deaths_t, abroad_cells = self._demography(year, moves.death_cells,
+                                                            moves.women)
+        immigrants_t = self._immigration(year)
+        if self._recording():
+            self._record_year(year, t_emig, births_t, deaths_t, immigrants_t, abroad_cells)
+        self.year += 1
+        if self.year > self.sim_scenario.end:
+            self.running = False
 
-        ctx = Context.for_year(year, p)
+    # ------------------------------------------------------------------ phases of step
+    def _drivers_and_interventions(self, year: int) -> Context:
+        """Stages 2-3: the year's drivers, then the interventions' adjustments."""
+        ctx = Context.for_year(year, self.params)
         self.extra_utility = None
         for intervention in self.interventions:
             intervention.apply(self, year)
+        return ctx
 
-        # 4. optimism
-        n_h = hh.n
+    def _update_optimism(self, year: int) -> None:
+        """Stage 4: optimism moves with the national ladder plus a random walk."""
+        p = self.params
+        hh = self.households
         shift = p["optimism_ladder_weight"] * (datasets.ladder(year) - datasets.ladder(year - 1))
-        noise = stream(self.seed, "optimism", year).standard_normal(n_h, dtype=np.float32)
+        noise = stream(self.seed, "optimism", year).standard_normal(hh.n, dtype=np.float32)
         opt = hh.optimism
         noise *= np.float32(p["optimism_sigma"])
         noise += np.float32(shift / 10.0)
         opt += noise
         np.clip(opt, 0.0, 1.0, out=opt)
 
-        # 5. intentions of every resident household with a member at home (composition
-        # from the census): utilities gathered in one compiled pass, probabilities from
-        # decisions.nested_logit; 6. realisation on a stream of its own, so that a change in
-        # intentions elsewhere does not reshuffle who acts (common random numbers)
-        status = pp.status
-        age = pp.age
-        owner = pp.hh
+    def _decide(self, year: int, ctx: Context, packed: np.ndarray,
+                abroad_hh: np.ndarray) -> SimpleNamespace:
+        """Stages 5-6: intentions and who acts on them.
+
+        Every resident household with a member at home (composition from the census)
+        chooses: utilities gathered in one compiled pass, probabilities from
+        ``decisions.nested_logit``. Realisation draws on a stream of its own, so that a
+        change in intentions elsewhere does not reshuffle who acts (common random numbers).
+        """
+        p = self.params
+        hh, pp = self.households, self.persons
+        n_h = hh.n
         choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
         n_c = len(choosers)
         tab = utility_tables(p, ctx)
         v = np.empty((4, n_c), dtype=np.float32)
         kernels.household_utilities(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism,
-                                    hh.head, age, pp.edu, packed, hh.contacts, abroad_hh,
+                                    hh.head, pp.age, pp.edu, packed, hh.contacts, abroad_hh,
                                     tab.cell, tab.head, tab.family, tab.coef,
                                     self._utility_shifts(n_h), v)
         prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
@@ -235,15 +262,24 @@ class EmigrationModel(mesa.Model):
         act = np.empty(n_c, dtype=bool)
         kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
                         u_real, rate, choice, act)
-        # 6. who goes, 7. who comes back and 8. (first part) who dies, in one pass over the
-        # persons (kernels.act_return_die): intentions counted when recording; one eligible
-        # member at home picked for labour or study (the largest draw); every living de jure
-        # member of an emigrating household leaving; returns and settlement of those abroad
-        # since an earlier year; deaths; the women who may give birth
+        return SimpleNamespace(choosers=choosers, prob=prob, choice=choice, act=act)
+
+    def _act_return_die(self, year: int, d: SimpleNamespace) -> SimpleNamespace:
+        """Stages 6-8 (first part) in one pass over the persons.
+
+        Intentions counted when recording; one eligible member at home picked for labour
+        or study (the largest draw); every living de jure member of an emigrating
+        household leaving; returns and settlement of those abroad since an earlier year;
+        deaths; the women who may give birth (:func:`model.core.kernels.act_return_die`).
+        """
+        p = self.params
+        hh, pp = self.households, self.persons
+        n_h = hh.n
+        rec = self._recording()
         intent = np.zeros(n_h, dtype=np.int8)
-        intent[choosers] = choice + 1
+        intent[d.choosers] = d.choice + 1
         acting = np.zeros(n_h, dtype=bool)
-        acting[choosers] = act
+        acting[d.choosers] = d.act
         keys = np.zeros(6, dtype=np.uint64)
         keys[LABOUR] = stream_key(self.seed, "member.labour", year)
         keys[STUDY] = stream_key(self.seed, "member.study", year)
@@ -257,60 +293,68 @@ class EmigrationModel(mesa.Model):
         every = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
         death_cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
         emig_p, returnees, settlers, women = kernels.act_return_die(
-            status, age, pp.edu, owner, pp.group_base, Recorder.BAND_CODE, intent, acting,
-            _ELIGIBLE, keys, _ADULT_AGE, rec, yes, every, np.full(n_h, -1.0, dtype=np.float32),
-            best_slot, pp.years_abroad, returns, float(p["study_years"]), pp.death_age, pp.sex,
-            _FERTILITY, death_cells)
+            pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE, intent,
+            acting, _ELIGIBLE, keys, _ADULT_AGE, rec, yes, every,
+            np.full(n_h, -1.0, dtype=np.float32), best_slot, pp.years_abroad, returns,
+            float(p["study_years"]), pp.death_age, pp.sex, _FERTILITY, death_cells)
         if rec:
             self._record_intentions(year, yes, every)
+        return SimpleNamespace(emig_p=emig_p, returnees=returnees, settlers=settlers,
+                               women=women, best_slot=best_slot, death_cells=death_cells)
 
+    def _move_abroad(self, year: int, d: SimpleNamespace, moves: SimpleNamespace
+                     ) -> np.ndarray | None:
+        """Stage 6 (rest): destinations of emigrating households, members sent abroad.
+
+        Records the year's departures and returns; returns the emigrants' tally (None
+        when the year is not recorded).
+        """
+        hh, pp = self.households, self.persons
+        n_h = hh.n
+        choosers, choice, act, prob = d.choosers, d.choice, d.act, d.prob
         emig = act & (choice == EMIGRATE)
         emig_hh = choosers[emig]
         u_dest = uniform_at(self.seed, "destination", year, emig_hh)
         noncis_hh = np.zeros(n_h, dtype=bool)
         noncis_hh[emig_hh] = u_dest < prob.noncis[emig]
-        emig_dest = noncis_hh[owner[emig_p]].astype(np.int8)
+        emig_dest = noncis_hh[pp.hh[moves.emig_p]].astype(np.int8)
         hh.status[emig_hh] = HH_EMIGRATED
         # the picked members go abroad (counted even if they died later in the year, as
         # they left before dying); a woman who left cannot give birth at home
+        best_slot = moves.best_slot
         new_lab = best_slot[choosers[act & (choice == LABOUR)]]
         new_lab = new_lab[new_lab >= 0]
         new_stu = best_slot[choosers[act & (choice == STUDY)]]
         new_stu = new_stu[new_stu >= 0]
+        status = pp.status
         for picked, code in ((new_lab, P_LABOUR), (new_stu, P_STUDY)):
             alive = picked[status[picked] == HOME]
             status[alive] = code
             pp.years_abroad[alive] = 0
+        if not self._recording():
+            return None
+        emigrants = np.concatenate([moves.emig_p, moves.settlers])
+        # settlers stay where they went to work or study: Russia (CIS), an assumption
+        dest = np.concatenate([emig_dest, np.zeros(len(moves.settlers), np.int8)])
+        t_emig = self._tally(emigrants)
+        self.recorder.put(year, "new_emigrants",
+                          np.r_[t_emig, np.bincount(dest, minlength=2)],
+                          self.recorder.groups + [f"destination={d}" for d in DESTINATIONS])
+        self.recorder.put(year, "new_labour_migrants", self._tally(new_lab))
+        self.recorder.put(year, "new_students_abroad", self._tally(new_stu))
+        self.recorder.put(year, "new_returnees", self._tally(moves.returnees))
+        return t_emig
 
-        if rec:
-            emigrants = np.concatenate([emig_p, settlers])
-            # settlers stay where they went to work or study: Russia (CIS), an assumption
-            dest = np.concatenate([emig_dest, np.zeros(len(settlers), np.int8)])
-            t_emig = self._tally(emigrants)
-            self.recorder.put(year, "new_emigrants",
-                              np.r_[t_emig, np.bincount(dest, minlength=2)],
-                              self.recorder.groups + [f"destination={d}" for d in DESTINATIONS])
-            self.recorder.put(year, "new_labour_migrants", self._tally(new_lab))
-            self.recorder.put(year, "new_students_abroad", self._tally(new_stu))
-            self.recorder.put(year, "new_returnees", self._tally(returnees))
-
-        # 8. demography
-        births_t, deaths_t, abroad_cells = self._demography(year, death_cells, women)
-
-        # 9. immigration
-        immigrants_t = self._immigration(year)
-
-        if rec:
-            self.recorder.put(year, "births", births_t)
-            self.recorder.put(year, "deaths", deaths_t)
-            self.recorder.put(year, "new_immigrants", immigrants_t)
-            self.recorder.put(year, "net_migration", immigrants_t - t_emig)
-            self.recorder.put(year, "n_labour_abroad", self.recorder.tally_cells(abroad_cells[0]))
-            self.recorder.put(year, "n_students_abroad",
-                              self.recorder.tally_cells(abroad_cells[1]))
-        self.year += 1
-        if self.year > self.sim_scenario.end:
-            self.running = False
+    def _record_year(self, year: int, t_emig: np.ndarray, births_t: np.ndarray,
+                     deaths_t: np.ndarray, immigrants_t: np.ndarray,
+                     abroad_cells: np.ndarray) -> None:
+        """Stage 10: the year's flows and the stocks abroad on 31 December."""
+        self.recorder.put(year, "births", births_t)
+        self.recorder.put(year, "deaths", deaths_t)
+        self.recorder.put(year, "new_immigrants", immigrants_t)
+        self.recorder.put(year, "net_migration", immigrants_t - t_emig)
+        self.recorder.put(year, "n_labour_abroad", self.recorder.tally_cells(abroad_cells[0]))
+        self.recorder.put(year, "n_students_abroad", self.recorder.tally_cells(abroad_cells[1]))
 
     def _utility_shifts(self, n_h: int) -> np.ndarray:
         """The interventions' utility shifts as a (4, households) float32 array (or (4, 0))."""
