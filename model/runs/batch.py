@@ -34,29 +34,73 @@ __all__ = ["RunSpec", "code_version", "make_run_id", "replicate_specs", "design_
            "run_chunk", "MODELS"]
 
 
+RESULT_FOLDERS = ("core", "interventions", "data")
+"""Subpackages of ``model`` whose every file a run's numbers depend on (hashed whole)."""
+
+RESULT_TOP_LEVEL = True
+"""The package's top-level modules (params, scenario, datasets, drivers, simulation, ...)
+are hashed too: the inputs layer and the Mesa model."""
+
+ROW_MODULES = ("runs/batch.py", "runs/runner.py")
+"""Modules above the model that still shape a run's rows: they turn a scenario and a seed
+into the tidy table (year window, design values applied to the parameters)."""
+
+VERSIONED_PACKAGES = ("numpy", "numba")
+"""Libraries whose version can change a run's floating-point results."""
+
+
+def result_sources() -> list[Path]:
+    """Every file hashed into :func:`code_version`, in a stable order.
+
+    Whole folders, not a hand-kept list of modules: a new module in ``model/core`` (or in
+    the inputs layer) is covered the day it is written.
+
+    Examples
+    --------
+    >>> names = {p.name for p in result_sources()}
+    >>> {"kernels.py", "simulation.py", "params.py"} <= names
+    True
+    """
+    root = Path(__file__).resolve().parent.parent
+    paths = sorted(root.glob("*.py")) if RESULT_TOP_LEVEL else []
+    for folder in RESULT_FOLDERS:
+        base = root / folder
+        if base.is_dir():
+            paths += sorted(p for p in base.rglob("*")
+                            if p.is_file() and "__pycache__" not in p.parts
+                            and p.suffix in (".py", ".csv", ".toml", ".json"))
+    paths += [root / m for m in ROW_MODULES]
+    return paths
+
+
 @cache
 def code_version() -> str:
-    """Hash of the source files that results depend on and the shipped data.
+    """Hash of the source files and data that a run's numbers depend on.
+
+    Covers :func:`result_sources` (file paths and bytes) and the versions of
+    :data:`VERSIONED_PACKAGES`; editing the CLI, plots, the executor or the analyses does
+    not change it, so a stored batch does not redo its runs for them.
 
     Examples
     --------
     >>> len(code_version())
     12
     """
+    from importlib import metadata
+
     root = Path(__file__).resolve().parent.parent
     h = hashlib.sha256()
-    # only what a run's numbers depend on: editing the CLI, plots or the executor must not
-    # make a stored batch redo its runs
-    paths = [root / f"{m}.py" for m in _RESULT_MODULES] + sorted((root / "data").rglob("*.csv"))
-    for path in paths:
+    for path in result_sources():
         h.update(path.relative_to(root).as_posix().encode())
+        h.update(b"\0")
         h.update(path.read_bytes())
+    for name in VERSIONED_PACKAGES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            version = "absent"
+        h.update(f"{name}=={version}".encode())
     return h.hexdigest()[:12]
-
-
-_RESULT_MODULES = ("runs/batch", "datasets", "core/decisions", "core/demography", "core/network",
-                   "params", "core/population", "core/recorder", "core/rng", "runs/runner",
-                   "scenario", "simulation", "core/states")
 
 
 @dataclass(frozen=True)
@@ -90,6 +134,29 @@ class RunSpec:
     model: str = "emigsim"
 
 
+IDENTITY_FREE_KEYS = ("name", "description", "source", "overrides")
+"""Keys of a resolved scenario that never change a number: not part of a run's id.
+
+``overrides`` only says which parameters a file set explicitly; ``params`` holds every
+resolved value, so setting a parameter to its default does not make a new run."""
+
+
+def numeric_identity(scenario: Scenario) -> dict:
+    """The part of a resolved scenario that a run's numbers depend on.
+
+    Parameters, interventions, window and scale; not the name, the description or the
+    file it came from (rewording a description must not redo a batch).
+
+    Examples
+    --------
+    >>> a = Scenario(scale=100)
+    >>> b = Scenario(scale=100, name="other", description="reworded")
+    >>> numeric_identity(a) == numeric_identity(b)
+    True
+    """
+    return {k: v for k, v in scenario.resolved().items() if k not in IDENTITY_FREE_KEYS}
+
+
 def make_run_id(model: str, scenario: Scenario, design: dict, seed: int, point: int = 0) -> str:
     """Stable id of a run.
 
@@ -104,18 +171,31 @@ def make_run_id(model: str, scenario: Scenario, design: dict, seed: int, point: 
     True
     """
     payload = json.dumps({"code": code_version(), "model": model,
-                          "scenario": scenario.resolved() | {"source": None},
+                          "scenario": numeric_identity(scenario),
                           "design": design, "seed": int(seed), "point": int(point)},
                          sort_keys=True, default=float)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
-def replicate_specs(scenario: Scenario, seed: int, replicates: int) -> list[RunSpec]:
-    """Specs of ``replicates`` replicates of one scenario (seeds as :func:`model.run`)."""
+def replicate_specs(scenario: Scenario, seed: int, replicates: int,
+                    point: int = 0) -> list[RunSpec]:
+    """Specs of ``replicates`` replicates of one scenario (seeds as :func:`model.run`).
+
+    ``point`` is the scenario's place in a comparison: two scenarios of a comparison that
+    happen to be equal in every number still get runs of their own (their ids differ by
+    the point), while renaming a scenario keeps its runs.
+
+    Examples
+    --------
+    >>> a, b = replicate_specs(Scenario(), 1, 1), replicate_specs(Scenario(), 1, 1, point=1)
+    >>> a[0].seed == b[0].seed, a[0].run_id == b[0].run_id
+    (True, False)
+    """
     out = []
     for r in range(replicates):
         s = replicate_seed(seed, r)
-        out.append(RunSpec(make_run_id("emigsim", scenario, {}, s), scenario, s, r + 1))
+        out.append(RunSpec(make_run_id("emigsim", scenario, {}, s, point), scenario, s,
+                           r + 1, point))
     return out
 
 

@@ -8,7 +8,7 @@ Examples
 --------
 >>> from model.runs.manifest import package_versions
 >>> sorted(package_versions())[:3]
-['SALib', 'emigsim', 'matplotlib']
+['SALib', 'dask', 'distributed']
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import model
+from model.runs.batch import code_version
 from model.scenario import Scenario
 
 __all__ = ["MANIFEST_VERSION", "build_manifest", "package_versions", "git_commit",
@@ -34,7 +35,8 @@ __all__ = ["MANIFEST_VERSION", "build_manifest", "package_versions", "git_commit
 MANIFEST_VERSION = 1
 """Bumped when a key of the manifest changes meaning or disappears."""
 
-_PACKAGES = ("numpy", "pandas", "mesa", "scipy", "matplotlib", "SALib")
+_PACKAGES = ("numpy", "numba", "llvmlite", "pandas", "pyarrow", "mesa", "scipy", "matplotlib",
+             "SALib", "dask", "distributed")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -56,37 +58,56 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+# Settings that stop git from running anything a repository's configuration names: the
+# fsmonitor hook (an arbitrary program), hooks, and pagers or editors.
+_SAFE_GIT = ["-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null",
+             "-c", "core.pager=cat", "--no-optional-locks"]
+
+
 def _git(args: list[str], cwd: Path) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                             timeout=10, check=False)
+        out = subprocess.run(["git", *_SAFE_GIT, *args], cwd=cwd, capture_output=True,
+                             text=True, timeout=10, check=False,
+                             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0",
+                                  "GIT_TERMINAL_PROMPT": "0"})
     except (OSError, subprocess.SubprocessError):
         # No git installed, or a hung repository: the manifest records null, not a crash.
         return None
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-def git_commit(where: Path | None = None) -> dict[str, Any]:
+def git_commit(package_dir: Path | None = None) -> dict[str, Any]:
     """Return ``{"commit": sha or None, "dirty": bool or None, "repo": path or None}``.
 
-    Looks first at the folder holding the ``model`` package (the code that ran), then at
-    ``where`` (default: the working directory).
+    Only the repository that holds the ``model`` package itself counts (an editable
+    install or a checkout): its top level must contain this very package folder. For an
+    installed copy, or when run from inside some other repository, nothing is recorded:
+    the working directory's repository is never consulted, since its commit says nothing
+    about the code that ran and its configuration could run programs (``core.fsmonitor``),
+    which git is told not to do.
+
+    Parameters
+    ----------
+    package_dir : Path, optional
+        The package folder (default: where ``model`` was imported from).
 
     Examples
     --------
     >>> sorted(git_commit())
     ['commit', 'dirty', 'repo']
+    >>> import tempfile
+    >>> git_commit(Path(tempfile.mkdtemp()))["commit"] is None
+    True
     """
-    candidates = [Path(model.__file__).resolve().parent, Path.cwd() if where is None else where]
-    for folder in candidates:
-        top = _git(["rev-parse", "--show-toplevel"], folder)
-        if top is None:
-            continue
-        commit = _git(["rev-parse", "HEAD"], folder)  # None in a repo without commits
-        status = _git(["status", "--porcelain", "--untracked-files=no"], folder)
-        return {"commit": commit, "dirty": None if status is None else bool(status),
-                "repo": top}
-    return {"commit": None, "dirty": None, "repo": None}
+    none = {"commit": None, "dirty": None, "repo": None}
+    folder = (package_dir or Path(model.__file__).parent).resolve()
+    top = _git(["rev-parse", "--show-toplevel"], folder)
+    if top is None or (Path(top).resolve() / folder.name) != folder:
+        return none
+    commit = _git(["rev-parse", "HEAD"], folder)  # None in a repo without commits
+    status = _git(["status", "--porcelain", "--untracked-files=no", "--", folder.name],
+                  Path(top))
+    return {"commit": commit, "dirty": None if status is None else bool(status), "repo": top}
 
 
 def to_jsonable(value: Any) -> Any:
@@ -169,6 +190,7 @@ def build_manifest(scenario: Scenario, results: Any, argv: Sequence[str], starte
         "scale": info.get("scale", scenario.scale),
         "runtime_s": info.get("runtime_s"),
         "versions": package_versions(),
+        "code_version": code_version(),
         "git_commit": git["commit"],
         "git_dirty": git["dirty"],
         "command": list(argv),

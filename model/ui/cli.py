@@ -321,7 +321,7 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenarios: list[Sc
     out = Path(args.out)
     started = datetime.now(UTC)
     scenario = scenarios[0]
-    specs = [s for sc in scenarios for s in replicate_specs(sc, seed, replicates)]
+    specs = [s for i, sc in enumerate(scenarios) for s in replicate_specs(sc, seed, replicates, i)]
     kind = "run" if len(scenarios) == 1 else "compare"
     try:
         store = open_store(out / "store", specs, fresh=args.fresh,
@@ -342,6 +342,9 @@ def _run_batch(args: argparse.Namespace, argv: Sequence[str], scenarios: list[Sc
     rows = store.load(columns=["run_id", *_RUN_COLUMNS], run_id=ids)
     # A run written twice (two processes on one store) must appear once.
     rows = rows.drop_duplicates(subset=["run_id", "year", "metric", "group"])
+    # Run ids leave out a scenario's name (a renamed scenario reuses its runs), so the
+    # labels come from this batch's specs, not from the stored rows.
+    rows["scenario"] = rows["run_id"].map({s.run_id: s.scenario.name for s in specs})
     order = {sc.name: i for i, sc in enumerate(scenarios)}
     rows["_order"] = rows["scenario"].map(order)
     series = (rows.sort_values(["_order", "replicate"], kind="stable")
