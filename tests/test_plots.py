@@ -132,7 +132,9 @@ def test_fan_draws_observed_points(series: pd.DataFrame) -> None:
     assert observed_lines[0].get_color() == "black"
     legend_texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "observed (BNS)" in legend_texts
-    assert {"baseline", "high_wages"} <= set(legend_texts)
+    n = series["replicate"].nunique()
+    assert {f"baseline (median of {n} replicates)",
+            f"high_wages (median of {n} replicates)"} <= set(legend_texts)
 
 
 def test_fan_bands_per_scenario(series: pd.DataFrame) -> None:
@@ -224,3 +226,31 @@ def test_by_group_age_kinds(series: pd.DataFrame) -> None:
         plots.by_group(series, "new_emigrants", "age=", kind="pie")
     with pytest.raises(ValueError, match="edu="):
         plots.by_group(series, "new_emigrants", "edu=")
+
+
+def test_tick_labels_write_every_tick_exactly():
+    from model.runs.plots import _ScaledFormatter
+
+    fmt = _ScaledFormatter(1e6)
+    for locs, want in [([16.5e6, 16.75e6, 17.0e6, 17.25e6], ["16.50", "16.75", "17.00", "17.25"]),
+                       ([0, 5e6, 10e6], ["0", "5", "10"]),
+                       ([0.1e6, 0.2e6, 0.3e6], ["0.1", "0.2", "0.3"])]:
+        fmt.set_locs(locs)
+        assert [fmt(x) for x in locs] == want
+
+
+def test_single_scenario_band_swatch_has_the_band_colour():
+    from matplotlib.patches import Patch
+
+    from model.runs import plots
+
+    rows = [{"scenario": "baseline", "replicate": r, "seed": r, "year": y,
+             "metric": "new_emigrants", "group": "all", "value": 1000.0 * r + y}
+            for r in (1, 2, 3) for y in (2012, 2013, 2014)]
+    ax = plots.fan(pd.DataFrame(rows), "new_emigrants")
+    legend = ax.get_legend()
+    patches = [h for h in legend.legend_handles if isinstance(h, Patch)]
+    band = ax.collections[0].get_facecolor()[0][:3]
+    assert patches and all(tuple(p.get_facecolor()[:3]) == tuple(band) for p in patches)
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert "simulation (baseline): median of 3 replicates" in texts

@@ -461,3 +461,37 @@ def test_no_attribute_shadows_mesa_model_names():
     m = EmigrationModel(Scenario(scale=5000, end=2012), seed=1)
     ours = set(vars(m)) - set(vars(mesa.Model(rng=1)))
     assert not (ours & reserved), ours & reserved
+
+
+def test_progress_bar_leaves_the_set_up_out_of_the_rate(monkeypatch):
+    # the population build (slow at scale 1) must not count as a simulated year in the ETA
+    import io
+    import time
+
+    from tqdm import tqdm
+
+    from model.runs import runner
+
+    real_model = runner.EmigrationModel
+    bars = []
+
+    def slow_model(*args, **kwargs):
+        time.sleep(1.0)
+        return real_model(*args, **kwargs)
+
+    real_tqdm = tqdm
+
+    def recording_tqdm(*args, **kwargs):
+        kwargs["file"] = io.StringIO()
+        kwargs["disable"] = False
+        bar = real_tqdm(*args, **kwargs)
+        bars.append((bar, bar.start_t))
+        return bar
+
+    monkeypatch.setattr(runner, "EmigrationModel", slow_model)
+    monkeypatch.setattr(runner, "tqdm", recording_tqdm)
+    runner.run(Scenario(scale=4000, end=2013), seed=1, progress=True)
+    bar, created = bars[0]
+    assert bar.n == 2
+    # the bar's clock was moved past the set-up: at least the 1 s the set-up slept
+    assert bar.start_t - created >= 1.0

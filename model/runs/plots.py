@@ -144,11 +144,16 @@ class _ScaledFormatter(Formatter):
         self._ticks = np.unique(np.asarray(locs, dtype=float))
 
     def _decimals(self) -> int:
+        # the fewest decimals that write every tick exactly (16.75 with steps of 0.25
+        # needs two, not the one a step of 0.25 suggests)
         locs = self._ticks / self.divisor
-        if locs.size < 2:
+        if locs.size == 0:
             return 0
-        step = float(np.min(np.diff(locs)))
-        return 0 if step <= 0 or step >= 1 else min(6, int(np.ceil(-np.log10(step) - 1e-9)))
+        tol = 1e-9 * max(1.0, float(np.max(np.abs(locs))))
+        for decimals in range(7):
+            if np.all(np.abs(np.round(locs, decimals) - locs) <= tol):
+                return decimals
+        return 6
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         text = f"{x / self.divisor:,.{self._decimals()}f}"
@@ -312,11 +317,16 @@ def fan(series: pd.DataFrame, metric: str, group: str = "all", ax: Axes | None =
                                 alpha=alpha, linewidth=0)
         (line,) = ax.plot(years, q[mid].to_numpy(), color=colour, linewidth=2.0,
                           marker="." if len(years) < 15 else None)
-        line.set_label(name if len(names) > 1 else f"simulation ({name})")
+        median = f"median of {n_rep} replicates" if n_rep > 1 else "one replicate"
+        line.set_label(f"{name} ({median})" if len(names) > 1
+                       else f"simulation ({name}): {median}")
         handles.append(line)
     if n_rep > 1:
+        # the swatch has the band's own colour when one scenario is drawn; with several,
+        # a neutral grey stands for every scenario's band of that width
+        swatch = colours[names[0]] if len(names) == 1 else "0.3"
         for i, (lo, hi) in enumerate(pairs):
-            handles.append(Patch(color="0.3", alpha=0.15 + 0.15 * i, linewidth=0,
+            handles.append(Patch(color=swatch, alpha=0.15 + 0.15 * i, linewidth=0,
                                  label=f"{round((hi - lo) * 100)}% of replicates"))
     lo_year, hi_year = int(df["year"].min()), int(df["year"].max())
     values = df["value"].to_numpy(dtype=float)
@@ -451,7 +461,8 @@ def choices(series: pd.DataFrame, ax: Axes | Sequence[Axes] | None = None,
         handles, labels = target.get_legend_handles_labels()
         if handles and pairs and n_rep > 1:
             handles.append(Patch(color="0.5", alpha=0.25, linewidth=0))
-            labels.append(f"band: {round((hi - lo) * 100)}% of replicates")
+            labels.append(f"lines: median of {n_rep} replicates; "
+                          f"bands: {round((hi - lo) * 100)}% of replicates")
         if handles:
             # staying, the fourth choice, heads the legend of the flows
             legend_title = stay if target is flows_ax and stay else None

@@ -95,7 +95,15 @@ def run_one(scenario: Scenario, seed: int) -> pd.DataFrame:
 
 
 def _simulate(scenario: Scenario, seed: int, bar=None) -> tuple[EmigrationModel, pd.DataFrame]:
+    if bar is not None:
+        bar.set_postfix_str("building the population", refresh=True)
     model = EmigrationModel(scenario, seed=seed)
+    if bar is not None:
+        # The set-up (12 s for the full population) is not a simulated year: leave it out of
+        # the rate, so the remaining time is estimated from completed years only (tqdm
+        # shows "?" until the first year is done).
+        bar.set_postfix_str("", refresh=False)
+        bar.unpause()
     while model.running:
         model.step()
         if bar is not None:
@@ -140,8 +148,9 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
     frames = []
     info: dict = {}
     years = scenario.end - FIRST_YEAR + 1
+    # smoothing=0: the rate is the mean over completed years, not dominated by one year
     bar = tqdm(total=replicates * years, desc=f"{scenario.name}: simulated years",
-               unit="year", disable=not progress)
+               unit="year", disable=not progress, smoothing=0)
     for r, s in enumerate(seeds):
         model, df = _simulate(scenario, s, bar)
         df.insert(0, "seed", s)
