@@ -323,13 +323,31 @@ def defaults() -> dict[str, float]:
 def suggest(key: str, choices) -> str:
     """Return ``"; did you mean 'x'?"`` for the closest choice, or an empty string.
 
+    Never the rejected ``key`` itself (a known name may be refused for another reason).
+    Case is ignored, and a choice the key begins, or whose value part (after ``=``, as in
+    group labels) the key's value begins, beats a merely similar spelling: ``region=Astana``
+    suggests ``region=Astana city``, not ``region=Kostanay``.
+
     Examples
     --------
     >>> suggest("age_pek", ["age_peak", "age_width"])
     "; did you mean 'age_peak'?"
+    >>> suggest("region=Astana", ["region=Kostanay", "region=Astana city"])
+    "; did you mean 'region=Astana city'?"
+    >>> suggest("age_peak", ["age_peak"])
+    ''
     """
-    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    options = [str(c) for c in choices]
+    if key in options:
+        return ""  # known: it was refused for another reason, which the message says
+    low = key.lower()
+    for rule in (lambda c: c.lower() == low, lambda c: c.lower().startswith(low)):
+        hits = [c for c in options if rule(c)]
+        if len(hits) == 1:
+            return f"; did you mean '{hits[0]}'?"
+    by_lower = {c.lower(): c for c in options}
+    close = difflib.get_close_matches(low, list(by_lower), n=1, cutoff=0.6)
+    return f"; did you mean '{by_lower[close[0]]}'?" if close else ""
 
 
 def _coerce(param: Param, value: object) -> float:

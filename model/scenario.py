@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -264,8 +265,21 @@ def check_run_table(run: object, where: str) -> dict:
     return checked
 
 
+MAX_DEPTH = 8
+"""Deepest nesting of tables and arrays an input file may use (ours need 3)."""
+
+MAX_INT = 2**53
+"""Largest integer magnitude accepted anywhere in an input file (exact in float64)."""
+
+_BOM = b"\xef\xbb\xbf"
+
+
 def read_toml(path: Path, where: str, kind: str = "scenario") -> dict:
     """Parse a TOML input file, turning every failure into a one-line :class:`ScenarioError`.
+
+    Beyond TOML syntax it refuses what no input of ours needs and what would otherwise
+    surface later as a traceback: a UTF-8 byte-order mark (named as such), nesting deeper
+    than :data:`MAX_DEPTH`, and integers beyond :data:`MAX_INT` (hundreds of digits).
 
     Examples
     --------
@@ -277,19 +291,55 @@ def read_toml(path: Path, where: str, kind: str = "scenario") -> dict:
     """
     allowed = f"a readable {kind} TOML file"
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise input_error(where, None, "file not found", allowed) from None
     except IsADirectoryError:
         raise input_error(where, None, "is a folder, not a file", allowed) from None
     except OSError as exc:
         raise input_error(where, None, f"cannot be read ({exc.strerror})", allowed) from None
+    if raw.startswith(_BOM):
+        raise input_error(where, None, "starts with a UTF-8 byte-order mark (BOM)",
+                          "UTF-8 without a byte-order mark (save as 'UTF-8', not 'UTF-8 "
+                          "with BOM')")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise input_error(where, None, "is not UTF-8 text", "a UTF-8 encoded TOML file") from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise input_error(where, None, f"is not valid TOML ({exc})",
                           "TOML syntax, see https://toml.io") from None
-    except UnicodeDecodeError:
-        raise input_error(where, None, "is not UTF-8 text", "a UTF-8 encoded TOML file") from None
+    except RecursionError:
+        raise input_error(where, None, "nests tables or arrays too deeply to read",
+                          f"at most {MAX_DEPTH} levels of tables and arrays") from None
+    except ValueError as exc:  # an integer longer than Python converts (4300 digits)
+        raise input_error(where, None, f"holds a number too long to read ({exc})",
+                          f"integers of at most {MAX_INT:,} in magnitude") from None
+    _check_sizes(data, where)
+    return data
+
+
+def _check_sizes(data: dict, where: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and integers beyond MAX_INT, naming the key.
+
+    Walks with an explicit stack, so a deep file cannot exhaust Python's recursion.
+    """
+    stack: list[tuple[str, object, int]] = [(k, v, 1) for k, v in data.items()]
+    while stack:
+        key, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise input_error(where, key, f"nests {depth} levels deep",
+                              f"at most {MAX_DEPTH} levels of tables and arrays")
+        if isinstance(value, dict):
+            stack += [(f"{key}.{k}", v, depth + 1) for k, v in value.items()]
+        elif isinstance(value, list):
+            stack += [(f"{key}[{i}]", v, depth + 1) for i, v in enumerate(value)]
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            digits = len(str(abs(value)))
+            raise input_error(where, key, f"is an integer of {digits} digits",
+                              f"integers of at most {MAX_INT:,} in magnitude")
 
 
 def _param_error(where: str, exc: ParamError) -> ScenarioError:
@@ -329,11 +379,39 @@ def check_top_keys(data: dict, where: str, keys: tuple[str, ...], allowed: str, 
         raise input_error(where, key, f"is not {what}", allowed, hint)
 
 
+def check_text(value: str, key: str, where: str, *, multiline: bool = False) -> str:
+    r"""Refuse control characters in a name, label or description; return the text.
+
+    A carriage return or NUL in a scenario name ends up inside ``series.csv`` and splits
+    its rows when read back, so names and labels take printable characters only;
+    descriptions may also hold line breaks and tabs (``multiline=True``).
+
+    Examples
+    --------
+    >>> check_text("north_youth", "name", "x.toml")
+    'north_youth'
+    >>> check_text("a\rb", "name", "x.toml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    model.scenario.ScenarioError: x.toml: key 'name' = 'a\rb' holds a control character ...
+    """
+    allowed_ws = "\n\t" if multiline else ""
+    bad = [c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")
+           and c not in allowed_ws]
+    if bad:
+        what = "printable text, line breaks and tabs" if multiline else "printable one-line text"
+        raise input_error(where, key, f"= {value!r} holds a control character "
+                          f"({', '.join(sorted({repr(c) for c in bad}))})",
+                          f"{what}, no control characters")
+    return value
+
+
 def check_text_keys(data: dict, where: str, keys: tuple[str, ...],
                     default_name: str | None = None) -> str | None:
     r"""Raise unless each of ``keys`` present is a string and the name a non-empty line.
 
-    Returns the name: ``data["name"]``, else ``default_name``.
+    Names and paths take printable one-line text; ``description`` may span lines (see
+    :func:`check_text`). Returns the name: ``data["name"]``, else ``default_name``.
 
     Examples
     --------
@@ -350,6 +428,9 @@ def check_text_keys(data: dict, where: str, keys: tuple[str, ...],
     if name is not None and (not name.strip() or "\n" in name):
         raise input_error(where, "name", f"= {name!r} is empty or spans lines",
                           "a non-empty one-line string")
+    for key in keys:
+        if key in data:
+            check_text(data[key], key, where, multiline=key == "description")
     return name
 
 
