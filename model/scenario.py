@@ -29,9 +29,11 @@ Examples
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 
 from model.params import REGISTRY, ParamError, defaults, suggest, validate_params
@@ -186,6 +188,42 @@ def check_year(value: object, key: str, where: str) -> int:
     return int(value)
 
 
+PEAK_BYTES_PER_PERSON = 220
+"""Peak memory per simulated person of one run, measured: the national run 2012-2035
+(16.67 million persons at scale 1) peaked at 3,465 MB (benchmarks/README.md), about 208
+bytes a person; 220 leaves room for growth to 2050."""
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume the 24 GiB dev machine
+        return 24 * 2**30
+
+
+@cache
+def usable_scale_range() -> tuple[float, float]:
+    """The scales at which a run is meaningful and fits in this machine's memory.
+
+    Above the upper bound the smallest region (Atyrau, 542,959 persons in 2012) has no
+    simulated person left, and every figure of it would be zero; below the lower bound one
+    run's persons would need more than 80% of the physical memory.
+
+    Examples
+    --------
+    >>> lo, hi = usable_scale_range()
+    >>> lo < 1 < 50 < hi
+    True
+    """
+    from model import datasets
+
+    region = datasets.population_by_region(2012)
+    # rint(persons / scale) >= 1 in every region; at exactly 0.5 rint rounds to even (0)
+    hi = float(math.floor(2 * float(region.min())) - 1)
+    lo = float(region.sum()) * PEAK_BYTES_PER_PERSON / (0.8 * _physical_memory())
+    return round(lo, 3), hi
+
+
 def check_scale(value: object, key: str, where: str) -> float:
     """Return ``value`` as a scale (real households per simulated one), or raise.
 
@@ -206,6 +244,18 @@ def check_scale(value: object, key: str, where: str) -> float:
         raise input_error(where, key, f"= {value} is not finite", allowed)
     if value <= 0:
         raise input_error(where, key, f"= {value:g} must be greater than 0", allowed)
+    lo, hi = usable_scale_range()
+    from model import datasets
+
+    allowed = f"a scale from {lo:g} to {hi:,.0f} (1 = full population)"
+    if value > hi:
+        raise input_error(where, key, f"= {value:g} leaves a region without any simulated "
+                          "person (all its results would be zero)", allowed)
+    if value < lo:
+        persons = float(datasets.population_by_region(2012).sum())
+        need = persons / value * PEAK_BYTES_PER_PERSON / 2**30
+        raise input_error(where, key, f"= {value:g} needs about {need:,.0f} GiB for one run, "
+                          f"more than this machine's memory allows", allowed)
     return float(value)
 
 

@@ -106,3 +106,38 @@ def test_suggestions_never_name_the_rejected_key_and_know_group_values():
     assert suggest("region=Astana", groups) == "; did you mean 'region=Astana city'?"
     assert suggest("region=astana city", groups) == "; did you mean 'region=Astana city'?"
     assert suggest("region=Kostanai", groups) == "; did you mean 'region=Kostanay'?"
+
+
+@pytest.mark.parametrize("scale,expected", [
+    ("5000000", "leaves a region without any simulated person"),
+    ("1085918", "leaves a region without any simulated person"),
+    ("0.01", "more than this machine's memory allows"),
+])
+def test_scale_outside_the_usable_range_is_refused(work, capsys, scale, expected):
+    from model.scenario import usable_scale_range
+
+    lo, hi = usable_scale_range()
+    assert hi == 1_085_917  # just under Atyrau's 542,959 persons of 2012
+    check_rejected(*main(["run", "baseline", "--out", "out", "--scale", scale], capsys),
+                   expected)
+    err = main(["run", "baseline", "--out", "out", "--scale", scale], capsys)[2]
+    assert f"allowed: a scale from {lo:g} to 1,085,917" in err
+    assert not (work / "out").exists()
+
+
+def test_scale_in_a_scenario_file_is_checked_too(work, capsys):
+    (work / "s.toml").write_text(BASE + "[run]\nscale = 2e6\n")
+    check_rejected(*main(["run", "s.toml", "--out", "out"], capsys),
+                   "s.toml: key 'run.scale' = 2e+06 leaves a region")
+
+
+def test_the_largest_usable_scale_still_simulates_every_region():
+    from model.core.population import synthesize
+    from model.params import defaults
+    from model.scenario import usable_scale_range
+
+    _, hi = usable_scale_range()
+    _, pp = synthesize(defaults(), scale=hi, seed=1)
+    import numpy as np
+
+    assert np.all(np.bincount(pp.region[:pp.n], minlength=16) >= 1)
