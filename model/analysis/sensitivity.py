@@ -57,7 +57,7 @@ from model.analysis.experiment import FAST_M, Experiment
 from model.runs.batch import RunSpec, code_version, design_specs
 from model.runs.execution import BatchReport, execute
 from model.runs.manifest import output_temp_dir
-from model.runs.store import ResultStore
+from model.runs.store import ResultStore, StoreLockedError
 
 __all__ = ["salib_seed", "design_matrix", "sample", "experiment_specs", "open_store",
            "StoreConflictError", "outcome_table", "analyse", "noise_shares", "MAIN_INDEX",
@@ -223,27 +223,54 @@ def open_store(path: str | Path, specs: Sequence[RunSpec], *, fresh: bool = Fals
     set()
     """
     path = Path(path)
-    if fresh and path.exists():
-        shutil.rmtree(path)
-    if path.exists():
-        if not (path / "shards").is_dir():
-            raise StoreConflictError(f"{path} exists but is not a result store (no shards/)")
-        done = ResultStore(path).done_ids()
-        written_by = (ResultStore(path).read_batch() or {}).get("code_version")
-        if done and written_by is not None and written_by != code_version():
-            raise StoreConflictError(
-                f"{path} was written by other model code (code version {written_by}; this "
-                f"code is {code_version()}), so its runs cannot be mixed with new ones")
-        if done and done.isdisjoint(s.run_id for s in specs):
-            raise StoreConflictError(
-                f"{path} holds {len(done)} finished runs, none of them of this batch (made with "
-                "another scenario, run options, design, seed or model code version)")
+    if path.exists() and not (path / "shards").is_dir():
+        raise StoreConflictError(f"{path} exists but is not a result store (no shards/)")
+    existed = path.exists()
     store = ResultStore(path)
+    try:
+        # one writer at a time; taken before --fresh clears anything
+        store.lock()
+    except StoreLockedError as exc:
+        raise StoreConflictError(f"{exc} (another emigsim batch); wait for it to end, or use "
+                                 "another folder") from None
+    if fresh and existed:
+        for child in path.iterdir():
+            if child.name != ".lock":
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        store = _relock(store, path)
+        existed = False
+    if existed:
+        try:
+            _check_reusable(store, specs)
+        except StoreConflictError:
+            store.unlock()
+            raise
     if batch is not None and (store.read_batch() is None or not store.done_ids()):
         # Describes the batch that created the store; a batch reusing it leaves it as is
         # (a store with no finished run is anybody's: its record names the code now running).
         store.write_batch({**batch, "code_version": code_version()})
     return store
+
+
+def _check_reusable(store: ResultStore, specs: Sequence[RunSpec]) -> None:
+    path = store.path
+    done = store.done_ids()
+    written_by = (store.read_batch() or {}).get("code_version")
+    if done and written_by is not None and written_by != code_version():
+        raise StoreConflictError(
+            f"{path} was written by other model code (code version {written_by}; this "
+            f"code is {code_version()}), so its runs cannot be mixed with new ones")
+    if done and done.isdisjoint(s.run_id for s in specs):
+        raise StoreConflictError(
+            f"{path} holds {len(done)} finished runs, none of them of this batch (made with "
+            "another scenario, run options, design, seed or model code version)")
+
+
+def _relock(store: ResultStore, path: Path) -> ResultStore:
+    """A fresh store object on the cleared folder that keeps the lock already held."""
+    fresh = ResultStore(path)
+    fresh._lock_fd, store._lock_fd = store._lock_fd, None
+    return fresh
 
 
 # ---------------------------------------------------------------------- outcomes

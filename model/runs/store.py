@@ -13,6 +13,16 @@ set of finished runs is the set of ``run_id`` values in the shards. A batch kill
 SIGKILL and started again therefore skips exactly the runs that finished, loses none and
 writes none twice.
 
+Each shard records, in its Parquet metadata, how many rows each of its runs has, and
+carries page checksums. A shard that cannot be read (truncated, empty), fails a checksum
+or holds other row counts than it recorded is moved to ``quarantine/`` with one line on
+stderr, and its runs count as not done, so the next resume redoes them. A run found in
+two shards (two processes that wrote the same store) is read once.
+
+One process at a time writes a store: :meth:`ResultStore.lock` takes an exclusive lock
+(``store/.lock``, released by the system when the process ends, even by ``kill -9``); a
+second batch on the same store is refused at once rather than made to wait.
+
 Examples
 --------
 >>> import pandas as pd, tempfile
@@ -24,20 +34,33 @@ Examples
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ResultStore", "StoreError"]
+__all__ = ["ResultStore", "StoreError", "StoreLockedError"]
+
+_INDEX_KEY = b"emigsim.rows_per_run"
 
 
 class StoreError(ValueError):
     """The folder is not a store of this batch (or is unreadable)."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store's lock (a batch is writing to it)."""
+
+
+def _stderr_line(message: str) -> None:
+    print(f"emigsim: warning: {message}", file=sys.stderr)
 
 
 class ResultStore:
@@ -55,12 +78,47 @@ class ResultStore:
     True
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, report: Callable[[str], None] = _stderr_line):
         self.path = Path(path)
         self.shards = self.path / "shards"
         self.errors = self.path / "errors"
+        self.quarantine = self.path / "quarantine"
         self.shards.mkdir(parents=True, exist_ok=True)
         self.errors.mkdir(exist_ok=True)
+        self._report = report
+        # verified shards: path -> (size, mtime_ns, {run_id: rows})
+        self._index: dict[Path, tuple[int, int, dict[str, int]]] = {}
+        self._lock_fd: int | None = None
+
+    # ------------------------------------------------------------------ lock
+    def lock(self) -> None:
+        """Take the store's exclusive lock for this process, or raise StoreLockedError.
+
+        Held until :meth:`unlock` or the end of the process (the operating system drops
+        it even after ``kill -9``, so a killed batch never leaves a stale lock).
+        """
+        if self._lock_fd is not None:
+            return
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise StoreLockedError(f"{self.path} is being written by {holder}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"emigsim pid {os.getpid()}".encode(), 0)
+        self._lock_fd = fd
+
+    def __del__(self) -> None:
+        self.unlock()
+
+    def unlock(self) -> None:
+        """Release the lock taken by :meth:`lock` (no-op when not held)."""
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # ------------------------------------------------------------------ batch description
     @property
@@ -83,13 +141,21 @@ class ResultStore:
 
     # ------------------------------------------------------------------ shards
     def write_shard(self, rows: pd.DataFrame) -> Path:
-        """Write finished runs' rows as one shard, atomically; return its path."""
+        """Write finished runs' rows as one shard, atomically; return its path.
+
+        The shard's metadata records each run's row count; its pages carry checksums.
+        """
         path = self.shards / f"part-{uuid.uuid4().hex}.parquet"
         tmp = path.with_suffix(".parquet.tmp")
-        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), tmp)
+        counts = rows["run_id"].value_counts(sort=False)
+        index = json.dumps({str(k): int(v) for k, v in counts.items()}, sort_keys=True)
+        table = pa.Table.from_pandas(rows, preserve_index=False)
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               _INDEX_KEY: index.encode()})
+        pq.write_table(table, tmp, write_page_checksum=True)
         _fsync(tmp)
         os.replace(tmp, path)
-        for run_id in rows["run_id"].unique():  # a run that failed before is now done
+        for run_id in counts.index:  # a run that failed before is now done
             (self.errors / f"{run_id}.json").unlink(missing_ok=True)
         return path
 
@@ -97,16 +163,68 @@ class ResultStore:
         """Finished shards in a stable order (temporary files are ignored)."""
         return sorted(self.shards.glob("part-*.parquet"))
 
-    def done_ids(self) -> set[str]:
-        """Ids of the runs whose rows are in the store."""
-        done: set[str] = set()
+    def _check_shard(self, path: Path) -> dict[str, int]:
+        """The shard's rows per run, after checking them; raises ValueError or OSError."""
+        meta = pq.read_schema(path).metadata or {}
+        if _INDEX_KEY not in meta:
+            raise ValueError("it records no row counts (not written by this store)")
+        recorded = json.loads(meta[_INDEX_KEY])
+        # every page is read once per store object (then cached by size and mtime), so a
+        # flipped byte anywhere fails its page checksum
+        table = pq.read_table(path, page_checksum_verification=True)
+        found = table.column("run_id").value_counts().to_pylist()
+        actual = {d["values"]: int(d["counts"]) for d in found}
+        if actual != recorded:
+            raise ValueError(f"it holds {sum(actual.values())} rows of {len(actual)} runs, "
+                             f"not the {sum(recorded.values())} rows of {len(recorded)} "
+                             "runs it recorded")
+        return recorded
+
+    def verified_shards(self) -> dict[Path, dict[str, int]]:
+        """Every readable, complete shard and its rows per run; the others quarantined.
+
+        A shard that fails is moved to ``quarantine/`` (never deleted), reported in one
+        line, and its runs count as not done, so a resumed batch redoes them.
+        """
+        out: dict[Path, dict[str, int]] = {}
         for path in self.shard_paths():
-            col = pq.read_table(path, columns=["run_id"]).column("run_id")
-            done.update(col.unique().to_pylist())
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            cached = self._index.get(path)
+            if cached is not None and cached[:2] == (st.st_size, st.st_mtime_ns):
+                out[path] = cached[2]
+                continue
+            try:
+                runs = self._check_shard(path)
+            except (OSError, ValueError, pa.ArrowException) as exc:
+                self._quarantine(path, exc)
+                continue
+            self._index[path] = (st.st_size, st.st_mtime_ns, runs)
+            out[path] = runs
+        return out
+
+    def _quarantine(self, path: Path, exc: Exception) -> None:
+        self.quarantine.mkdir(exist_ok=True)
+        dest = self.quarantine / path.name
+        os.replace(path, dest)
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        self._report(f"{path} is damaged ({reason}); moved to {dest}; its runs will be "
+                     "run again on resume")
+
+    def done_ids(self) -> set[str]:
+        """Ids of the runs whose rows are in the store (in verified shards)."""
+        done: set[str] = set()
+        for runs in self.verified_shards().values():
+            done.update(runs)
         return done
 
     def load(self, columns: list[str] | None = None, **equal) -> pd.DataFrame:
         """All rows as a pandas DataFrame, optionally only some columns or values.
+
+        Every run is read once, from the first shard that holds it, even when two
+        processes wrote it twice.
 
         Parameters
         ----------
@@ -115,15 +233,27 @@ class ResultStore:
         **equal
             Column = value (or list of values) filters, e.g. ``metric="new_emigrants"``.
         """
-        paths = self.shard_paths()
+        seen: set[str] = set()
         tables = []
-        for path in paths:
+        for path, runs in self.verified_shards().items():
+            fresh = [r for r in runs if r not in seen]
+            seen.update(runs)
+            if not fresh:
+                continue
             names = set(pq.read_schema(path).names)
             # a shard without a filtered column has no row with a wanted value in it
             if any(k not in names for k in equal):
                 continue
-            filters = [(k, "in", list(v) if isinstance(v, list | tuple) else [v])
-                       for k, v in equal.items()] or None
+            wanted = dict(equal)
+            if len(fresh) < len(runs):  # some runs were read from an earlier shard
+                want = wanted.get("run_id")
+                keep = set(fresh) if want is None else set(fresh) & set(
+                    want if isinstance(want, list | tuple | set) else [want])
+                if not keep:
+                    continue
+                wanted["run_id"] = sorted(keep)
+            filters = [(k, "in", list(v) if isinstance(v, list | tuple | set) else [v])
+                       for k, v in wanted.items()] or None
             cols = None if columns is None else [c for c in columns if c in names]
             tables.append(pq.read_table(path, columns=cols, filters=filters))
         if not tables:
