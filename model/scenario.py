@@ -498,7 +498,11 @@ def load_scenario(path: str | Path) -> Scenario:
     ------
     ScenarioError
         On any problem: missing or unreadable file, TOML syntax, unknown key, wrong type,
-        value out of range, ``start > end``, a cycle of ``extends``. The message is one
+        value out of range, ``start > end``, a cycle of ``extends``, a bad
+        ``[[interventions]]`` row (unknown type, key, alternative, target key, region,
+        ethnic group or level; magnitude outside the lever's bounds; uptake outside [0, 1];
+        negative cost; a window outside the run; a name used twice; a target no 2012
+        household can meet; opposite settings of one switch in the same year). The message is one
         line: ``<file>: key '<key>' <problem>; allowed: <what is allowed>``, with
         ``; did you mean 'x'?`` for near-miss keys.
 
