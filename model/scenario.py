@@ -12,6 +12,12 @@ another file; keys set here override it. The whole format::
     scale = 50                   # real households per simulated household (> 0)
     [params]                     # any name from model.params.REGISTRY
     b_compatriot = 0.0
+    [[interventions]]            # optional, any number; a child adds to its parents'
+    type = "utility_shift"       # the row format: model/interventions/rows.py
+    alternative = "emigrate"
+    magnitude = -0.5
+    start = 2013
+    end = 2016
 
 Every problem raises :class:`ScenarioError` with one line naming the file and the key,
 what is wrong and what is allowed, e.g.
@@ -36,6 +42,12 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
+from model.interventions import (
+    Intervention,
+    InterventionError,
+    parse_intervention,
+    unreachable_in_2012,
+)
 from model.params import REGISTRY, ParamError, defaults, suggest, validate_params
 
 __all__ = ["Scenario", "ScenarioError", "DEFAULT_SCALE", "FIRST_YEAR", "LAST_YEAR", "load_scenario",
@@ -75,6 +87,9 @@ class Scenario:
         Real households represented by one simulated household (1 = full population).
     source : str or None
         Path of the file it was loaded from.
+    interventions : tuple of Intervention
+        The ``[[interventions]]`` rows of the file and the files it extends (parents'
+        first), validated (:mod:`model.interventions`).
 
     Examples
     --------
@@ -90,6 +105,7 @@ class Scenario:
     end: int = 2018
     scale: float = DEFAULT_SCALE
     source: str | None = None
+    interventions: tuple[Intervention, ...] = ()
 
     def with_run(self, *, start: int | None = None, end: int | None = None,
                  scale: float | None = None) -> Scenario:
@@ -102,12 +118,13 @@ class Scenario:
         """Return a JSON-ready dict of everything that defines the scenario."""
         return {"name": self.name, "description": self.description, "source": self.source,
                 "start": self.start, "end": self.end, "scale": self.scale,
-                "overrides": dict(self.overrides), "params": dict(self.params)}
+                "overrides": dict(self.overrides), "params": dict(self.params),
+                "interventions": [iv.resolved() for iv in self.interventions]}
 
 
-_TOP_KEYS = ("name", "description", "extends", "run", "params")
+_TOP_KEYS = ("name", "description", "extends", "run", "params", "interventions")
 _RUN_KEYS = ("start", "end", "scale")
-_TOP_ALLOWED = "name, description, extends, [run], [params]"
+_TOP_ALLOWED = "name, description, extends, [run], [params], [[interventions]]"
 
 
 def shipped_scenarios_dir() -> Path:
@@ -292,6 +309,7 @@ class _Layer:
     description: str | None
     run: dict
     params: dict
+    interventions: list = field(default_factory=list)  # (row number, raw row) pairs
 
 
 def check_run_table(run: object, where: str) -> dict:
@@ -501,9 +519,69 @@ def _check_layer(data: dict, where: str) -> _Layer:
         values = validate_params(params)
     except ParamError as exc:
         raise _param_error(where, exc) from None
+    rows = data.get("interventions", [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise input_error(where, "interventions", f"must be [[interventions]] tables, not "
+                          f"{describe(rows)}", "[[interventions]] tables with type, start, "
+                          "end, ... (see the README's Interventions section)")
+    for i, row in enumerate(rows, start=1):
+        _intervention(row, None, where, i)  # report a bad row before reading the parents
     # Keep the coerced values (ints for int/year parameters), not the raw TOML ones.
     return _Layer(where, name, data.get("description"), checked_run,
-                  {key: values[key] for key in params})
+                  {key: values[key] for key in params}, list(enumerate(rows, start=1)))
+
+
+def _intervention(row: dict, default_name: str | None, where: str, i: int) -> Intervention:
+    try:
+        return parse_intervention(row, default_name)
+    except InterventionError as exc:
+        key = f"interventions[{i}]" + (f".{exc.key}" if exc.key else "")
+        raise input_error(where, key, exc.problem, exc.allowed, exc.hint) from None
+
+
+def _resolve_interventions(layers: list[_Layer], start: int, end: int,
+                           params: dict) -> tuple[Intervention, ...]:
+    """The chain's interventions, parents' first, with the checks that need the whole chain.
+
+    A row without a name is called ``<type>_<position in the chain's list>``; names must be
+    unique (they name the uptake stream and the output group); the window must lie inside
+    the run; the target must be able to match a 2012 household; two context rows must not
+    set one switch both on and off in the same year.
+    """
+    out: list[Intervention] = []
+    seen: dict[str, str] = {}
+    for layer in layers:
+        for i, row in layer.interventions:
+            where, key = layer.where, f"interventions[{i}]"
+            iv = _intervention(row, f"{row.get('type')}_{len(out) + 1}", where, i)
+            if iv.name in seen:
+                raise input_error(where, f"{key}.name", f"= {iv.name!r} is already used by "
+                                  f"{seen[iv.name]}", "a name unique across the extends chain")
+            seen[iv.name] = f"{key} of {where}"
+            run = f"the run {start}-{end}"
+            if iv.start < start:
+                raise input_error(where, f"{key}.start", f"= {iv.start} is before the run "
+                                  f"starts ({start})", f"a window inside {run}")
+            if iv.end > end:
+                raise input_error(where, f"{key}.end", f"= {iv.end} is after the run ends "
+                                  f"({end})", f"a window inside {run}")
+            why = unreachable_in_2012(iv.target, params)
+            if why is not None:
+                raise input_error(where, f"{key}.target", f"matches no household in the "
+                                  f"2012 population: {why}",
+                                  "a target some household of the 2012 population meets")
+            for other in out:
+                if other.switch is not None and other.switch == iv.switch \
+                        and other.on != iv.on and other.start <= iv.end \
+                        and iv.start <= other.end:
+                    raise input_error(where, f"{key}.on", f"sets {iv.switch} "
+                                      f"{'on' if iv.on else 'off'} in years that "
+                                      f"{seen[other.name]} sets it "
+                                      f"{'on' if other.on else 'off'}",
+                                      "windows of opposite settings of a switch that do "
+                                      "not overlap")
+            out.append(iv)
+    return tuple(out)
 
 
 def _load_chain(path: Path, where: str, seen: list[tuple[Path, str]]) -> list[_Layer]:
@@ -551,7 +629,11 @@ def load_scenario(path: str | Path) -> Scenario:
     ------
     ScenarioError
         On any problem: missing or unreadable file, TOML syntax, unknown key, wrong type,
-        value out of range, ``start > end``, a cycle of ``extends``. The message is one
+        value out of range, ``start > end``, a cycle of ``extends``, a bad
+        ``[[interventions]]`` row (unknown type, key, alternative, target key, region,
+        ethnic group or level; magnitude outside the lever's bounds; uptake outside [0, 1];
+        negative cost; a window outside the run; a name used twice; a target no 2012
+        household can meet; opposite settings of one switch in the same year). The message is one
         line: ``<file>: key '<key>' <problem>; allowed: <what is allowed>``, with
         ``; did you mean 'x'?`` for near-miss keys.
 
@@ -582,6 +664,8 @@ def load_scenario(path: str | Path) -> Scenario:
         source = next((la.where for la in reversed(layers) if other in la.run), None)
         where_other = "" if source in (None, culprit.where) else f" (set in {source})"
         check_window(start, end, culprit.where, f"run.{key}", f"run.{other}{where_other}")
+    full = validate_params(params)
     return Scenario(name=top.name or path.stem, description=top.description or "",
-                    params=validate_params(params), overrides=params, start=start, end=end,
-                    scale=run.get("scale", Scenario.scale), source=str(path))
+                    params=full, overrides=params, start=start, end=end,
+                    scale=run.get("scale", Scenario.scale), source=str(path),
+                    interventions=_resolve_interventions(layers, start, end, full))

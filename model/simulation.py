@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
 from types import SimpleNamespace
 
@@ -29,7 +30,6 @@ from model.core.decisions import (
     LABOUR,
     STUDY,
     Context,
-    Utilities,
     nested_logit,
     utility_tables,
 )
@@ -45,6 +45,7 @@ from model.core.population import LABOUR as P_LABOUR
 from model.core.population import STUDY as P_STUDY
 from model.core.recorder import DESTINATIONS, Recorder
 from model.core.rng import stream, stream_key, uniform_at
+from model.interventions import NO_SHIFTS, Effects, HouseholdAttributes
 from model.scenario import FIRST_YEAR, Scenario
 
 __all__ = ["EmigrationModel"]
@@ -61,7 +62,6 @@ _PACK = (1 + 2**8 * (_AGES < 16) + 2**16 * _WORK_AGE + 2**24 * _STUDY_AGE
          + 2**32 * (_AGES >= 18)).astype(np.int64)
 # who may be sent abroad, by choice code (rows) and age (columns)
 _ADULT_AGE = 18  # share_intending counts adults, as the survey asks them
-_NO_SHIFTS = np.zeros((4, 0), dtype=np.float32)
 _ELIGIBLE = np.zeros((4, _AGES.size), dtype=bool)
 _ELIGIBLE[LABOUR] = _WORK_AGE
 _ELIGIBLE[STUDY] = _STUDY_AGE
@@ -129,8 +129,12 @@ class EmigrationModel(mesa.Model):
         children = f"age={AGE_BANDS[0][0]}-{AGE_BANDS[0][1]}"
         self._intention_groups = [i for i, g in enumerate(self.recorder.groups) if g != children]
         self._population_t = np.zeros(len(self.recorder.groups))
-        self.extra_utility: Utilities | None = None  # seam for policy interventions
-        self.interventions: list = []
+        # the scenario's intervention rows (model.interventions.Intervention); the year's
+        # Effects built from them (None without interventions), and last year's intention
+        # to emigrate by household slot (for ``intending`` targets)
+        self.interventions: list = list(self.sim_scenario.interventions)
+        self.effects: Effects | None = None
+        self._intending = np.zeros(0, dtype=bool)
         self.running = True
         self._finished = False
 
@@ -170,7 +174,10 @@ class EmigrationModel(mesa.Model):
            students abroad, as BNS counts the de jure population);
         2. drivers for the year: income gaps by region and destination, the compatriot
            programme and EAEU flags (:class:`model.core.decisions.Context`);
-        3. interventions adjust the context or add utility shifts (``apply(model, year)``);
+        3. interventions: every active row of the scenario's ``[[interventions]]`` adds its
+           effect on the households it reaches to the year's
+           :class:`model.interventions.Effects` (utility, optimism and income shifts,
+           realisation multipliers) or switches a flag of the context;
         4. optimism moves with the national Cantril ladder plus a random walk;
         5. intentions: every resident household draws its preferred alternative from the
            nested logit; ``share_intending`` is the share of adults (18+) at home whose
@@ -198,9 +205,9 @@ class EmigrationModel(mesa.Model):
         """
         year = self.year
         packed, abroad_hh = self._census()
-        ctx = self._drivers_and_interventions(year)
+        ctx, effects = self._drivers_and_interventions(year, packed)
         self._update_optimism(year)
-        d = self._decide(year, ctx, packed, abroad_hh)
+        d = self._decide(year, ctx, effects, packed, abroad_hh)
         moves = self._act_return_die(year, d)
         t_emig = self._move_abroad(year, d, moves)
         births_t, deaths_t, abroad_cells = self._demography(year, moves.death_cells,
@@ -213,13 +220,49 @@ class EmigrationModel(mesa.Model):
             self.running = False
 
     # ------------------------------------------------------------------ phases of step
-    def _drivers_and_interventions(self, year: int) -> Context:
-        """Stages 2-3: the year's drivers, then the interventions' adjustments."""
+    def _drivers_and_interventions(self, year: int, packed: np.ndarray
+                                   ) -> tuple[Context, Effects | None]:
+        """Stages 2-3: the year's drivers, then the year's intervention effects.
+
+        A fresh :class:`~model.interventions.Effects` each year (nothing carries over, so a
+        window's end ends its effect). A household intervention reaches the deciding
+        households (resident, someone at home) in its target whose uniform in the
+        intervention's own stream ``uptake.<name>``, drawn for the window's first year, is
+        below ``uptake``: the same households every year of the window, and no other
+        stream is touched. A context switch reaches every deciding household.
+        """
         ctx = Context.for_year(year, self.params)
-        self.extra_utility = None
-        for intervention in self.interventions:
-            intervention.apply(self, year)
-        return ctx
+        self.effects = None
+        if not self.interventions:
+            return ctx, None
+        hh = self.households
+        effects = Effects(hh.n)
+        active = [iv for iv in self.interventions if iv.active(year)]
+        if active:
+            deciding = (hh.status == RESIDENT) & (packed & 255 > 0)
+            attrs = self._target_attributes(packed) \
+                if any(not iv.target.is_everyone for iv in active) else None
+            for iv in active:
+                mask = deciding & iv.target.match(attrs) \
+                    if iv.reaches_households and attrs is not None else deciding
+                slots = np.flatnonzero(mask)
+                if iv.reaches_households and iv.uptake < 1.0:
+                    u = uniform_at(self.seed, iv.stream, iv.start, slots)
+                    slots = slots[u < np.float32(iv.uptake)]
+                effects.add(iv, slots)
+            if effects.context:
+                ctx = replace(ctx, **effects.context)
+        self.effects = effects
+        return ctx, effects
+
+    def _target_attributes(self, packed: np.ndarray) -> HouseholdAttributes:
+        """What targets are matched on, per household slot, on 1 January."""
+        hh, pp = self.households, self.persons
+        intending = np.zeros(hh.n, dtype=bool)
+        intending[:len(self._intending)] = self._intending
+        return HouseholdAttributes(region=hh.region, ethnicity=hh.ethnicity,
+                                   head_age=pp.age[hh.head], head_education=pp.edu[hh.head],
+                                   children=(packed >> 8) & 255 > 0, intending=intending)
 
     def _update_optimism(self, year: int) -> None:
         """Stage 4: optimism moves with the national ladder plus a random walk."""
@@ -233,7 +276,7 @@ class EmigrationModel(mesa.Model):
         opt += noise
         np.clip(opt, 0.0, 1.0, out=opt)
 
-    def _decide(self, year: int, ctx: Context, packed: np.ndarray,
+    def _decide(self, year: int, ctx: Context, effects: Effects | None, packed: np.ndarray,
                 abroad_hh: np.ndarray) -> SimpleNamespace:
         """Stages 5-6: intentions and who acts on them.
 
@@ -241,6 +284,10 @@ class EmigrationModel(mesa.Model):
         chooses: utilities gathered in one compiled pass, probabilities from
         ``decisions.nested_logit``. Realisation draws on a stream of its own, so that a
         change in intentions elsewhere does not reshuffle who acts (common random numbers).
+        The year's intervention ``effects`` shift the utilities (the pass's ``extra``
+        array) and multiply the realisation rates (the test ``u_real < rate`` is redone
+        after the compiled pass with each chooser's own rate; where the multiplier is 1 it
+        gives the kernel's answer).
         """
         p = self.params
         hh, pp = self.households, self.persons
@@ -249,10 +296,11 @@ class EmigrationModel(mesa.Model):
         n_c = len(choosers)
         tab = utility_tables(p, ctx)
         v = np.empty((4, n_c), dtype=np.float32)
+        shifts = None if effects is None else effects.utility_shifts(p, hh.optimism)
         kernels.household_utilities(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism,
                                     hh.head, pp.age, pp.edu, packed, hh.contacts, abroad_hh,
                                     tab.cell, tab.head, tab.family, tab.coef,
-                                    self._utility_shifts(n_h), v)
+                                    NO_SHIFTS if shifts is None else shifts, v)
         prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
         u_int = stream(self.seed, "intention", year).random(n_h, dtype=np.float32)
         rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]],
@@ -262,6 +310,12 @@ class EmigrationModel(mesa.Model):
         act = np.empty(n_c, dtype=bool)
         kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
                         u_real, rate, choice, act)
+        if effects is not None:
+            rates = effects.realisation_rates(rate, choice, choosers)
+            if rates is not None:  # the kernel's rule with each household's own rate
+                act = u_real[choosers] < rates
+            self._intending = np.zeros(n_h, dtype=bool)
+            self._intending[choosers[choice == EMIGRATE]] = True
         return SimpleNamespace(choosers=choosers, prob=prob, choice=choice, act=act)
 
     def _act_return_die(self, year: int, d: SimpleNamespace) -> SimpleNamespace:
@@ -355,16 +409,21 @@ class EmigrationModel(mesa.Model):
         self.recorder.put(year, "net_migration", immigrants_t - t_emig)
         self.recorder.put(year, "n_labour_abroad", self.recorder.tally_cells(abroad_cells[0]))
         self.recorder.put(year, "n_students_abroad", self.recorder.tally_cells(abroad_cells[1]))
+        if self.interventions:
+            self._record_interventions(year)
 
-    def _utility_shifts(self, n_h: int) -> np.ndarray:
-        """The interventions' utility shifts as a (4, households) float32 array (or (4, 0))."""
-        extra = self.extra_utility
-        if extra is None:
-            return _NO_SHIFTS
-        shifts = np.empty((4, n_h), dtype=np.float32)
-        for row, values in enumerate((extra.cis, extra.noncis, extra.labour, extra.study)):
-            shifts[row] = values  # a scalar for all, or one value per household slot
-        return shifts
+    def _record_interventions(self, year: int) -> None:
+        """Households reached and cost of every intervention this year (0 outside its window).
+
+        Group ``intervention=<name>``; the table scales both by the scale, so they are in
+        real households and in the currency unit of ``cost_per_household``.
+        """
+        fx = self.effects
+        groups = [f"intervention={iv.name}" for iv in self.interventions]
+        reached = [fx.reached.get(iv.name, 0) if fx else 0 for iv in self.interventions]
+        cost = [fx.cost.get(iv.name, 0.0) if fx else 0.0 for iv in self.interventions]
+        self.recorder.put(year, "n_households_reached", np.array(reached, float), groups)
+        self.recorder.put(year, "cost", np.array(cost, float), groups)
 
     def _record_intentions(self, year: int, yes: np.ndarray, every: np.ndarray) -> None:
         """Share of adults (18+) at home whose household intends to emigrate, by group.

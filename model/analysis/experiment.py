@@ -22,6 +22,9 @@ as scenario files)::
     [parameters]                     # what varies: {} = the registry bounds
     b_compatriot = {}
     realise_emigrate = { bounds = [0.005, 0.03] }
+    "interventions.north_youth.magnitude" = { bounds = [-1.0, 0.0] }
+                                     # an intervention row of the scenario: its magnitude
+                                     # (lever bounds by default) or uptake ([0, 1])
     [[outcomes]]                     # scalar or per-year outcomes of each run
     name = "cum_emigrants_2012_2018"
     metric = "new_emigrants"
@@ -77,6 +80,7 @@ from pathlib import Path
 import numpy as np
 
 import model
+from model.interventions import DESIGN_FIELDS, LEVERS
 from model.params import REGISTRY, suggest
 from model.scenario import (
     Scenario,
@@ -411,7 +415,31 @@ def _check_n(data: dict, sampling: str, where: str) -> int:
     return n
 
 
-def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
+def _intervention_field(name: str, scenario: Scenario, where: str
+                        ) -> tuple[tuple[float, float], str, str]:
+    """Bounds, unit and kind of ``interventions.<name>.<field>``, or a one-line error."""
+    key = f"parameters.{name}"
+    parts = name.split(".")
+    names = [iv.name for iv in scenario.interventions]
+    fields = " or ".join(f"interventions.<name>.{f}" for f in DESIGN_FIELDS)
+    if len(parts) != 3 or parts[2] not in DESIGN_FIELDS:
+        raise input_error(where, key, "is not an intervention setting", fields,
+                          suggest(parts[-1], DESIGN_FIELDS) if len(parts) == 3 else "")
+    iv = next((iv for iv in scenario.interventions if iv.name == parts[1]), None)
+    if iv is None:
+        raise input_error(where, key, f"names no intervention of scenario {scenario.name} "
+                          f"({parts[1]!r})", ", ".join(names) or "the scenario has none",
+                          suggest(parts[1], names))
+    lever = LEVERS[iv.type]
+    if not lever.households:
+        raise input_error(where, key, f"varies a {iv.type} row, which has no {parts[2]}",
+                          "the magnitude or uptake of a household intervention")
+    if parts[2] == "uptake":
+        return (0.0, 1.0), "share reached", "float"
+    return lever.bounds, lever.unit, "float"
+
+
+def _check_parameters(data: dict, where: str, scenario: Scenario) -> tuple[VariedParam, ...]:
     params = data.get("parameters")
     allowed = "a [parameters] table of name = {} or name = { bounds = [lo, hi] }"
     if params is None:
@@ -423,10 +451,14 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
     out = []
     for name, spec in params.items():
         key = f"parameters.{name}"
-        if name not in REGISTRY:
-            raise input_error(where, key, "is not a parameter", "a name listed by 'emigsim params'",
-                              suggest(name, REGISTRY))
-        reg = REGISTRY[name]
+        if name.startswith("interventions."):
+            (rlo, rhi), unit, kind = _intervention_field(name, scenario, where)
+        elif name not in REGISTRY:
+            raise input_error(where, key, "is not a parameter", "a name listed by 'emigsim params'"
+                              " or interventions.<name>.magnitude", suggest(name, REGISTRY))
+        else:
+            reg = REGISTRY[name]
+            (rlo, rhi), unit, kind = reg.bounds, reg.unit, reg.kind
         if not isinstance(spec, dict):
             raise input_error(where, key, f"must be a table, not {describe(spec)}",
                               "{} for the registry bounds or { bounds = [lo, hi] }")
@@ -434,9 +466,8 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
             if sub not in _PARAM_KEYS:
                 raise input_error(where, f"{key}.{sub}", "is not a parameter setting", "bounds",
                                   suggest(sub, _PARAM_KEYS))
-        rlo, rhi = reg.bounds
-        whole = reg.kind in ("int", "year")
-        b_allowed = (f"[lo, hi] with {rlo:g} <= lo < hi <= {rhi:g} ({reg.unit})"
+        whole = kind in ("int", "year")
+        b_allowed = (f"[lo, hi] with {rlo:g} <= lo < hi <= {rhi:g} ({unit})"
                      + (", whole numbers" if whole else ""))
         bounds = spec.get("bounds", [rlo, rhi])
         if not isinstance(bounds, list) or len(bounds) != 2 \
@@ -452,7 +483,7 @@ def _check_parameters(data: dict, where: str) -> tuple[VariedParam, ...]:
         if lo < rlo or hi > rhi:
             raise input_error(where, f"{key}.bounds", f"= {bounds} goes outside the registry "
                               f"bounds [{rlo:g}, {rhi:g}]", b_allowed)
-        out.append(VariedParam(name, float(lo), float(hi), reg.kind))
+        out.append(VariedParam(name, float(lo), float(hi), kind))
     return tuple(out)
 
 
@@ -613,9 +644,9 @@ def load_experiment(path: str | Path) -> Experiment:
                               f"{describe(second_order)}", "true or false")
     replicates = _check_int(data, "replicates", 1, 1, where, "an integer >= 1")
     seed = _check_int(data, "seed", 1, 0, where, "an integer >= 0")
-    parameters = _check_parameters(data, where)
-    n = _check_n(data, sampling, where)
     scenario = _check_run(data, _resolve_scenario(data, path, where), where)
+    parameters = _check_parameters(data, where, scenario)
+    n = _check_n(data, sampling, where)
     outcomes = _check_outcomes(data, (scenario.start, scenario.end), parameters, where)
     exp = Experiment(name=name, description=data.get("description", ""), scenario=scenario,
                      method=method, n=n, replicates=replicates, seed=seed,

@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.params import validate_params
 from model.core.rng import replicate_seed
+from model.interventions import with_design_value
+from model.params import validate_params
 from model.scenario import Scenario
 
 __all__ = ["RunSpec", "code_version", "make_run_id", "replicate_specs", "design_specs",
@@ -207,7 +208,9 @@ def design_specs(scenario: Scenario, points: list[dict], seed: int, replicates: 
     numbers across design points, so that the difference between two points is the effect of
     their parameters and not of different draws (elementary effects and Sobol estimates
     carry less replicate noise).
-    For ``emigsim`` the point's values are validated and applied to the scenario.
+    For ``emigsim`` the point's values are validated and applied to the scenario: a
+    parameter name to its ``params``, ``interventions.<name>.magnitude`` (or ``.uptake``)
+    to that intervention row.
 
     Examples
     --------
@@ -219,8 +222,13 @@ def design_specs(scenario: Scenario, points: list[dict], seed: int, replicates: 
     for i, point in enumerate(points):
         values = {k: float(v) for k, v in point.items()}
         if model == "emigsim":
-            merged = {**scenario.overrides, **values}
-            sc = replace(scenario, params=validate_params(merged), overrides=merged)
+            params = {k: v for k, v in values.items() if not k.startswith("interventions.")}
+            merged = {**scenario.overrides, **params}
+            interventions = scenario.interventions
+            for key in [k for k in values if k not in params]:
+                interventions = with_design_value(interventions, key, values[key])
+            sc = replace(scenario, params=validate_params(merged), overrides=merged,
+                         interventions=interventions)
         else:
             sc = scenario
         for r in range(replicates):
