@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.core.network import draw_contacts, share_abroad
+from model.core.network import draw_contacts
+from tests.reference.oracles import share_abroad
 
 
 def regions(sizes):
