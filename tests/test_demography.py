@@ -1,4 +1,8 @@
-"""Mortality, fertility, birth levels and the choice of a new household head."""
+"""Mortality, fertility, birth levels and the choice of a new household head.
+
+Birth levels and new heads are tested here on their numpy statements, the oracles of the
+compiled passes (``tests/reference/oracles.py``), against hand-computed cases.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""The contact network: shapes, no self-ties, regional mixing, share of contacts abroad."""
+"""The contact network: shapes, no self-ties, regional mixing, share of contacts abroad.
+
+The share of contacts abroad is tested on its numpy statement (``tests/reference/
+oracles.py``), the oracle of the gather in ``kernels.household_utilities``.
+"""
 
 from __future__ import annotations
 

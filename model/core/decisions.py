@@ -197,6 +197,12 @@ class CellTerms(NamedTuple):
     """Terms of every (region, ethnicity, kin abroad) cell, by alternative (float32).
 
     Cell ``(region * 8 + ethnicity) * 2 + kin``.
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> utility_tables(defaults(), Context.for_year(2012, defaults())).cell._fields
+    ('cis', 'noncis', 'labour', 'study')
     """
 
     cis: np.ndarray
@@ -206,7 +212,15 @@ class CellTerms(NamedTuple):
 
 
 class HeadTerms(NamedTuple):
-    """Terms of the head, index ``min(age, 120) * 2 + higher``, by alternative (float32)."""
+    """Terms of the head, index ``min(age, 120) * 2 + higher``, by alternative (float32).
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> h = utility_tables(defaults(), Context.for_year(2012, defaults())).head
+    >>> h._fields, bool(h.study[2 * 40] == 0.0)  # study has no age term
+    (('emigrate', 'labour', 'study'), True)
+    """
 
     emigrate: np.ndarray
     labour: np.ndarray

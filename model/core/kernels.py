@@ -175,6 +175,11 @@ class Census(NamedTuple):
     ``cells``: living de jure persons by group cell (int64, ``Recorder.OUTSIDE + 1``);
     ``packed``: members at home by kind per household (int64, base-256 digits);
     ``abroad``: the household has a member abroad or has emigrated (bool).
+
+    Examples
+    --------
+    >>> Census(np.zeros(3, np.int64), np.zeros(2, np.int64), np.zeros(2, np.bool_)).packed
+    array([0, 0])
     """
 
     cells: np.ndarray
@@ -188,6 +193,12 @@ class Acts(NamedTuple):
     ``intent``: 0 for a household that did not decide, else 1 + its choice (int8);
     ``acting``: it acts on it (bool); ``best_key`` (float32) and ``best_slot`` (intp), filled
     with -1, receive the largest draw and the member picked to go abroad.
+
+    Examples
+    --------
+    >>> Acts(np.zeros(1, np.int8), np.zeros(1, np.bool_), np.full(1, -1.0, np.float32),
+    ...      np.full(1, -1, np.intp)).best_slot
+    array([-1])
     """
 
     intent: np.ndarray
@@ -205,6 +216,14 @@ class ActRules(NamedTuple):
     ``p_return_or_settle`` (= p_return_labour + p_settle_labour) and ``p_stay_after_study``
     in float32; ``study_years``; ``adult_age`` of those whose intention is counted;
     ``record``: count intentions; ``fertility`` by age (float32).
+
+    Examples
+    --------
+    >>> r = ActRules(np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), np.uint64(1),
+    ...              np.uint64(2), np.float32(0.3), np.float32(0.4), np.float32(0.5), 4.0, 18,
+    ...              True, np.zeros(121, np.float32))
+    >>> float(r.p_return_or_settle), r.adult_age
+    (0.4000000059604645, 18)
     """
 
     eligible: np.ndarray
@@ -225,6 +244,11 @@ class ActTallies(NamedTuple):
 
     ``intending``: adults at home whose household intends to emigrate; ``adults``: adults at
     home in deciding households; ``deaths``: the year's deaths.
+
+    Examples
+    --------
+    >>> ActTallies(*(np.zeros(2, np.int64) for _ in range(3))).deaths
+    array([0, 0])
     """
 
     intending: np.ndarray
@@ -233,7 +257,13 @@ class ActTallies(NamedTuple):
 
 
 class AgeRules(NamedTuple):
-    """Streams and probabilities of :func:`age_and_move` (keys uint64, probabilities float32)."""
+    """Streams and probabilities of :func:`age_and_move` (keys uint64, probabilities float32).
+
+    Examples
+    --------
+    >>> AgeRules(np.uint64(1), np.float32(0.3), np.uint64(2), np.float32(0.06)).p_leave
+    np.float32(0.06)
+    """
 
     key_education: np.uint64
     p_higher: np.float32
@@ -242,14 +272,26 @@ class AgeRules(NamedTuple):
 
 
 class Draws(NamedTuple):
-    """Each household slot's uniforms of the decision: ``intention`` and ``realisation``."""
+    """Each household slot's uniforms of the decision: ``intention`` and ``realisation``.
+
+    Examples
+    --------
+    >>> Draws(np.zeros(2, np.float32), np.ones(2, np.float32)).realisation
+    array([1., 1.], dtype=float32)
+    """
 
     intention: np.ndarray
     realisation: np.ndarray
 
 
 class Choices(NamedTuple):
-    """Per chooser, what :func:`realise` writes: ``choice`` (int8) and ``act`` (bool)."""
+    """Per chooser, what :func:`realise` writes: ``choice`` (int8) and ``act`` (bool).
+
+    Examples
+    --------
+    >>> Choices(np.zeros(1, np.int8), np.zeros(1, np.bool_)).act
+    array([False])
+    """
 
     choice: np.ndarray
     act: np.ndarray
