@@ -60,8 +60,7 @@ from model.simulation import _PACK, EmigrationModel  # noqa: E402
 
 @njit(nogil=True, parallel=True)
 def fused_decision(choosers, region, ethnicity, diaspora, optimism, hh_head, age, edu, packed,
-                   contacts, abroad_hh, cell_tab, head_tab, family, coef, u_int, u_real, rate,
-                   choice, act, noncis):
+                   contacts, abroad_hh, tab, u_int, u_real, rate, choice, act, noncis):
     """The model's decision (utilities, nested logit, intention and realisation) in one loop.
 
     Term for term :func:`model.core.kernels.household_utilities`, then the float32 steps of
@@ -75,31 +74,41 @@ def fused_decision(choosers, region, ethnicity, diaspora, optimism, hh_head, age
     path. The copy is checked instead: ``main`` prints how many choices differ from the
     model's (0 so far).
     """
+    # tables and coefficients read by name, into locals: numba's prange cannot lower
+    # named tuples used inside the parallel loop
+    cell_cis, cell_non = tab.cell.cis, tab.cell.noncis
+    cell_lab, cell_stu = tab.cell.labour, tab.cell.study
+    head_emi, head_lab, head_stu = tab.head.emigrate, tab.head.labour, tab.head.study
+    family, coef = tab.family, tab.coef
+    b_opt_emi, b_net_emi = coef.b_optimism_emigrate, coef.b_network_emigrate
+    b_children = coef.b_children_emigrate
+    b_opt_lab, b_net_lab = coef.b_optimism_labour, coef.b_network_labour
+    b_opt_stu, b_net_stu = coef.b_optimism_study, coef.b_network_study
     k = contacts.shape[1]
     fk = np.float32(k)
     top_member = len(family) - 1
     half, zero, one = np.float32(0.5), np.float32(0.0), np.float32(1.0)
     ninf = np.float32(-np.inf)
-    lam = coef[7]
+    lam = coef.nest_scale
     for j in prange(len(choosers)):
         h = _ix(choosers[j])
         pk = packed[h]
         head = _ix(hh_head[h])
         hidx = _ix(min(age[head], 120) * 2 + (edu[head] == 2))
-        cell = _ix((np.int64(region[h]) * _N_ETH + ethnicity[h]) * 2 + diaspora[h])
+        c_ix = _ix((np.int64(region[h]) * _N_ETH + ethnicity[h]) * 2 + diaspora[h])
         count = 0
         for c in range(k):
             count += abroad_hh[_ix(contacts[h, c])]
         share = np.float32(count) / fk
         opt = optimism[h] - half
-        dyn = (head_tab[0, hidx] + family[min(pk & 255, top_member)] + coef[0] * opt
-               + coef[1] * share)
+        dyn = (head_emi[hidx] + family[min(pk & 255, top_member)] + b_opt_emi * opt
+               + b_net_emi * share)
         if (pk >> 8) & 255 > 0:
-            dyn += coef[2]
-        v_cis = cell_tab[0, cell] + dyn
-        v_non = cell_tab[1, cell] + dyn
-        v_lab = cell_tab[2, cell] + head_tab[1, hidx] + coef[3] * opt + coef[4] * share
-        v_stu = cell_tab[3, cell] + head_tab[2, hidx] + coef[5] * opt + coef[6] * share
+            dyn += b_children
+        v_cis = cell_cis[c_ix] + dyn
+        v_non = cell_non[c_ix] + dyn
+        v_lab = cell_lab[c_ix] + head_lab[hidx] + b_opt_lab * opt + b_net_lab * share
+        v_stu = cell_stu[c_ix] + head_stu[hidx] + b_opt_stu * opt + b_net_stu * share
         if (pk >> 16) & 255 == 0:
             v_lab = ninf
         if (pk >> 24) & 255 == 0:
@@ -264,11 +273,10 @@ def time_passes(model: EmigrationModel, years: int) -> tuple[dict[str, list[floa
 def time_fused_decision(model: EmigrationModel, repeat: int) -> tuple[list, int, int]:
     """Time the model's decision and :func:`fused_decision` on 1 and on all threads."""
     hh, pp, p = model.households, model.persons, model.params
-    cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
-    packed = np.zeros(hh.n, dtype=np.int64)
-    abroad_hh = np.zeros(hh.n, dtype=bool)
-    kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
-                   _PACK, cells, packed, abroad_hh)
+    counts = kernels.Census(np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64),
+                            np.zeros(hh.n, dtype=np.int64), np.zeros(hh.n, dtype=bool))
+    kernels.census(kernels.PersonArrays.of(pp), Recorder.BAND_CODE, _PACK, counts)
+    packed, abroad_hh = counts.packed, counts.abroad
     choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
     n_c = len(choosers)
     tab = utility_tables(p, Context.for_year(model.year, p))
@@ -283,21 +291,19 @@ def time_fused_decision(model: EmigrationModel, repeat: int) -> tuple[list, int,
             for name in ("model", "fused")}
 
     def model_decision() -> None:
-        kernels.household_utilities(choosers, hh.region, hh.ethnicity, hh.diaspora,
-                                    hh.optimism, hh.head, pp.age, pp.edu, packed, hh.contacts,
-                                    abroad_hh, tab.cell, tab.head, tab.family, tab.coef,
-                                    no_shifts, v)
+        kernels.household_utilities(choosers, kernels.HouseholdArrays.of(hh),
+                                    kernels.PersonArrays.of(pp), counts, tab, no_shifts, v)
         prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
         choice, act, noncis = outs["model"]
-        kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
-                        u_real, rate, choice, act)
+        kernels.realise(choosers, prob, kernels.Draws(u_int, u_real), rate,
+                        kernels.Choices(choice, act))
         noncis[:] = prob.noncis
 
     def fused() -> None:
         choice, act, noncis = outs["fused"]
         fused_decision(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism, hh.head,
-                       pp.age, pp.edu, packed, hh.contacts, abroad_hh, tab.cell, tab.head,
-                       tab.family, tab.coef, u_int, u_real, rate, choice, act, noncis)
+                       pp.age, pp.edu, packed, hh.contacts, abroad_hh, tab, u_int, u_real, rate,
+                       choice, act, noncis)
 
     rows = [("decision as the model makes it (gather, logit, draws)",
              fastest_ms(model_decision, repeat))]

@@ -154,15 +154,14 @@ class EmigrationModel(mesa.Model):
         ``abroad_hh`` (the household has a member abroad, or has emigrated).
         """
         hh, pp = self.households, self.persons
-        cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
-        packed = np.zeros(hh.n, dtype=np.int64)
-        abroad_hh = hh.status == HH_EMIGRATED
-        kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
-                       _PACK, cells, packed, abroad_hh)
-        self._population_t = self.recorder.tally_cells(cells)
+        counts = kernels.Census(cells=np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64),
+                                packed=np.zeros(hh.n, dtype=np.int64),
+                                abroad=hh.status == HH_EMIGRATED)
+        kernels.census(kernels.PersonArrays.of(pp), Recorder.BAND_CODE, _PACK, counts)
+        self._population_t = self.recorder.tally_cells(counts.cells)
         if self._recording():
             self.recorder.put(self.year, "population", self._population_t)
-        return packed, abroad_hh
+        return counts.packed, counts.abroad
 
     # ------------------------------------------------------------------ step
     def step(self) -> None:
@@ -297,19 +296,19 @@ class EmigrationModel(mesa.Model):
         tab = utility_tables(p, ctx)
         v = np.empty((4, n_c), dtype=np.float32)
         shifts = None if effects is None else effects.utility_shifts(p, hh.optimism)
-        kernels.household_utilities(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism,
-                                    hh.head, pp.age, pp.edu, packed, hh.contacts, abroad_hh,
-                                    tab.cell, tab.head, tab.family, tab.coef,
-                                    NO_SHIFTS if shifts is None else shifts, v)
+        kernels.household_utilities(choosers, kernels.HouseholdArrays.of(hh),
+                                    kernels.PersonArrays.of(pp),
+                                    kernels.Census(np.zeros(0, np.int64), packed, abroad_hh),
+                                    tab, NO_SHIFTS if shifts is None else shifts, v)
         prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
         u_int = stream(self.seed, "intention", year).random(n_h, dtype=np.float32)
         rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]],
                         dtype=np.float32)
         u_real = stream(self.seed, "realisation", year).random(n_h, dtype=np.float32)
-        choice = np.empty(n_c, dtype=np.int8)
-        act = np.empty(n_c, dtype=bool)
-        kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
-                        u_real, rate, choice, act)
+        out = kernels.Choices(choice=np.empty(n_c, dtype=np.int8), act=np.empty(n_c, dtype=bool))
+        kernels.realise(choosers, prob, kernels.Draws(intention=u_int, realisation=u_real), rate,
+                        out)
+        choice, act = out.choice, out.act
         if effects is not None:
             rates = effects.realisation_rates(rate, choice, choosers)
             if rates is not None:  # the kernel's rule with each household's own rate
@@ -334,27 +333,31 @@ class EmigrationModel(mesa.Model):
         intent[d.choosers] = d.choice + 1
         acting = np.zeros(n_h, dtype=bool)
         acting[d.choosers] = d.act
-        keys = np.zeros(6, dtype=np.uint64)
-        keys[LABOUR] = stream_key(self.seed, "member.labour", year)
-        keys[STUDY] = stream_key(self.seed, "member.study", year)
-        keys[4] = stream_key(self.seed, "abroad.labour", year)
-        keys[5] = stream_key(self.seed, "abroad.study", year)
-        # float32, as numpy compares a float32 uniform with a Python float
-        returns = np.array([p["p_return_labour"], p["p_return_labour"] + p["p_settle_labour"],
-                            p["p_stay_after_study"]], dtype=np.float32)
-        best_slot = np.full(n_h, -1, dtype=np.intp)
-        yes = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
-        every = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
-        death_cells = np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+        member_keys = np.zeros(4, dtype=np.uint64)  # by choice code
+        member_keys[LABOUR] = stream_key(self.seed, "member.labour", year)
+        member_keys[STUDY] = stream_key(self.seed, "member.study", year)
+        f32 = np.float32  # as numpy compares a float32 uniform with a Python float
+        rules = kernels.ActRules(
+            eligible=_ELIGIBLE, member_keys=member_keys,
+            key_abroad_labour=stream_key(self.seed, "abroad.labour", year),
+            key_abroad_study=stream_key(self.seed, "abroad.study", year),
+            p_return_labour=f32(p["p_return_labour"]),
+            p_return_or_settle=f32(p["p_return_labour"] + p["p_settle_labour"]),
+            p_stay_after_study=f32(p["p_stay_after_study"]),
+            study_years=float(p["study_years"]), adult_age=_ADULT_AGE, record=rec,
+            fertility=_FERTILITY)
+        acts = kernels.Acts(intent=intent, acting=acting,
+                            best_key=np.full(n_h, -1.0, dtype=np.float32),
+                            best_slot=np.full(n_h, -1, dtype=np.intp))
+        tallies = kernels.ActTallies(*(np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
+                                       for _ in kernels.ActTallies._fields))
         emig_p, returnees, settlers, women = kernels.act_return_die(
-            pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE, intent,
-            acting, _ELIGIBLE, keys, _ADULT_AGE, rec, yes, every,
-            np.full(n_h, -1.0, dtype=np.float32), best_slot, pp.years_abroad, returns,
-            float(p["study_years"]), pp.death_age, pp.sex, _FERTILITY, death_cells)
+            kernels.PersonArrays.of(pp), Recorder.BAND_CODE, acts, rules, tallies)
         if rec:
-            self._record_intentions(year, yes, every)
+            self._record_intentions(year, tallies.intending, tallies.adults)
         return SimpleNamespace(emig_p=emig_p, returnees=returnees, settlers=settlers,
-                               women=women, best_slot=best_slot, death_cells=death_cells)
+                               women=women, best_slot=acts.best_slot,
+                               death_cells=tallies.deaths)
 
     def _move_abroad(self, year: int, d: SimpleNamespace, moves: SimpleNamespace
                      ) -> np.ndarray | None:
@@ -453,13 +456,13 @@ class EmigrationModel(mesa.Model):
         they entered the model. Births per region are set so that births minus this
         year's deaths equal the official natural-increase rate times the population: the
         level of each region is its target over the fertility mass of its women at home
-        (see :func:`model.core.demography.birth_probability`).
+        (see :func:`model.core.kernels.births`).
         """
         p = self.params
         hh, pp = self.households, self.persons
         n_p = pp.n
         mass = np.zeros(_N_REGIONS)
-        kernels.fertility_mass(women, pp.status, pp.region, pp.age, _FERTILITY, mass)
+        kernels.fertility_mass(women, kernels.PersonArrays.of(pp), _FERTILITY, mass)
         deaths_t = self.recorder.tally_cells(death_cells)
         deaths_r = deaths_t[self._region_slice]
         pop_r = self._population_t[self._region_slice]
@@ -467,7 +470,7 @@ class EmigrationModel(mesa.Model):
         level = np.divide(target, mass, out=np.zeros(_N_REGIONS), where=mass > 0)
 
         # births to women 15-49 at home
-        mothers = kernels.births(women, pp.status, pp.region, pp.age, _FERTILITY, level,
+        mothers = kernels.births(women, kernels.PersonArrays.of(pp), _FERTILITY, level,
                                  stream_key(self.seed, "birth", year))
 
         # newborns (age 0 on 1 January of next year; sex ratio at birth 105 boys : 100 girls)
@@ -488,12 +491,13 @@ class EmigrationModel(mesa.Model):
         # and new heads for households whose head died, left or went abroad (or their
         # dissolution), in one pass over the persons
         abroad_cells = np.zeros((2, Recorder.OUTSIDE + 1), dtype=np.int64)
-        movers = kernels.age_and_move(n_p, pp.status, pp.age, pp.edu, pp.hh, hh.head, hh.status,
-                                      stream_key(self.seed, "education", year),
-                                      np.float32(p["p_higher_completion"]),
-                                      stream_key(self.seed, "leave_home", year),
-                                      np.float32(p["p_leave_home"]), pp.group_base,
-                                      Recorder.BAND_CODE, abroad_cells)
+        rules = kernels.AgeRules(key_education=stream_key(self.seed, "education", year),
+                                 p_higher=np.float32(p["p_higher_completion"]),
+                                 key_leave=stream_key(self.seed, "leave_home", year),
+                                 p_leave=np.float32(p["p_leave_home"]))
+        movers = kernels.age_and_move(n_p, kernels.PersonArrays.of(pp),
+                                      kernels.HouseholdArrays.of(hh), rules, Recorder.BAND_CODE,
+                                      abroad_cells)
         self._found_households(movers)
         return births_t, deaths_t, abroad_cells
 

@@ -1,8 +1,8 @@
 """Every compiled pass against a plain numpy statement of the same rule, on random tables.
 
-The numpy statements below are the rules as the model states them (they are how the step
-was written before it was compiled); equality is exact, not approximate, because the
-kernels promise bit-identical results.
+The numpy statements (here and in ``tests/reference/oracles.py``) are how the step was
+written before it was compiled; equality is exact, not approximate, because the kernels
+promise bit-identical results.
 """
 
 from __future__ import annotations
@@ -12,16 +12,23 @@ import pytest
 
 from model.core import kernels
 from model.core.decisions import (
-    Choosers,
     Context,
     Utilities,
-    choose,
     nested_logit,
-    utilities,
     utility_tables,
 )
-from model.core.demography import fertility_shape, reassign_heads
-from model.core.network import share_abroad
+from model.core.demography import fertility_shape
+from model.core.kernels import (
+    ActRules,
+    Acts,
+    ActTallies,
+    AgeRules,
+    Census,
+    Choices,
+    Draws,
+    HouseholdArrays,
+    PersonArrays,
+)
 from model.core.population import (
     DEAD,
     DISSOLVED,
@@ -37,6 +44,7 @@ from model.core.population import (
 from model.core.recorder import Recorder
 from model.core.rng import stream_key, uniform_at
 from model.params import defaults
+from tests.reference.oracles import Choosers, choose, reassign_heads, share_abroad, utilities
 
 SEEDS = [0, 1, 2, 3]
 AGES = np.arange(121)
@@ -86,8 +94,7 @@ def test_census(seed):
     cells = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     packed = np.zeros(hh.n, np.int64)
     abroad = hh.status == HH_EMIGRATED
-    kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE, pack,
-                   cells, packed, abroad)
+    kernels.census(PersonArrays.of(pp), Recorder.BAND_CODE, pack, Census(cells, packed, abroad))
 
     codes = Recorder.code(pp.group_base, pp.age, pp.edu)
     codes[pp.status > STUDY] = Recorder.OUTSIDE
@@ -109,8 +116,8 @@ def test_fertility_mass_and_births(seed):
     level[3] = 5.0  # a region at the 0.95 cap
     women = np.flatnonzero((pp.age >= 15) & (pp.age <= 49) & (pp.sex == 1) & (pp.status <= STUDY))
     mass = np.zeros(16)
-    kernels.fertility_mass(women, pp.status, pp.region, pp.age, FERTILITY, mass)
-    mothers = kernels.births(women, pp.status, pp.region, pp.age, FERTILITY, level,
+    kernels.fertility_mass(women, PersonArrays.of(pp), FERTILITY, mass)
+    mothers = kernels.births(women, PersonArrays.of(pp), FERTILITY, level,
                              stream_key(seed, "birth", 2014))
 
     home = women[pp.status[women] == HOME]  # the others went abroad after the list was made
@@ -130,11 +137,11 @@ def moved(seed):
               hh.status.copy())
     n_aged = pp.n - 30
     abroad_cells = np.zeros((2, Recorder.OUTSIDE + 1), np.int64)
-    movers = kernels.age_and_move(n_aged, pp.status, pp.age, pp.edu, pp.hh, hh.head,
-                                  hh.status, stream_key(seed, "education", 2014),
-                                  np.float32(0.37), stream_key(seed, "leave_home", 2016),
-                                  np.float32(0.3), pp.group_base, Recorder.BAND_CODE,
-                                  abroad_cells)
+    rules = AgeRules(key_education=stream_key(seed, "education", 2014),
+                     p_higher=np.float32(0.37), key_leave=stream_key(seed, "leave_home", 2016),
+                     p_leave=np.float32(0.3))
+    movers = kernels.age_and_move(n_aged, PersonArrays.of(pp), HouseholdArrays.of(hh), rules,
+                                  Recorder.BAND_CODE, abroad_cells)
     return hh, pp, n_aged, before, movers, abroad_cells
 
 
@@ -209,8 +216,8 @@ def decision_inputs(seed, shift):
             + 2**24 * ((AGES >= 16) & (AGES <= 24)) + 2**32 * (AGES >= 18)).astype(np.int64)
     packed = np.zeros(hh.n, np.int64)
     abroad = hh.status == HH_EMIGRATED
-    kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE, pack,
-                   np.zeros(Recorder.OUTSIDE + 1, np.int64), packed, abroad)
+    kernels.census(PersonArrays.of(pp), Recorder.BAND_CODE, pack,
+                   Census(np.zeros(Recorder.OUTSIDE + 1, np.int64), packed, abroad))
     choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
     extra = {None: None,
              "scalar": (np.float32(0.3), np.float32(-0.2), np.float32(0.1), np.float32(0.0)),
@@ -233,9 +240,8 @@ def test_household_utilities_are_decisions_utilities(seed, shift):
     hh, pp, _, packed, abroad, choosers, extra, shifts = decision_inputs(seed, shift)
     tab = utility_tables(p, ctx)
     v = np.empty((4, len(choosers)), np.float32)
-    kernels.household_utilities(choosers, hh.region, hh.ethnicity, hh.diaspora, hh.optimism,
-                                hh.head, pp.age, pp.edu, packed, hh.contacts, abroad,
-                                tab.cell, tab.head, tab.family, tab.coef, shifts, v)
+    kernels.household_utilities(choosers, HouseholdArrays.of(hh), PersonArrays.of(pp),
+                                Census(np.zeros(0, np.int64), packed, abroad), tab, shifts, v)
 
     head = hh.head[choosers]
     pk = packed[choosers]
@@ -267,8 +273,8 @@ def test_realise_is_choose_then_realisation(seed):
     u_real = rng.random(hh.n, dtype=np.float32)
     rate = np.array([0.0, 0.5, 0.6, 0.7], np.float32)
     choice, act = np.empty(n_c, np.int8), np.empty(n_c, bool)
-    kernels.realise(choosers, prob.stay, prob.emigrate, prob.labour, prob.study, u_int,
-                    u_real, rate, choice, act)
+    kernels.realise(choosers, prob, Draws(intention=u_int, realisation=u_real), rate,
+                    Choices(choice=choice, act=act))
 
     want = choose(prob, u_int[choosers])
     assert set(want.tolist()) == {0, 1, 2, 3}
@@ -290,22 +296,25 @@ def acted_on(seed, record=True):
     young = (AGES >= 16) & (AGES <= 24)
     eligible = np.zeros((4, 121), bool)
     eligible[2], eligible[3] = work, young
-    keys = np.array([0, 0, stream_key(seed, "member.labour", 2015),
-                     stream_key(seed, "member.study", 2015),
-                     stream_key(seed, "abroad.labour", 2015),
-                     stream_key(seed, "abroad.study", 2015)], dtype=np.uint64)
+    member_keys = np.array([0, 0, stream_key(seed, "member.labour", 2015),
+                            stream_key(seed, "member.study", 2015)], dtype=np.uint64)
     pp.years_abroad[:] = rng.integers(0, 5, pp.n)
     before = pp.status.copy(), pp.years_abroad.copy()
     best = np.full(hh.n, -1, np.intp)
     yes = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     every = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     deaths = np.zeros(Recorder.OUTSIDE + 1, np.int64)
-    returns = np.array([P_RETURN, P_RETURN + P_SETTLE, P_STAY], np.float32)
-    lists = kernels.act_return_die(pp.status, pp.age, pp.edu, pp.hh, pp.group_base,
-                                   Recorder.BAND_CODE, intent, acting, eligible, keys, 18,
-                                   record, yes, every, np.full(hh.n, -1.0, np.float32), best,
-                                   pp.years_abroad, returns, float(STUDY_YEARS), pp.death_age,
-                                   pp.sex, FERTILITY, deaths)
+    f32 = np.float32
+    rules = ActRules(eligible=eligible, member_keys=member_keys,
+                     key_abroad_labour=stream_key(seed, "abroad.labour", 2015),
+                     key_abroad_study=stream_key(seed, "abroad.study", 2015),
+                     p_return_labour=f32(P_RETURN), p_return_or_settle=f32(P_RETURN + P_SETTLE),
+                     p_stay_after_study=f32(P_STAY), study_years=float(STUDY_YEARS),
+                     adult_age=18, record=record, fertility=FERTILITY)
+    lists = kernels.act_return_die(PersonArrays.of(pp), Recorder.BAND_CODE,
+                                   Acts(intent=intent, acting=acting,
+                                        best_key=np.full(hh.n, -1.0, np.float32), best_slot=best),
+                                   rules, ActTallies(intending=yes, adults=every, deaths=deaths))
     return (hh, pp, packed, choosers, intent, acting, (work, young), before, best,
             (yes, every, deaths), lists)
 
@@ -391,12 +400,11 @@ def test_age_and_move_compares_with_the_heads_age_after_ageing(head_status, leav
     # the child (slot 0) is weighed before its head (slot 1) ages in the same pass; a
     # living head is compared at 46 with the child at 30 (16 years: leaves), a dead head
     # does not age (45 - 30 < 16: stays)
-    status = np.array([HOME, head_status], np.int8)
-    age = np.array([29, 45], np.int16)
-    movers = kernels.age_and_move(2, status, age, np.ones(2, np.int8), np.zeros(2, np.intp),
-                                  np.array([1]), np.zeros(1, np.int8), np.uint64(1),
-                                  np.float32(0.0), np.uint64(2), np.float32(1.0),
-                                  np.zeros(2, np.int32), Recorder.BAND_CODE,
+    pp = PersonArrays.zeros(2, status=[HOME, head_status], age=[29, 45], edu=[1, 1])
+    hh = HouseholdArrays.zeros(1, head=[1])
+    movers = kernels.age_and_move(2, pp, hh, AgeRules(np.uint64(1), np.float32(0.0),
+                                                      np.uint64(2), np.float32(1.0)),
+                                  Recorder.BAND_CODE,
                                   np.zeros((2, Recorder.OUTSIDE + 1), np.int64))
     assert movers.tolist() == ([0] if leaves else [])
 
@@ -425,3 +433,42 @@ def test_warm_up_compiles_the_types_the_model_passes():
     out = subprocess.run([sys.executable, "-c", _ONE_SIGNATURE], cwd=root, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_household_utilities_reads_coefficients_by_name_not_position():
+    # the same coefficients in the reverse order of UTILITY_TERMS: a kernel that indexed
+    # them by position would now multiply optimism by nest_scale and so on
+    from collections import namedtuple
+
+    p = defaults()
+    hh, pp, _, packed, abroad, choosers, _, shifts = decision_inputs(0, None)
+    tab = utility_tables(p, Context.for_year(2016, p))
+    reversed_terms = namedtuple("UtilityCoefficients", tab.coef._fields[::-1])
+    shuffled = tab._replace(coef=reversed_terms(*tab.coef[::-1]))
+    assert shuffled.coef[0] != tab.coef[0]
+    got = []
+    for t in (tab, shuffled):
+        v = np.empty((4, len(choosers)), np.float32)
+        kernels.household_utilities(choosers, HouseholdArrays.of(hh), PersonArrays.of(pp),
+                                    Census(np.zeros(0, np.int64), packed, abroad), t, shifts, v)
+        got.append(v)
+    assert (got[0] == got[1]).all()
+
+
+def test_argument_tuples_are_columns_of_the_tables():
+    from model.core.population import Households, Persons
+
+    for bundle, table in ((PersonArrays, Persons(3)), (HouseholdArrays, Households(3, k=2))):
+        assert set(bundle._fields) <= set(type(table)._fields)
+        of = bundle.of(table)
+        zeros = bundle.zeros(0, k=2) if bundle is HouseholdArrays else bundle.zeros(0)
+        for name in bundle._fields:
+            assert getattr(of, name) is not None
+            assert getattr(of, name).dtype == getattr(table, name).dtype == \
+                getattr(zeros, name).dtype, name
+            assert getattr(zeros, name).shape == getattr(table, name).shape, name
+    # views, not copies: a pass writes into the table
+    pp = Persons(2)
+    pp.append(**{f: np.zeros(2) for f in Persons._fields})
+    PersonArrays.of(pp).age[1] = 7
+    assert pp.age[1] == 7

@@ -1,11 +1,16 @@
-"""The contact network: shapes, no self-ties, regional mixing, share of contacts abroad."""
+"""The contact network: shapes, no self-ties, regional mixing, share of contacts abroad.
+
+The share of contacts abroad is tested on its numpy statement (``tests/reference/
+oracles.py``), the oracle of the gather in ``kernels.household_utilities``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from model.core.network import draw_contacts, share_abroad
+from model.core.network import draw_contacts
+from tests.reference.oracles import share_abroad
 
 
 def regions(sizes):

@@ -40,17 +40,18 @@ True
 
 from __future__ import annotations
 
+from collections import namedtuple
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from model import datasets
 
-__all__ = ["Context", "Choosers", "Utilities", "Probabilities", "utilities", "nested_logit",
-           "UtilityTables", "utility_tables",
-           "choose", "STAY", "EMIGRATE", "LABOUR", "STUDY",
-           "ethnicity_coefficients",
-           "age_bump"]
+__all__ = ["Context", "Utilities", "Probabilities", "nested_logit",
+           "UTILITY_TERMS", "UtilityCoefficients", "coefficients", "CellTerms", "HeadTerms",
+           "UtilityTables", "utility_tables", "STAY", "EMIGRATE", "LABOUR", "STUDY",
+           "ethnicity_coefficients", "age_bump"]
 
 STAY, EMIGRATE, LABOUR, STUDY = 0, 1, 2, 3
 UNAVAILABLE = -np.inf
@@ -92,41 +93,6 @@ class Context:
 
 
 @dataclass
-class Choosers:
-    """Attributes of the households that decide this year (one entry per household).
-
-    Examples
-    --------
-    >>> ch = Choosers.example(3)
-    >>> len(ch.region)
-    3
-    """
-
-    region: np.ndarray        # int, index into datasets.REGIONS
-    ethnicity: np.ndarray     # int, index into datasets.ETHNIC_GROUPS
-    head_age: np.ndarray      # int
-    head_higher: np.ndarray   # bool
-    optimism: np.ndarray      # float in [0, 1]
-    share_abroad: np.ndarray  # float in [0, 1], contacts abroad
-    diaspora: np.ndarray      # bool, kin abroad before 2012
-    members: np.ndarray       # int, members at home
-    children: np.ndarray      # bool, any member under 16 at home
-    can_labour: np.ndarray    # bool, a member 18-62 at home
-    can_study: np.ndarray     # bool, a member 16-24 at home
-
-    @classmethod
-    def example(cls, n: int, seed: int = 0) -> Choosers:
-        """Random but valid choosers for tests and examples."""
-        r = np.random.default_rng(seed)
-        return cls(region=r.integers(0, 16, n), ethnicity=r.integers(0, 8, n),
-                   head_age=r.integers(20, 90, n), head_higher=r.random(n) < 0.2,
-                   optimism=r.random(n), share_abroad=r.random(n) * 0.3,
-                   diaspora=r.random(n) < 0.1, members=r.integers(1, 7, n),
-                   children=r.random(n) < 0.4, can_labour=r.random(n) < 0.9,
-                   can_study=r.random(n) < 0.3)
-
-
-@dataclass
 class Utilities:
     """Systematic utilities of the non-stay alternatives (stay is 0)."""
 
@@ -136,9 +102,12 @@ class Utilities:
     study: np.ndarray
 
 
-@dataclass
-class Probabilities:
-    """Choice probabilities; ``noncis`` is P(non-CIS | emigrate)."""
+class Probabilities(NamedTuple):
+    """Choice probabilities; ``noncis`` is P(non-CIS | emigrate).
+
+    A named tuple, so that the compiled draw (:func:`model.core.kernels.realise`) takes it
+    whole and reads each alternative by name.
+    """
 
     stay: np.ndarray
     emigrate: np.ndarray
@@ -185,90 +154,108 @@ _COMPATRIOT = np.array([g in datasets.COMPATRIOT_GROUPS for g in datasets.ETHNIC
 _GERMAN = datasets.ETHNIC_GROUPS.index("German")
 
 
-def utilities(params: dict, ctx: Context, ch: Choosers,
-              extra: Utilities | None = None) -> Utilities:
-    """Systematic utilities of emigrate (CIS, non-CIS), labour and study for each chooser.
+UTILITY_TERMS = ("b_optimism_emigrate", "b_network_emigrate", "b_children_emigrate",
+                 "b_optimism_labour", "b_network_labour", "b_optimism_study",
+                 "b_network_study", "nest_scale")
+"""The coefficients the compiled decision applies household by household, each named by its
+parameter (the other terms are summed into the cell and head tables beforehand).
 
-    Parameters
-    ----------
-    params : dict
-        Full parameter set.
-    ctx : Context
-        The year's context.
-    ch : Choosers
-        Household attributes.
-    extra : Utilities, optional
-        Additive shifts (the seam for policy interventions).
+The one list of them: :class:`UtilityCoefficients` is built from it and the kernel reads
+each coefficient by this name, so adding, removing or reordering a term cannot shift the
+others. (By name rather than by integer positions derived from this list: numba caches a
+compiled kernel with the globals it read frozen in, and does not notice when another file
+changes, while a reordered named tuple is a new argument type and compiles anew.)
+"""
 
-    Returns
-    -------
-    Utilities
-        float32 arrays; unavailable alternatives are ``-inf``.
+class UtilityCoefficients(namedtuple("UtilityCoefficients", UTILITY_TERMS)):
+    """The coefficients of :data:`UTILITY_TERMS` (float32), by name (fields: those terms).
 
     Examples
     --------
     >>> from model.params import defaults
-    >>> u = utilities(defaults(), Context.for_year(2012, defaults()), Choosers.example(4))
-    >>> u.cis.shape
-    (4,)
+    >>> c = coefficients(defaults())
+    >>> c._fields == UTILITY_TERMS, bool(c.nest_scale == np.float32(defaults()["nest_scale"]))
+    (True, True)
     """
-    f32 = np.float32
-    # Terms that depend only on (region, ethnicity, kin abroad) are summed once per year in
-    # small cell tables and gathered; terms of the head's age and education, and of the
-    # household's size, likewise. Far fewer passes over the households than adding every
-    # term as an array (the sum is the one in the module docstring).
-    tab = utility_tables(params, ctx)
-    cell = (ch.region.astype(np.intp) * _N_ETH + ch.ethnicity) * 2 + ch.diaspora
-    head = np.minimum(ch.head_age, 120).astype(np.intp) * 2 + ch.head_higher
-    opt = ch.optimism.astype(f32) - f32(0.5)
-    share = ch.share_abroad.astype(f32)
-    b = tab.coef
 
-    dyn = (tab.head[0][head] + tab.family[np.minimum(ch.members, _MAX_MEMBERS)]
-           + b[0] * opt + b[1] * share)
-    dyn += np.where(ch.children, b[2], f32(0.0))
-    cis = tab.cell[0][cell] + dyn
-    noncis = tab.cell[1][cell] + dyn
-    labour = tab.cell[2][cell] + tab.head[1][head] + b[3] * opt + b[4] * share
-    study = tab.cell[3][cell] + tab.head[2][head] + b[5] * opt + b[6] * share
-    if extra is not None:
-        cis, noncis = cis + extra.cis, noncis + extra.noncis
-        labour, study = labour + extra.labour, study + extra.study
-    labour = np.where(ch.can_labour, labour, f32(UNAVAILABLE))
-    study = np.where(ch.can_study, study, f32(UNAVAILABLE))
-    return Utilities(cis=cis.astype(f32, copy=False), noncis=noncis.astype(f32, copy=False),
-                     labour=labour.astype(f32, copy=False), study=study.astype(f32, copy=False))
+    __slots__ = ()
 
 
-@dataclass(frozen=True)
-class UtilityTables:
+def coefficients(params: dict) -> UtilityCoefficients:
+    """The :data:`UTILITY_TERMS` of ``params`` as float32 scalars.
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> coefficients(defaults()).b_network_study.dtype
+    dtype('float32')
+    """
+    return UtilityCoefficients(*(np.float32(params[t]) for t in UTILITY_TERMS))
+
+
+class CellTerms(NamedTuple):
+    """Terms of every (region, ethnicity, kin abroad) cell, by alternative (float32).
+
+    Cell ``(region * 8 + ethnicity) * 2 + kin``.
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> utility_tables(defaults(), Context.for_year(2012, defaults())).cell._fields
+    ('cis', 'noncis', 'labour', 'study')
+    """
+
+    cis: np.ndarray
+    noncis: np.ndarray
+    labour: np.ndarray
+    study: np.ndarray
+
+
+class HeadTerms(NamedTuple):
+    """Terms of the head, index ``min(age, 120) * 2 + higher``, by alternative (float32).
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> h = utility_tables(defaults(), Context.for_year(2012, defaults())).head
+    >>> h._fields, bool(h.study[2 * 40] == 0.0)  # study has no age term
+    (('emigrate', 'labour', 'study'), True)
+    """
+
+    emigrate: np.ndarray
+    labour: np.ndarray
+    study: np.ndarray
+
+
+class UtilityTables(NamedTuple):
     """The year's utility terms as small float32 tables (what the compiled decision reads).
+
+    A named tuple of named tuples: :func:`model.core.kernels.household_utilities` takes it
+    whole and reads every table and coefficient by name, never by position.
 
     Attributes
     ----------
-    cell : ndarray, shape (4, cells)
-        Terms of (region, ethnicity, kin abroad), cell ``(region * 8 + ethnicity) * 2 + kin``,
-        for CIS, non-CIS, labour and study.
-    head : ndarray, shape (3, 242)
-        Terms of the head, index ``min(age, 120) * 2 + higher``, for emigrate, labour, study.
+    cell : CellTerms
+        Terms of (region, ethnicity, kin abroad) for CIS, non-CIS, labour and study.
+    head : HeadTerms
+        Terms of the head's age and education for emigrate, labour and study.
     family : ndarray, shape (41,)
         Household-size term of emigration by members at home (capped at 40).
-    coef : ndarray, shape (8,)
-        ``b_optimism_emigrate, b_network_emigrate, b_children_emigrate, b_optimism_labour,
-        b_network_labour, b_optimism_study, b_network_study, nest_scale``.
+    coef : UtilityCoefficients
+        The per-household coefficients of :data:`UTILITY_TERMS`.
 
     Examples
     --------
     >>> from model.params import defaults
     >>> t = utility_tables(defaults(), Context.for_year(2012, defaults()))
-    >>> t.cell.shape, t.head.shape, t.cell.dtype
-    ((4, 256), (3, 242), dtype('float32'))
+    >>> t.cell.cis.shape, t.head.labour.shape, t.cell.study.dtype
+    ((256,), (242,), dtype('float32'))
     """
 
-    cell: np.ndarray
-    head: np.ndarray
+    cell: CellTerms
+    head: HeadTerms
     family: np.ndarray
-    coef: np.ndarray
+    coef: UtilityCoefficients
 
 
 def utility_tables(params: dict, ctx: Context) -> UtilityTables:
@@ -280,16 +267,13 @@ def utility_tables(params: dict, ctx: Context) -> UtilityTables:
     >>> p = defaults()
     >>> t12 = utility_tables(p, Context.for_year(2012, p))
     >>> t16 = utility_tables(p, Context.for_year(2016, p))
-    >>> bool((t16.cell[2] != t12.cell[2]).any())  # labour terms follow the year's context
+    >>> bool((t16.cell.labour != t12.cell.labour).any())  # terms follow the year's context
     True
     """
     p = params
     family = (p["b_hhsize_emigrate"] * (np.arange(_MAX_MEMBERS + 1) - 1)).astype(np.float32)
-    coef = np.array([p["b_optimism_emigrate"], p["b_network_emigrate"], p["b_children_emigrate"],
-                     p["b_optimism_labour"], p["b_network_labour"], p["b_optimism_study"],
-                     p["b_network_study"], p["nest_scale"]], dtype=np.float32)
-    return UtilityTables(cell=np.stack(_cell_tables(p, ctx)), head=np.stack(_head_tables(p)),
-                         family=family, coef=coef)
+    return UtilityTables(cell=CellTerms(*_cell_tables(p, ctx)), head=HeadTerms(*_head_tables(p)),
+                         family=family, coef=coefficients(p))
 
 
 _N_ETH = len(datasets.ETHNIC_GROUPS)
@@ -369,36 +353,3 @@ def nested_logit(v_cis: np.ndarray, v_noncis: np.ndarray, v_labour: np.ndarray,
         noncis = np.where(closed, np.float32(0.0), 1.0 / (1.0 + np.exp(a - b)))
     return Probabilities(stay=e_stay / total, emigrate=e_emig / total, labour=e_lab / total,
                          study=e_study / total, noncis=noncis)
-
-
-def choose(prob: Probabilities, u: np.ndarray) -> np.ndarray:
-    """Alternative chosen by each household given one uniform draw each.
-
-    The unit interval is cut in the order stay, emigrate, labour, study.
-
-    Examples
-    --------
-    >>> z = np.zeros(1)
-    >>> p = nested_logit(z, np.full(1, -np.inf), z, z, 1.0)
-    >>> choose(p, np.array([0.1])), choose(p, np.array([0.9]))
-    (array([0], dtype=int8), array([3], dtype=int8))
-    """
-    c1, c2, c3 = _cuts(prob)
-    return ((u >= c1).astype(np.int8) + (u >= c2) + (u >= c3)).astype(np.int8)
-
-
-def _cuts(prob: Probabilities) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut points of [0, 1) between stay, emigrate, labour and study.
-
-    Float32 probabilities may sum to slightly less than 1; the remainder goes to the last
-    alternative with a positive probability, never to an unavailable one.
-    """
-    one = np.float32(1.0)
-    c1 = prob.stay
-    c2 = c1 + prob.emigrate
-    c3 = c2 + prob.labour
-    none_after_3 = prob.study == 0
-    none_after_2 = none_after_3 & (prob.labour == 0)
-    none_after_1 = none_after_2 & (prob.emigrate == 0)
-    return (np.where(none_after_1, one, c1), np.where(none_after_2, one, c2),
-            np.where(none_after_3, one, c3))

@@ -29,10 +29,7 @@ from functools import cache
 
 import numpy as np
 
-from model.core.states import DISSOLVED, HOME, RESIDENT
-
-__all__ = ["death_probability", "fertility_shape", "birth_probability", "reassign_heads",
-           "death_age", "AGE_BANDS", "MAX_LIFE"]
+__all__ = ["death_probability", "fertility_shape", "death_age", "AGE_BANDS", "MAX_LIFE"]
 
 AGE_BANDS = ((0, 15), (16, 62), (63, 200))
 """Age groups of the outputs: children, working age, pension age (men's thresholds)."""
@@ -116,68 +113,3 @@ def fertility_shape(age: np.ndarray) -> np.ndarray:
     falling = (np.float32(hi + 1) - a) / np.float32(hi + 1 - _FERTILITY_PEAK)
     f = np.where(a <= _FERTILITY_PEAK, rising, falling)
     return np.where((age >= lo) & (age <= hi), f, np.float32(0.0)).astype(np.float32)
-
-
-def birth_probability(target_births: np.ndarray, mother_region: np.ndarray,
-                      shape: np.ndarray, n_regions: int) -> np.ndarray:
-    """Per-woman birth probability that yields ``target_births`` per region in expectation.
-
-    Parameters
-    ----------
-    target_births : ndarray, shape (n_regions,)
-        Expected births wanted in each region.
-    mother_region : ndarray of int
-        Region of each potential mother.
-    shape : ndarray
-        Fertility shape of each potential mother.
-    n_regions : int
-        Number of regions.
-
-    Examples
-    --------
-    >>> p = birth_probability(np.array([1.0]), np.array([0, 0]), np.array([1.0, 1.0]), 1)
-    >>> p.tolist()
-    [0.5, 0.5]
-    """
-    mass = np.bincount(mother_region, weights=shape, minlength=n_regions)
-    level = np.divide(target_births, mass, out=np.zeros(n_regions), where=mass > 0)
-    return np.minimum(level[mother_region] * shape, 0.95).astype(np.float32)
-
-
-def reassign_heads(hh, pp, affected: np.ndarray) -> None:
-    """Give each household in ``affected`` a new head, or dissolve it if nobody is alive.
-
-    The new head is the oldest member at home, else the oldest living member abroad.
-
-    Examples
-    --------
-    >>> from model.core.population import Households, Persons
-    >>> h, p = Households(1, k=1), Persons(2)
-    >>> _ = h.append(**{f: np.zeros((1, 1) if f == "contacts" else 1)
-    ...                 for f in Households._fields})
-    >>> _ = p.append(**{f: np.zeros(2) for f in Persons._fields}
-    ...              | {"age": np.array([70, 40]), "status": np.array([4, 0])})
-    >>> reassign_heads(h, p, np.array([0]))
-    >>> int(h.head[0])
-    1
-    """
-    if len(affected) == 0:
-        return
-    flag = np.zeros(hh.n, dtype=bool)
-    flag[affected] = True
-    idx = np.flatnonzero(flag[pp.hh] & (pp.status <= 2))  # living de jure members
-    hh_status = hh.status
-    if len(idx):
-        home = pp.status[idx] == HOME
-        # oldest at home first: sort by household, then home, then age
-        order = np.lexsort((pp.age[idx], home, pp.hh[idx]))
-        ordered = idx[order]
-        owners = pp.hh[ordered]
-        last = np.r_[owners[1:] != owners[:-1], True]
-        hh.head[owners[last]] = ordered[last]
-        flag[owners[last]] = False
-    # nobody alive: dissolved (only resident households; emigrated ones keep their status)
-    gone = np.flatnonzero(flag)
-    hh_status[gone[hh_status[gone] == RESIDENT]] = DISSOLVED
-
-

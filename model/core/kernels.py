@@ -14,11 +14,20 @@ its own earlier rules and on household-level values fixed before the pass):
    deaths and the women who may give birth (then :func:`births` over those women only);
 3. :func:`age_and_move`: schooling, ageing, leaving home, new heads, the stocks abroad.
 
-The loops hold no model logic that is not also stated in numpy form:
-the probabilities and tables they read are computed in numpy by the calling modules
-(:func:`model.core.decisions.nested_logit`, :func:`model.core.decisions.utility_tables`,
-:func:`model.core.demography.birth_probability`'s rule), and ``tests/test_kernels.py`` checks
-every kernel against a plain numpy statement of the same rule, with exact equality.
+These passes are the model's statement of its yearly rules. The probabilities and tables
+they read are computed in numpy by the calling modules
+(:func:`model.core.decisions.nested_logit`, :func:`model.core.decisions.utility_tables`),
+and ``tests/test_kernels.py`` checks every kernel against a plain numpy statement of the
+same rule (the oracles of ``tests/reference/``), with exact equality;
+``tests/test_reference_year.py`` checks a whole year against an object-per-household
+reference.
+
+Arguments that travel together travel as named tuples (:class:`PersonArrays`,
+:class:`HouseholdArrays`, :class:`Census`, :class:`Acts`, :class:`ActRules`,
+:class:`ActTallies`, :class:`AgeRules`, :class:`Draws`, :class:`Choices` and
+:class:`model.core.decisions.UtilityTables`), read by field name inside the loops: two
+arrays of one dtype cannot be swapped by position without anyone noticing, and numba
+compiles a named tuple of arrays as fast as the arrays passed one by one.
 
 Rules that keep results identical to the numpy form (and independent of the machine):
 
@@ -42,18 +51,23 @@ True
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from model import datasets
 from model.core.decisions import EMIGRATE as EMIGRATE_CODE
+from model.core.decisions import Context, nested_logit, utility_tables
 from model.core.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
-from model.core.states import DEAD, DISSOLVED, EMIGRATED, HOME, INDEX_DTYPE, LABOUR, RESIDENT, STUDY
+from model.core.states import DEAD, DISSOLVED, EMIGRATED, HOME, LABOUR, RESIDENT, STUDY
 
 __all__ = ["uniform_of", "census", "act_return_die", "fertility_mass", "births",
            "age_and_move",
            "household_utilities", "realise", "group_order", "warm_up"]
+# __all__ lists the compiled passes only (a test reads their signatures from it); the named
+# tuples they take are public too: PersonArrays, HouseholdArrays, Census, Acts, ActRules,
+# ActTallies, AgeRules, Draws, Choices
 
 _TWO_M24 = np.float32(2.0**-24)
 _N_ETH = len(datasets.ETHNIC_GROUPS)
@@ -61,6 +75,226 @@ _N_ETH = len(datasets.ETHNIC_GROUPS)
 # access, which halves the time of these gather-and-scatter loops. Every index here is a
 # slot, a code or an age, never negative.
 _ix = np.uint64
+
+
+class PersonArrays(NamedTuple):
+    """The person table's columns a pass reads or writes (views of the table, not copies).
+
+    Fields as in :class:`model.core.population.Persons`; ``hh`` is the household of each
+    person.
+
+    Examples
+    --------
+    >>> from model.core.population import Persons
+    >>> PersonArrays.of(Persons(4)).status.shape
+    (0,)
+    """
+
+    hh: np.ndarray
+    age: np.ndarray
+    sex: np.ndarray
+    edu: np.ndarray
+    status: np.ndarray
+    years_abroad: np.ndarray
+    region: np.ndarray
+    death_age: np.ndarray
+    group_base: np.ndarray
+
+    @classmethod
+    def of(cls, table) -> PersonArrays:
+        """The used part of ``table`` (a :class:`~model.core.population.Persons`)."""
+        return cls(*(getattr(table, f) for f in cls._fields))
+
+    @classmethod
+    def zeros(cls, n: int, **given) -> PersonArrays:
+        """``n`` persons in the table's dtypes: ``given`` columns, zeros elsewhere.
+
+        Examples
+        --------
+        >>> PersonArrays.zeros(2, age=[5, 30]).age.dtype
+        dtype('int16')
+        """
+        dt = _person_dtypes()
+        return cls(**{f: np.asarray(given[f], dt[f]) if f in given else np.zeros(n, dt[f])
+                      for f in cls._fields})
+
+
+class HouseholdArrays(NamedTuple):
+    """The household table's columns a pass reads or writes (views of the table).
+
+    Fields as in :class:`model.core.population.Households`.
+
+    Examples
+    --------
+    >>> from model.core.population import Households
+    >>> HouseholdArrays.of(Households(4, k=3)).contacts.shape
+    (0, 3)
+    """
+
+    region: np.ndarray
+    ethnicity: np.ndarray
+    optimism: np.ndarray
+    diaspora: np.ndarray
+    status: np.ndarray
+    head: np.ndarray
+    contacts: np.ndarray
+
+    @classmethod
+    def of(cls, table) -> HouseholdArrays:
+        """The used part of ``table`` (a :class:`~model.core.population.Households`)."""
+        return cls(*(getattr(table, f) for f in cls._fields))
+
+    @classmethod
+    def zeros(cls, n: int, k: int = 1, **given) -> HouseholdArrays:
+        """``n`` households with ``k`` contacts in the table's dtypes, zeros but ``given``.
+
+        Examples
+        --------
+        >>> HouseholdArrays.zeros(3, k=2).contacts.shape
+        (3, 2)
+        """
+        dt = _household_dtypes()
+        return cls(**{f: np.asarray(given[f], dt[f]) if f in given
+                      else np.zeros((n, k) if f == "contacts" else n, dt[f])
+                      for f in cls._fields})
+
+
+def _person_dtypes() -> dict:
+    from model.core.population import Persons  # lazily: population imports this module
+    return {f: np.dtype(t) for f, (t, _) in Persons._fields.items()}
+
+
+def _household_dtypes() -> dict:
+    from model.core.population import Households  # lazily, as above
+    return {f: np.dtype(t) for f, (t, _) in Households._fields.items()}
+
+
+class Census(NamedTuple):
+    """What :func:`census` counts on 1 January (filled in place).
+
+    ``cells``: living de jure persons by group cell (int64, ``Recorder.OUTSIDE + 1``);
+    ``packed``: members at home by kind per household (int64, base-256 digits);
+    ``abroad``: the household has a member abroad or has emigrated (bool).
+
+    Examples
+    --------
+    >>> Census(np.zeros(3, np.int64), np.zeros(2, np.int64), np.zeros(2, np.bool_)).packed
+    array([0, 0])
+    """
+
+    cells: np.ndarray
+    packed: np.ndarray
+    abroad: np.ndarray
+
+
+class Acts(NamedTuple):
+    """The year's decision per household as :func:`act_return_die` reads it, and its picks.
+
+    ``intent``: 0 for a household that did not decide, else 1 + its choice (int8);
+    ``acting``: it acts on it (bool); ``best_key`` (float32) and ``best_slot`` (intp), filled
+    with -1, receive the largest draw and the member picked to go abroad.
+
+    Examples
+    --------
+    >>> Acts(np.zeros(1, np.int8), np.zeros(1, np.bool_), np.full(1, -1.0, np.float32),
+    ...      np.full(1, -1, np.intp)).best_slot
+    array([-1])
+    """
+
+    intent: np.ndarray
+    acting: np.ndarray
+    best_key: np.ndarray
+    best_slot: np.ndarray
+
+
+class ActRules(NamedTuple):
+    """The rules :func:`act_return_die` applies, with the year's stream keys.
+
+    ``eligible[code, age]``: who may be sent abroad for a choice code; ``member_keys[code]``:
+    the stream that picks the member (uint64, indexed by choice code); ``key_abroad_labour``
+    and ``key_abroad_study``: the streams of returns; ``p_return_labour``,
+    ``p_return_or_settle`` (= p_return_labour + p_settle_labour) and ``p_stay_after_study``
+    in float32; ``study_years``; ``adult_age`` of those whose intention is counted;
+    ``record``: count intentions; ``fertility`` by age (float32).
+
+    Examples
+    --------
+    >>> r = ActRules(np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), np.uint64(1),
+    ...              np.uint64(2), np.float32(0.3), np.float32(0.4), np.float32(0.5), 4.0, 18,
+    ...              True, np.zeros(121, np.float32))
+    >>> float(r.p_return_or_settle), r.adult_age
+    (0.4000000059604645, 18)
+    """
+
+    eligible: np.ndarray
+    member_keys: np.ndarray
+    key_abroad_labour: np.uint64
+    key_abroad_study: np.uint64
+    p_return_labour: np.float32
+    p_return_or_settle: np.float32
+    p_stay_after_study: np.float32
+    study_years: float
+    adult_age: int
+    record: bool
+    fertility: np.ndarray
+
+
+class ActTallies(NamedTuple):
+    """Counts by group cell that :func:`act_return_die` adds to (int64 each).
+
+    ``intending``: adults at home whose household intends to emigrate; ``adults``: adults at
+    home in deciding households; ``deaths``: the year's deaths.
+
+    Examples
+    --------
+    >>> ActTallies(*(np.zeros(2, np.int64) for _ in range(3))).deaths
+    array([0, 0])
+    """
+
+    intending: np.ndarray
+    adults: np.ndarray
+    deaths: np.ndarray
+
+
+class AgeRules(NamedTuple):
+    """Streams and probabilities of :func:`age_and_move` (keys uint64, probabilities float32).
+
+    Examples
+    --------
+    >>> AgeRules(np.uint64(1), np.float32(0.3), np.uint64(2), np.float32(0.06)).p_leave
+    np.float32(0.06)
+    """
+
+    key_education: np.uint64
+    p_higher: np.float32
+    key_leave: np.uint64
+    p_leave: np.float32
+
+
+class Draws(NamedTuple):
+    """Each household slot's uniforms of the decision: ``intention`` and ``realisation``.
+
+    Examples
+    --------
+    >>> Draws(np.zeros(2, np.float32), np.ones(2, np.float32)).realisation
+    array([1., 1.], dtype=float32)
+    """
+
+    intention: np.ndarray
+    realisation: np.ndarray
+
+
+class Choices(NamedTuple):
+    """Per chooser, what :func:`realise` writes: ``choice`` (int8) and ``act`` (bool).
+
+    Examples
+    --------
+    >>> Choices(np.zeros(1, np.int8), np.zeros(1, np.bool_)).act
+    array([False])
+    """
+
+    choice: np.ndarray
+    act: np.ndarray
 
 
 @njit(cache=True, nogil=True)
@@ -88,25 +322,25 @@ def _cell(group_base, band_code, age, edu, i):
 
 
 @njit(cache=True, nogil=True)
-def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, abroad_hh):
+def census(pp, band_code, pack, out):
     """One pass of the 1 January census: group cells, household composition, ties abroad.
 
-    For every living de jure person (status HOME, LABOUR or STUDY) adds 1 to
-    ``cells[group_base + band_code[age] + edu]``; for a person at home adds ``pack[age]``
-    to ``packed[owner]`` (counts of members by kind in base-256 digits); for a person
-    abroad sets ``abroad_hh[owner]``.
+    ``pp`` is a :class:`PersonArrays`, ``out`` a :class:`Census`. For every living de jure
+    person (status HOME, LABOUR or STUDY) adds 1 to
+    ``out.cells[group_base + band_code[age] + edu]``; for a person at home adds
+    ``pack[age]`` to ``out.packed[hh]`` (counts of members by kind in base-256 digits); for
+    a person abroad sets ``out.abroad[hh]``.
 
     Examples
     --------
-    >>> st = np.array([0, 1, 4], np.int8)
-    >>> cells, packed = np.zeros(8, np.int64), np.zeros(1, np.int64)
-    >>> abroad = np.zeros(1, np.bool_)
-    >>> census(st, np.array([5, 30, 70], np.int16), np.zeros(3, np.int8), np.zeros(3, np.intp),
-    ...        np.zeros(3, np.int32), np.arange(121, dtype=np.int32) // 20,
-    ...        np.ones(121, np.int64), cells, packed, abroad)
-    >>> cells[:2].tolist(), int(packed[0]), bool(abroad[0])
+    >>> pp = PersonArrays.zeros(3, age=[5, 30, 70], status=[0, 1, 4])
+    >>> out = Census(np.zeros(8, np.int64), np.zeros(1, np.int64), np.zeros(1, np.bool_))
+    >>> census(pp, np.arange(121, dtype=np.int32) // 20, np.ones(121, np.int64), out)
+    >>> out.cells[:2].tolist(), int(out.packed[0]), bool(out.abroad[0])
     ([1, 1], 1, True)
     """
+    status, age, edu, owner, group_base = pp.status, pp.age, pp.edu, pp.hh, pp.group_base
+    cells, packed, abroad_hh = out.cells, out.packed, out.abroad
     for i in range(len(status)):
         s = status[i]
         if s > STUDY:
@@ -119,36 +353,38 @@ def census(status, age, edu, owner, group_base, band_code, pack, cells, packed, 
 
 
 @njit(cache=True, nogil=True)
-def act_return_die(status, age, edu, owner, group_base, band_code, intent, acting, eligible,
-                   keys, adult_age, record, yes_cells, all_cells, best_key, best_slot,
-                   years_abroad, returns, study_years, death_age, sex, fertility, death_cells):
+def act_return_die(pp, band_code, acts, rules, tallies):
     """One pass after the decision: who goes, who comes back, who dies, who may give birth.
 
-    ``intent[h]`` is 0 for a household that did not decide this year, else 1 + its chosen
-    alternative (:data:`model.core.decisions.STAY` ... ``STUDY``); ``acting[h]`` says whether it
+    ``pp`` is a :class:`PersonArrays`, ``acts`` an :class:`Acts`, ``rules`` an
+    :class:`ActRules`, ``tallies`` an :class:`ActTallies`. ``acts.intent[h]`` is 0 for a
+    household that did not decide this year, else 1 + its chosen alternative
+    (:data:`model.core.decisions.STAY` ... ``STUDY``); ``acts.acting[h]`` says whether it
     acts on it. For every living de jure person, in slot order:
 
     1. **acting** (members of deciding households):
 
-       * if ``record``, a person at home aged ``adult_age`` or more adds 1 to ``all_cells``
-         at its group code (as in :func:`census`), and to ``yes_cells`` when the household
-         intends to emigrate;
+       * if ``rules.record``, a person at home aged ``rules.adult_age`` or more adds 1 to
+         ``tallies.adults`` at its group code (as in :func:`census`), and to
+         ``tallies.intending`` when the household intends to emigrate;
        * in a household that acts on labour or study (code ``c``), a member at home who is
-         ``eligible[c, age]`` gets the uniform of its slot in the stream ``keys[c]``; the
-         member with the largest draw becomes ``best_slot[h]`` (ties: the later slot; -1
-         where nobody qualifies). ``best_key`` and ``best_slot`` must arrive filled with
-         -1. The caller sends the chosen members abroad after the pass;
+         ``rules.eligible[c, age]`` gets the uniform of its slot in the stream
+         ``rules.member_keys[c]``; the member with the largest draw becomes
+         ``acts.best_slot[h]`` (ties: the later slot; -1 where nobody qualifies).
+         ``acts.best_key`` and ``acts.best_slot`` must arrive filled with -1. The caller
+         sends the chosen members abroad after the pass;
        * in a household that acts on emigration, the person (at home or abroad) emigrates;
-    2. **returns** of those abroad since an earlier year, with ``returns`` = (p_return_labour,
-       p_return_labour + p_settle_labour, p_stay_after_study) in float32: a labour migrant
-       returns when the uniform of its slot in ``keys[4]`` is below ``returns[0]``, else
-       settles abroad (emigrates) when below ``returns[1]``; a student adds a year abroad
-       and, having studied ``study_years``, stays abroad for good when the uniform of its
-       slot in ``keys[5]`` is below ``returns[2]``, else returns. Returnees are at home again
-       (``years_abroad`` 0);
+    2. **returns** of those abroad since an earlier year: a labour migrant returns when the
+       uniform of its slot in ``rules.key_abroad_labour`` is below
+       ``rules.p_return_labour``, else settles abroad (emigrates) when below
+       ``rules.p_return_or_settle``; a student adds a year abroad and, having studied
+       ``rules.study_years``, stays abroad for good when the uniform of its slot in
+       ``rules.key_abroad_study`` is below ``rules.p_stay_after_study``, else returns.
+       Returnees are at home again (``years_abroad`` 0);
     3. **deaths**: a person whose age has reached its ``death_age`` becomes DEAD and adds 1
-       to ``death_cells`` at its group code;
-    4. the survivors at home who are women with a positive ``fertility[age]`` are listed.
+       to ``tallies.deaths`` at its group code;
+    4. the survivors at home who are women with a positive ``rules.fertility[age]`` are
+       listed.
 
     Returns the slots, each in increasing order, of the emigrants (whole households), the
     returnees, those who settled abroad, and the women of rule 4. Households act on one
@@ -158,22 +394,29 @@ def act_return_die(status, age, edu, owner, group_base, band_code, intent, actin
 
     Examples
     --------
-    >>> st = np.array([0, 0, 2, 0], np.int8)
+    >>> pp = PersonArrays.zeros(4, hh=[0, 0, 0, 1], age=[40, 10, 30, 35], sex=[1, 1, 1, 1],
+    ...                         status=[0, 0, 2, 0], years_abroad=[0, 0, 4, 0],
+    ...                         death_age=[99, 99, 99, 99])
     >>> elig = np.zeros((4, 121), np.bool_); elig[2, 18:63] = True
-    >>> slot, yes, every = np.full(2, -1, np.intp), np.zeros(4, np.int64), np.zeros(4, np.int64)
-    >>> gone, back, settled, women = act_return_die(
-    ...     st, np.array([40, 10, 30, 35], np.int16), np.zeros(4, np.int8),
-    ...     np.array([0, 0, 0, 1]), np.zeros(4, np.int32), np.zeros(121, np.int32),
-    ...     np.array([3, 2], np.int8), np.array([True, True]), elig,
-    ...     np.array([0, 0, 9, 0, 0, 5], np.uint64), 18, True, yes, every,
-    ...     np.full(2, -1.0, np.float32), slot, np.array([0, 0, 4, 0], np.int8),
-    ...     np.array([0.0, 0.0, 0.0], np.float32), 4.0, np.full(4, 99, np.int16),
-    ...     np.ones(4, np.int8), np.ones(121, np.float32), np.zeros(4, np.int64))
+    >>> acts = Acts(intent=np.array([3, 2], np.int8), acting=np.array([True, True]),
+    ...     best_key=np.full(2, -1.0, np.float32), best_slot=np.full(2, -1, np.intp))
+    >>> rules = ActRules(elig, np.array([0, 0, 9, 0], np.uint64), np.uint64(0), np.uint64(5),
+    ...     np.float32(0), np.float32(0), np.float32(0), 4.0, 18, True,
+    ...     np.ones(121, np.float32))
+    >>> t = ActTallies(np.zeros(4, np.int64), np.zeros(4, np.int64), np.zeros(4, np.int64))
+    >>> gone, back, settled, women = act_return_die(pp, np.zeros(121, np.int32), acts,
+    ...                                             rules, t)
     >>> gone.tolist(), back.tolist(), women.tolist()  # household 1 emigrates
     ([3], [2], [0, 1, 2])
-    >>> st.tolist(), slot.tolist(), int(yes[0]), int(every[0])  # household 0 sends slot 0
+    >>> pp.status.tolist(), acts.best_slot.tolist(), int(t.intending[0]), int(t.adults[0])
     ([0, 0, 0, 3], [0, -1], 1, 2)
     """
+    status, age, edu, owner, group_base = pp.status, pp.age, pp.edu, pp.hh, pp.group_base
+    years_abroad, death_age, sex = pp.years_abroad, pp.death_age, pp.sex
+    intent, acting, best_key, best_slot = acts.intent, acts.acting, acts.best_key, acts.best_slot
+    eligible, keys, fertility = rules.eligible, rules.member_keys, rules.fertility
+    adult_age, record, study_years = rules.adult_age, rules.record, rules.study_years
+    yes_cells, all_cells, death_cells = tallies.intending, tallies.adults, tallies.deaths
     emigrate = 1 + EMIGRATE_CODE
     n_gone = n_back = n_settled = n_women = 0
     gone = np.empty(len(status), np.intp)  # only the pages written are ever touched
@@ -206,10 +449,10 @@ def act_return_die(status, age, edu, owner, group_base, band_code, intent, actin
                 n_gone += 1
                 continue
         if s == LABOUR:
-            u = uniform_of(keys[4], i)
-            if u < returns[0]:
+            u = uniform_of(rules.key_abroad_labour, i)
+            if u < rules.p_return_labour:
                 s = HOME
-            elif u < returns[1]:
+            elif u < rules.p_return_or_settle:
                 status[i] = EMIGRATED
                 settled[n_settled] = i
                 n_settled += 1
@@ -217,7 +460,7 @@ def act_return_die(status, age, edu, owner, group_base, band_code, intent, actin
         elif s == STUDY:
             years_abroad[i] += 1
             if np.float64(years_abroad[i]) >= study_years:
-                if uniform_of(keys[5], i) < returns[2]:
+                if uniform_of(rules.key_abroad_study, i) < rules.p_stay_after_study:
                     status[i] = EMIGRATED
                     settled[n_settled] = i
                     n_settled += 1
@@ -240,7 +483,7 @@ def act_return_die(status, age, edu, owner, group_base, band_code, intent, actin
 
 
 @njit(cache=True, nogil=True)
-def fertility_mass(women, status, region, age, fertility, mass):
+def fertility_mass(women, pp, fertility, mass):
     """Add the fertility of each woman of ``women`` still at home to ``mass[region]``.
 
     ``women`` are the slots listed by :func:`act_return_die` (in order); a woman sent
@@ -250,11 +493,12 @@ def fertility_mass(women, status, region, age, fertility, mass):
     Examples
     --------
     >>> mass = np.zeros(1)
-    >>> fertility_mass(np.array([0, 1]), np.array([0, 1], np.int8), np.zeros(2, np.int8),
-    ...                np.array([27, 30], np.int16), np.full(121, 0.5, np.float32), mass)
+    >>> pp = PersonArrays.zeros(2, age=[27, 30], status=[0, 1])
+    >>> fertility_mass(np.array([0, 1]), pp, np.full(121, 0.5, np.float32), mass)
     >>> float(mass[0])
     0.5
     """
+    status, region, age = pp.status, pp.region, pp.age
     for j in range(len(women)):
         i = women[j]
         if status[i] == HOME:
@@ -262,7 +506,7 @@ def fertility_mass(women, status, region, age, fertility, mass):
 
 
 @njit(cache=True, nogil=True)
-def births(women, status, region, age, fertility, level, key_birth):
+def births(women, pp, fertility, level, key_birth):
     """Mothers of the year among the women of ``women`` at home; returns their slots.
 
     A woman of ``women`` (see :func:`act_return_die`) still at home gives birth when the
@@ -271,11 +515,12 @@ def births(women, status, region, age, fertility, level, key_birth):
 
     Examples
     --------
-    >>> births(np.array([0, 1]), np.zeros(2, np.int8), np.zeros(2, np.int8),
-    ...        np.array([27, 30], np.int16), np.ones(121, np.float32), np.array([0.95]),
+    >>> pp = PersonArrays.zeros(2, age=[27, 30])
+    >>> births(np.array([0, 1]), pp, np.ones(121, np.float32), np.array([0.95]),
     ...        np.uint64(1)).tolist()
     [0, 1]
     """
+    status, region, age = pp.status, pp.region, pp.age
     n = 0
     mothers = np.empty(len(women), np.intp)
     cap = np.float64(0.95)
@@ -291,24 +536,26 @@ def births(women, status, region, age, fertility, level, key_birth):
 
 
 @njit(cache=True, nogil=True)
-def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p_higher,
-                 key_leave, p_leave, group_base, band_code, abroad_cells):
+def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
     """Schooling, ageing, leaving home and new heads in one pass; returns who leaves home.
 
-    Three rules, applied to each living de jure person in slot order, and a count:
+    ``pp`` is a :class:`PersonArrays`, ``hh`` a :class:`HouseholdArrays` (heads and statuses
+    are updated), ``rules`` an :class:`AgeRules`. Three rules, applied to each living de
+    jure person in slot order, and a count:
 
     1. **schooling and ageing** (slots below ``n_aged``, i.e. not this year's newborns): at
        16 a person reaches secondary education, at 22 higher education with probability
-       ``p_higher`` (the uniform of its slot in ``key_edu``, float32); then ages one year;
+       ``rules.p_higher`` (the uniform of its slot in ``rules.key_education``, float32);
+       then ages one year;
     2. **leaving home**: an adult child aged 21-35 (after ageing) at home in a resident
        household, not its head and at least 16 years younger than the head (both after
-       ageing), leaves when the uniform of its slot in ``key_leave`` is below ``p_leave``
-       (float32). Leavers are returned in increasing slot order; the caller gives them
-       households of their own;
+       ageing), leaves when the uniform of its slot in ``rules.key_leave`` is below
+       ``rules.p_leave`` (float32). Leavers are returned in increasing slot order; the
+       caller gives them households of their own;
     3. **new heads**: a resident household whose head is no longer at home gets the oldest
        member at home who stays, else the oldest living member abroad (ties: the later
-       slot); with nobody living it is dissolved. The rule of
-       :func:`model.core.demography.reassign_heads`;
+       slot); with nobody living it is dissolved (the numpy statement of this rule is
+       ``tests/reference/oracles.py``'s ``reassign_heads``);
     4. the persons abroad on 31 December by group cell (after schooling and ageing, as in
        :func:`census`): labour migrants add 1 to ``abroad_cells[0]``, students to
        ``abroad_cells[1]``.
@@ -319,16 +566,19 @@ def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p
 
     Examples
     --------
-    >>> st = np.array([4, 0, 0], np.int8)  # the head (slot 0) died this year
-    >>> age, edu = np.array([70, 48, 21], np.int16), np.zeros(3, np.int8)
-    >>> head, hs = np.array([0]), np.zeros(1, np.int8)
-    >>> age_and_move(3, st, age, edu, np.zeros(3, np.intp), head, hs, np.uint64(1),
-    ...              np.float32(0.5), np.uint64(2), np.float32(1.0), np.zeros(3, np.int32),
-    ...              np.zeros(121, np.int32), np.zeros((2, 1), np.int64)).tolist()
+    >>> pp = PersonArrays.zeros(3, status=[4, 0, 0], age=[70, 48, 21])  # head (0) died
+    >>> hh = HouseholdArrays.zeros(1)
+    >>> rules = AgeRules(np.uint64(1), np.float32(0.5), np.uint64(2), np.float32(1.0))
+    >>> age_and_move(3, pp, hh, rules, np.zeros(121, np.int32),
+    ...              np.zeros((2, 1), np.int64)).tolist()
     [2]
-    >>> age.tolist(), int(head[0])  # slot 2 left home; the oldest who stays is the head
+    >>> pp.age.tolist(), int(hh.head[0])  # slot 2 left home; the oldest who stays is the head
     ([70, 49, 22], 1)
     """
+    status, age, edu, owner, group_base = pp.status, pp.age, pp.edu, pp.hh, pp.group_base
+    hh_head, hh_status = hh.head, hh.status
+    key_edu, p_higher = rules.key_education, rules.p_higher
+    key_leave, p_leave = rules.key_leave, rules.p_leave
     n_h = len(hh_status)
     flag = np.zeros(n_h, np.bool_)
     for h in range(n_h):
@@ -400,19 +650,20 @@ def group_order(keys, counts):
 
 
 @njit(cache=True, nogil=True)
-def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head, age, edu,
-                        packed, contacts, abroad_hh, cell_tab, head_tab, family, coef, extra,
-                        out):
+def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     """Utilities of CIS, non-CIS, labour and study (rows of ``out``) for every chooser.
 
-    The compiled form of :func:`model.core.decisions.utilities`, term for term and in the same
-    float32 order, gathering each household's attributes in one loop: region, ethnicity,
-    kin abroad and optimism from the household, the head's age and education from the
-    person table, members, children, workers and student-age members at home from
-    ``packed`` (base-256 digits, see :func:`census`), and the share of contacts abroad.
-    ``cell_tab``, ``head_tab``, ``family`` and ``coef`` are the year's
-    :class:`model.core.decisions.UtilityTables`; ``extra`` is ``(4, n_households)`` utility
-    shifts or has no columns. Unavailable alternatives get ``-inf``.
+    The compiled statement of the utilities of :mod:`model.core.decisions` (term for term
+    and in the float32 order of ``tests/reference/oracles.py``'s ``utilities``), gathering
+    each household's attributes in one loop: region, ethnicity, kin abroad, optimism and
+    contacts from ``hh`` (a :class:`HouseholdArrays`), the head's age and education from
+    ``pp`` (a :class:`PersonArrays`), members, children, workers and student-age members at
+    home from ``composition.packed`` (base-256 digits, see :func:`census`), and the share
+    of contacts abroad from ``composition.abroad``. ``tab`` is the year's
+    :class:`model.core.decisions.UtilityTables`, read by name (its coefficients by the
+    names of :data:`model.core.decisions.UTILITY_TERMS`); ``extra`` is
+    ``(4, n_households)`` utility shifts or has no columns. Unavailable alternatives get
+    ``-inf``.
 
     Examples
     --------
@@ -420,15 +671,22 @@ def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head
     >>> from model.params import defaults
     >>> t = utility_tables(defaults(), Context.for_year(2015, defaults()))
     >>> pk = np.array([2 + 2**16 + 2**32 * 2], np.int64)  # two adults, one of working age
+    >>> c = Census(np.zeros(1, np.int64), pk, np.zeros(1, np.bool_))
+    >>> hh = HouseholdArrays.zeros(1, k=2, optimism=[0.5])
+    >>> pp = PersonArrays.zeros(1, age=[40])
     >>> v = np.zeros((4, 1), np.float32)
-    >>> household_utilities(np.array([0]), np.zeros(1, np.int8), np.zeros(1, np.int8),
-    ...     np.zeros(1, np.bool_), np.full(1, 0.5, np.float32), np.array([0]),
-    ...     np.array([40], np.int16), np.zeros(1, np.int8), pk, np.zeros((1, 2), np.intp),
-    ...     np.zeros(1, np.bool_), t.cell, t.head, t.family, t.coef,
-    ...     np.zeros((4, 0), np.float32), v)
+    >>> household_utilities(np.array([0]), hh, pp, c, t, np.zeros((4, 0), np.float32), v)
     >>> bool(np.isfinite(v[2, 0])), bool(np.isneginf(v[3, 0]))  # nobody aged 16-24
     (True, True)
     """
+    region, ethnicity, diaspora, optimism = hh.region, hh.ethnicity, hh.diaspora, hh.optimism
+    hh_head, contacts = hh.head, hh.contacts
+    age, edu = pp.age, pp.edu
+    packed, abroad_hh = composition.packed, composition.abroad
+    cell_cis, cell_non, cell_lab, cell_stu = (tab.cell.cis, tab.cell.noncis, tab.cell.labour,
+                                              tab.cell.study)
+    head_emi, head_lab, head_stu = tab.head.emigrate, tab.head.labour, tab.head.study
+    family, b = tab.family, tab.coef
     k = contacts.shape[1]
     fk = np.float32(k)
     top_member = len(family) - 1
@@ -447,14 +705,16 @@ def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head
         share = np.float32(count) / fk
         opt = optimism[h] - half
 
-        dyn = (head_tab[0, hidx] + family[min(pk & 255, top_member)] + coef[0] * opt
-               + coef[1] * share)
+        dyn = (head_emi[hidx] + family[min(pk & 255, top_member)]
+               + b.b_optimism_emigrate * opt + b.b_network_emigrate * share)
         if (pk >> 8) & 255 > 0:  # children at home
-            dyn += coef[2]
-        v_cis = cell_tab[0, cell] + dyn
-        v_non = cell_tab[1, cell] + dyn
-        v_lab = cell_tab[2, cell] + head_tab[1, hidx] + coef[3] * opt + coef[4] * share
-        v_stu = cell_tab[3, cell] + head_tab[2, hidx] + coef[5] * opt + coef[6] * share
+            dyn += b.b_children_emigrate
+        v_cis = cell_cis[cell] + dyn
+        v_non = cell_non[cell] + dyn
+        v_lab = (cell_lab[cell] + head_lab[hidx] + b.b_optimism_labour * opt
+                 + b.b_network_labour * share)
+        v_stu = (cell_stu[cell] + head_stu[hidx] + b.b_optimism_study * opt
+                 + b.b_network_study * share)
         if has_extra:
             v_cis += extra[0, h]
             v_non += extra[1, h]
@@ -467,23 +727,30 @@ def household_utilities(choosers, region, ethnicity, diaspora, optimism, hh_head
 
 
 @njit(cache=True, nogil=True)
-def realise(choosers, p_stay, p_emig, p_lab, p_stu, u_int, u_real, rate, choice, act):
+def realise(choosers, prob, draws, rate, out):
     """Intentions drawn from the probabilities, and their realisation.
 
-    The compiled form of :func:`model.core.decisions.choose` (cut points of [0, 1) in the order
-    stay, emigrate, labour, study; float32 rounding goes to the last available alternative)
-    with the household's uniform ``u_int``; the intention is realised when
-    ``u_real < rate[choice]``.
+    ``prob`` is the choosers' :class:`model.core.decisions.Probabilities`, ``draws`` the
+    :class:`Draws` of every household slot, ``out`` the :class:`Choices` to fill. The unit
+    interval is cut in the order stay, emigrate, labour, study (float32 rounding goes to
+    the last available alternative, never to one with probability 0); the household's
+    ``draws.intention`` picks the choice, which is realised when
+    ``draws.realisation < rate[choice]``.
 
     Examples
     --------
+    >>> from model.core.decisions import Probabilities
     >>> one, zero = np.ones(1, np.float32), np.zeros(1, np.float32)
-    >>> choice, act = np.zeros(1, np.int8), np.zeros(1, np.bool_)
-    >>> realise(np.array([0]), zero, one, zero, zero, np.full(1, 0.5, np.float32),
-    ...         np.zeros(1, np.float32), np.ones(4, np.float32), choice, act)
-    >>> int(choice[0]), bool(act[0])
+    >>> out = Choices(np.zeros(1, np.int8), np.zeros(1, np.bool_))
+    >>> realise(np.array([0]), Probabilities(zero, one, zero, zero, zero),
+    ...         Draws(np.full(1, 0.5, np.float32), np.zeros(1, np.float32)),
+    ...         np.ones(4, np.float32), out)
+    >>> int(out.choice[0]), bool(out.act[0])
     (1, True)
     """
+    p_stay, p_emig, p_lab, p_stu = prob.stay, prob.emigrate, prob.labour, prob.study
+    u_int, u_real = draws.intention, draws.realisation
+    choice, act = out.choice, out.act
     one = np.float32(1.0)
     for j in range(len(choosers)):
         h = _ix(choosers[j])
@@ -514,21 +781,28 @@ def warm_up() -> None:
     --------
     >>> warm_up()
     """
-    i1, i2, i4, i8 = (np.zeros(0, t) for t in (np.int8, np.int16, np.int32, np.int64))
+    from model.params import defaults  # lazily: only the warm-up needs a parameter set
+
+    i1, i8 = np.zeros(0, np.int8), np.zeros(0, np.int64)
     ip, f4, f8, b1 = (np.zeros(0, t) for t in (np.intp, np.float32, np.float64, np.bool_))
-    ix = np.zeros(0, INDEX_DTYPE)  # a person's household, a household's head
-    key = np.uint64(1)
+    key, half = np.uint64(1), np.float32(0.5)
     table = np.zeros(121, np.int32)
-    census(i1, i2, i1, ix, i4, table, np.zeros(121, np.int64), i8, i8, b1)
-    act_return_die(i1, i2, i1, ix, i4, table, i1, b1, np.zeros((4, 121), np.bool_),
-                   np.zeros(6, np.uint64), 18, True, i8, i8, f4, ip, i1, f4, 4.0, i2, i1,
-                   np.zeros(121, np.float32), i8)
-    fertility_mass(ip, i1, i1, i2, np.zeros(121, np.float32), f8)
-    births(ip, i1, i1, i2, np.zeros(121, np.float32), f8, key)
-    age_and_move(0, i1, i2, i1, ix, ix, i1, key, np.float32(0.5), key, np.float32(0.5), i4,
-                 table, np.zeros((2, 1), np.int64))
+    pp = PersonArrays.zeros(0)
+    hh = HouseholdArrays.zeros(0)
+    composition = Census(i8, i8, b1)
+    census(pp, table, np.zeros(121, np.int64), composition)
+    act_return_die(pp, table, Acts(i1, b1, f4, ip),
+                   ActRules(np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), key, key,
+                            half, half, half, 4.0, 18, True, np.zeros(121, np.float32)),
+                   ActTallies(i8, i8, i8))
+    fertility_mass(ip, pp, np.zeros(121, np.float32), f8)
+    births(ip, pp, np.zeros(121, np.float32), f8, key)
+    age_and_move(0, pp, hh, AgeRules(key, half, key, half), table,
+                 np.zeros((2, 1), np.int64))
     group_order(i1, i8)
-    household_utilities(ip, i1, i1, b1, f4, ix, i2, i1, i8, np.zeros((0, 1), INDEX_DTYPE), b1,
-                        np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,
-                        np.zeros((4, 0), np.float32), np.zeros((4, 0), np.float32))
-    realise(ip, f4, f4, f4, f4, f4, f4, f4, i1, b1)
+    p = defaults()
+    tab = utility_tables(p, Context.for_year(2012, p))
+    household_utilities(ip, hh, pp, composition, tab, np.zeros((4, 0), np.float32),
+                        np.zeros((4, 0), np.float32))
+    prob = nested_logit(f4, f4, f4, f4, 1.0)
+    realise(ip, prob, Draws(f4, f4), f4, Choices(i1, b1))

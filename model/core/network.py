@@ -7,7 +7,7 @@ contact, now abroad, which is how networks pull migration.
 Examples
 --------
 >>> import numpy as np
->>> from model.core.network import draw_contacts, share_abroad
+>>> from model.core.network import draw_contacts
 >>> region = np.array([0, 0, 0, 1, 1], dtype=np.int8)
 >>> c = draw_contacts(np.random.default_rng(0), region, np.arange(5), k=2, p_in_region=1.0)
 >>> bool((region[c] == region[:, None]).all())
@@ -20,7 +20,7 @@ import numpy as np
 
 from model.core.kernels import group_order
 
-__all__ = ["draw_contacts", "share_abroad"]
+__all__ = ["draw_contacts"]
 
 
 def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray, k: int,
@@ -78,25 +78,3 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
         nxt = (pos + 1) % np.maximum(counts[rr], 1)
         c[selfie] = order[starts[rr] + nxt]
     return c.astype(np.intp)
-
-
-def share_abroad(contacts: np.ndarray, abroad: np.ndarray) -> np.ndarray:
-    """Share of each household's contacts that are abroad.
-
-    Parameters
-    ----------
-    contacts : ndarray of int, shape (n, k)
-        Contacts of each household (indices of households).
-    abroad : ndarray of bool, shape (n_all,)
-        True for households that emigrated or have a member abroad.
-
-    Examples
-    --------
-    >>> share_abroad(np.array([[0, 1], [1, 1]]), np.array([True, False]))
-    array([0.5, 0. ], dtype=float32)
-    """
-    n, k = contacts.shape
-    count = np.zeros(n, dtype=np.float32)
-    for j in range(k):  # k is small: k column gathers beat one 2-D gather and a row sum
-        count += abroad[contacts[:, j]]
-    return count / np.float32(k)

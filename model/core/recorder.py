@@ -30,7 +30,6 @@ METRICS = ("population", "births", "deaths", "new_emigrants", "new_immigrants",
 """Metrics written for every year (``population`` is the stock on 1 January)."""
 
 _AGE_EDGES = np.array([b[0] for b in AGE_BANDS[1:]])
-_BAND_STARTS = np.array([b[0] for b in AGE_BANDS])
 _N_BAND, _N_EDU, _N_ETH = len(AGE_BANDS), 3, len(datasets.ETHNIC_GROUPS)
 _N_CELLS = len(datasets.REGIONS) * _N_ETH * _N_BAND * _N_EDU
 # age -> band * number of education levels (the age part of the group code)
@@ -75,32 +74,6 @@ class Recorder:
                        + [f"region={r}" for r in datasets.REGIONS]
                        + [f"ethnicity={g}" for g in datasets.ETHNIC_GROUPS])
         self._rows: list[tuple[int, str, np.ndarray, list[str], bool]] = []
-
-    def tally(self, age: np.ndarray, edu: np.ndarray, region: np.ndarray,
-              ethnicity: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        """Counts (or weighted sums) of the given persons in every group.
-
-        Parameters
-        ----------
-        age, edu, region, ethnicity : ndarray
-            Attributes of the persons to count (region and ethnicity of their households).
-        weights : ndarray, optional
-            Weight of each person (default 1).
-
-        Examples
-        --------
-        >>> rec = Recorder()
-        >>> t = rec.tally(np.array([5, 40]), np.array([0, 2]), np.array([0, 0]),
-        ...               np.array([1, 1]))
-        >>> float(t[0]), float(t[rec.groups.index("age=16-62")])
-        (2.0, 1.0)
-        """
-        by_age = np.bincount(age, weights, minlength=_AGE_EDGES[-1] + 1)
-        parts = [np.array([by_age.sum()]), np.add.reduceat(by_age, _BAND_STARTS),
-                 np.bincount(edu, weights, minlength=len(EDU_LEVELS)),
-                 np.bincount(region, weights, minlength=len(datasets.REGIONS)),
-                 np.bincount(ethnicity, weights, minlength=len(datasets.ETHNIC_GROUPS))]
-        return np.concatenate(parts).astype(np.float64)
 
     OUTSIDE = _N_CELLS
     """Group code of persons to leave out of a tally."""
