@@ -55,7 +55,7 @@ from model.core.kernels import _N_ETH, _ix  # noqa: E402
 from model.core.population import RESIDENT  # noqa: E402
 from model.core.recorder import Recorder  # noqa: E402
 from model.scenario import Scenario  # noqa: E402
-from model.simulation import _PACK, EmigrationModel  # noqa: E402
+from model.simulation import EmigrationModel, age_tables  # noqa: E402
 
 
 @njit(nogil=True, parallel=True)
@@ -268,7 +268,7 @@ def time_fused_decision(model: EmigrationModel, repeat: int) -> tuple[list, int,
     packed = np.zeros(hh.n, dtype=np.int64)
     abroad_hh = np.zeros(hh.n, dtype=bool)
     kernels.census(pp.status, pp.age, pp.edu, pp.hh, pp.group_base, Recorder.BAND_CODE,
-                   _PACK, cells, packed, abroad_hh)
+                   age_tables(p).pack, cells, packed, abroad_hh)
     choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
     n_c = len(choosers)
     tab = utility_tables(p, Context.for_year(model.year, p))

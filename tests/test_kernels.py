@@ -41,6 +41,9 @@ from model.params import defaults
 SEEDS = [0, 1, 2, 3]
 AGES = np.arange(121)
 FERTILITY = fertility_shape(AGES)
+# schooling and leaving-home ages of age_and_move at the registry defaults (secondary,
+# higher, leaving home 21-35 after ageing, 16 years younger than the head)
+DEFAULT_AGES = np.array([16, 22, 21, 35, 16], np.int32)
 
 
 def tables(seed: int, n_h: int = 400):
@@ -111,7 +114,7 @@ def test_fertility_mass_and_births(seed):
     mass = np.zeros(16)
     kernels.fertility_mass(women, pp.status, pp.region, pp.age, FERTILITY, mass)
     mothers = kernels.births(women, pp.status, pp.region, pp.age, FERTILITY, level,
-                             stream_key(seed, "birth", 2014))
+                             stream_key(seed, "birth", 2014), 0.95)
 
     home = women[pp.status[women] == HOME]  # the others went abroad after the list was made
     assert 0 < len(home) < len(women)
@@ -133,8 +136,8 @@ def moved(seed):
     movers = kernels.age_and_move(n_aged, pp.status, pp.age, pp.edu, pp.hh, hh.head,
                                   hh.status, stream_key(seed, "education", 2014),
                                   np.float32(0.37), stream_key(seed, "leave_home", 2016),
-                                  np.float32(0.3), pp.group_base, Recorder.BAND_CODE,
-                                  abroad_cells)
+                                  np.float32(0.3), DEFAULT_AGES, pp.group_base,
+                                  Recorder.BAND_CODE, abroad_cells)
     return hh, pp, n_aged, before, movers, abroad_cells
 
 
@@ -396,7 +399,7 @@ def test_age_and_move_compares_with_the_heads_age_after_ageing(head_status, leav
     movers = kernels.age_and_move(2, status, age, np.ones(2, np.int8), np.zeros(2, np.intp),
                                   np.array([1]), np.zeros(1, np.int8), np.uint64(1),
                                   np.float32(0.0), np.uint64(2), np.float32(1.0),
-                                  np.zeros(2, np.int32), Recorder.BAND_CODE,
+                                  DEFAULT_AGES, np.zeros(2, np.int32), Recorder.BAND_CODE,
                                   np.zeros((2, Recorder.OUTSIDE + 1), np.int64))
     assert movers.tolist() == ([0] if leaves else [])
 

@@ -262,23 +262,22 @@ def fertility_mass(women, status, region, age, fertility, mass):
 
 
 @njit(cache=True, nogil=True)
-def births(women, status, region, age, fertility, level, key_birth):
+def births(women, status, region, age, fertility, level, key_birth, cap):
     """Mothers of the year among the women of ``women`` at home; returns their slots.
 
     A woman of ``women`` (see :func:`act_return_die`) still at home gives birth when the
-    uniform of her slot is below ``min(level[region] * fertility[age], 0.95)`` (in
-    float32). Mothers come in slot order.
+    uniform of her slot is below ``min(level[region] * fertility[age], cap)`` (in
+    float32; ``cap`` is the float64 ``birth_cap``, 0.95). Mothers come in slot order.
 
     Examples
     --------
     >>> births(np.array([0, 1]), np.zeros(2, np.int8), np.zeros(2, np.int8),
     ...        np.array([27, 30], np.int16), np.ones(121, np.float32), np.array([0.95]),
-    ...        np.uint64(1)).tolist()
+    ...        np.uint64(1), 0.95).tolist()
     [0, 1]
     """
     n = 0
     mothers = np.empty(len(women), np.intp)
-    cap = np.float64(0.95)
     for j in range(len(women)):
         i = women[j]
         if status[i] != HOME:
@@ -292,19 +291,23 @@ def births(women, status, region, age, fertility, level, key_birth):
 
 @njit(cache=True, nogil=True)
 def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p_higher,
-                 key_leave, p_leave, group_base, band_code, abroad_cells):
+                 key_leave, p_leave, ages, group_base, band_code, abroad_cells):
     """Schooling, ageing, leaving home and new heads in one pass; returns who leaves home.
 
+    ``ages`` holds five ages (int32): ``secondary_age``, ``higher_age``, the youngest and
+    oldest age of leaving home *after ageing* (``leave_home_min_age + 1``,
+    ``leave_home_max_age + 1``) and ``leave_home_min_gap`` (defaults 16, 22, 21, 35, 16).
     Three rules, applied to each living de jure person in slot order, and a count:
 
     1. **schooling and ageing** (slots below ``n_aged``, i.e. not this year's newborns): at
-       16 a person reaches secondary education, at 22 higher education with probability
-       ``p_higher`` (the uniform of its slot in ``key_edu``, float32); then ages one year;
-    2. **leaving home**: an adult child aged 21-35 (after ageing) at home in a resident
-       household, not its head and at least 16 years younger than the head (both after
-       ageing), leaves when the uniform of its slot in ``key_leave`` is below ``p_leave``
-       (float32). Leavers are returned in increasing slot order; the caller gives them
-       households of their own;
+       ``ages[0]`` a person reaches secondary education, at ``ages[1]`` higher education
+       with probability ``p_higher`` (the uniform of its slot in ``key_edu``, float32);
+       then ages one year;
+    2. **leaving home**: an adult child aged ``ages[2]``-``ages[3]`` (after ageing) at home
+       in a resident household, not its head and at least ``ages[4]`` years younger than
+       the head (both after ageing), leaves when the uniform of its slot in ``key_leave``
+       is below ``p_leave`` (float32). Leavers are returned in increasing slot order; the
+       caller gives them households of their own;
     3. **new heads**: a resident household whose head is no longer at home gets the oldest
        member at home who stays, else the oldest living member abroad (ties: the later
        slot); with nobody living it is dissolved. The rule of
@@ -322,9 +325,11 @@ def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p
     >>> st = np.array([4, 0, 0], np.int8)  # the head (slot 0) died this year
     >>> age, edu = np.array([70, 48, 21], np.int16), np.zeros(3, np.int8)
     >>> head, hs = np.array([0]), np.zeros(1, np.int8)
+    >>> ages = np.array([16, 22, 21, 35, 16], np.int32)
     >>> age_and_move(3, st, age, edu, np.zeros(3, np.intp), head, hs, np.uint64(1),
-    ...              np.float32(0.5), np.uint64(2), np.float32(1.0), np.zeros(3, np.int32),
-    ...              np.zeros(121, np.int32), np.zeros((2, 1), np.int64)).tolist()
+    ...              np.float32(0.5), np.uint64(2), np.float32(1.0), ages,
+    ...              np.zeros(3, np.int32), np.zeros(121, np.int32),
+    ...              np.zeros((2, 1), np.int64)).tolist()
     [2]
     >>> age.tolist(), int(head[0])  # slot 2 left home; the oldest who stays is the head
     ([70, 49, 22], 1)
@@ -337,28 +342,29 @@ def age_and_move(n_aged, status, age, edu, owner, hh_head, hh_status, key_edu, p
     best = np.full(n_h, -1, np.intp)
     n = 0
     out = np.empty(len(status), np.intp)
+    secondary, higher, leave_lo, leave_hi, gap = ages[0], ages[1], ages[2], ages[3], ages[4]
     for i in range(len(status)):
         s = status[i]
         if s > STUDY:
             continue
         a = np.int32(age[i])
         if i < n_aged:
-            if a == 16:
+            if a == secondary:
                 edu[i] = 1
-            elif a == 22 and uniform_of(key_edu, i) < p_higher:
+            elif a == higher and uniform_of(key_edu, i) < p_higher:
                 edu[i] = 2
             a += 1
             age[i] = a
         if s != HOME:
             abroad_cells[_ix(s - 1), _cell(group_base, band_code, age, edu, i)] += 1
         h = _ix(owner[i])
-        if s == HOME and a >= 21 and a <= 35 and hh_status[h] == RESIDENT:
+        if s == HOME and a >= leave_lo and a <= leave_hi and hh_status[h] == RESIDENT:
             head = _ix(hh_head[h])
             if head != i:
                 a_head = np.int32(age[head])
                 if head > i and head < n_aged and status[head] <= STUDY:
                     a_head += 1  # ages later in this pass
-                if a_head - a >= 16 and uniform_of(key_leave, i) < p_leave:
+                if a_head - a >= gap and uniform_of(key_leave, i) < p_leave:
                     out[n] = i
                     n += 1
                     continue  # gone: not a candidate head of the home it leaves
@@ -524,9 +530,9 @@ def warm_up() -> None:
                    np.zeros(6, np.uint64), 18, True, i8, i8, f4, ip, i1, f4, 4.0, i2, i1,
                    np.zeros(121, np.float32), i8)
     fertility_mass(ip, i1, i1, i2, np.zeros(121, np.float32), f8)
-    births(ip, i1, i1, i2, np.zeros(121, np.float32), f8, key)
-    age_and_move(0, i1, i2, i1, ix, ix, i1, key, np.float32(0.5), key, np.float32(0.5), i4,
-                 table, np.zeros((2, 1), np.int64))
+    births(ip, i1, i1, i2, np.zeros(121, np.float32), f8, key, 0.95)
+    age_and_move(0, i1, i2, i1, ix, ix, i1, key, np.float32(0.5), key, np.float32(0.5),
+                 np.zeros(5, np.int32), i4, table, np.zeros((2, 1), np.int64))
     group_order(i1, i8)
     household_utilities(ip, i1, i1, b1, f4, ix, i2, i1, i8, np.zeros((0, 1), INDEX_DTYPE), b1,
                         np.zeros((4, 1), np.float32), np.zeros((3, 1), np.float32), f4, f4,
