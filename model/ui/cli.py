@@ -16,8 +16,9 @@ on stderr with their run ids and the exit status is 1.
 Examples
 --------
 >>> from model.ui.cli import main
->>> main(["params"])  # doctest: +ELLIPSIS
-name ...
+>>> main(["params", "--role", "context"])  # doctest: +ELLIPSIS
+context: dates and switches (4)
+...
 0
 """
 
