@@ -55,7 +55,7 @@ from model.core.kernels import _N_ETH, _ix  # noqa: E402
 from model.core.population import RESIDENT  # noqa: E402
 from model.core.recorder import Recorder  # noqa: E402
 from model.scenario import Scenario  # noqa: E402
-from model.simulation import _PACK, EmigrationModel  # noqa: E402
+from model.simulation import EmigrationModel, age_tables  # noqa: E402
 
 
 @njit(nogil=True, parallel=True)
@@ -275,7 +275,7 @@ def time_fused_decision(model: EmigrationModel, repeat: int) -> tuple[list, int,
     hh, pp, p = model.households, model.persons, model.params
     counts = kernels.Census(np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64),
                             np.zeros(hh.n, dtype=np.int64), np.zeros(hh.n, dtype=bool))
-    kernels.census(kernels.PersonArrays.of(pp), Recorder.BAND_CODE, _PACK, counts)
+    kernels.census(kernels.PersonArrays.of(pp), Recorder.BAND_CODE, age_tables(p).pack, counts)
     packed, abroad_hh = counts.packed, counts.abroad
     choosers = np.flatnonzero((hh.status == RESIDENT) & (packed & 255 > 0))
     n_c = len(choosers)

@@ -6,8 +6,8 @@ command line answers ``--help`` and bad input at once.
 Examples
 --------
 >>> import model as em
->>> sorted(em.REGISTRY)[:2]
-['age_peak', 'age_width']
+>>> em.REGISTRY["age_peak"].default, em.REGISTRY["age_peak"].role
+(35.0, 'behaviour')
 """
 
 from importlib import import_module

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.params import REGISTRY
+
 __all__ = [
     "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",
     "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate", "age_sex_groups",
@@ -334,9 +336,9 @@ def ladder(year: int) -> float:
 def _immigrants_table() -> pd.Series:
     df = _read("kz_external_migration_annual_2000_2018.csv").set_index("year")
     s = df["immigrants"].copy()
-    # 2012 has only Jan-Jul immigrants (17,974; BNS via kz_migration_targets). Assumption:
-    # the full year relates to Jan-Jul as in 2013 (24,105 full-year derived / 12,230 Jan-Jul).
-    s.loc[2012] = 17974.0 * 24105.0 / 12230.0
+    # 2012 has only Jan-Jul immigrants: the registry's estimate (immigrants_2012, its
+    # source says how it is derived); a run reads its own value of that parameter.
+    s.loc[2012] = REGISTRY["immigrants_2012"].default
     return s.loc[2012:].astype(float)
 
 

@@ -1,9 +1,22 @@
 """The parameter registry: every model knob, declared once.
 
 Each :class:`Param` carries its default, its plausible bounds (used to validate scenario
-files, as SALib bounds and as calibration priors), its unit, what it does and where the
-default comes from (a data file and figure, or ``"assumption: ..."`` with the reason).
+files and as the range of sensitivity designs), a prior over those bounds (uniform unless
+declared otherwise), its unit, what it does, where the default comes from (a data file and
+figure, or ``"assumption: ..."`` with the reason) and a role:
+
+* ``behaviour``: coefficients and rates of the household choices, the ones calibration
+  and sensitivity designs vary;
+* ``structural``: the modelling constants of the population, demography and immigration
+  (ages, schedules, shares), fixed by default and documented, but overridable like any
+  parameter, so that runs, manifests and sensitivity experiments can see them;
+* ``context``: dates and switches of the world around the model (programme start years,
+  the immigration series multiplier).
+
 The same names are used in TOML files, in code, in results and in plots.
+
+Priors are declared as small tuples and built into scipy distributions only when asked
+(:meth:`Param.prior_dist`), so that importing the registry stays fast.
 
 Examples
 --------
@@ -12,6 +25,8 @@ Examples
 35.0
 >>> defaults()["realise_emigrate"] > 0
 True
+>>> REGISTRY["sex_ratio_birth"].role, REGISTRY["compatriot_year"].role
+('structural', 'context')
 """
 
 from __future__ import annotations
@@ -20,8 +35,140 @@ import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["Param", "REGISTRY", "ParamError", "defaults", "validate_params", "suggest"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Param", "Prior", "REGISTRY", "ROLES", "PRIORS", "ParamError", "defaults",
+           "validate_params", "suggest", "by_role"]
+
+ROLES = ("behaviour", "structural", "context")
+"""What a parameter is for (see the module docstring)."""
+
+PRIORS = {"uniform": 0, "normal": 2, "beta": 2, "triangular": 1}
+"""Prior families and their number of arguments (see :class:`Prior`)."""
+
+
+class Prior:
+    """A prior distribution on a parameter's bounds ``[lo, hi]``, mapped from the unit cube.
+
+    Families (``spec`` is the tuple declared on a :class:`Param`):
+
+    * ``("uniform",)``: uniform on the bounds (discrete uniform for whole numbers);
+    * ``("normal", mu, sigma)``: normal truncated to the bounds (``lo <= mu <= hi``);
+    * ``("beta", a, b)``: beta(a, b) stretched onto the bounds (``a, b > 0``);
+    * ``("triangular", mode)``: triangular on the bounds with its peak at ``mode``.
+
+    Every family puts all its mass inside the bounds, so a value drawn from the prior
+    always passes validation. Whole-number parameters take uniform priors only.
+
+    Examples
+    --------
+    >>> Prior(("uniform",), 0.0, 10.0).ppf(0.25)
+    2.5
+    >>> round(Prior(("normal", 5.0, 1.0), 0.0, 10.0).ppf(0.5), 6)
+    5.0
+    >>> Prior(("uniform",), 1, 8, whole=True).ppf(0.99)
+    8.0
+    """
+
+    # A plain class, not a dataclass: building a dataclass costs about 1.5 ms of the
+    # package's import time, and the CLI imports the registry to answer --help.
+    __slots__ = ("spec", "lo", "hi", "whole")
+
+    def __init__(self, spec: tuple = ("uniform",), lo: float = 0.0, hi: float = 1.0,
+                 whole: bool = False):
+        problem = _prior_problem(spec, lo, hi, whole)
+        if problem:
+            raise ValueError(f"prior {spec!r} on [{lo:g}, {hi:g}]: {problem}")
+        self.spec, self.lo, self.hi, self.whole = spec, lo, hi, whole
+
+    def __repr__(self) -> str:
+        return f"Prior({self.spec!r}, {self.lo!r}, {self.hi!r}, whole={self.whole!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Prior):
+            return NotImplemented
+        return (self.spec, self.lo, self.hi, self.whole) == (other.spec, other.lo, other.hi,
+                                                              other.whole)
+
+    def __hash__(self) -> int:
+        return hash((self.spec, self.lo, self.hi, self.whole))
+
+    @property
+    def family(self) -> str:
+        """The family name (``"uniform"``, ``"normal"``, ...)."""
+        return self.spec[0]
+
+    def ppf(self, u: float | np.ndarray) -> float | np.ndarray:
+        """Map unit-cube coordinates ``u`` in [0, 1] (a number or an array) to values.
+
+        The uniform family is ``lo + u * (hi - lo)`` clipped to the bounds (whole numbers:
+        ``lo + floor(u * (hi - lo + 1))``, at most ``hi``), computed without scipy, so
+        designs made before priors existed give the same values bit for bit.
+        """
+        import numpy as np
+
+        lo, hi = self.lo, self.hi
+        if self.family == "uniform":
+            if self.whole:
+                # Discrete uniform over lo..hi: every integer gets the same share of [0, 1].
+                out = np.minimum(lo + np.floor(np.multiply(u, hi - lo + 1)), hi)
+            else:
+                # Clipped: lo + 1.0 * (hi - lo) may overshoot hi by one ulp.
+                out = np.clip(lo + np.multiply(u, hi - lo), lo, hi)
+        else:
+            out = np.clip(self.frozen().ppf(u), lo, hi)
+        return float(out) if np.ndim(out) == 0 else out
+
+    def frozen(self):
+        """The prior as a frozen ``scipy.stats`` distribution (scipy loads here)."""
+        from scipy import stats
+
+        lo, hi = self.lo, self.hi
+        family, args = self.family, self.spec[1:]
+        if family == "uniform":
+            return stats.uniform(loc=lo, scale=hi - lo)
+        if family == "normal":
+            mu, sigma = args
+            return stats.truncnorm((lo - mu) / sigma, (hi - mu) / sigma, loc=mu, scale=sigma)
+        if family == "beta":
+            return stats.beta(args[0], args[1], loc=lo, scale=hi - lo)
+        return stats.triang((args[0] - lo) / (hi - lo), loc=lo, scale=hi - lo)
+
+    def describe(self) -> str:
+        """Short text for tables: ``uniform``, ``normal(5, 1)``, ...
+
+        Examples
+        --------
+        >>> Prior(("beta", 2.0, 5.0), 0.0, 1.0).describe()
+        'beta(2, 5)'
+        """
+        if len(self.spec) == 1:
+            return self.family
+        return f"{self.family}({', '.join(f'{a:g}' for a in self.spec[1:])})"
+
+
+def _prior_problem(spec: object, lo: float, hi: float, whole: bool) -> str:
+    """What is wrong with a prior declaration, or an empty string (no scipy needed)."""
+    if not isinstance(spec, tuple) or not spec or spec[0] not in PRIORS:
+        return f"the family must be one of {', '.join(PRIORS)}, given as a tuple"
+    family, args = spec[0], spec[1:]
+    if len(args) != PRIORS[family]:
+        return f"{family} takes {PRIORS[family]} argument(s), not {len(args)}"
+    if not all(isinstance(a, int | float) and not isinstance(a, bool) and math.isfinite(a)
+               for a in args):
+        return "arguments must be finite numbers"
+    if whole and family != "uniform":
+        return "whole-number parameters take a uniform prior only"
+    if family == "normal" and not (args[1] > 0 and lo <= args[0] <= hi):
+        return "needs sigma > 0 and mu inside the bounds (its mass is truncated to them)"
+    if family == "beta" and not (args[0] > 0 and args[1] > 0):
+        return "needs a > 0 and b > 0"
+    if family == "triangular" and not lo <= args[0] <= hi:
+        return "needs the mode inside the bounds"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -46,12 +193,24 @@ class Param:
         ``"float"``, ``"int"`` or ``"year"``; ints and years must be whole numbers.
     group : str
         Which part of the model it belongs to (for tables and SALib groups).
+    role : str
+        One of :data:`ROLES`: ``behaviour`` (calibrated), ``structural`` (fixed by default,
+        documented) or ``context`` (dates and switches).
+    prior : tuple
+        Prior on the bounds, e.g. ``("uniform",)`` (the default) or ``("normal", mu,
+        sigma)``; see :class:`Prior`. The bounds stay the validation range.
+
+    Raises
+    ------
+    ValueError
+        At construction (so at registry build) for an unknown role, a default outside
+        the bounds, a default of the wrong type or an invalid prior.
 
     Examples
     --------
     >>> p = Param("x", 1.0, (0.0, 2.0), "utility", "a knob", "assumption: demo")
-    >>> p.contains(3.0)
-    False
+    >>> p.contains(3.0), p.role, p.prior_dist().ppf(0.5)
+    (False, 'behaviour', 1.0)
     """
 
     name: str
@@ -62,6 +221,31 @@ class Param:
     source: str
     kind: str = "float"
     group: str = "behaviour"
+    role: str = "behaviour"
+    prior: tuple = ("uniform",)
+
+    def __post_init__(self) -> None:
+        lo, hi = self.bounds
+        if self.role not in ROLES:
+            raise ValueError(f"parameter {self.name}: role {self.role!r} is not one of {ROLES}")
+        whole = self.kind in ("int", "year")
+        if (not isinstance(self.default, int) or isinstance(self.default, bool)) if whole \
+                else not isinstance(self.default, float):
+            # a float default read where the code had an int literal (or the reverse)
+            # would change the arithmetic of the runs
+            raise ValueError(f"parameter {self.name}: default {self.default!r} must be "
+                             f"{'an int' if whole else 'a float'} ({self.kind})")
+        if not lo < hi or not lo <= self.default <= hi:
+            raise ValueError(f"parameter {self.name}: default {self.default!r} not inside "
+                             f"bounds {self.bounds}")
+        problem = _prior_problem(self.prior, lo, hi, whole)
+        if problem:
+            raise ValueError(f"parameter {self.name}: prior {self.prior!r} {problem}")
+
+    def prior_dist(self) -> Prior:
+        """The prior on the bounds, with ``ppf`` from the unit cube (see :class:`Prior`)."""
+        return Prior(self.prior, self.bounds[0], self.bounds[1],
+                     whole=self.kind in ("int", "year"))
 
     def contains(self, value: float) -> bool:
         """Return True when ``value`` lies within the inclusive bounds."""
@@ -176,7 +360,8 @@ _P: list[Param] = [
           "rose from 2013; size is an assumption"),
     Param("compatriot_year", 2013, (2000, 2050), "year",
           "First year in which the compatriot programme term applies.",
-          "CABAR 2019 (decree of 14 Sep 2012, in force from 2013)", kind="year", group="context"),
+          "CABAR 2019 (decree of 14 Sep 2012, in force from 2013)", kind="year", group="context",
+          role="context"),
     Param("b_network_emigrate", 2.0, (0.0, 6.0), "utility per share",
           "Effect of the share of a household's contacts already abroad on emigration.",
           _A + "migration networks lower costs (as in the plain-Mesa reference model)"),
@@ -207,7 +392,8 @@ _P: list[Param] = [
           "of Kazakh labour migrants tripled 2012-2018 (CABAR 2019)"),
     Param("eaeu_year", 2015, (2000, 2050), "year",
           "First year of the EAEU free labour market.",
-          _A + "EAEU treaty in force from 1 January 2015", kind="year", group="context"),
+          _A + "EAEU treaty in force from 1 January 2015", kind="year", group="context",
+          role="context"),
     Param("trend_study", 0.08, (-0.3, 0.3), "utility per year",
           "Yearly change in the utility of study abroad since 2012 (grants, quotas, visas).",
           _A + "UIS outbound students doubled 2012-2016 (42,444 to 90,213)"),
@@ -219,7 +405,8 @@ _P: list[Param] = [
     Param("trend_until", 2018, (2012, 2050), "year",
           "Last year in which the trend_* terms grow; later years hold that year's value.",
           _A + "the trends are fitted to the 2012-2018 statistics and not extrapolated",
-          kind="year", group="context"),
+          kind="year", group="context",
+          role="context"),
     Param("trend_labour", 0.05, (-0.3, 0.3), "utility per year",
           "Yearly change in the utility of labour migration since 2012 (visa-free regimes).",
           _A + "visa-free entry to South Korea and the growing EEC counts (CABAR 2019)"),
@@ -251,20 +438,22 @@ _P: list[Param] = [
     Param("optimism_concentration", 6.0, (1.0, 50.0), "1",
           "Concentration of the Beta distribution of initial optimism (higher = less spread).",
           _A + "no distribution found; mean from the Cantril ladder of 2012 (5.759 of 10, "
-          "WHR via comparators_life_ladder_whr_2005_2020.csv)", group="population"),
+          "WHR via comparators_life_ladder_whr_2005_2020.csv)", group="population",
+          role="structural"),
     Param("optimism_sigma", 0.05, (0.0, 0.3), "per year",
           "Standard deviation of the yearly random walk of a household's optimism.",
-          _A + "as the plain-Mesa reference model", group="population"),
+          _A + "as the plain-Mesa reference model", group="population", role="structural"),
     Param("optimism_ladder_weight", 1.0, (0.0, 3.0), "1",
           "How much of the yearly change in the national Cantril ladder (out of 10) moves "
           "every household's optimism.",
           _A + "optimism tracks national life evaluation (WHR, comparators_life_ladder)",
           group="context"),
     Param("n_contacts", 8, (1, 30), "contacts", "Contacts per household.",
-          _A + "as the plain-Mesa reference model", kind="int", group="population"),
+          _A + "as the plain-Mesa reference model", kind="int", group="population",
+          role="structural"),
     Param("p_contact_in_region", 0.8, (0.0, 1.0), "1",
           "Share of contacts drawn from the household's own region.",
-          _A + "as the plain-Mesa reference model", group="population"),
+          _A + "as the plain-Mesa reference model", group="population", role="structural"),
     Param("european_north_factor", 3.0, (1.0, 6.0), "1",
           "How many times more densely (per person) the European groups not placed by the "
           "census table settle in Karaganda and East Kazakhstan than in the other regions "
@@ -275,37 +464,188 @@ _P: list[Param] = [
     Param("p_diaspora_european", 0.3, (0.0, 1.0), "1",
           "Share of Russian, German, Ukrainian and Tatar households with kin abroad in 2012.",
           _A + "no survey found; the 1990s emigration was mostly of these groups",
-          group="population"),
+          group="population", role="structural"),
     Param("p_diaspora_other", 0.05, (0.0, 1.0), "1",
           "Share of other households with kin abroad in 2012.", _A + "no survey found",
-          group="population"),
+          group="population", role="structural"),
     # --- population and demography ----------------------------------------------------
     Param("mean_household_size", 3.72, (3.2, 4.2), "persons",
           "Mean number of persons per household in the synthetic 2012 population.",
           "derived: 2009 census 16,009,597 persons / 4.3 mln households "
-          "(kz_census2009_households.csv; UN gives 3.496, unresolved)", group="population"),
+          "(kz_census2009_households.csv; UN gives 3.496, unresolved)", group="population",
+          role="structural"),
     Param("p_leave_home", 0.06, (0.0, 0.5), "per year",
           "Yearly probability that an adult child (20-34) of the head forms a household.",
           _A + "keeps household sizes stable over long horizons; no data found",
-          group="demography"),
+          group="demography", role="structural"),
     Param("p_higher_completion", 0.276, (0.0, 0.8), "1",
           "Share of each cohort that completes higher education at age 22.",
           "2021 census: 27.6% of the population 15+ with higher education "
           "(kz_census_education_2009_2021_national.csv), used as the cohort rate",
-          group="demography"),
+          group="demography", role="structural"),
     Param("mortality_level", 1.0, (0.5, 2.0), "1",
           "Multiplier of the Gompertz mortality schedule; births are then set so that "
           "natural increase by region matches BNS.",
-          _A + "no age-specific mortality in the shipped data; Gompertz a=5e-5, b=0.09 "
-          "plus infant mortality 0.01", group="demography"),
+          _A + "no age-specific mortality in the shipped data; the schedule is "
+          "gompertz_a, gompertz_b, male_mortality_excess and infant_mortality",
+          group="demography", role="structural"),
     Param("immigration_multiplier", 1.0, (0.0, 3.0), "1",
           "Multiplier of the exogenous series of immigrants.",
           "immigrants = emigrants + official balance (kz_external_migration_annual)",
-          group="context"),
+          group="context", role="context"),
+    # --- structural constants: fixed by default, documented, overridable -----------------
+    # (model/data/README.md, "Assumptions", says where each one comes from)
+    # synthetic population of 2012
+    Param("max_household_size", 12, (6, 20), "persons",
+          "Largest household of the synthetic population (sizes 1 + Poisson(mean - 1), "
+          "capped here).",
+          _A + "no size distribution by region found; cap of the Poisson draw (data README)",
+          kind="int", group="population", role="structural"),
+    Param("head_min_age", 20, (16, 30), "years",
+          "Youngest age of a household head in the synthetic 2012 population.",
+          _A + "heads are adults of 20 and over; other members take the rest of the age "
+          "distribution (data README)", kind="int", group="population", role="structural"),
+    Param("pension_spread_years", 12.0, (4.0, 25.0), "years",
+          "Mean of the geometric spread of single years of age beyond the pension threshold "
+          "(63 men, 59 women) in the synthetic 2012 population.",
+          _A + "only the 2020 functional age groups by region and sex are shipped "
+          "(kz_population_age_groups_by_region_2020.csv); single years spread "
+          "geometrically, mean 12 years (data README)", group="population",
+          role="structural"),
+    Param("abroad_student_min_age", 17, (14, 22), "years",
+          "Youngest age of the students placed abroad in the population of 1 January 2012.",
+          _A + "the UIS outbound stock of 2011 (42,244) is placed among non-heads aged 17-24",
+          kind="int", group="population", role="structural"),
+    Param("abroad_student_max_age", 24, (18, 35), "years",
+          "Oldest age of the students placed abroad in the population of 1 January 2012.",
+          _A + "students placed among non-heads aged 17-24", kind="int", group="population",
+          role="structural"),
+    # who may be sent abroad
+    Param("work_age_min", 18, (14, 25), "years",
+          "Youngest age of a member who may be sent abroad for work (also of the labour "
+          "migrants placed abroad in 2012).",
+          _A + "working age 18-62: labour needs a member aged 18-62 at home",
+          kind="int", group="abroad", role="structural"),
+    Param("work_age_max", 62, (50, 75), "years",
+          "Oldest age of a member who may be sent abroad for work (also of the labour "
+          "migrants placed abroad in 2012).",
+          _A + "working age 18-62 (the men's pension age is 63, BNS functional age groups)",
+          kind="int", group="abroad", role="structural"),
+    Param("study_age_min", 16, (14, 20), "years",
+          "Youngest age of a member who may be sent abroad to study.",
+          _A + "study needs a member aged 16-24 at home", kind="int", group="abroad",
+          role="structural"),
+    Param("study_age_max", 24, (18, 35), "years",
+          "Oldest age of a member who may be sent abroad to study.",
+          _A + "study needs a member aged 16-24 at home", kind="int", group="abroad",
+          role="structural"),
+    # demography
+    Param("gompertz_a", 5e-5, (1e-5, 2e-4), "per year",
+          "Gompertz mortality hazard at age 0: hazard = mortality_level * gompertz_a * "
+          "exp(gompertz_b * age).",
+          _A + "no age-specific mortality in the shipped data; Gompertz 5e-5 exp(0.09 age) "
+          "(data README)", group="demography", role="structural"),
+    Param("gompertz_b", 0.09, (0.05, 0.13), "per year of age",
+          "Gompertz rate at which the mortality hazard rises with age.",
+          _A + "Gompertz 5e-5 exp(0.09 age) (data README)", group="demography",
+          role="structural"),
+    Param("male_mortality_excess", 1.5, (1.0, 2.5), "1",
+          "Multiplier of the mortality hazard of men relative to women.",
+          _A + "x1.5 for men (data README)", group="demography", role="structural"),
+    Param("infant_mortality", 0.01, (0.0, 0.05), "per year",
+          "Hazard added in the first year of life.",
+          _A + "+0.01 in the first year (data README)", group="demography",
+          role="structural"),
+    Param("fertile_age_min", 15, (12, 20), "years",
+          "Youngest age of a woman who may give birth (start of the triangular fertility "
+          "schedule).",
+          _A + "no age-specific fertility in the shipped data; triangular fertility 15-49 "
+          "peaking at 27 (data README)", kind="int", group="demography", role="structural"),
+    Param("fertile_age_max", 49, (40, 55), "years",
+          "Oldest age of a woman who may give birth (end of the triangular fertility "
+          "schedule).",
+          _A + "triangular fertility 15-49 peaking at 27 (data README)", kind="int",
+          group="demography", role="structural"),
+    Param("fertility_peak_age", 27, (20, 35), "years",
+          "Age of the peak of the triangular fertility schedule.",
+          _A + "triangular fertility 15-49 peaking at 27 (data README)", kind="int",
+          group="demography", role="structural"),
+    Param("birth_cap", 0.95, (0.5, 1.0), "per year",
+          "Largest yearly probability that a woman gives birth, whatever level the "
+          "natural-increase target asks for.",
+          _A + "keeps the per-woman probability below 1 where a region has few women at home",
+          group="demography", role="structural"),
+    Param("sex_ratio_birth", 105.0, (100.0, 112.0), "boys per 100 girls",
+          "Sex ratio at birth: a newborn is a boy with probability r / (r + 100).",
+          _A + "105 boys : 100 girls", group="demography", role="structural"),
+    Param("secondary_age", 16, (14, 18), "years",
+          "Age at which a person reaches secondary education (pupils below it are basic).",
+          _A + "pupils to 15 basic, 16-21 secondary, 22+ by the 2009 census shares by sex "
+          "(data README)", kind="int", group="demography", role="structural"),
+    Param("higher_age", 22, (19, 26), "years",
+          "Age at which a share p_higher_completion completes higher education (and from "
+          "which the 2009 census shares of adult education apply).",
+          _A + "pupils to 15 basic, 16-21 secondary, 22+ by the 2009 census shares by sex "
+          "(data README)", kind="int", group="demography", role="structural"),
+    Param("leave_home_min_age", 20, (16, 30), "years",
+          "Youngest age of an adult child who may leave the head's household "
+          "(p_leave_home).",
+          _A + "adult children (20-34) of the head leave (data README)", kind="int",
+          group="demography", role="structural"),
+    Param("leave_home_max_age", 34, (25, 50), "years",
+          "Oldest age of an adult child who may leave the head's household (p_leave_home).",
+          _A + "adult children (20-34) of the head leave (data README)", kind="int",
+          group="demography", role="structural"),
+    Param("leave_home_min_gap", 16, (10, 25), "years",
+          "A member leaves home only if at least this many years younger than the head "
+          "(a child of the head, not a partner).",
+          _A + "couples are not matched; the age gap tells a child from a partner",
+          kind="int", group="demography", role="structural"),
+    # immigration
+    Param("immigrants_2012", 17974.0 * 24105.0 / 12230.0, (17974.0, 70000.0), "persons",
+          "Immigrants of 2012 (only January-July is known).",
+          "derived: 17,974 in January-July (BNS via kz_migration_targets) scaled by the 2013 "
+          "ratio of full-year to January-July immigrants (24,105 / 12,230): 35,426",
+          group="immigration", role="structural"),
+    Param("immigrant_kazakh_share_2012", 0.69, (0.0, 1.0), "1",
+          "Share of Kazakhs among the immigrants of 2012; the others follow the national "
+          "non-Kazakh mix of 2012.",
+          "BNS January-July 2012: 69.0% of arrivals Kazakh (kz_migration_targets.csv); "
+          "the mix of the others is an assumption", group="immigration", role="structural"),
+    Param("immigrant_kazakh_share", 0.623, (0.0, 1.0), "1",
+          "Share of Kazakhs among the immigrants from 2013 on; the others follow the "
+          "national non-Kazakh mix of 2012.",
+          "BNS January-July 2013: 62.3% of arrivals Kazakh (kz_migration_targets.csv); "
+          "held afterwards (assumption)",
+          group="immigration", role="structural"),
+    Param("immigrant_higher_share", 0.175, (0.0, 1.0), "1",
+          "Share of immigrants aged higher_age and over with higher education.",
+          "CABAR 2019: 17.5% of 2017 arrivals had higher education "
+          "(kz_migration_targets.csv, unverified)", group="immigration",
+          role="structural"),
 ]
 
 REGISTRY: dict[str, Param] = {p.name: p for p in _P}
 """All parameters by name, in declaration order."""
+
+_ORDERED = (("abroad_student_min_age", "abroad_student_max_age"),
+            ("work_age_min", "work_age_max"), ("study_age_min", "study_age_max"),
+            ("fertile_age_min", "fertility_peak_age"), ("fertility_peak_age", "fertile_age_max"),
+            ("secondary_age", "higher_age"), ("leave_home_min_age", "leave_home_max_age"))
+"""Pairs of ages that must keep their order (first <= second) in a parameter set."""
+
+
+def by_role(role: str) -> list[Param]:
+    """The parameters of one role (see :data:`ROLES`), in declaration order.
+
+    Examples
+    --------
+    >>> [p.name for p in by_role("context")][:2]
+    ['compatriot_year', 'eaeu_year']
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+    return [p for p in _P if p.role == role]
 
 
 def defaults() -> dict[str, float]:
@@ -400,4 +740,10 @@ def validate_params(overrides: Mapping[str, object]) -> dict[str, float]:
             raise ParamError(key, "is not a parameter",
                              "see 'emigsim params' for the list" + suggest(key, REGISTRY))
         values[key] = _coerce(REGISTRY[key], value)
+    for first, second in _ORDERED:
+        if not values[first] <= values[second]:
+            key = first if first in overrides else second
+            raise ParamError(key, f"makes {first} = {values[first]:g} above "
+                             f"{second} = {values[second]:g}",
+                             f"allowed: {first} <= {second}")
     return values

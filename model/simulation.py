@@ -33,7 +33,7 @@ from model.core.decisions import (
     nested_logit,
     utility_tables,
 )
-from model.core.demography import AGE_BANDS, death_age, fertility_shape
+from model.core.demography import AGE_BANDS, Mortality, death_age, fertility_shape
 from model.core.population import (
     HH_EMIGRATED,
     HOME,
@@ -53,28 +53,59 @@ __all__ = ["EmigrationModel"]
 _N_REGIONS = len(datasets.REGIONS)
 _KAZAKH = datasets.ETHNIC_GROUPS.index("Kazakh")
 _AGES = np.arange(121)
-_FERTILITY = fertility_shape(_AGES)
-_WORK_AGE = (_AGES >= 18) & (_AGES <= 62)
-_STUDY_AGE = (_AGES >= 16) & (_AGES <= 24)
-# weight of a member by age in the packed household count (base-256 digits): members,
-# children (<16), workers (18-62), student age (16-24), adults (18+)
-_PACK = (1 + 2**8 * (_AGES < 16) + 2**16 * _WORK_AGE + 2**24 * _STUDY_AGE
-         + 2**32 * (_AGES >= 18)).astype(np.int64)
-# who may be sent abroad, by choice code (rows) and age (columns)
-_ADULT_AGE = 18  # share_intending counts adults, as the survey asks them
-_ELIGIBLE = np.zeros((4, _AGES.size), dtype=bool)
-_ELIGIBLE[LABOUR] = _WORK_AGE
-_ELIGIBLE[STUDY] = _STUDY_AGE
+# Definitions, not model assumptions (they stay constants): share_intending counts adults
+# (18+), as the survey asks them; the utilities' "children" are members under 16, the
+# child band of the output age groups (model.core.demography.AGE_BANDS).
+_ADULT_AGE = 18
+_CHILD_BELOW = AGE_BANDS[0][1] + 1
 
 
 @cache
-def _immigrant_ethnicity(year: int) -> np.ndarray:
-    """Ethnic shares of arrivals by region.
+def _age_tables(work: tuple[int, int], study: tuple[int, int],
+                fertile: tuple[int, int, int]) -> SimpleNamespace:
+    """Tables by single year of age (0-120) built from a run's ages (cached per value).
 
-    Kazakhs 69.0% (2012) or 62.3% (2013 on), BNS January-July; the others as the national
-    non-Kazakh mix of 2012 (assumption).
+    Shared by every model with the same ages: do not write to them (they are not made
+    read-only because numba compiles read-only arrays as another type).
+
+    ``pack``: weight of a member in the packed household count (base-256 digits: members,
+    children, workers, student age, adults); ``eligible``: who may be sent abroad, by
+    choice code (rows) and age; ``fertility``: the fertility shape.
+
+    Examples
+    --------
+    >>> t = _age_tables((18, 62), (16, 24), (15, 27, 49))
+    >>> bool(t.eligible[LABOUR, 18] and not t.eligible[LABOUR, 63]), float(t.fertility[27])
+    (True, 1.0)
     """
-    kazakh = 0.69 if year <= 2012 else 0.623
+    ages = _AGES
+    work_age = (ages >= work[0]) & (ages <= work[1])
+    study_age = (ages >= study[0]) & (ages <= study[1])
+    pack = (1 + 2**8 * (ages < _CHILD_BELOW) + 2**16 * work_age + 2**24 * study_age
+            + 2**32 * (ages >= _ADULT_AGE)).astype(np.int64)
+    eligible = np.zeros((4, ages.size), dtype=bool)
+    eligible[LABOUR] = work_age
+    eligible[STUDY] = study_age
+    return SimpleNamespace(pack=pack, eligible=eligible, fertility=fertility_shape(_AGES, *fertile))
+
+
+def age_tables(params: dict) -> SimpleNamespace:
+    """:func:`_age_tables` of a full parameter set (work, study and fertile ages)."""
+    p = params
+    return _age_tables((int(p["work_age_min"]), int(p["work_age_max"])),
+                       (int(p["study_age_min"]), int(p["study_age_max"])),
+                       (int(p["fertile_age_min"]), int(p["fertility_peak_age"]),
+                        int(p["fertile_age_max"])))
+
+
+@cache
+def _immigrant_ethnicity(kazakh: float) -> np.ndarray:
+    """Ethnic shares of arrivals by region, for a share ``kazakh`` of Kazakhs.
+
+    ``immigrant_kazakh_share_2012`` (69.0%) in 2012, ``immigrant_kazakh_share`` (62.3%)
+    from 2013 on, BNS January-July; the others as the national non-Kazakh mix of 2012
+    (assumption).
+    """
     nat = datasets.ethnicity_by_region().T @ datasets.population_by_region(2012)
     nat[_KAZAKH] = 0.0
     shares = nat / nat.sum() * (1 - kazakh)
@@ -118,6 +149,13 @@ class EmigrationModel(mesa.Model):
         self.scale = float(self.sim_scenario.scale)
         self.year = FIRST_YEAR
         self.households, self.persons = synthesize(self.params, scale=self.scale, seed=self.seed)
+        self._ages = age_tables(self.params)
+        self._mortality = Mortality.from_params(self.params)
+        p = self.params
+        # schooling and leaving-home ages of kernels.age_and_move (leaving home after ageing)
+        self._move_ages = np.array([p["secondary_age"], p["higher_age"],
+                                    p["leave_home_min_age"] + 1, p["leave_home_max_age"] + 1,
+                                    p["leave_home_min_gap"]], dtype=np.int32)
         # one-off loads at set-up, not in the first simulated year: the data tables the
         # step looks up and the compiled passes
         datasets.preload()
@@ -150,14 +188,15 @@ class EmigrationModel(mesa.Model):
     def _census(self) -> tuple[np.ndarray, np.ndarray]:
         """Record the population on 1 January; return household composition and ties abroad.
 
-        Returns ``packed`` (members at home by kind, base-256 digits of ``_PACK``) and
+        Returns ``packed`` (members at home by kind, base-256 digits of ``pack`` of
+        :func:`_age_tables`) and
         ``abroad_hh`` (the household has a member abroad, or has emigrated).
         """
         hh, pp = self.households, self.persons
         counts = kernels.Census(cells=np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64),
                                 packed=np.zeros(hh.n, dtype=np.int64),
                                 abroad=hh.status == HH_EMIGRATED)
-        kernels.census(kernels.PersonArrays.of(pp), Recorder.BAND_CODE, _PACK, counts)
+        kernels.census(kernels.PersonArrays.of(pp), Recorder.BAND_CODE, self._ages.pack, counts)
         self._population_t = self.recorder.tally_cells(counts.cells)
         if self._recording():
             self.recorder.put(self.year, "population", self._population_t)
@@ -338,14 +377,14 @@ class EmigrationModel(mesa.Model):
         member_keys[STUDY] = stream_key(self.seed, "member.study", year)
         f32 = np.float32  # as numpy compares a float32 uniform with a Python float
         rules = kernels.ActRules(
-            eligible=_ELIGIBLE, member_keys=member_keys,
+            eligible=self._ages.eligible, member_keys=member_keys,
             key_abroad_labour=stream_key(self.seed, "abroad.labour", year),
             key_abroad_study=stream_key(self.seed, "abroad.study", year),
             p_return_labour=f32(p["p_return_labour"]),
             p_return_or_settle=f32(p["p_return_labour"] + p["p_settle_labour"]),
             p_stay_after_study=f32(p["p_stay_after_study"]),
             study_years=float(p["study_years"]), adult_age=_ADULT_AGE, record=rec,
-            fertility=_FERTILITY)
+            fertility=self._ages.fertility)
         acts = kernels.Acts(intent=intent, acting=acting,
                             best_key=np.full(n_h, -1.0, dtype=np.float32),
                             best_slot=np.full(n_h, -1, dtype=np.intp))
@@ -462,7 +501,8 @@ class EmigrationModel(mesa.Model):
         hh, pp = self.households, self.persons
         n_p = pp.n
         mass = np.zeros(_N_REGIONS)
-        kernels.fertility_mass(women, kernels.PersonArrays.of(pp), _FERTILITY, mass)
+        fertility = self._ages.fertility
+        kernels.fertility_mass(women, kernels.PersonArrays.of(pp), fertility, mass)
         deaths_t = self.recorder.tally_cells(death_cells)
         deaths_r = deaths_t[self._region_slice]
         pop_r = self._population_t[self._region_slice]
@@ -470,16 +510,19 @@ class EmigrationModel(mesa.Model):
         level = np.divide(target, mass, out=np.zeros(_N_REGIONS), where=mass > 0)
 
         # births to women 15-49 at home
-        mothers = kernels.births(women, kernels.PersonArrays.of(pp), _FERTILITY, level,
-                                 stream_key(self.seed, "birth", year))
+        mothers = kernels.births(women, kernels.PersonArrays.of(pp), fertility, level,
+                                 stream_key(self.seed, "birth", year), float(p["birth_cap"]))
 
-        # newborns (age 0 on 1 January of next year; sex ratio at birth 105 boys : 100 girls)
+        # newborns (age 0 on 1 January of next year), boys with probability r / (r + 100)
+        # for a sex ratio at birth of r boys to 100 girls (a Python float: compared with
+        # the float32 uniforms in float32, as the literal 105 / 205 was)
         n_b = len(mothers)
         slots = np.arange(n_p, n_p + n_b)
-        sex = (uniform_at(self.seed, "sex", year, slots) >= 105 / 205).astype(np.int8)
+        ratio = float(p["sex_ratio_birth"])
+        sex = (uniform_at(self.seed, "sex", year, slots) >= ratio / (ratio + 100.0)
+               ).astype(np.int8)
         dies_at = death_age(np.zeros(n_b, np.int64), sex,
-                            uniform_at(self.seed, "death_age", year, slots),
-                            p["mortality_level"])
+                            uniform_at(self.seed, "death_age", year, slots), self._mortality)
         pp.append(hh=pp.hh[mothers], age=np.zeros(n_b, np.int16), sex=sex,
                   edu=np.zeros(n_b, np.int8), status=np.full(n_b, HOME, np.int8),
                   years_abroad=np.zeros(n_b, np.int8), region=pp.region[mothers],
@@ -494,7 +537,7 @@ class EmigrationModel(mesa.Model):
         rules = kernels.AgeRules(key_education=stream_key(self.seed, "education", year),
                                  p_higher=np.float32(p["p_higher_completion"]),
                                  key_leave=stream_key(self.seed, "leave_home", year),
-                                 p_leave=np.float32(p["p_leave_home"]))
+                                 p_leave=np.float32(p["p_leave_home"]), ages=self._move_ages)
         movers = kernels.age_and_move(n_p, kernels.PersonArrays.of(pp),
                                       kernels.HouseholdArrays.of(hh), rules, Recorder.BAND_CODE,
                                       abroad_cells)
@@ -522,16 +565,20 @@ class EmigrationModel(mesa.Model):
         p = self.params
         hh, pp = self.households, self.persons
         rng = stream(self.seed, "immigration.count", year)
-        expected = datasets.immigrants(year) * p["immigration_multiplier"] / self.scale
+        base = p["immigrants_2012"] if year == 2012 else datasets.immigrants(year)
+        expected = base * p["immigration_multiplier"] / self.scale
         n = int(expected) + int(rng.random() < expected - int(expected))
         first_person = pp.n
         if n > 0:
             # regions in proportion to population (assumption)
             weights = datasets.population_by_region(min(year, 2019))
+            kazakh = float(p["immigrant_kazakh_share_2012" if year <= 2012
+                             else "immigrant_kazakh_share"])
             per_region = rng.multinomial(n, weights / weights.sum())
             add_households(hh, pp, p, seed=self.seed, year=year, label="immigration",
                            region_persons=per_region,
-                           ethnicity_shares=_immigrant_ethnicity(year), higher_share=0.175)
+                           ethnicity_shares=_immigrant_ethnicity(kazakh),
+                           higher_share=float(p["immigrant_higher_share"]))
         return self._tally(np.arange(first_person, pp.n))
 
     def run_model(self) -> None:

@@ -148,19 +148,65 @@ def test_version(capsys):
     assert code == 0 and out.startswith("emigsim ")
 
 
-def test_params_prints_every_registry_name(tmp_path):
+def _param_lines(text: str) -> list[str]:
+    """The first line of every parameter (not indented, not a role heading or header)."""
+    return [line for line in text.splitlines()
+            if line and not line.startswith(" ") and ": " not in line.split()[0]
+            and not line.startswith("name ") and not line.split()[0].endswith(":")]
+
+
+def test_params_prints_every_registry_name_with_description_and_source(tmp_path):
+    proc = emigsim("params", cwd=tmp_path)
+    assert proc.returncode == 0
+    text = proc.stdout
+    lines = text.splitlines()
+    assert lines[0].startswith("behaviour: ")
+    assert lines[1].split() == ["name", "default", "bounds", "unit", "prior"]
+    # grouped by role: behaviour, then structural, then context
+    names = [line.split()[0] for line in _param_lines(text)]
+    assert sorted(names) == sorted(REGISTRY)
+    roles = [REGISTRY[n].role for n in names]
+    assert roles == sorted(roles, key=["behaviour", "structural", "context"].index)
+    flat = " ".join(text.split())  # undo the wrapping
+    for p in REGISTRY.values():
+        assert " ".join(p.doc.split()) in flat
+        assert "source: " + " ".join(p.source.split()) in flat
+
+
+def test_params_wraps_to_a_narrow_terminal(tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
     proc = emigsim("params", cwd=tmp_path)
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
-    assert lines[0].split() == ["name", "default", "bounds", "unit", "source"]
-    assert [line.split()[0] for line in lines[1:]] == list(REGISTRY)
-    assert {line.split()[-1] for line in lines[1:]} <= {"data", "assumption"}
+    assert max(len(line) for line in lines) <= 60
+    names = [line.split()[0] for line in lines if line and not line.startswith(" ")
+             and " = " in line]
+    assert sorted(names) == sorted(REGISTRY)
+    flat = " ".join(proc.stdout.split())
+    assert " ".join(REGISTRY["immigrants_2012"].source.split()) in flat
+
+
+def test_params_role_filter(capsys):
+    assert cli.main(["params", "--role", "structural"]) == 0
+    out = capsys.readouterr().out
+    names = [line.split()[0] for line in _param_lines(out)]
+    assert names == [p.name for p in REGISTRY.values() if p.role == "structural"]
+    assert "sex_ratio_birth" in names and "asc_emigrate" not in names
+
+
+def test_params_help_names_the_docs_file(capsys):
+    code, out, _ = main_inprocess(["params", "--help"], capsys)
+    assert code == 0
+    assert "docs/parameters.md" in out and "docs/params.md" not in out
+    code, out, _ = main_inprocess(["--help"], capsys)
+    assert "docs/parameters.md" in out and "docs/params.md" not in out
 
 
 def test_params_markdown(capsys):
     assert cli.main(["params", "--markdown"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| name | default | bounds | unit | source |")
+    assert "| role | prior |" in lines[0]
     assert len(lines) == 2 + len(REGISTRY)
     ncols = lines[0].count("|")
     for name, line in zip(REGISTRY, lines[2:], strict=True):

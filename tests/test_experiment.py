@@ -257,3 +257,40 @@ def test_experiment_built_in_python_defaults_sampling():
     exp = Experiment("x", "", Scenario(), "pawn", 30, 1, 0, (VariedParam("a", 0, 1),),
                      (Outcome("y", "y", year=0),))
     assert exp.sampling == "latin" and exp.n_points == 30
+
+
+# --- priors ---------------------------------------------------------------------------------
+
+def test_uniform_mapping_is_bit_identical_to_the_linear_formula():
+    p = VariedParam("realise_emigrate", 0.005, 0.03)
+    u = np.random.default_rng(4).random(1000)
+    assert np.array_equal(p.value(u), np.clip(0.005 + u * (0.03 - 0.005), 0.005, 0.03))
+
+
+def test_design_maps_the_unit_cube_through_a_non_uniform_registry_prior(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from model.analysis.design import design_matrix, sample
+
+    # age_peak on [28, 45] with a triangular prior peaking at 28: cdf 1 - ((45 - x) / 17)^2,
+    # so ppf(u) = 45 - 17 sqrt(1 - u)
+    monkeypatch.setitem(REGISTRY, "age_peak",
+                        replace(REGISTRY["age_peak"], prior=("triangular", 28.0)))
+    exp = load_experiment(write(tmp_path, _swap("b_compatriot = {}", "age_peak = {}")))
+    by_name = {p.name: p for p in exp.parameters}
+    assert by_name["age_peak"].prior == ("triangular", 28.0)
+    # own bounds in the file: uniform on them, whatever the registry prior
+    assert by_name["realise_emigrate"].prior == ("uniform",)
+    X = design_matrix(exp)
+    points = sample(exp)
+    j = [p.name for p in exp.parameters].index("age_peak")
+    want = 45.0 - 17.0 * np.sqrt(1.0 - X[:, j])
+    assert np.allclose([pt["age_peak"] for pt in points], want, atol=1e-9)
+    k = [p.name for p in exp.parameters].index("realise_emigrate")
+    assert [pt["realise_emigrate"] for pt in points] == \
+        np.clip(0.005 + X[:, k] * (0.03 - 0.005), 0.005, 0.03).tolist()
+    assert exp.resolved()["parameters"][j]["prior"] == ["triangular", 28.0]
+    # the same file with the registry's bounds written out is uniform instead
+    own = load_experiment(write(tmp_path, _swap("b_compatriot = {}",
+                                                "age_peak = { bounds = [28, 45] }"), "own.toml"))
+    assert {p.name: p.prior for p in own.parameters}["age_peak"] == ("uniform",)

@@ -69,7 +69,9 @@ def plain():
 # --- the registry and its links to the core ----------------------------------------------
 
 def test_registry_names_match_the_core():
-    assert HEAD_AGES_2012 == (population._HEAD_MIN_AGE, population.MAX_AGE)
+    from model.params import REGISTRY
+
+    assert (REGISTRY["head_min_age"].default, population.MAX_AGE) == HEAD_AGES_2012
     assert EDUCATION_LEVELS == EDU_LEVELS
     assert set(SWITCHES.values()) <= {f.name for f in fields(Context)}
     for lever in LEVERS.values():  # every magnitude lever does nothing at 0

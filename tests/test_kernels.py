@@ -49,6 +49,9 @@ from tests.reference.oracles import Choosers, choose, reassign_heads, share_abro
 SEEDS = [0, 1, 2, 3]
 AGES = np.arange(121)
 FERTILITY = fertility_shape(AGES)
+# schooling and leaving-home ages of age_and_move at the registry defaults (secondary,
+# higher, leaving home 21-35 after ageing, 16 years younger than the head)
+DEFAULT_AGES = np.array([16, 22, 21, 35, 16], np.int32)
 
 
 def tables(seed: int, n_h: int = 400):
@@ -118,7 +121,7 @@ def test_fertility_mass_and_births(seed):
     mass = np.zeros(16)
     kernels.fertility_mass(women, PersonArrays.of(pp), FERTILITY, mass)
     mothers = kernels.births(women, PersonArrays.of(pp), FERTILITY, level,
-                             stream_key(seed, "birth", 2014))
+                             stream_key(seed, "birth", 2014), 0.95)
 
     home = women[pp.status[women] == HOME]  # the others went abroad after the list was made
     assert 0 < len(home) < len(women)
@@ -139,7 +142,7 @@ def moved(seed):
     abroad_cells = np.zeros((2, Recorder.OUTSIDE + 1), np.int64)
     rules = AgeRules(key_education=stream_key(seed, "education", 2014),
                      p_higher=np.float32(0.37), key_leave=stream_key(seed, "leave_home", 2016),
-                     p_leave=np.float32(0.3))
+                     p_leave=np.float32(0.3), ages=DEFAULT_AGES)
     movers = kernels.age_and_move(n_aged, PersonArrays.of(pp), HouseholdArrays.of(hh), rules,
                                   Recorder.BAND_CODE, abroad_cells)
     return hh, pp, n_aged, before, movers, abroad_cells
@@ -403,7 +406,8 @@ def test_age_and_move_compares_with_the_heads_age_after_ageing(head_status, leav
     pp = PersonArrays.zeros(2, status=[HOME, head_status], age=[29, 45], edu=[1, 1])
     hh = HouseholdArrays.zeros(1, head=[1])
     movers = kernels.age_and_move(2, pp, hh, AgeRules(np.uint64(1), np.float32(0.0),
-                                                      np.uint64(2), np.float32(1.0)),
+                                                      np.uint64(2), np.float32(1.0),
+                                                      DEFAULT_AGES),
                                   Recorder.BAND_CODE,
                                   np.zeros((2, Recorder.OUTSIDE + 1), np.int64))
     assert movers.tolist() == ([0] if leaves else [])

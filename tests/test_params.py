@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from model.params import REGISTRY, Param, ParamError, defaults, suggest, validate_params
+from model.params import (
+    REGISTRY,
+    ROLES,
+    Param,
+    ParamError,
+    Prior,
+    by_role,
+    defaults,
+    suggest,
+    validate_params,
+)
 
 PARAMS = list(REGISTRY.values())
 FLOATS = [p for p in PARAMS if p.kind == "float"]
@@ -149,3 +160,119 @@ def test_non_finite_values_raise_param_error(name, value):
     with pytest.raises(ParamError) as info:
         validate_params({name: value})
     assert info.value.key == name
+
+
+# --- roles and priors ------------------------------------------------------------------------
+
+def test_every_parameter_has_a_role_and_every_role_is_used():
+    assert all(p.role in ROLES for p in PARAMS)
+    assert {p.role for p in PARAMS} == set(ROLES)
+    assert [p.name for p in by_role("context")] == [p.name for p in PARAMS
+                                                    if p.role == "context"]
+    # dates are context; the behavioural coefficients (asc_*, b_*) are behaviour
+    assert all(p.role == "context" for p in PARAMS if p.kind == "year")
+    assert all(p.role == "behaviour" for p in PARAMS if p.name.startswith(("asc_", "b_")))
+    with pytest.raises(ValueError, match="unknown role"):
+        by_role("calibrated")
+
+
+STRUCTURAL = ["max_household_size", "head_min_age", "pension_spread_years",
+              "abroad_student_min_age", "abroad_student_max_age", "work_age_min",
+              "work_age_max", "study_age_min", "study_age_max", "gompertz_a", "gompertz_b",
+              "male_mortality_excess", "infant_mortality", "fertile_age_min", "fertile_age_max",
+              "fertility_peak_age", "birth_cap", "sex_ratio_birth", "secondary_age",
+              "higher_age", "leave_home_min_age", "leave_home_max_age", "leave_home_min_gap",
+              "immigrants_2012", "immigrant_kazakh_share_2012", "immigrant_kazakh_share",
+              "immigrant_higher_share"]
+
+
+def test_the_former_constants_are_structural_with_their_values():
+    assert {p.name for p in by_role("structural")} >= set(STRUCTURAL)
+    d = defaults()
+    # exactly the literals the model used (results stay byte-identical)
+    assert (d["gompertz_a"], d["gompertz_b"], d["male_mortality_excess"],
+            d["infant_mortality"]) == (5e-5, 0.09, 1.5, 0.01)
+    assert d["sex_ratio_birth"] / (d["sex_ratio_birth"] + 100.0) == 105 / 205
+    assert d["immigrants_2012"] == 17974.0 * 24105.0 / 12230.0
+    assert (d["immigrant_kazakh_share_2012"], d["immigrant_kazakh_share"],
+            d["immigrant_higher_share"], d["birth_cap"]) == (0.69, 0.623, 0.175, 0.95)
+    assert [d[k] for k in ("work_age_min", "work_age_max", "study_age_min", "study_age_max",
+                           "secondary_age", "higher_age", "leave_home_min_age",
+                           "leave_home_max_age", "leave_home_min_gap", "fertile_age_min",
+                           "fertility_peak_age", "fertile_age_max", "head_min_age",
+                           "max_household_size", "abroad_student_min_age",
+                           "abroad_student_max_age")] == [18, 62, 16, 24, 16, 22, 20, 34, 16,
+                                                          15, 27, 49, 20, 12, 17, 24]
+    assert d["pension_spread_years"] == 12.0
+
+
+@pytest.mark.parametrize("p", PARAMS, ids=lambda p: p.name)
+def test_default_prior_is_uniform_on_the_bounds(p: Param):
+    assert p.prior == ("uniform",)
+    prior = p.prior_dist()
+    lo, hi = p.bounds
+    assert prior.ppf(0.0) == lo and prior.ppf(1.0) == hi
+    if p.kind == "float":
+        u = np.array([0.0, 0.125, 0.5, 0.9, 1.0])
+        # bit for bit the arithmetic of the designs made before priors existed
+        assert np.array_equal(prior.ppf(u), np.clip(lo + u * (hi - lo), lo, hi))
+        assert prior.frozen().support() == pytest.approx((lo, hi))
+
+
+def test_non_uniform_priors_by_hand():
+    # triangular on [0, 1] with mode 0: cdf 1 - (1 - x)^2, so ppf(0.75) = 0.5
+    tri = Param("t", 0.5, (0.0, 1.0), "1", "d", "assumption: t", prior=("triangular", 0.0))
+    assert tri.prior_dist().ppf(0.75) == pytest.approx(0.5)
+    # beta(2, 1) on [0, 2]: cdf (x / 2)^2, so ppf(0.25) = 1
+    beta = Param("b", 1.0, (0.0, 2.0), "1", "d", "assumption: b", prior=("beta", 2.0, 1.0))
+    assert beta.prior_dist().ppf(0.25) == pytest.approx(1.0)
+    # normal(1, 0.5) truncated to [0, 2]: symmetric, so the median is mu; all mass inside
+    norm = Param("n", 1.0, (0.0, 2.0), "1", "d", "assumption: n", prior=("normal", 1.0, 0.5))
+    ppf = norm.prior_dist().ppf(np.array([0.0, 0.5, 1.0]))
+    assert ppf.tolist() == pytest.approx([0.0, 1.0, 2.0])
+    # Phi(1) of the untruncated normal lies closer to mu once truncated at 2 sigma
+    assert 1.0 < norm.prior_dist().ppf(0.8413) < 1.5
+    assert norm.prior_dist().describe() == "normal(1, 0.5)"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"prior": ("gamma", 1.0)}, "family"),
+    ({"prior": "uniform"}, "family"),
+    ({"prior": ("normal", 1.0)}, "takes 2"),
+    ({"prior": ("normal", 5.0, 1.0)}, "mu inside"),
+    ({"prior": ("normal", 1.0, 0.0)}, "sigma > 0"),
+    ({"prior": ("beta", -1.0, 2.0)}, "a > 0"),
+    ({"prior": ("triangular", 3.0)}, "mode inside"),
+    ({"prior": ("normal", 1.0, float("nan"))}, "finite"),
+    ({"role": "calibrated"}, "role"),
+])
+def test_invalid_declarations_are_rejected_at_registry_build(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Param("x", 1.0, (0.0, 2.0), "1", "doc", "assumption: test", **kwargs)
+
+
+def test_whole_number_parameters_take_uniform_priors_and_int_defaults():
+    with pytest.raises(ValueError, match="uniform prior only"):
+        Param("n", 2, (1, 5), "1", "doc", "assumption: t", kind="int",
+              prior=("triangular", 2.0))
+    with pytest.raises(ValueError, match="must be an int"):
+        Param("n", 2.0, (1, 5), "1", "doc", "assumption: t", kind="int")
+    with pytest.raises(ValueError, match="must be a float"):
+        Param("x", 1, (0.0, 2.0), "1", "doc", "assumption: t")
+    with pytest.raises(ValueError, match="not inside"):
+        Param("x", 3.0, (0.0, 2.0), "1", "doc", "assumption: t")
+    assert Prior(("uniform",), 1, 8, whole=True).ppf(np.array([0.0, 0.5, 1.0])).tolist() \
+        == [1.0, 5.0, 8.0]
+
+
+def test_ordered_ages_are_checked_across_parameters():
+    with pytest.raises(ParamError) as info:
+        validate_params({"study_age_min": 20, "study_age_max": 19})
+    assert info.value.key == "study_age_min"
+    assert "allowed: study_age_min <= study_age_max" in str(info.value)
+    with pytest.raises(ParamError) as info:
+        validate_params({"leave_home_max_age": 29, "leave_home_min_age": 30})
+    assert info.value.key == "leave_home_min_age"
+    ok = validate_params({"study_age_min": 20, "study_age_max": 20, "higher_age": 19,
+                          "secondary_age": 18})
+    assert (ok["study_age_max"], ok["higher_age"]) == (20, 19)

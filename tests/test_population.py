@@ -9,7 +9,6 @@ from model import datasets
 from model.core.population import (
     HOME,
     LABOUR,
-    MAX_HH_SIZE,
     RESIDENT,
     STUDY,
     Households,
@@ -19,7 +18,7 @@ from model.core.population import (
     synthesize,
 )
 from model.core.recorder import Recorder
-from model.params import defaults
+from model.params import REGISTRY, defaults
 
 SCALE = 1000
 
@@ -44,7 +43,7 @@ def test_persons_by_region_match_official_2012(pop):
 def test_mean_household_size(pop):
     hh, pp = pop
     sizes = np.bincount(pp.hh, minlength=hh.n)
-    assert (sizes >= 1).all() and sizes.max() <= MAX_HH_SIZE
+    assert (sizes >= 1).all() and sizes.max() <= REGISTRY["max_household_size"].default
     assert abs(sizes.mean() - defaults()["mean_household_size"]) < 0.1
 
 

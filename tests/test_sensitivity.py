@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from model.analysis.design import design_matrix, experiment_specs, salib_seed, sample
 from model.analysis.experiment import (
     Experiment,
     Outcome,
@@ -21,17 +22,13 @@ from model.analysis.experiment import (
     load_experiment,
     shipped_experiments_dir,
 )
+from model.analysis.outcomes import outcome_table
 from model.analysis.sensitivity import (
     StoreConflictError,
     analyse,
-    design_matrix,
-    experiment_specs,
     noise_shares,
     open_store,
-    outcome_table,
     run_experiment,
-    salib_seed,
-    sample,
     summary_text,
 )
 from model.runs import batch

@@ -19,7 +19,7 @@ as scenario files)::
     [run]                            # optional overrides of the scenario's [run]
     end = 2018
     scale = 200
-    [parameters]                     # what varies: {} = the registry bounds
+    [parameters]                     # what varies: {} = registry bounds and prior
     b_compatriot = {}
     realise_emigrate = { bounds = [0.005, 0.03] }
     "interventions.north_youth.magnitude" = { bounds = [-1.0, 0.0] }
@@ -81,7 +81,7 @@ import numpy as np
 
 import model
 from model.interventions import DESIGN_FIELDS, LEVERS
-from model.params import REGISTRY, suggest
+from model.params import REGISTRY, Prior, suggest
 from model.scenario import (
     Scenario,
     check_run_table,
@@ -123,7 +123,7 @@ _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 @dataclass(frozen=True)
 class VariedParam:
-    """A parameter varied by an experiment, over ``[lo, hi]``.
+    """A parameter varied by an experiment, over ``[lo, hi]``, with a prior on that range.
 
     Attributes
     ----------
@@ -133,6 +133,9 @@ class VariedParam:
         Bounds of the range sampled (inclusive).
     kind : str
         ``"float"``, or ``"int"``/``"year"`` for whole numbers (discrete uniform).
+    prior : tuple
+        Prior spec (:class:`model.params.Prior`): the registry parameter's prior when the
+        file gives ``{}``, uniform on the file's bounds when it gives ``bounds``.
 
     Examples
     --------
@@ -140,23 +143,29 @@ class VariedParam:
     35.0
     >>> VariedParam("study_years", 1, 8, "int").value(0.99)
     8.0
+    >>> normal = VariedParam("age_peak", 30.0, 40.0, prior=("normal", 35.0, 2.0))
+    >>> round(normal.value(0.5), 6), normal.value(0.9) < 39.0  # uniform: 39.0
+    (35.0, True)
     """
 
     name: str
     lo: float
     hi: float
     kind: str = "float"
+    prior: tuple = ("uniform",)
+
+    @property
+    def distribution(self) -> Prior:
+        """The prior on ``[lo, hi]`` (its ``ppf`` maps the unit cube)."""
+        return Prior(self.prior, self.lo, self.hi, whole=self.kind in ("int", "year"))
 
     def value(self, u: float | np.ndarray) -> float | np.ndarray:
-        """Map unit-cube coordinates ``u`` in [0, 1] (a number or an array) to values."""
-        if self.kind in ("int", "year"):
-            # Discrete uniform over lo..hi: every integer gets the same share of [0, 1].
-            out = np.minimum(self.lo + np.floor(np.multiply(u, self.hi - self.lo + 1)),
-                             self.hi)
-        else:
-            # Clipped: lo + 1.0 * (hi - lo) may overshoot hi by one ulp and fail validation.
-            out = np.clip(self.lo + np.multiply(u, self.hi - self.lo), self.lo, self.hi)
-        return float(out) if np.ndim(out) == 0 else out
+        """Map unit-cube coordinates ``u`` in [0, 1] (a number or an array) to values.
+
+        Through the prior's ``ppf``; a uniform prior is ``lo + u * (hi - lo)`` exactly
+        (whole numbers: a discrete uniform over ``lo..hi``).
+        """
+        return self.distribution.ppf(u)
 
 
 @dataclass(frozen=True)
@@ -289,8 +298,8 @@ class Experiment:
                 "seed": self.seed, "levels": self.levels, "second_order": self.second_order,
                 "model": self.model, "source": self.source, "n_points": self.n_points,
                 "n_runs": self.n_runs,
-                "parameters": [{"name": p.name, "bounds": [p.lo, p.hi], "kind": p.kind}
-                               for p in self.parameters],
+                "parameters": [{"name": p.name, "bounds": [p.lo, p.hi], "kind": p.kind,
+                                "prior": list(p.prior)} for p in self.parameters],
                 # `is not`: a year of 0 (the analytic models) is a value, not "unset".
                 "outcomes": [{k: v for k, v in vars(o).items()
                               if v is not None and v is not False} for o in self.outcomes],
@@ -451,6 +460,7 @@ def _check_parameters(data: dict, where: str, scenario: Scenario) -> tuple[Varie
     out = []
     for name, spec in params.items():
         key = f"parameters.{name}"
+        reg = None
         if name.startswith("interventions."):
             (rlo, rhi), unit, kind = _intervention_field(name, scenario, where)
         elif name not in REGISTRY:
@@ -483,7 +493,10 @@ def _check_parameters(data: dict, where: str, scenario: Scenario) -> tuple[Varie
         if lo < rlo or hi > rhi:
             raise input_error(where, f"{key}.bounds", f"= {bounds} goes outside the registry "
                               f"bounds [{rlo:g}, {rhi:g}]", b_allowed)
-        out.append(VariedParam(name, float(lo), float(hi), kind))
+        # {} samples the registry prior; own bounds, and intervention fields, are uniform
+        registered = not name.startswith("interventions.")
+        prior = reg.prior if registered and "bounds" not in spec else ("uniform",)
+        out.append(VariedParam(name, float(lo), float(hi), kind, prior))
     return tuple(out)
 
 

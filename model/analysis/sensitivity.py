@@ -1,25 +1,28 @@
-"""Global sensitivity analysis of emigsim with SALib: design, batch, indices, figures.
+"""Global sensitivity analysis of emigsim with SALib: batch, indices, noise, figures.
 
 The path of an experiment (:mod:`model.analysis.experiment`) through this module:
 
-1. :func:`design_matrix` samples the design in the **unit cube** with SALib and
-   :func:`sample` maps each column linearly onto the parameter's bounds (integers and
-   years through a discrete uniform), as EMA Workbench does: the design is the same
-   whatever the bounds, and the analysis works on the exact matrix SALib produced.
-2. :func:`experiment_specs` turns the points into runs (``replicates`` per point, each
-   with its own seed) and :func:`run_experiment` executes them into a resumable
-   :class:`~model.runs.store.ResultStore` (finished runs are skipped on a re-run).
-3. :func:`outcome_table` reads only the rows of the outcome metrics back from the store
-   and computes one row per run; :func:`analyse` averages the replicates of each design
-   point and runs the SALib analyser on every outcome (per year for ``per_year``
-   outcomes: SALib has no time-varying analysis, so each year is analysed on its own).
+1. the design comes from :mod:`model.analysis.design`: SALib samples the **unit cube**
+   (:func:`~model.analysis.design.design_matrix`), each column goes through the
+   parameter's prior (:func:`~model.analysis.design.sample`) and
+   :func:`~model.analysis.design.experiment_specs` turns the points into runs
+   (``replicates`` per point, each with its own seed);
+2. :func:`run_experiment` executes them into a resumable
+   :class:`~model.runs.store.ResultStore` (finished runs are skipped on a re-run);
+3. :func:`~model.analysis.outcomes.outcome_table` (:mod:`model.analysis.outcomes`) reads
+   only the rows of the outcome metrics back from the store and computes one row per run;
+   :func:`analyse` averages the replicates of each design point and runs the SALib
+   analyser on every outcome (per year for ``per_year`` outcomes: SALib has no
+   time-varying analysis, so each year is analysed on its own). The analysers work on the
+   unit-cube design, so the indices rank the parameters over their priors;
 4. :func:`noise_shares` measures how much of the outcome's variance is replicate noise;
    indices smaller than about that share cannot be told apart from noise.
 
 Seeds: SALib's analysers test ``if seed:``, so a seed of 0 silently means "unseeded"; and
-some of them reseed NumPy's global generator. :func:`salib_seed` therefore derives a
-non-zero seed per purpose from the experiment's seed, and the analysers run with the
-global NumPy state saved and restored.
+some of them reseed NumPy's global generator.
+:func:`~model.analysis.design.salib_seed` therefore derives a non-zero seed per purpose
+from the experiment's seed, and the analysers run with the global NumPy state saved and
+restored.
 
 Examples
 --------
@@ -29,9 +32,10 @@ Examples
 >>> xs = tuple(VariedParam(f"x{i}", -math.pi, math.pi) for i in (1, 2, 3))
 >>> exp = Experiment("ishigami", "", Scenario(), "sobol", 64, 1, 1, xs,
 ...                  (Outcome("y", "y", year=0),), model="ishigami")
->>> points = sample(exp)
->>> len(points), sorted(points[0])
-(512, ['x1', 'x2', 'x3'])
+>>> ix = analyse(exp, pd.DataFrame({"point": range(exp.n_points), "y": [
+...     math.sin(p["x1"]) + 7 * math.sin(p["x2"]) ** 2 for p in sample(exp)]}))
+>>> sorted(ix["index"].unique())[:2]
+['S1', 'S1_conf']
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ import shutil
 import sys
 import uuid
 import warnings
-import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -53,14 +56,15 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from model.analysis.design import design_matrix, experiment_specs, salib_seed, sample, unit_problem
 from model.analysis.experiment import FAST_M, Experiment
-from model.runs.batch import RunSpec, code_version, design_specs
+from model.analysis.outcomes import column_year, outcome_table, point_means
+from model.runs.batch import RunSpec, code_version
 from model.runs.execution import BatchReport, execute
 from model.runs.manifest import output_temp_dir
 from model.runs.store import ResultStore, StoreLockedError
 
-__all__ = ["salib_seed", "design_matrix", "sample", "experiment_specs", "open_store",
-           "StoreConflictError", "outcome_table", "analyse", "noise_shares", "MAIN_INDEX",
+__all__ = ["open_store", "StoreConflictError", "analyse", "noise_shares", "MAIN_INDEX",
            "run_experiment", "ExperimentResult", "summary_text", "write_series_csv",
            "index_figure", "index_by_year_figure"]
 
@@ -75,109 +79,6 @@ _RUN_METRICS = ("new_emigrants", "net_migration", "population", "new_labour_migr
 """Metrics of the standard run figures (:func:`model.runs.plots.write_run_figures`)."""
 _SERIES_COLUMNS = ["scenario", "point", "replicate", "seed", "year", "metric", "group",
                    "value"]
-
-
-def salib_seed(seed: int, purpose: str) -> int:
-    """A non-zero seed for one SALib call, derived from the experiment's seed.
-
-    SALib's analysers only seed when ``if seed:`` is true, so 0 would mean "unseeded"
-    (different confidence intervals on every call). The result lies in ``1..2**31 - 1``
-    (valid for ``np.random.seed`` too) and differs between purposes.
-
-    Examples
-    --------
-    >>> salib_seed(0, "design") > 0
-    True
-    >>> salib_seed(1, "design") == salib_seed(1, "design") != salib_seed(1, "analyse")
-    True
-    """
-    state = np.random.SeedSequence([int(seed), zlib.crc32(purpose.encode())])
-    return int(state.generate_state(1, dtype=np.uint64)[0] % (2**31 - 1)) + 1
-
-
-# ---------------------------------------------------------------------- design
-def _unit_problem(exp: Experiment) -> dict:
-    return {"num_vars": len(exp.parameters), "names": [p.name for p in exp.parameters],
-            "bounds": [[0.0, 1.0]] * len(exp.parameters)}
-
-
-def design_matrix(exp: Experiment) -> np.ndarray:
-    """The design in the unit cube, one row per design point, in SALib's order.
-
-    Deterministic for a given experiment (the sampler is seeded with
-    ``salib_seed(exp.seed, "design")``, whatever the method, so that a delta or PAWN
-    experiment with ``sampling = "sobol"`` has exactly the points of the Sobol experiment
-    with the same settings and can reuse its runs).
-
-    Examples
-    --------
-    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
-    >>> from model.scenario import Scenario
-    >>> exp = Experiment("m", "", Scenario(), "morris", 3, 1, 1,
-    ...                  (VariedParam("age_peak", 30, 40), VariedParam("b_russian", 0, 5)),
-    ...                  (Outcome("e", "new_emigrants", year=2018),))
-    >>> X = design_matrix(exp)
-    >>> X.shape, float(X.min()) >= 0.0, float(X.max()) <= 1.0
-    ((9, 2), True, True)
-    """
-    from SALib.sample import fast_sampler, latin, morris
-    from SALib.sample import sobol as sobol_sampler
-
-    unit = _unit_problem(exp)
-    seed = salib_seed(exp.seed, "design")
-    if exp.sampling == "sobol":
-        X = sobol_sampler.sample(unit, exp.n, calc_second_order=exp.second_order, seed=seed)
-    elif exp.sampling == "morris":
-        X = morris.sample(unit, exp.n, num_levels=exp.levels, seed=seed)
-    elif exp.sampling == "fast":
-        X = fast_sampler.sample(unit, exp.n, M=FAST_M, seed=seed)
-    elif exp.sampling == "latin":
-        X = latin.sample(unit, exp.n, seed=seed)
-    else:
-        raise ValueError(f"unknown sampling {exp.sampling!r}")
-    return np.asarray(X, dtype=float)
-
-
-def sample(exp: Experiment) -> list[dict]:
-    """The design points as ``{parameter: value}`` dicts, in design order.
-
-    Each unit-cube column is mapped linearly onto the parameter's ``[lo, hi]`` (integer
-    and year parameters onto a discrete uniform over ``lo..hi``). Points are not
-    de-duplicated: Sobol and Morris estimators need the exact matrix.
-
-    Examples
-    --------
-    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
-    >>> from model.scenario import Scenario
-    >>> exp = Experiment("l", "", Scenario(), "delta", 20, 1, 1,
-    ...                  (VariedParam("study_years", 1, 8, "int"),),
-    ...                  (Outcome("e", "new_emigrants", year=2018),))
-    >>> sorted({p["study_years"] for p in sample(exp)}) == [float(v) for v in range(1, 9)]
-    True
-    """
-    X = design_matrix(exp)
-    cols = [p.value(X[:, j]) for j, p in enumerate(exp.parameters)]
-    names = [p.name for p in exp.parameters]
-    return [dict(zip(names, map(float, row), strict=True)) for row in zip(*cols, strict=True)]
-
-
-def experiment_specs(exp: Experiment) -> list[RunSpec]:
-    """Every run of the experiment (design points times replicates).
-
-    Replicate ``r`` (1-based) of every point has seed
-    ``model.core.rng.replicate_seed(exp.seed, r - 1)`` (common random numbers across points).
-
-    Examples
-    --------
-    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
-    >>> from model.scenario import Scenario
-    >>> exp = Experiment("m", "", Scenario(scale=4000), "morris", 2, 2, 1,
-    ...                  (VariedParam("age_peak", 30, 40),),
-    ...                  (Outcome("e", "new_emigrants", year=2018),))
-    >>> [(s.point, s.replicate) for s in experiment_specs(exp)][:3]
-    [(0, 1), (0, 2), (1, 1)]
-    """
-    return design_specs(exp.scenario, sample(exp), exp.seed, exp.replicates, model=exp.model)
 
 
 # ---------------------------------------------------------------------- store
@@ -273,85 +174,6 @@ def _relock(store: ResultStore, path: Path) -> ResultStore:
     return fresh
 
 
-# ---------------------------------------------------------------------- outcomes
-def outcome_table(store: ResultStore, exp: Experiment,
-                  specs: Sequence[RunSpec] | None = None) -> pd.DataFrame:
-    """One row per run with its design values and outcomes.
-
-    Columns: ``run_id, point, replicate, seed``, the varied parameters, then one column
-    per outcome (``name@year`` for per-year outcomes).
-
-    Only the rows of the outcomes' metrics and groups, and of this experiment's runs, are
-    read from the store, so memory stays small whatever else the store holds. Runs not
-    (yet) in the store have NaN outcomes.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from model.runs.execution import execute
-    >>> from model.analysis.experiment import Experiment, Outcome, VariedParam
-    >>> from model.scenario import Scenario
-    >>> xs = tuple(VariedParam(f"x{i}", -3.14, 3.14) for i in (1, 2, 3))
-    >>> exp = Experiment("i", "", Scenario(), "morris", 2, 1, 1, xs,
-    ...                  (Outcome("y", "y", year=0),), model="ishigami")
-    >>> st = ResultStore(tempfile.mkdtemp())
-    >>> _ = execute(experiment_specs(exp), st, workers=0, progress=False)
-    >>> outcome_table(st, exp).columns.tolist()
-    ['run_id', 'point', 'replicate', 'seed', 'x1', 'x2', 'x3', 'y']
-    """
-    specs = experiment_specs(exp) if specs is None else specs
-    ids = [s.run_id for s in specs]
-    table = pd.DataFrame({"run_id": ids, "point": [s.point for s in specs],
-                          "replicate": [s.replicate for s in specs],
-                          "seed": [s.seed for s in specs]})
-    for p in exp.parameters:
-        table[p.name] = [float(s.design[p.name]) for s in specs]
-    metrics = sorted({o.metric for o in exp.outcomes})
-    groups = sorted({o.group for o in exp.outcomes})
-    rows = store.load(columns=["run_id", "year", "metric", "group", "value"],
-                      metric=metrics, group=groups, run_id=ids)
-    # first(): a run written twice (two processes on one store) must not be counted twice.
-    wide = (rows.groupby(["metric", "group", "year", "run_id"])["value"].first()
-            .unstack("run_id") if len(rows) else pd.DataFrame())
-    out: dict[str, np.ndarray] = {}
-
-    def values(metric: str, group: str, year: int) -> np.ndarray:
-        key = (metric, group, year)
-        if key not in wide.index:
-            return np.full(len(ids), np.nan)
-        return wide.loc[key].reindex(ids).to_numpy(dtype=float)
-
-    for o in exp.outcomes:
-        if o.year is not None:
-            out[o.name] = values(o.metric, o.group, o.year)
-        elif o.years is not None:
-            block = np.vstack([values(o.metric, o.group, y)
-                               for y in range(o.years[0], o.years[1] + 1)])
-            # No skipna: a missing year must make the outcome missing, not smaller.
-            out[o.name] = block.sum(axis=0) if o.aggregate == "sum" else block.mean(axis=0)
-        else:
-            for y, col in zip(range(exp.window[0], exp.window[1] + 1),
-                              o.columns(exp.window), strict=True):
-                out[col] = values(o.metric, o.group, y)
-    return pd.concat([table, pd.DataFrame(out, index=table.index)], axis=1)
-
-
-def _column_year(col: str) -> float:
-    return float(col.rsplit("@", 1)[1]) if "@" in col else math.nan
-
-
-def _point_means(exp: Experiment, table: pd.DataFrame) -> pd.DataFrame:
-    cols = exp.outcome_columns()
-    means = table.groupby("point")[cols].mean().reindex(range(exp.n_points))
-    bad = means.columns[means.isna().any()].tolist()
-    if bad:
-        n_missing = int(means[bad].isna().any(axis=1).sum())
-        raise ValueError(f"{n_missing} of {exp.n_points} design points have no value for "
-                         f"{', '.join(bad[:5])}{' ...' if len(bad) > 5 else ''}; the design "
-                         "is incomplete (finish the batch) or a metric/group is not recorded")
-    return means
-
-
 def _one_blas_thread():
     """Limit BLAS to one thread when threadpoolctl is installed (a no-op otherwise).
 
@@ -387,7 +209,7 @@ def _analyse_column(exp: Experiment, X: np.ndarray | None, y: np.ndarray) -> dic
     """Indices of one outcome column: ``{index: array over parameters}`` (+ ``S2``)."""
     from SALib.analyze import delta, fast, morris, pawn, sobol
 
-    unit = _unit_problem(exp)
+    unit = unit_problem(exp)
     seed = salib_seed(exp.seed, "analyse")
     d = len(exp.parameters)
     constant = float(np.ptp(y)) == 0.0
@@ -432,7 +254,7 @@ def analyse(exp: Experiment, outcomes: pd.DataFrame) -> pd.DataFrame:
     exp : Experiment
         The experiment (its design is recomputed, deterministically).
     outcomes : pandas.DataFrame
-        :func:`outcome_table` of the finished batch.
+        :func:`~model.analysis.outcomes.outcome_table` of the finished batch.
 
     Returns
     -------
@@ -466,13 +288,13 @@ def analyse(exp: Experiment, outcomes: pd.DataFrame) -> pd.DataFrame:
     >>> round(float(ix["a", "ST"]), 1), round(float(ix["b", "ST"]), 1)
     (0.9, 0.1)
     """
-    means = _point_means(exp, outcomes)
+    means = point_means(exp, outcomes)
     X = design_matrix(exp) if exp.method in ("morris", "delta", "pawn") else None
     names = [p.name for p in exp.parameters]
     rows: list[tuple] = []
     for o in exp.outcomes:
         for col in o.columns(exp.window):
-            year = _column_year(col)
+            year = column_year(col)
             res = _analyse_column(exp, X, means[col].to_numpy(dtype=float))
             for key, arr in res.items():
                 if key in ("S2", "S2_conf"):
@@ -515,7 +337,7 @@ def noise_shares(exp: Experiment, outcomes: pd.DataFrame) -> pd.DataFrame:
             within = float(g.var(ddof=1).mean()) if exp.replicates > 1 else math.nan
             share = within / total if total > 0 else math.nan
             share_means = (within / exp.replicates) / var_means if var_means > 0 else math.nan
-            rows.append({"outcome": o.name, "year": _column_year(col),
+            rows.append({"outcome": o.name, "year": column_year(col),
                          "replicates": exp.replicates, "within_var": within,
                          "total_var": total, "noise_share": share,
                          "noise_share_of_means": share_means})
@@ -775,8 +597,9 @@ class ExperimentResult:
     files : list of Path
         Files written (empty when the batch is incomplete).
     indices, noise, outcomes : pandas.DataFrame or None
-        :func:`analyse`, :func:`noise_shares` and :func:`outcome_table` (None when the
-        batch is incomplete: partial designs are never analysed).
+        :func:`analyse`, :func:`noise_shares` and
+        :func:`~model.analysis.outcomes.outcome_table` (None when the batch is incomplete:
+        partial designs are never analysed).
     """
 
     experiment: Experiment

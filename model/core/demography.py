@@ -2,16 +2,21 @@
 
 Rates (assumptions where the shipped data have no schedules, see ``model/data/README.md``):
 
-* deaths: Gompertz hazard ``mortality_level * 5e-5 * exp(0.09 * age)``, times 1.5 for men,
-  plus 0.01 in the first year of life;
-* births: women aged 15-49 at home, with a triangular age pattern peaking at 27; its level
-  is set every year and region so that expected births minus expected deaths equals the
-  official natural increase rate of that region and year (BNS; 2018 held afterwards);
-* schooling: 16-year-olds reach secondary; at 22 a share ``p_higher_completion`` completes
-  higher education;
-* household formation: an adult child (20-34) of the head at home leaves with probability
-  ``p_leave_home`` and heads a new one-person household in the same region, inheriting the
-  parent household's ethnicity, optimism, kin abroad and contacts;
+* deaths: Gompertz hazard ``mortality_level * gompertz_a * exp(gompertz_b * age)`` (5e-5
+  and 0.09), times ``male_mortality_excess`` (1.5) for men, plus ``infant_mortality``
+  (0.01) in the first year of life (:class:`Mortality`);
+* births: women aged ``fertile_age_min``-``fertile_age_max`` (15-49) at home, with a
+  triangular age pattern peaking at ``fertility_peak_age`` (27); its level is set every
+  year and region so that expected births minus expected deaths equals the official
+  natural increase rate of that region and year (BNS; 2018 held afterwards), a woman's
+  probability capped at ``birth_cap`` (0.95);
+* schooling: at ``secondary_age`` (16) a person reaches secondary; at ``higher_age`` (22)
+  a share ``p_higher_completion`` completes higher education;
+* household formation: an adult child (``leave_home_min_age``-``leave_home_max_age``,
+  20-34) of the head at home, at least ``leave_home_min_gap`` (16) years younger than the
+  head, leaves with probability ``p_leave_home`` and heads a new one-person household in
+  the same region, inheriting the parent household's ethnicity, optimism, kin abroad and
+  contacts;
 * a household whose head dies or leaves is headed by its oldest member at home (or, with
   nobody at home, by its oldest living member); one with no living member is dissolved.
 
@@ -26,34 +31,78 @@ True
 from __future__ import annotations
 
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["death_probability", "fertility_shape", "death_age", "AGE_BANDS", "MAX_LIFE"]
+from model.params import REGISTRY
+
+__all__ = ["death_probability", "fertility_shape", "death_age", "Mortality", "AGE_BANDS",
+           "MAX_LIFE"]
 
 AGE_BANDS = ((0, 15), (16, 62), (63, 200))
-"""Age groups of the outputs: children, working age, pension age (men's thresholds)."""
+"""Age groups of the outputs: children, working age, pension age (men's thresholds).
 
-_GOMPERTZ_A = 5e-5
-_GOMPERTZ_B = 0.09
-_MALE_EXCESS = 1.5
-_INFANT = 0.01
-_FERTILE = (15, 49)
-_FERTILITY_PEAK = 27
+A definition of the output tables, not a model assumption: it stays a constant."""
 
 
-def death_probability(age: np.ndarray, sex: np.ndarray, level: float) -> np.ndarray:
+def _default(name: str):
+    return REGISTRY[name].default
+
+
+class Mortality(NamedTuple):
+    """The mortality schedule: Gompertz hazard, excess of men, infant hazard.
+
+    Hashable, so that life tables are cached per schedule. Fields default to the registry
+    defaults; :meth:`from_params` reads a run's parameter set.
+
+    Examples
+    --------
+    >>> from model.params import defaults
+    >>> Mortality().gompertz_b
+    0.09
+    >>> Mortality.from_params(defaults() | {"mortality_level": 2.0}).level
+    2.0
+    >>> Mortality.from_params(defaults()) == Mortality()
+    True
+    """
+
+    level: float = _default("mortality_level")
+    gompertz_a: float = _default("gompertz_a")
+    gompertz_b: float = _default("gompertz_b")
+    male_excess: float = _default("male_mortality_excess")
+    infant: float = _default("infant_mortality")
+
+    @classmethod
+    def from_params(cls, params: dict) -> Mortality:
+        """The schedule of a full parameter set."""
+        return cls(params["mortality_level"], params["gompertz_a"], params["gompertz_b"],
+                   params["male_mortality_excess"], params["infant_mortality"])
+
+
+def _schedule(mortality: Mortality | float) -> Mortality:
+    """A schedule from a schedule or a bare level (the other constants at their defaults)."""
+    if isinstance(mortality, Mortality):
+        return mortality
+    return Mortality(level=float(mortality))
+
+
+def death_probability(age: np.ndarray, sex: np.ndarray,
+                      mortality: Mortality | float) -> np.ndarray:
     """Probability of dying within the year at ``age`` for ``sex`` (0 men, 1 women).
+
+    ``mortality`` is a :class:`Mortality` schedule or a bare ``mortality_level``.
 
     Examples
     --------
     >>> float(death_probability(np.array([30]), np.array([1]), 1.0)[0]) < 0.01
     True
     """
+    m = _schedule(mortality)
     a = age.astype(np.float32)
-    h = np.float32(level * _GOMPERTZ_A) * np.exp(np.float32(_GOMPERTZ_B) * a)
-    h = h * np.where(sex == 0, np.float32(_MALE_EXCESS), np.float32(1.0))
-    h = h + np.where(age == 0, np.float32(_INFANT), np.float32(0.0))
+    h = np.float32(m.level * m.gompertz_a) * np.exp(np.float32(m.gompertz_b) * a)
+    h = h * np.where(sex == 0, np.float32(m.male_excess), np.float32(1.0))
+    h = h + np.where(age == 0, np.float32(m.infant), np.float32(0.0))
     return np.minimum(h, np.float32(1.0))
 
 
@@ -62,10 +111,10 @@ MAX_LIFE = 120
 
 
 @cache
-def _cumulative_hazard(sex: int, level: float) -> np.ndarray:
+def _cumulative_hazard(sex: int, mortality: Mortality) -> np.ndarray:
     """-log S(x) for x = 0 .. MAX_LIFE + 1, S(x) the probability to reach age x (cached)."""
     ages = np.arange(MAX_LIFE + 1)
-    q = death_probability(ages, np.full(ages.size, sex), level).astype(np.float64)
+    q = death_probability(ages, np.full(ages.size, sex), mortality).astype(np.float64)
     q[-1] = 1.0
     with np.errstate(divide="ignore"):
         step = -np.log1p(-np.minimum(q, 1.0))
@@ -74,8 +123,11 @@ def _cumulative_hazard(sex: int, level: float) -> np.ndarray:
     return out
 
 
-def death_age(age: np.ndarray, sex: np.ndarray, u: np.ndarray, level: float) -> np.ndarray:
+def death_age(age: np.ndarray, sex: np.ndarray, u: np.ndarray,
+              mortality: Mortality | float) -> np.ndarray:
     """Age at which each person will die, given alive at ``age``, drawn with uniforms ``u``.
+
+    ``mortality`` is a :class:`Mortality` schedule or a bare ``mortality_level``.
 
     Why once, at creation: mortality rates do not change over a run, so drawing the age
     of death once from the life table is the same process as a yearly draw, and the
@@ -90,26 +142,33 @@ def death_age(age: np.ndarray, sex: np.ndarray, u: np.ndarray, level: float) -> 
     """
     out = np.empty(len(age), dtype=np.int16)
     e = -np.log1p(-np.asarray(u, dtype=np.float64))  # exponential: -log(1 - u)
+    m = _schedule(mortality)
     for s in (0, 1):
         pick = sex == s
-        big_l = _cumulative_hazard(s, float(level))
+        big_l = _cumulative_hazard(s, m)
         target = big_l[age[pick]] + e[pick]
         # first x >= age with L(x + 1) > L(age) + E
         out[pick] = np.searchsorted(big_l[1:], target, side="right")
     return np.minimum(out, MAX_LIFE)
 
 
-def fertility_shape(age: np.ndarray) -> np.ndarray:
-    """Relative fertility by age of woman (triangular, 15-49, peak 27, maximum 1).
+def fertility_shape(age: np.ndarray, lo: int = _default("fertile_age_min"),
+                    peak: int = _default("fertility_peak_age"),
+                    hi: int = _default("fertile_age_max")) -> np.ndarray:
+    """Relative fertility by age of woman (triangular, ``lo``-``hi``, peak ``peak``, maximum 1).
+
+    Defaults: the registry's ``fertile_age_min``, ``fertility_peak_age`` and
+    ``fertile_age_max`` (15, 27, 49).
 
     Examples
     --------
     >>> [round(float(f), 3) for f in fertility_shape(np.array([14, 27, 49]))]
     [0.0, 1.0, 0.043]
+    >>> [round(float(f), 3) for f in fertility_shape(np.array([14, 27, 49]), 20, 30, 40)]
+    [0.0, 0.727, 0.0]
     """
     a = age.astype(np.float32)
-    lo, hi = _FERTILE
-    rising = (a - (lo - 1)) / np.float32(_FERTILITY_PEAK - (lo - 1))
-    falling = (np.float32(hi + 1) - a) / np.float32(hi + 1 - _FERTILITY_PEAK)
-    f = np.where(a <= _FERTILITY_PEAK, rising, falling)
+    rising = (a - (lo - 1)) / np.float32(peak - (lo - 1))
+    falling = (np.float32(hi + 1) - a) / np.float32(hi + 1 - peak)
+    f = np.where(a <= peak, rising, falling)
     return np.where((age >= lo) & (age <= hi), f, np.float32(0.0)).astype(np.float32)

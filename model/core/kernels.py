@@ -257,11 +257,17 @@ class ActTallies(NamedTuple):
 
 
 class AgeRules(NamedTuple):
-    """Streams and probabilities of :func:`age_and_move` (keys uint64, probabilities float32).
+    """Streams, probabilities and ages of :func:`age_and_move`.
+
+    Keys are uint64, probabilities float32. ``ages`` holds five ages (int32):
+    ``secondary_age``, ``higher_age``, the youngest and oldest age of leaving home *after
+    ageing* (``leave_home_min_age + 1``, ``leave_home_max_age + 1``) and
+    ``leave_home_min_gap`` (defaults 16, 22, 21, 35, 16).
 
     Examples
     --------
-    >>> AgeRules(np.uint64(1), np.float32(0.3), np.uint64(2), np.float32(0.06)).p_leave
+    >>> ages = np.array([16, 22, 21, 35, 16], np.int32)
+    >>> AgeRules(np.uint64(1), np.float32(0.3), np.uint64(2), np.float32(0.06), ages).p_leave
     np.float32(0.06)
     """
 
@@ -269,6 +275,7 @@ class AgeRules(NamedTuple):
     p_higher: np.float32
     key_leave: np.uint64
     p_leave: np.float32
+    ages: np.ndarray
 
 
 class Draws(NamedTuple):
@@ -506,24 +513,24 @@ def fertility_mass(women, pp, fertility, mass):
 
 
 @njit(cache=True, nogil=True)
-def births(women, pp, fertility, level, key_birth):
+def births(women, pp, fertility, level, key_birth, cap):
     """Mothers of the year among the women of ``women`` at home; returns their slots.
 
     A woman of ``women`` (see :func:`act_return_die`) still at home gives birth when the
-    uniform of her slot is below ``min(level[region] * fertility[age], 0.95)`` (in
+    uniform of her slot is below ``min(level[region] * fertility[age], cap)`` (``cap`` the
+    float64 ``birth_cap``, 0.95; in
     float32). Mothers come in slot order.
 
     Examples
     --------
     >>> pp = PersonArrays.zeros(2, age=[27, 30])
     >>> births(np.array([0, 1]), pp, np.ones(121, np.float32), np.array([0.95]),
-    ...        np.uint64(1)).tolist()
+    ...        np.uint64(1), 0.95).tolist()
     [0, 1]
     """
     status, region, age = pp.status, pp.region, pp.age
     n = 0
     mothers = np.empty(len(women), np.intp)
-    cap = np.float64(0.95)
     for j in range(len(women)):
         i = women[j]
         if status[i] != HOME:
@@ -544,13 +551,14 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
     jure person in slot order, and a count:
 
     1. **schooling and ageing** (slots below ``n_aged``, i.e. not this year's newborns): at
-       16 a person reaches secondary education, at 22 higher education with probability
-       ``rules.p_higher`` (the uniform of its slot in ``rules.key_education``, float32);
-       then ages one year;
-    2. **leaving home**: an adult child aged 21-35 (after ageing) at home in a resident
-       household, not its head and at least 16 years younger than the head (both after
-       ageing), leaves when the uniform of its slot in ``rules.key_leave`` is below
-       ``rules.p_leave`` (float32). Leavers are returned in increasing slot order; the
+       ``rules.ages[0]`` (16) a person reaches secondary education, at ``rules.ages[1]``
+       (22) higher education with probability ``rules.p_higher`` (the uniform of its slot
+       in ``rules.key_education``, float32); then ages one year;
+    2. **leaving home**: an adult child aged ``rules.ages[2]``-``rules.ages[3]`` (21-35,
+       after ageing) at home in a resident household, not its head and at least
+       ``rules.ages[4]`` (16) years younger than the head (both after ageing), leaves when
+       the uniform of its slot in ``rules.key_leave`` is below ``rules.p_leave``
+       (float32). Leavers are returned in increasing slot order; the
        caller gives them households of their own;
     3. **new heads**: a resident household whose head is no longer at home gets the oldest
        member at home who stays, else the oldest living member abroad (ties: the later
@@ -568,7 +576,8 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
     --------
     >>> pp = PersonArrays.zeros(3, status=[4, 0, 0], age=[70, 48, 21])  # head (0) died
     >>> hh = HouseholdArrays.zeros(1)
-    >>> rules = AgeRules(np.uint64(1), np.float32(0.5), np.uint64(2), np.float32(1.0))
+    >>> ages = np.array([16, 22, 21, 35, 16], np.int32)
+    >>> rules = AgeRules(np.uint64(1), np.float32(0.5), np.uint64(2), np.float32(1.0), ages)
     >>> age_and_move(3, pp, hh, rules, np.zeros(121, np.int32),
     ...              np.zeros((2, 1), np.int64)).tolist()
     [2]
@@ -579,6 +588,8 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
     hh_head, hh_status = hh.head, hh.status
     key_edu, p_higher = rules.key_education, rules.p_higher
     key_leave, p_leave = rules.key_leave, rules.p_leave
+    ages = rules.ages
+    secondary, higher, leave_lo, leave_hi, gap = ages[0], ages[1], ages[2], ages[3], ages[4]
     n_h = len(hh_status)
     flag = np.zeros(n_h, np.bool_)
     for h in range(n_h):
@@ -593,22 +604,22 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
             continue
         a = np.int32(age[i])
         if i < n_aged:
-            if a == 16:
+            if a == secondary:
                 edu[i] = 1
-            elif a == 22 and uniform_of(key_edu, i) < p_higher:
+            elif a == higher and uniform_of(key_edu, i) < p_higher:
                 edu[i] = 2
             a += 1
             age[i] = a
         if s != HOME:
             abroad_cells[_ix(s - 1), _cell(group_base, band_code, age, edu, i)] += 1
         h = _ix(owner[i])
-        if s == HOME and a >= 21 and a <= 35 and hh_status[h] == RESIDENT:
+        if s == HOME and a >= leave_lo and a <= leave_hi and hh_status[h] == RESIDENT:
             head = _ix(hh_head[h])
             if head != i:
                 a_head = np.int32(age[head])
                 if head > i and head < n_aged and status[head] <= STUDY:
                     a_head += 1  # ages later in this pass
-                if a_head - a >= 16 and uniform_of(key_leave, i) < p_leave:
+                if a_head - a >= gap and uniform_of(key_leave, i) < p_leave:
                     out[n] = i
                     n += 1
                     continue  # gone: not a candidate head of the home it leaves
@@ -796,8 +807,8 @@ def warm_up() -> None:
                             half, half, half, 4.0, 18, True, np.zeros(121, np.float32)),
                    ActTallies(i8, i8, i8))
     fertility_mass(ip, pp, np.zeros(121, np.float32), f8)
-    births(ip, pp, np.zeros(121, np.float32), f8, key)
-    age_and_move(0, pp, hh, AgeRules(key, half, key, half), table,
+    births(ip, pp, np.zeros(121, np.float32), f8, key, 0.95)
+    age_and_move(0, pp, hh, AgeRules(key, half, key, half, np.zeros(5, np.int32)), table,
                  np.zeros((2, 1), np.int64))
     group_order(i1, i8)
     p = defaults()

@@ -8,17 +8,26 @@ doubling) when births, new households or immigrants need room.
 How the 2012 population is built (assumptions are listed in ``model/data/README.md``):
 
 * regions: official population on 1 January 2012 (BNS) divided by the scale;
-* household sizes: 1 + Poisson(mean_household_size - 1), capped at 12, the last household
-  of a region trimmed so that its persons match the official count exactly;
+* household sizes: 1 + Poisson(mean_household_size - 1), capped at max_household_size
+  (12), the last household of a region trimmed so that its persons match the official
+  count exactly;
 * ages and sexes: the region's 2020 shares of children (0-15), working age and pension age
   by sex (BNS open data), spread evenly over single years within the child and working
-  bands and geometrically (mean 12 years beyond the threshold) within the pension band;
-  heads are adults of 20 and over, other members take the rest of the distribution;
-* education: pupils to 15 basic, 16-21 secondary, 22+ by the 2009 census shares by sex;
+  bands and geometrically (mean pension_spread_years, 12, beyond the threshold) within the
+  pension band; heads are adults of head_min_age (20) and over, other members take the
+  rest of the distribution;
+* education: pupils below secondary_age (16) basic, then secondary, from higher_age (22)
+  by the 2009 census shares by sex;
 * ethnicity (per household): 2009 census shares by region (partly assumed, see datasets);
 * optimism: Beta with mean = Cantril ladder 2012 / 10 and concentration optimism_concentration;
 * ties abroad: kin abroad with p_diaspora_european or p_diaspora_other;
-* contacts: see :mod:`model.core.network`.
+* contacts: see :mod:`model.core.network`;
+* abroad on 1 January 2012: students aged abroad_student_min_age-abroad_student_max_age
+  (17-24) and labour migrants of working age (work_age_min-work_age_max, 18-62).
+
+The bands of the 2020 age table (0-15, 16 to the pension age, pension age 63 men and 59
+women) are definitions of that data table, and ``MAX_AGE`` is the width of its single-year
+spread; they stay constants.
 
 Examples
 --------
@@ -36,15 +45,16 @@ from functools import cache
 import numpy as np
 
 from model import datasets
-from model.core.demography import death_age
+from model.core.demography import Mortality, death_age
 from model.core.network import draw_contacts
 from model.core.recorder import Recorder
 from model.core.rng import stream
+from model.params import REGISTRY
 
 __all__ = [
     "Households", "Persons", "synthesize", "add_households", "age_sex_distribution",
     "HOME", "LABOUR", "STUDY", "EMIGRATED", "DEAD", "RESIDENT", "HH_EMIGRATED", "DISSOLVED",
-    "MAX_AGE", "MAX_HH_SIZE",
+    "MAX_AGE",
 ]
 
 from model.core.states import (
@@ -60,9 +70,7 @@ from model.core.states import (
 )
 
 MAX_AGE = 100
-MAX_HH_SIZE = 12
-_PENSION_MEAN_YEARS = 12.0  # assumption: geometric spread of ages beyond the pension threshold
-_HEAD_MIN_AGE = 20
+"""Oldest single year of the synthetic 2012 age distribution (the width of its table)."""
 
 
 class _Table:
@@ -170,10 +178,13 @@ class Persons(_Table):
 
 
 @cache
-def age_sex_distribution(region: int) -> np.ndarray:
+def age_sex_distribution(region: int,
+                         pension_spread: float = REGISTRY["pension_spread_years"].default
+                         ) -> np.ndarray:
     """Share of a region's population by sex (rows: men, women) and single year of age.
 
-    Built from the region's 2020 functional age groups (see the module docstring).
+    Built from the region's 2020 functional age groups (see the module docstring);
+    ``pension_spread`` is the parameter ``pension_spread_years``.
 
     Examples
     --------
@@ -188,7 +199,7 @@ def age_sex_distribution(region: int) -> np.ndarray:
         child = ages <= 15
         work = (ages >= 16) & (ages < pension_from)
         pens = ages >= pension_from
-        decay = np.exp(-(ages - pension_from) / _PENSION_MEAN_YEARS) * pens
+        decay = np.exp(-(ages - pension_from) / pension_spread) * pens
         out[s, child] = groups[(sex, "child")] / child.sum()
         out[s, work] = groups[(sex, "work")] / work.sum()
         out[s, pens] = groups[(sex, "pension")] * decay[pens] / decay.sum()
@@ -197,19 +208,20 @@ def age_sex_distribution(region: int) -> np.ndarray:
     return out
 
 
-def _education(age: np.ndarray, sex: np.ndarray, u: np.ndarray) -> np.ndarray:
+def _education(age: np.ndarray, sex: np.ndarray, u: np.ndarray, secondary_age: int,
+               higher_age: int) -> np.ndarray:
     shares = datasets.education_shares()
     cum_m = np.cumsum(shares["male"])
     cum_f = np.cumsum(shares["female"])
     first = np.where(sex == 0, cum_m[0], cum_f[0])
     second = np.where(sex == 0, cum_m[1], cum_f[1])
     adult_level = (u >= first).astype(np.int8) + (u >= second)
-    edu = np.where(age < 16, 0, np.where(age < 22, 1, adult_level))
+    edu = np.where(age < secondary_age, 0, np.where(age < higher_age, 1, adult_level))
     return edu.astype(np.int8)
 
 
-def _sizes_by_region(rng: np.random.Generator, persons: np.ndarray, mean_size: float
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _sizes_by_region(rng: np.random.Generator, persons: np.ndarray, mean_size: float,
+                     max_size: int) -> tuple[np.ndarray, np.ndarray]:
     """Household sizes and regions such that each region's sizes sum to ``persons[r]``.
 
     One stream of i.i.d. sizes is laid end to end over the regions' person ranges; a
@@ -219,10 +231,10 @@ def _sizes_by_region(rng: np.random.Generator, persons: np.ndarray, mean_size: f
     if total <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     n_guess = int(total / mean_size * 1.2) + 16
-    sizes = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), MAX_HH_SIZE)
+    sizes = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), max_size)
     while sizes.sum() < total:  # rare: extend the draw
         sizes = np.concatenate([sizes, np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess),
-                                                  MAX_HH_SIZE)])
+                                                  max_size)])
     ends = np.cumsum(sizes)
     bounds = np.cumsum(persons)
     # cut every household at the region boundaries: boundaries become household ends too
@@ -248,20 +260,23 @@ def _stacked_cdf(pdf: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _age_tables() -> tuple[np.ndarray, np.ndarray]:
-    """Every region's (sex, age) distribution, of all persons and of heads (20+)."""
-    adult = np.tile(np.arange(MAX_AGE + 1) >= _HEAD_MIN_AGE, 2)
-    all_pdf = np.array([age_sex_distribution(r).ravel() for r in range(len(datasets.REGIONS))])
+def _age_tables(head_min_age: int, pension_spread: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every region's (sex, age) distribution, of all persons and of heads (cached)."""
+    adult = np.tile(np.arange(MAX_AGE + 1) >= head_min_age, 2)
+    all_pdf = np.array([age_sex_distribution(r, pension_spread).ravel()
+                        for r in range(len(datasets.REGIONS))])
     head_pdf = all_pdf * adult
     head_pdf /= head_pdf.sum(axis=1, keepdims=True)
     return all_pdf, head_pdf
 
 
-def _members(rng: np.random.Generator, sizes: np.ndarray, region: np.ndarray
+def _members(rng: np.random.Generator, sizes: np.ndarray, region: np.ndarray,
+             tables: tuple[np.ndarray, np.ndarray]
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Ages and sexes of members, heads first in each household.
 
-    Heads are drawn from their region's adults (20+); other members from what the heads
+    ``tables`` are :func:`_age_tables` of the run's parameters. Heads are drawn from their
+    region's adults (``head_min_age`` and over); other members from what the heads
     leave of the region's distribution: ``all * persons - heads * households``, clipped at
     zero. Returns (household of each person, age, sex), persons grouped by household.
     """
@@ -270,7 +285,7 @@ def _members(rng: np.random.Generator, sizes: np.ndarray, region: np.ndarray
     is_head = np.zeros(len(owner), dtype=bool)
     is_head[np.concatenate([[0], np.cumsum(sizes)[:-1]])] = True
     person_region = region[owner]
-    all_pdf, head_pdf = _age_tables()
+    all_pdf, head_pdf = tables
     n_regions = len(all_pdf)
     heads_r = np.bincount(region, minlength=n_regions)[:, None]
     persons_r = np.bincount(person_region, minlength=n_regions)[:, None]
@@ -307,7 +322,8 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     ethnicity_shares : ndarray, shape (16, 8)
         Ethnic composition of the new households by region.
     higher_share : float, optional
-        Share of adults 22+ with higher education (else the 2009 census shares by sex).
+        Share of adults of ``higher_age`` and over with higher education (else the 2009
+        census shares by sex).
 
     Returns
     -------
@@ -327,10 +343,13 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     rng = stream(seed, label, year)
     mean_size = float(params["mean_household_size"])
     first_hh = hh.n
-    sizes, region = _sizes_by_region(rng, np.asarray(region_persons, dtype=np.int64), mean_size)
+    sizes, region = _sizes_by_region(rng, np.asarray(region_persons, dtype=np.int64), mean_size,
+                                     int(params["max_household_size"]))
     if len(sizes) == 0:
         return np.zeros(0, dtype=np.int64)
-    local, age, sex = _members(rng, sizes, region)
+    local, age, sex = _members(rng, sizes, region,
+                               _age_tables(int(params["head_min_age"]),
+                                           float(params["pension_spread_years"])))
     owner = local + first_hh
     region = region.astype(np.int8)
     age = age.astype(np.int16)
@@ -348,14 +367,15 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     diaspora = rng.random(n_new) < p_dia
 
     u_edu = rng.random(len(age))
-    edu = _education(age, sex, u_edu)
+    higher_age = int(params["higher_age"])
+    edu = _education(age, sex, u_edu, int(params["secondary_age"]), higher_age)
     if higher_share is not None:
-        adult = age >= 22
+        adult = age >= higher_age
         edu[adult] = np.where(u_edu[adult] < higher_share, 2,
                               np.where(edu[adult] == 2, 1, edu[adult]))
     first_person = pp.n
     dies_at = death_age(age, sex, stream(seed, label + ".death_age", year).random(len(age)),
-                        float(params["mortality_level"]))
+                        Mortality.from_params(params))
     pp.append(hh=owner, age=age, sex=sex, edu=edu,
               status=np.full(len(age), HOME, np.int8),
               years_abroad=np.zeros(len(age), np.int8), region=region[local],
@@ -407,17 +427,22 @@ def synthesize(params: dict, *, scale: float, seed: int) -> tuple[Households, Pe
 
 
 def _place_abroad(hh: Households, pp: Persons, params: dict, *, seed: int, scale: float) -> None:
-    """Send the 2012 stocks of students (aged 17-24) and labour migrants (18-62) abroad.
+    """Send the 2012 stocks of students and labour migrants abroad.
 
-    Chosen uniformly among eligible non-heads (heads where nobody else is eligible are
-    left at home); students get 0 to study_years - 1 completed years, evenly.
+    Students are aged ``abroad_student_min_age``-``abroad_student_max_age`` (17-24), labour
+    migrants of working age (``work_age_min``-``work_age_max``, 18-62). Chosen uniformly
+    among eligible non-heads (heads where nobody else is eligible are left at home);
+    students get 0 to study_years - 1 completed years, evenly.
     """
     stocks = datasets.initial_abroad()
     rng = stream(seed, "population.abroad", 2012)
     not_head = np.ones(pp.n, dtype=bool)
     not_head[hh.head] = False
-    for status, lo, hi, total in ((STUDY, 17, 24, stocks["students"]),
-                                  (LABOUR, 18, 62, stocks["labour"])):
+    p = params
+    for status, lo, hi, total in ((STUDY, int(p["abroad_student_min_age"]),
+                                   int(p["abroad_student_max_age"]), stocks["students"]),
+                                  (LABOUR, int(p["work_age_min"]), int(p["work_age_max"]),
+                                   stocks["labour"])):
         eligible = np.flatnonzero((pp.age >= lo) & (pp.age <= hi) & not_head
                                   & (pp.status == HOME))
         expected = total / scale

@@ -43,9 +43,10 @@ EDUCATION_LEVELS = ("basic", "secondary", "higher")
 REGION_GROUPS = {"north_industrial": datasets.NORTH_INDUSTRIAL}
 """Names that stand for several regions in ``target.region``."""
 HEAD_AGES_2012 = (20, 100)
-"""Ages of heads in the synthetic 2012 population (model.core.population: heads are adults
-of 20 and over; nobody is older than 100)."""
-_HIGHER_FROM = 22  # the 2012 population has basic or higher education from 22 on
+"""Ages of heads in the synthetic 2012 population at the registry defaults (heads are
+adults of ``head_min_age``, 20, and over; nobody is older than ``MAX_AGE``, 100); a
+scenario's own ``head_min_age`` replaces the 20."""
+_HIGHER_FROM = 22  # registry default of higher_age: basic or higher education from then on
 TARGET_KEYS = ("region", "head_age", "education", "ethnicity", "children", "intending")
 
 
@@ -216,15 +217,18 @@ def unreachable_in_2012(target: Target, params: dict) -> str | None:
     >>> unreachable_in_2012(Target(region=("Pavlodar",)), defaults()) is None
     True
     """
-    lo_all, hi_all = HEAD_AGES_2012
-    lo, hi = target.head_age or HEAD_AGES_2012
+    # the scenario's own head_min_age and higher_age (structural parameters) set who can be
+    # a head and from which age a head may hold a degree
+    lo_all, hi_all = int(params.get("head_min_age", HEAD_AGES_2012[0])), HEAD_AGES_2012[1]
+    higher_from = int(params.get("higher_age", _HIGHER_FROM))
+    lo, hi = target.head_age or (lo_all, hi_all)
     if hi < lo_all or lo > hi_all:
         return f"no head of a 2012 household is aged {lo}-{hi} (heads are {lo_all}-{hi_all})"
     if target.education is not None and "secondary" not in target.education \
-            and min(hi, hi_all) < _HIGHER_FROM:
+            and min(hi, hi_all) < higher_from:
         return (f"no head aged {max(lo, lo_all)}-{min(hi, hi_all)} has "
                 f"{' or '.join(target.education)} education in 2012 (heads under "
-                f"{_HIGHER_FROM} have secondary)")
+                f"{higher_from} have secondary)")
     if target.region is not None or target.ethnicity is not None:
         shares = datasets.ethnicity_by_region(params["european_north_factor"])
         rows = [datasets.REGIONS.index(r) for r in target.region or datasets.REGIONS]

@@ -16,8 +16,9 @@ on stderr with their run ids and the exit status is 1.
 Examples
 --------
 >>> from model.ui.cli import main
->>> main(["params"])  # doctest: +ELLIPSIS
-name ...
+>>> main(["params", "--role", "context"])  # doctest: +ELLIPSIS
+context: dates and switches (4)
+...
 0
 """
 
@@ -36,7 +37,7 @@ from typing import Any
 
 import model
 from model.analysis.experiment import shipped_experiments_dir
-from model.params import REGISTRY, Param, suggest
+from model.params import ROLES, suggest
 from model.scenario import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -48,6 +49,7 @@ from model.scenario import (
     load_scenario,
     shipped_scenarios_dir,
 )
+from model.ui.params_table import format_params_table
 
 __all__ = ["main", "build_parser", "CliError", "resolve_scenario_path", "shipped_scenarios_dir",
            "resolve_experiment_path", "shipped_experiments_dir", "cmd_run", "cmd_params",
@@ -706,48 +708,8 @@ def cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fmt(value: float, param: Param) -> str:
-    return str(int(value)) if param.kind in ("int", "year") else f"{value:g}"
-
-
-def _param_rows() -> list[dict[str, str]]:
-    return [{"name": p.name, "default": _fmt(p.default, p),
-             "bounds": f"[{_fmt(p.bounds[0], p)}, {_fmt(p.bounds[1], p)}]", "unit": p.unit,
-             "source": "assumption" if p.is_assumption else "data", "group": p.group,
-             "description": p.doc, "reference": p.source} for p in REGISTRY.values()]
-
-
-def format_params_table(markdown: bool = False) -> str:
-    """Return the parameter registry as an aligned text table or a Markdown table.
-
-    The text table has name, default, bounds, unit and source flag (data or assumption);
-    the Markdown one adds the group, the description and the full source, for the docs.
-
-    Examples
-    --------
-    >>> print(format_params_table().splitlines()[0])  # doctest: +NORMALIZE_WHITESPACE
-    name default bounds unit source
-    >>> format_params_table(markdown=True).splitlines()[1].startswith("|---")
-    True
-    """
-    rows = _param_rows()
-    if markdown:
-        cols = ["name", "default", "bounds", "unit", "source", "group", "description",
-                "reference"]
-        esc = [{c: r[c].replace("|", "\\|") for c in cols} for r in rows]
-        lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-        lines += ["| " + " | ".join(f"`{r[c]}`" if c == "name" else r[c] for c in cols) + " |"
-                  for r in esc]
-        return "\n".join(lines)
-    cols = ["name", "default", "bounds", "unit", "source"]
-    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols}
-    lines = ["  ".join(c.ljust(widths[c]) for c in cols).rstrip()]
-    lines += ["  ".join(r[c].ljust(widths[c]) for c in cols).rstrip() for r in rows]
-    return "\n".join(lines)
-
-
 def cmd_params(args: argparse.Namespace) -> int:
-    """Print the parameter registry (``emigsim params [--markdown]``).
+    """Print the parameter registry (``emigsim params [--markdown] [--role ROLE]``).
 
     Examples
     --------
@@ -755,7 +717,7 @@ def cmd_params(args: argparse.Namespace) -> int:
     | name | default | ...
     0
     """
-    print(format_params_table(markdown=args.markdown))
+    print(format_params_table(markdown=args.markdown, role=getattr(args, "role", None)))
     return 0
 
 
@@ -801,7 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  emigsim run scenarios/pessimism_shock.toml --out runs/pess --replicates 5\n"
                "  emigsim sensitivity morris_screening --out runs/morris\n"
                "  emigsim summarize runs/pess --metric new_emigrants\n"
-               "  emigsim params --markdown > docs/params.md\n\n"
+               "  emigsim params --markdown > docs/parameters.md\n\n"
                "Run 'emigsim COMMAND --help' for the options of a command.")
     parser.add_argument("--version", action="version", version=f"{PROG} {model.__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True,
@@ -928,11 +890,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     params = sub.add_parser(
         "params", formatter_class=fmt, help="print the parameter registry",
-        description="Print every model parameter: default, bounds, unit and whether the "
-                    "default comes from data or is an assumption.",
-        epilog="example:\n  emigsim params --markdown > docs/params.md")
+        description="Print every model parameter, grouped by role (behaviour: calibrated; "
+                    "structural: modelling constants, fixed by default; context: dates and "
+                    "switches): default, bounds, unit and prior, then its description and "
+                    "source wrapped to the terminal width.",
+        epilog="examples:\n  emigsim params --role structural\n"
+               "  emigsim params --markdown > docs/parameters.md")
     params.add_argument("--markdown", action="store_true",
-                        help="print a Markdown table with descriptions and sources")
+                        help="print the Markdown table of docs/parameters.md instead")
+    params.add_argument("--role", choices=ROLES,
+                        help="only the parameters of this role")
     return parser
 
 

@@ -61,7 +61,6 @@ N_REGIONS = len(datasets.REGIONS)
 N_ETH = len(datasets.ETHNIC_GROUPS)
 GROUPS = Recorder().groups
 REGION_GROUPS = slice(7, 7 + N_REGIONS)  # all, 3 age bands, 3 education levels, regions
-IMMIGRANT_HIGHER_SHARE = 0.175  # as EmigrationModel._immigration (an assumption of the model)
 
 
 @dataclass(eq=False)
@@ -317,10 +316,11 @@ class World:
         level = [(nir[r] * pop_r[r] + deaths_r[r]) / mass[r] if mass[r] > 0 else 0.0
                  for r in range(N_REGIONS)]
         mothers = [q for q in women if q.status == HOME and self._u("birth", year, q.slot)
-                   < F32(min(level[q.region] * float(FERTILITY[q.age]), 0.95))]
+                   < F32(min(level[q.region] * float(FERTILITY[q.age]), p["birth_cap"]))]
         n_aged = len(self.persons)
         slots = np.arange(n_aged, n_aged + len(mothers))
-        girl = uniform_at(seed, "sex", year, slots) >= 105 / 205
+        ratio = float(p["sex_ratio_birth"])  # boys per 100 girls
+        girl = uniform_at(seed, "sex", year, slots) >= ratio / (ratio + 100.0)
         dies_at = death_age(np.zeros(len(slots), np.int64), girl.astype(np.int8),
                             uniform_at(seed, "death_age", year, slots), p["mortality_level"])
         for mother, slot, g, d in zip(mothers, slots, girl, dies_at, strict=True):
@@ -385,8 +385,10 @@ class World:
             hh, pp = self.to_tables()
             add_households(hh, pp, p, seed=seed, year=year, label="immigration",
                            region_persons=per_region,
-                           ethnicity_shares=_immigrant_ethnicity(year),
-                           higher_share=IMMIGRANT_HIGHER_SHARE)
+                           ethnicity_shares=_immigrant_ethnicity(float(
+                               p["immigrant_kazakh_share_2012" if year <= 2012
+                                 else "immigrant_kazakh_share"])),
+                           higher_share=float(p["immigrant_higher_share"]))
             self._add_rows(hh, pp, first_hh, first_p)
         immigrants_t = tally(self.persons[first_p:])
         self._count("immigrants", len(self.persons) - first_p)
