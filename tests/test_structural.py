@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 
 from model.core import kernels
-from model.core.demography import Mortality, birth_probability, death_age, death_probability
+from model.core.demography import Mortality, death_age, death_probability
 from model.core.population import LABOUR, STUDY, synthesize
 from model.params import REGISTRY, by_role, defaults
 from model.scenario import Scenario, ScenarioError, load_scenario
 from model.simulation import EmigrationModel
+from tests.reference.oracles import birth_probability
 
 STRUCTURAL = by_role("structural")
 SCALE = 2000
@@ -116,13 +117,11 @@ def test_sex_ratio_fertility_ages_and_birth_cap_drive_births():
 
 def test_birth_cap_bounds_a_womans_probability():
     # two women at home in a region whose level asks for certain births (level 10)
-    women, status = np.array([0, 1]), np.zeros(2, np.int8)
-    region, age = np.zeros(2, np.int8), np.array([27, 27], np.int16)
+    women = np.array([0, 1])
+    pp = kernels.PersonArrays.zeros(2, age=[27, 27])
     fert, level = np.ones(121, np.float32), np.array([10.0])
-    assert kernels.births(women, status, region, age, fert, level, np.uint64(1), 1.0
-                          ).tolist() == [0, 1]
-    assert kernels.births(women, status, region, age, fert, level, np.uint64(1), 0.0
-                          ).tolist() == []
+    assert kernels.births(women, pp, fert, level, np.uint64(1), 1.0).tolist() == [0, 1]
+    assert kernels.births(women, pp, fert, level, np.uint64(1), 0.0).tolist() == []
     p = birth_probability(np.array([10.0]), np.zeros(2, np.int64), np.ones(2), 1, cap=0.7)
     assert p.tolist() == pytest.approx([0.7, 0.7])
 

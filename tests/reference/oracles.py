@@ -157,8 +157,10 @@ def share_abroad(contacts: np.ndarray, abroad: np.ndarray) -> np.ndarray:
 # --- demography ------------------------------------------------------------------------------
 
 def birth_probability(target_births: np.ndarray, mother_region: np.ndarray,
-                      shape: np.ndarray, n_regions: int) -> np.ndarray:
+                      shape: np.ndarray, n_regions: int, cap: float = 0.95) -> np.ndarray:
     """Per-woman birth probability that yields ``target_births`` per region in expectation.
+
+    ``cap`` is the largest probability of one woman (the registry's ``birth_cap``).
 
     Examples
     --------
@@ -167,7 +169,7 @@ def birth_probability(target_births: np.ndarray, mother_region: np.ndarray,
     """
     mass = np.bincount(mother_region, weights=shape, minlength=n_regions)
     level = np.divide(target_births, mass, out=np.zeros(n_regions), where=mass > 0)
-    return np.minimum(level[mother_region] * shape, 0.95).astype(np.float32)
+    return np.minimum(level[mother_region] * shape, cap).astype(np.float32)
 
 
 def reassign_heads(hh, pp, affected: np.ndarray) -> None:
