@@ -26,18 +26,24 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ResultStore", "StoreError"]
+__all__ = ["ResultStore", "StoreError", "StoreConflictError", "open_store"]
 
 
 class StoreError(ValueError):
     """The folder is not a store of this batch (or is unreadable)."""
+
+
+class StoreConflictError(StoreError):
+    """The store folder holds only runs of another batch (or is not a store)."""
 
 
 class ResultStore:
@@ -152,6 +158,61 @@ class ResultStore:
                 continue
             out.append(json.loads(path.read_text()))
         return out
+
+
+def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
+               batch: dict | None = None) -> ResultStore:
+    """Open (or create) the result store of a batch, refusing another batch's store.
+
+    A store is reused when it has no finished runs or at least one finished run of this
+    batch (run ids hash the code version, scenario, design values and seed, so a shared
+    run means the same experiment; a larger design of the same experiment, e.g. more
+    replicates, reuses what it can). A store whose finished runs all belong to other
+    batches is refused, so that results of different experiments or code versions never
+    mix silently.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store folder.
+    specs : sequence of RunSpec
+        The batch (anything with a ``run_id``).
+    fresh : bool
+        Delete the folder first (start from scratch).
+    batch : dict, optional
+        Description written to ``batch.json`` when the store is new.
+
+    Raises
+    ------
+    StoreConflictError
+        Before anything is written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from model.runs.batch import replicate_specs
+    >>> from model.scenario import Scenario
+    >>> st = open_store(pathlib.Path(tempfile.mkdtemp()) / "store",
+    ...                 replicate_specs(Scenario(), 1, 2))
+    >>> st.done_ids()
+    set()
+    """
+    path = Path(path)
+    if fresh and path.exists():
+        shutil.rmtree(path)
+    if path.exists():
+        if not (path / "shards").is_dir():
+            raise StoreConflictError(f"{path} exists but is not a result store (no shards/)")
+        done = ResultStore(path).done_ids()
+        if done and done.isdisjoint(s.run_id for s in specs):
+            raise StoreConflictError(
+                f"{path} holds {len(done)} finished runs, none of them of this batch (made with "
+                "another scenario, run options, design, seed or model code version)")
+    store = ResultStore(path)
+    if batch is not None and store.read_batch() is None:
+        # Describes the batch that created the store; a batch reusing it leaves it as is.
+        store.write_batch(batch)
+    return store
 
 
 def _fsync(path: Path) -> None:
