@@ -231,8 +231,10 @@ def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, workers: i
             "replicate_seeds": [s.seed for s in specs],
             "runtime_s": round((datetime.now(UTC) - started).total_seconds(), 3),
             "batch": batch}
+    # the labels are this batch's names: a run stored under another name is the same run
     results = ResultSet.from_store(store, [s.run_id for s in specs],
-                                   [sc.name for sc in scenarios], info)
+                                   [sc.name for sc in scenarios], info,
+                                   labels={s.run_id: s.scenario.name for s in specs})
     written = None
     if write:
         written = write_batch_folder(out, scenarios, results, seed=seed, argv=argv,

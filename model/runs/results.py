@@ -204,12 +204,14 @@ class ResultSet:
 
     @classmethod
     def from_store(cls, store: Any, run_ids: Sequence[str] | None = None,
-                   scenarios: Sequence[str] | None = None,
-                   info: dict | None = None) -> ResultSet:
+                   scenarios: Sequence[str] | None = None, info: dict | None = None, *,
+                   labels: dict[str, str] | None = None) -> ResultSet:
         """The runs ``run_ids`` of a :class:`~model.runs.store.ResultStore`, in memory.
 
-        Rows are in the order of ``scenarios`` (else by name), then replicate; a run
-        written twice (two processes on one store) appears once.
+        Columns :data:`COLUMNS`; rows in the order of ``scenarios`` (else by name), then
+        replicate; a run written twice (two processes on one store) appears once.
+        ``labels`` maps run ids to the scenario names to show (a batch's own names: a run
+        stored under another name is the same run).
 
         Examples
         --------
@@ -221,10 +223,12 @@ class ResultSet:
         ...     "group": ["all"], "value": [1.0], "point": [0]}))
         >>> ResultSet.from_store(st).series.columns.tolist() == COLUMNS
         True
+        >>> ResultSet.from_store(st, labels={"r": "renamed"}).scenarios
+        ['renamed']
         """
         frame = _read_store(store, None, None, None if run_ids is None else list(run_ids),
-                            scenarios)
-        return cls(frame, info)
+                            scenarios, labels)
+        return cls(frame[COLUMNS], info)
 
     # ------------------------------------------------------------------ the table
     @property
@@ -388,8 +392,8 @@ Results = ResultSet
 
 # ---------------------------------------------------------------------- readers
 def _read_store(store: Any, metric: list[str] | None, group: list[str] | None,
-                run_id: list[str] | None, scenarios: Sequence[str] | None = None
-                ) -> pd.DataFrame:
+                run_id: list[str] | None, scenarios: Sequence[str] | None = None,
+                labels: dict[str, str] | None = None) -> pd.DataFrame:
     filters: dict[str, Any] = {}
     if metric is not None:
         filters["metric"] = metric
@@ -401,12 +405,13 @@ def _read_store(store: Any, metric: list[str] | None, group: list[str] | None,
                                "metric", "group", "value"], **filters)
     # A run written twice (two processes on one store) must appear once.
     rows = rows.drop_duplicates(subset=["run_id", "year", "metric", "group"])
+    if labels is not None:
+        rows["scenario"] = rows["run_id"].map(labels)
     names = list(scenarios) if scenarios is not None else sorted(rows["scenario"].unique())
     order = {name: i for i, name in enumerate(names)}
     rows = rows.assign(_order=rows["scenario"].map(order))
-    sort = ["_order", "point", "replicate"] if rows["point"].nunique() > 1 \
-        else ["_order", "replicate"]
-    rows = rows.sort_values(sort, kind="stable").reset_index(drop=True)
+    rows = rows.sort_values(["_order", "point", "replicate"], kind="stable")
+    rows = rows.reset_index(drop=True)
     # a design's runs keep their point; runs without a design have the tidy columns only
     return rows[DESIGN_COLUMNS if rows["point"].nunique() > 1 else COLUMNS]
 

@@ -17,18 +17,19 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from model.core.rng import replicate_seed
-from model.runs.results import COLUMNS, ResultSet
 from model.scenario import FIRST_YEAR, Scenario, load_scenario
 from model.simulation import EmigrationModel
 
-__all__ = ["run", "run_one", "ResultSet", "Results", "COLUMNS"]
+if TYPE_CHECKING:
+    from model.runs.results import ResultSet
 
-Results = ResultSet  # the former name, kept for callers that import it from here
+__all__ = ["run", "run_one"]
 
 
 def run_one(scenario: Scenario, seed: int) -> pd.DataFrame:
@@ -100,6 +101,10 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
             info = {"n_households": model.n_households_start, "n_persons": model.n_persons_start,
                     "scale": scenario.scale}
     bar.close()
+    # Imported here, not at the top: what a worker imports to run is what the code version
+    # hashes, and the results layer does not change a run's numbers.
+    from model.runs.results import COLUMNS, ResultSet
+
     series = pd.concat(frames, ignore_index=True)[COLUMNS]
     info.update(replicate_seeds=seeds, runtime_s=round(time.perf_counter() - started, 3))
     return ResultSet(series, info)

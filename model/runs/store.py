@@ -197,6 +197,8 @@ def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
     >>> st.done_ids()
     set()
     """
+    from model.runs.batch import code_version
+
     path = Path(path)
     if fresh and path.exists():
         shutil.rmtree(path)
@@ -204,14 +206,20 @@ def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
         if not (path / "shards").is_dir():
             raise StoreConflictError(f"{path} exists but is not a result store (no shards/)")
         done = ResultStore(path).done_ids()
+        written_by = (ResultStore(path).read_batch() or {}).get("code_version")
+        if done and written_by is not None and written_by != code_version():
+            raise StoreConflictError(
+                f"{path} was written by other model code (code version {written_by}; this "
+                f"code is {code_version()}), so its runs cannot be mixed with new ones")
         if done and done.isdisjoint(s.run_id for s in specs):
             raise StoreConflictError(
                 f"{path} holds {len(done)} finished runs, none of them of this batch (made with "
                 "another scenario, run options, design, seed or model code version)")
     store = ResultStore(path)
-    if batch is not None and store.read_batch() is None:
-        # Describes the batch that created the store; a batch reusing it leaves it as is.
-        store.write_batch(batch)
+    if batch is not None and (store.read_batch() is None or not store.done_ids()):
+        # Describes the batch that created the store; a batch reusing it leaves it as is
+        # (a store with no finished run is anybody's: its record names the code now running).
+        store.write_batch({**batch, "code_version": code_version()})
     return store
 
 
