@@ -17,9 +17,11 @@ from model.scenario import Scenario, ScenarioError, load_scenario
 
 __version__ = "0.1.0"
 __all__ = ["REGISTRY", "Param", "defaults", "Scenario", "ScenarioError", "load_scenario",
-           "run", "Results", "EmigrationModel", "datasets", "plots", "__version__"]
+           "run", "compare", "ResultSet", "Results", "EmigrationModel", "datasets", "plots",
+           "__version__"]
 
-_LAZY = {"run": "model.runs.runner", "Results": "model.runs.runner",
+_LAZY = {"run": "model.runs.batches", "compare": "model.runs.batches",
+         "ResultSet": "model.runs.results", "Results": "model.runs.results",
          "EmigrationModel": "model.simulation", "datasets": "model.datasets",
          "plots": "model.runs.plots"}
 

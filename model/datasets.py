@@ -22,9 +22,24 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from model.params import REGISTRY
+
+
+class _LazyPandas:
+    """pandas, imported on first use.
+
+    The scenario checks import this module for its region and group names, and
+    ``emigsim --help`` or a bad input file must answer at once.
+    """
+
+    def __getattr__(self, name: str):
+        import pandas
+
+        return getattr(pandas, name)
+
+
+pd = _LazyPandas()
 
 __all__ = [
     "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",

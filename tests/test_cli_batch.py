@@ -267,7 +267,7 @@ def test_summarize(work, batch_out, capsys):
     assert "baseline / new_emigrants / all (2 runs)" in out
     assert "baseline / population / all (2 runs)" in out
     assert "baseline / net_migration / all (2 runs)" in out
-    assert "q5" in out and "q50" in out and "q95" in out and "2013" in out
+    assert "q05" in out and "q50" in out and "q95" in out and "2013" in out
 
     code, out, _ = main(["summarize", str(batch_out / "store"), "--metric", "births", "--group",
                          "region=Karaganda", "--quantiles", "0.1", "0.9"], capsys)

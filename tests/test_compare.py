@@ -6,7 +6,8 @@ import os
 import pandas as pd
 import pytest
 
-from model.ui.cli import main, paired_differences
+from model.runs.results import paired_differences
+from model.ui.cli import main
 
 
 @pytest.fixture()

@@ -14,7 +14,8 @@ from model.core.recorder import DESTINATIONS, METRICS, Recorder
 from model.core.rng import replicate_seed
 from model.interventions import Intervention
 from model.params import validate_params
-from model.runs.runner import COLUMNS, run, run_one
+from model.runs.results import COLUMNS
+from model.runs.runner import run, run_one
 from model.scenario import Scenario, load_scenario
 from model.simulation import EmigrationModel
 from tests.reference.oracles import tally

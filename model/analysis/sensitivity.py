@@ -41,17 +41,13 @@ Examples
 from __future__ import annotations
 
 import math
-import os
-import shutil
 import sys
-import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -59,14 +55,22 @@ import pandas as pd
 from model.analysis.design import design_matrix, experiment_specs, salib_seed, sample, unit_problem
 from model.analysis.experiment import FAST_M, Experiment
 from model.analysis.outcomes import column_year, outcome_table, point_means
-from model.runs.batch import RunSpec, code_version
 from model.runs.execution import BatchReport, execute
-from model.runs.manifest import output_temp_dir
-from model.runs.store import ResultStore, StoreLockedError
+from model.runs.outputs import (
+    mark_unfinished,
+    run_figures,
+    write_csv_atomic,
+    write_figures,
+    write_manifest,
+    write_series_csv,
+)
+from model.runs.results import COLUMNS
+from model.runs.store import ResultStore, StoreConflictError, open_store
 
-__all__ = ["open_store", "StoreConflictError", "analyse", "noise_shares", "MAIN_INDEX",
-           "run_experiment", "ExperimentResult", "summary_text", "write_series_csv",
-           "index_figure", "index_by_year_figure"]
+__all__ = ["analyse", "noise_shares", "MAIN_INDEX", "run_experiment", "ExperimentResult",
+           "summary_text", "index_figure", "index_by_year_figure",
+           # moved to model.runs.store and model.runs.outputs; importable here as before
+           "open_store", "StoreConflictError", "write_series_csv"]
 
 MAIN_INDEX = {"sobol": "ST", "morris": "mu_star", "fast": "ST", "delta": "delta",
               "pawn": "median"}
@@ -77,94 +81,8 @@ _VARIANCE_BASED = ("sobol", "fast", "delta")
 _RUN_METRICS = ("new_emigrants", "net_migration", "population", "new_labour_migrants",
                 "new_students_abroad", "n_labour_abroad", "n_students_abroad")
 """Metrics of the standard run figures (:func:`model.runs.plots.write_run_figures`)."""
-_SERIES_COLUMNS = ["scenario", "point", "replicate", "seed", "year", "metric", "group",
-                   "value"]
 
 
-# ---------------------------------------------------------------------- store
-class StoreConflictError(ValueError):
-    """The store folder holds only runs of another batch (or is not a store)."""
-
-
-def open_store(path: str | Path, specs: Sequence[RunSpec], *, fresh: bool = False,
-               batch: dict | None = None) -> ResultStore:
-    """Open (or create) the result store of a batch, refusing another batch's store.
-
-    A store is reused when it has no finished runs or at least one finished run of this
-    batch (run ids hash the code version, scenario, design values and seed, so a shared
-    run means the same experiment; a larger design of the same experiment, e.g. more
-    replicates, reuses what it can). A store whose finished runs all belong to other
-    batches is refused, so that results of different experiments or code versions never
-    mix silently.
-
-    Parameters
-    ----------
-    path : str or Path
-        The store folder.
-    specs : sequence of RunSpec
-        The batch.
-    fresh : bool
-        Delete the folder first (start from scratch).
-    batch : dict, optional
-        Description written to ``batch.json`` when the store is new.
-
-    Raises
-    ------
-    StoreConflictError
-        Before anything is written.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from model.runs.batch import replicate_specs
-    >>> from model.scenario import Scenario
-    >>> st = open_store(pathlib.Path(tempfile.mkdtemp()) / "store",
-    ...                 replicate_specs(Scenario(), 1, 2))
-    >>> st.done_ids()
-    set()
-    """
-    path = Path(path)
-    if path.exists() and not (path / "shards").is_dir():
-        raise StoreConflictError(f"{path} exists but is not a result store (no shards/)")
-    existed = path.exists()
-    store = ResultStore(path)
-    try:
-        # one writer at a time; taken before --fresh clears anything
-        store.lock()
-    except StoreLockedError as exc:
-        raise StoreConflictError(f"{exc} (another emigsim batch); wait for it to end, or use "
-                                 "another folder") from None
-    if fresh and existed:
-        for child in path.iterdir():
-            if child.name != ".lock":
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        store = _relock(store, path)
-        existed = False
-    if existed:
-        try:
-            _check_reusable(store, specs)
-        except StoreConflictError:
-            store.unlock()
-            raise
-    if batch is not None and (store.read_batch() is None or not store.done_ids()):
-        # Describes the batch that created the store; a batch reusing it leaves it as is
-        # (a store with no finished run is anybody's: its record names the code now running).
-        store.write_batch({**batch, "code_version": code_version()})
-    return store
-
-
-def _check_reusable(store: ResultStore, specs: Sequence[RunSpec]) -> None:
-    path = store.path
-    done = store.done_ids()
-    written_by = (store.read_batch() or {}).get("code_version")
-    if done and written_by is not None and written_by != code_version():
-        raise StoreConflictError(
-            f"{path} was written by other model code (code version {written_by}; this "
-            f"code is {code_version()}), so its runs cannot be mixed with new ones")
-    if done and done.isdisjoint(s.run_id for s in specs):
-        raise StoreConflictError(
-            f"{path} holds {len(done)} finished runs, none of them of this batch (made with "
-            "another scenario, run options, design, seed or model code version)")
 
 
 def _relock(store: ResultStore, path: Path) -> ResultStore:
@@ -528,62 +446,7 @@ def index_by_year_figure(exp: Experiment, indices: pd.DataFrame, outcome: str,
     return fig
 
 
-# ---------------------------------------------------------------------- outputs
-def write_series_csv(store: ResultStore, run_ids: Sequence[str], path: str | Path,
-                     columns: Sequence[str] = tuple(_SERIES_COLUMNS)) -> int:
-    """Stream the runs' rows from the store's shards into one CSV; return the row count.
-
-    One shard at a time is read (only the given runs and columns), so memory holds one
-    shard, not the batch. The file is written under a temporary name and renamed.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> st = ResultStore(tempfile.mkdtemp())
-    >>> _ = st.write_shard(pd.DataFrame({"run_id": ["a", "b"], "year": [2012, 2012],
-    ...                                  "value": [1.0, 2.0]}))
-    >>> write_series_csv(st, ["b"], pathlib.Path(st.path) / "s.csv", ["year", "value"])
-    1
-    """
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    ids = list(run_ids)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    n = 0
-    try:
-        pd.DataFrame(columns=list(columns)).to_csv(tmp, index=False)
-        for shard in store.shard_paths():
-            table = pq.read_table(shard, columns=list(columns),
-                                  filters=[("run_id", "in", ids)])
-            if table.num_rows:
-                table.to_pandas().to_csv(tmp, mode="a", header=False, index=False)
-                n += table.num_rows
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return n
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> Path:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-    return path
-
-
-def _replace_dir(new: Path, dest: Path) -> None:
-    """Put the finished folder ``new`` in place of ``dest`` (old contents dropped)."""
-    if dest.exists():
-        old = dest.with_name(f".{dest.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(dest, old)
-        os.replace(new, dest)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(new, dest)
-
-
+# ---------------------------------------------------------------------- the experiment
 @dataclass
 class ExperimentResult:
     """What :func:`run_experiment` did.
@@ -679,9 +542,9 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
                        batch=batch)
     out.mkdir(parents=True, exist_ok=True)
     # A folder with manifest.json is a finished output; this one is being redone.
-    (out / "manifest.json").unlink(missing_ok=True)
+    mark_unfinished(out)
     design = pd.DataFrame(sample(exp)).rename_axis("point").reset_index()
-    _write_csv(design, out / "design.csv")
+    write_csv_atomic(design, out / "design.csv")
     report = execute(specs, store, workers=workers, scheduler=scheduler, progress=progress,
                      label=exp.name)
     result = ExperimentResult(exp, report, out)
@@ -692,28 +555,20 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     result.outcomes = table
     result.indices = analyse(exp, table)
     result.noise = noise_shares(exp, table)
-    files = [out / "design.csv", _write_csv(table, out / "outcomes.csv"),
-             _write_csv(result.indices, out / "indices.csv"),
-             _write_csv(result.noise, out / "noise.csv")]
-    tmp = output_temp_dir(out / "figures")
-    try:
-        figures = _write_figures(exp, result, store, ids, tmp)
-        _replace_dir(tmp, out / "figures")
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    files += [out / "figures" / f.name for f in figures]
+    files = [out / "design.csv", write_csv_atomic(table, out / "outcomes.csv"),
+             write_csv_atomic(result.indices, out / "indices.csv"),
+             write_csv_atomic(result.noise, out / "noise.csv")]
+    files += write_figures(out / "figures",
+                           lambda folder: _write_figures(exp, result, store, ids, folder))
     if exp.model == "emigsim":
         n_rows = write_series_csv(store, ids, out / "series.csv")
         files.append(out / "series.csv")
     else:
         n_rows = None
-    ended = datetime.now(UTC)
-    from model.runs.manifest import build_manifest, write_json_atomic
-
-    manifest = build_manifest(
-        exp.scenario, SimpleNamespace(info={"scale": exp.scenario.scale}),
-        list(sys.argv) if argv is None else list(argv), started, ended, seed=exp.seed,
+    write_manifest(
+        out, exp.scenario, {"scale": exp.scenario.scale},
+        list(sys.argv) if argv is None else list(argv), started, datetime.now(UTC),
+        seed=exp.seed,
         extra={"kind": "sensitivity", "experiment": exp.resolved(),
                "replicates": exp.replicates,
                "run_seeds": "replicate r (1-based) of every design point uses "
@@ -725,7 +580,6 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
                          "skipped": report.skipped, "failed": report.failed},
                "store": str(store.path), "series_rows": n_rows,
                "files": [f.relative_to(out).as_posix() for f in files]})
-    write_json_atomic(out / "manifest.json", manifest)
     result.files = [*files, out / "manifest.json"]
     return result
 
@@ -743,18 +597,13 @@ def _write_figures(exp: Experiment, result: ExperimentResult, store: ResultStore
         fig.savefig(folder / name, dpi=120)
         written.append(folder / name)
     if exp.model == "emigsim":
-        from model.datasets import observed
-        from model.runs.plots import write_run_figures
-
-        rows = store.load(columns=["run_id", "scenario", "replicate", "seed", "year",
-                                   "metric", "group", "value"],
-                          metric=list(_RUN_METRICS), group="all", run_id=ids)
+        rows = store.load(columns=["run_id", *COLUMNS], metric=list(_RUN_METRICS),
+                          group="all", run_id=ids)
         # Each run of the design counts as one "replicate": the bands show the spread of
         # the outcome over the whole design (parameters and seeds together).
         number = {rid: k + 1 for k, rid in enumerate(ids)}
         rows["replicate"] = rows["run_id"].map(number).astype("int64")
-        written += write_run_figures(rows.drop(columns="run_id"), folder,
-                                     observed=observed())
+        written += run_figures(rows.drop(columns="run_id"), folder)
     return written
 
 

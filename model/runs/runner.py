@@ -1,13 +1,14 @@
-"""Run a scenario for one or more replicates and return the results in memory.
+"""Simulate replicates of a scenario in this process and return the results in memory.
 
-This is the function every interface wraps (the CLI's ``run``, later batches, the
-dashboard). Replicate ``r`` of a run seeded with ``seed`` uses
-:func:`model.core.rng.replicate_seed` ``(seed, r)``, recorded in the ``seed`` column.
+:func:`run_one` is what a batch's worker runs for each spec; :func:`run` is the
+in-process path of a single replicate that ``em.run`` and ``emigsim run`` share
+(:mod:`model.runs.batches`), with a progress bar over simulated years. Replicate ``r`` of
+a run seeded with ``seed`` uses :func:`model.core.rng.replicate_seed` ``(seed, r)``,
+recorded in the ``seed`` column.
 
 Examples
 --------
->>> import model as em
->>> res = em.run(em.Scenario(scale=4000, end=2013), seed=1, replicates=2)
+>>> res = run(Scenario(scale=4000, end=2013), seed=1, replicates=2)
 >>> sorted(res.series["replicate"].unique().tolist())
 [1, 2]
 """
@@ -15,8 +16,8 @@ Examples
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -25,61 +26,10 @@ from model.core.rng import replicate_seed
 from model.scenario import FIRST_YEAR, Scenario, load_scenario
 from model.simulation import EmigrationModel
 
-__all__ = ["run", "run_one", "Results", "COLUMNS"]
+if TYPE_CHECKING:
+    from model.runs.results import ResultSet
 
-COLUMNS = ["scenario", "replicate", "seed", "year", "metric", "group", "value"]
-"""Columns of the tidy results table."""
-
-
-@dataclass
-class Results:
-    """Results of a run: the tidy table and facts about the run.
-
-    Attributes
-    ----------
-    series : pandas.DataFrame
-        Columns :data:`COLUMNS`; values in persons (shares for ``share_`` metrics).
-    info : dict
-        ``n_households`` and ``n_persons`` simulated on 1 January 2012, ``scale``,
-        ``replicate_seeds``, ``runtime_s``.
-
-    Examples
-    --------
-    >>> import model as em
-    >>> res = em.run(em.Scenario(scale=4000, end=2012))
-    >>> res.summary("births").columns.tolist()[:2]
-    ['year', 'mean']
-    """
-
-    series: pd.DataFrame
-    info: dict = field(default_factory=dict)
-
-    def summary(self, metric: str, group: str = "all", by: str = "year",
-                quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
-        """Mean and quantiles across replicates of ``metric`` for ``group`` by year.
-
-        Parameters
-        ----------
-        metric : str
-            A metric name, e.g. ``"new_emigrants"``.
-        group : str
-            A group label, e.g. ``"all"`` or ``"region=Karaganda"``.
-        by : str
-            Column to summarise by (``"year"``; with several scenarios they are kept apart).
-        quantiles : tuple of float
-            Quantiles to report.
-        """
-        s = self.series
-        sel = s[(s["metric"] == metric) & (s["group"] == group)]
-        if sel.empty:
-            known = sorted(s["metric"].unique())
-            raise KeyError(f"no rows for metric={metric!r} group={group!r}; metrics: {known}")
-        keys = ["scenario", by] if s["scenario"].nunique() > 1 else [by]
-        g = sel.groupby(keys)["value"]
-        out = g.mean().rename("mean").to_frame()
-        for q in quantiles:
-            out[f"q{round(q * 100):02d}"] = g.quantile(q)
-        return out.reset_index()
+__all__ = ["run", "run_one"]
 
 
 def run_one(scenario: Scenario, seed: int) -> pd.DataFrame:
@@ -114,7 +64,7 @@ def _simulate(scenario: Scenario, seed: int, bar=None) -> tuple[EmigrationModel,
 
 
 def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicates: int = 1,
-        progress: bool = False) -> Results:
+        progress: bool = False) -> ResultSet:
     """Run ``replicates`` replicates of a scenario.
 
     Parameters
@@ -130,12 +80,11 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
 
     Returns
     -------
-    Results
+    ResultSet
 
     Examples
     --------
-    >>> import model as em
-    >>> res = em.run(em.Scenario(scale=4000, end=2012), seed=3)
+    >>> res = run(Scenario(scale=4000, end=2012), seed=3)
     >>> int(res.info["n_households"]) > 0
     True
     """
@@ -161,6 +110,10 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
             info = {"n_households": model.n_households_start, "n_persons": model.n_persons_start,
                     "scale": scenario.scale}
     bar.close()
+    # Imported here, not at the top: what a worker imports to run is what the code version
+    # hashes, and the results layer does not change a run's numbers.
+    from model.runs.results import COLUMNS, ResultSet
+
     series = pd.concat(frames, ignore_index=True)[COLUMNS]
     info.update(replicate_seeds=seeds, runtime_s=round(time.perf_counter() - started, 3))
-    return Results(series=series, info=info)
+    return ResultSet(series, info)

@@ -37,16 +37,17 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ResultStore", "StoreError", "StoreLockedError"]
+__all__ = ["ResultStore", "StoreError", "StoreLockedError", "StoreConflictError", "open_store"]
 
 _INDEX_KEY = b"emigsim.rows_per_run"
 
@@ -57,6 +58,10 @@ class StoreError(ValueError):
 
 class StoreLockedError(StoreError):
     """Another process holds the store's lock (a batch is writing to it)."""
+
+
+class StoreConflictError(StoreError):
+    """The store folder holds only runs of another batch (or is not a store)."""
 
 
 def _stderr_line(message: str) -> None:
@@ -282,6 +287,96 @@ class ResultStore:
                 continue
             out.append(json.loads(path.read_text()))
         return out
+
+
+def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
+               batch: dict | None = None) -> ResultStore:
+    """Open (or create) the result store of a batch, refusing another batch's store.
+
+    A store is reused when it has no finished runs or at least one finished run of this
+    batch (run ids hash the code version, scenario, design values and seed, so a shared
+    run means the same experiment; a larger design of the same experiment, e.g. more
+    replicates, reuses what it can). A store whose finished runs all belong to other
+    batches is refused, so that results of different experiments or code versions never
+    mix silently.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store folder.
+    specs : sequence of RunSpec
+        The batch (anything with a ``run_id``).
+    fresh : bool
+        Delete the folder first (start from scratch).
+    batch : dict, optional
+        Description written to ``batch.json`` when the store is new.
+
+    Raises
+    ------
+    StoreConflictError
+        Before anything is written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from model.runs.batch import replicate_specs
+    >>> from model.scenario import Scenario
+    >>> st = open_store(pathlib.Path(tempfile.mkdtemp()) / "store",
+    ...                 replicate_specs(Scenario(), 1, 2))
+    >>> st.done_ids()
+    set()
+    """
+    from model.runs.batch import code_version
+
+    path = Path(path)
+    if path.exists() and not (path / "shards").is_dir():
+        raise StoreConflictError(f"{path} exists but is not a result store (no shards/)")
+    existed = path.exists()
+    store = ResultStore(path)
+    try:
+        # one writer at a time; taken before --fresh clears anything
+        store.lock()
+    except StoreLockedError as exc:
+        raise StoreConflictError(f"{exc} (another emigsim batch); wait for it to end, or use "
+                                 "another folder") from None
+    if fresh and existed:
+        for child in path.iterdir():
+            if child.name != ".lock":
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        store = _relock(store, path)
+        existed = False
+    if existed:
+        try:
+            _check_reusable(store, specs, code_version())
+        except StoreConflictError:
+            store.unlock()
+            raise
+    if batch is not None and (store.read_batch() is None or not store.done_ids()):
+        # Describes the batch that created the store; a batch reusing it leaves it as is
+        # (a store with no finished run is anybody's: its record names the code now running).
+        store.write_batch({**batch, "code_version": code_version()})
+    return store
+
+
+def _check_reusable(store: ResultStore, specs: Sequence, code: str) -> None:
+    path = store.path
+    done = store.done_ids()
+    written_by = (store.read_batch() or {}).get("code_version")
+    if done and written_by is not None and written_by != code:
+        raise StoreConflictError(
+            f"{path} was written by other model code (code version {written_by}; this "
+            f"code is {code}), so its runs cannot be mixed with new ones")
+    if done and done.isdisjoint(s.run_id for s in specs):
+        raise StoreConflictError(
+            f"{path} holds {len(done)} finished runs, none of them of this batch (made with "
+            "another scenario, run options, design, seed or model code version)")
+
+
+def _relock(store: ResultStore, path: Path) -> ResultStore:
+    """A fresh store object on the cleared folder that keeps the lock already held."""
+    fresh = ResultStore(path, report=store._report)
+    fresh._lock_fd, store._lock_fd = store._lock_fd, None
+    return fresh
 
 
 def _fsync(path: Path) -> None:

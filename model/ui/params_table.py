@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import textwrap
 
@@ -116,3 +117,17 @@ def format_params_table(markdown: bool = False, *, role: str | None = None,
     if width is None:
         width = shutil.get_terminal_size((100, 24)).columns
     return _text(rows, width)
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """Print the parameter registry (``emigsim params [--markdown] [--role ROLE]``).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> cmd_params(argparse.Namespace(markdown=True, role=None))  # doctest: +ELLIPSIS
+    | name | default | ...
+    0
+    """
+    print(format_params_table(markdown=args.markdown, role=getattr(args, "role", None)))
+    return 0

@@ -1,0 +1,333 @@
+"""``em.run`` and ``em.compare``: the one path from scenarios to results, for Python and CLI.
+
+``emigsim run`` and ``emigsim compare`` call :func:`run_scenarios` too, so the Python
+functions and the commands give identical tables and write identical folders:
+
+- one replicate of one scenario, without a scheduler and without a batch store in the
+  output folder, runs in this process (:func:`model.runs.runner.run`) and its folder is
+  written whole and swapped in;
+- anything else is a batch: its runs (replicate ``r`` of every scenario with the same
+  seed, so that differences are paired) go through the executor
+  (:func:`model.runs.execution.execute`) into a resumable store, ``OUT/store`` or, without
+  an output folder, a temporary one.
+
+Examples
+--------
+>>> import model as em
+>>> res = em.run(em.Scenario(scale=4000, end=2012), seed=3, replicates=2, workers=0)
+>>> res.scenarios, res.n_runs()
+(['baseline'], 2)
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from model.runs.batch import RunSpec, replicate_specs
+from model.runs.execution import BatchReport, estimate_run_seconds, execute
+from model.runs.outputs import (
+    WrittenFolder,
+    check_output_folder,
+    has_batch_store,
+    write_batch_folder,
+    write_run_folder,
+)
+from model.runs.results import ResultSet
+from model.runs.store import open_store
+from model.scenario import Scenario, load_scenario
+
+__all__ = ["run", "compare", "run_scenarios", "BatchOutcome", "BatchFailedError",
+           "auto_workers", "population_size", "AUTO_LOCAL_SECONDS"]
+
+AUTO_LOCAL_SECONDS = 20.0
+"""Batches estimated to take less than this run in-process when ``workers`` is not given:
+starting a local Dask cluster would cost more than it saves."""
+
+
+class BatchFailedError(RuntimeError):
+    """Some runs of a batch failed; ``report`` lists them (a re-run retries them)."""
+
+    def __init__(self, report: BatchReport, store_path: Path | None):
+        self.report = report
+        self.store_path = store_path
+        first = report.errors[0]["error"] if report.errors else "unknown error"
+        super().__init__(f"{report.failed} of {report.total} runs failed (first: {first})")
+
+
+@dataclass
+class BatchOutcome:
+    """What :func:`run_scenarios` did.
+
+    Attributes
+    ----------
+    results : ResultSet or None
+        The tidy table and facts (None when runs failed).
+    report : BatchReport or None
+        Runs done, skipped and failed (None for the in-process single run).
+    store_path : Path or None
+        The batch's store (None for the single run, or a temporary store now deleted).
+    written : WrittenFolder or None
+        What was written into the output folder (None without one, or when runs failed).
+    """
+
+    results: ResultSet | None
+    report: BatchReport | None = None
+    store_path: Path | None = None
+    written: WrittenFolder | None = None
+
+    @property
+    def complete(self) -> bool:
+        """True when every run finished."""
+        return self.report is None or self.report.complete
+
+
+def auto_workers(workers: int | None, scheduler: str | None, n_runs: int,
+                 example: RunSpec) -> int | None:
+    """Workers to use: as given; else in-process for batches under :data:`AUTO_LOCAL_SECONDS`.
+
+    Examples
+    --------
+    >>> auto_workers(None, None, 2, RunSpec("x", Scenario(scale=4000, end=2012), 1, 1))
+    0
+    >>> auto_workers(3, None, 2, RunSpec("x", Scenario(), 1, 1))
+    3
+    """
+    if workers is not None or scheduler:
+        return workers
+    return 0 if n_runs * estimate_run_seconds(example) < AUTO_LOCAL_SECONDS else None
+
+
+def population_size(scenario: Scenario, seed: int) -> tuple[int, int]:
+    """Households and persons simulated on 1 January 2012 for one seed (for the manifest).
+
+    A batch's runs happen in workers that return only tidy rows, so the driver rebuilds
+    the first replicate's synthetic population (a fraction of one run's time).
+    """
+    from model.core.population import synthesize
+
+    households, persons = synthesize(scenario.params, scale=scenario.scale, seed=seed)
+    return int(households.n), int(persons.n)
+
+
+def _check_scenarios(scenarios: Sequence[Scenario]) -> None:
+    names = [sc.name for sc in scenarios]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"scenario {dup[0]!r} is named twice; scenarios of one batch need "
+                         "different names")
+    if len({(sc.start, sc.end, sc.scale) for sc in scenarios}) > 1:
+        raise ValueError("the scenarios differ in [run] start, end or scale; a comparison "
+                         "needs the same window and scale")
+
+
+def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: int = 1,
+                  workers: int | None = None, scheduler: str | None = None,
+                  out: str | Path | None = None, fresh: bool = False, progress: bool = False,
+                  argv: Sequence[str] | None = None) -> BatchOutcome:
+    """Run scenarios (paired replicates), optionally writing an output folder.
+
+    Parameters
+    ----------
+    scenarios : sequence of Scenario
+        One scenario (``run``) or several with the same window and scale (``compare``;
+        the first is the reference of the differences).
+    seed : int
+        Base seed; replicate ``r`` of every scenario uses ``replicate_seed(seed, r)``.
+    replicates : int
+        Replicates per scenario (at least 1).
+    workers, scheduler : optional
+        As :func:`model.runs.execution.execute`; by default batches estimated under
+        :data:`AUTO_LOCAL_SECONDS` run in this process, larger ones on one worker per core.
+    out : str or Path, optional
+        Output folder (checked by :func:`~model.runs.outputs.check_output_folder`), as
+        ``emigsim run --out``; without it nothing is written but a temporary store.
+    fresh : bool
+        Delete the folder's store first instead of resuming it.
+    progress : bool
+        Progress bar.
+    argv : sequence of str, optional
+        Command line for the manifest (default ``sys.argv``).
+
+    Returns
+    -------
+    BatchOutcome
+        With ``results`` None and ``report.errors`` listing them when runs failed (the
+        folder's outputs are then left as they were; finished runs stay in its store).
+
+    Raises
+    ------
+    model.runs.outputs.OutputFolderError, model.runs.store.StoreConflictError, ValueError
+        Before any run.
+    """
+    scenarios = list(scenarios)
+    if not scenarios:
+        raise ValueError("no scenario to run")
+    if replicates < 1:
+        raise ValueError(f"replicates must be at least 1, not {replicates}")
+    _check_scenarios(scenarios)
+    argv = list(sys.argv) if argv is None else list(argv)
+    out = None if out is None else Path(out)
+    if out is not None:
+        check_output_folder(out)
+    has_store = out is not None and has_batch_store(out)
+    if len(scenarios) == 1 and replicates == 1 and not scheduler \
+            and not (has_store and not fresh):
+        if has_store:  # fresh: the single run replaces the folder, store included
+            shutil.rmtree(out / "store")
+        return _run_single(scenarios[0], seed, out, progress, argv)
+    if out is not None:
+        return _run_batch(scenarios, seed, replicates, workers, scheduler, out, fresh,
+                          progress, argv)
+    with tempfile.TemporaryDirectory(prefix="emigsim-store-") as tmp:
+        outcome = _run_batch(scenarios, seed, replicates, workers, scheduler, Path(tmp),
+                             False, progress, argv, write=False)
+    outcome.store_path = None
+    return outcome
+
+
+def _run_single(scenario: Scenario, seed: int, out: Path | None, progress: bool,
+                argv: Sequence[str]) -> BatchOutcome:
+    from model.runs.runner import run as run_here
+
+    started = datetime.now(UTC)
+    results = run_here(scenario, seed=seed, replicates=1, progress=progress)
+    ended = datetime.now(UTC)
+    written = None
+    if out is not None:
+        written = write_run_folder(out, scenario, results, seed=seed, argv=argv,
+                                   started=started, ended=ended)
+    if not isinstance(results, ResultSet):  # a stand-in runner (tests) returns its own
+        results = ResultSet(results.series, results.info)
+    return BatchOutcome(results, written=written)
+
+
+def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, workers: int | None,
+               scheduler: str | None, out: Path, fresh: bool, progress: bool,
+               argv: Sequence[str], write: bool = True) -> BatchOutcome:
+    started = datetime.now(UTC)
+    scenario = scenarios[0]
+    specs = [s for i, sc in enumerate(scenarios)
+             for s in replicate_specs(sc, seed, replicates, point=i)]
+    kind = "run" if len(scenarios) == 1 else "compare"
+    store = open_store(out / "store", specs, fresh=fresh,
+                       batch={"kind": kind, "scenario": scenario.resolved(),
+                              "scenarios": [sc.name for sc in scenarios], "seed": seed,
+                              "replicates": replicates, "created": started.isoformat()})
+    report = execute(specs, store, workers=auto_workers(workers, scheduler, len(specs),
+                                                         specs[0]),
+                     scheduler=scheduler, progress=progress,
+                     label=" vs ".join(sc.name for sc in scenarios)[:40])
+    if not report.complete:
+        return BatchOutcome(None, report, store.path)
+    n_households, n_persons = population_size(scenario, specs[0].seed)
+    batch = {"total": report.total, "done": report.done, "skipped": report.skipped,
+             "failed": report.failed}
+    info = {"n_households": n_households, "n_persons": n_persons, "scale": scenario.scale,
+            "replicate_seeds": [s.seed for s in specs],
+            "runtime_s": round((datetime.now(UTC) - started).total_seconds(), 3),
+            "batch": batch}
+    # the labels are this batch's names: a run stored under another name is the same run
+    results = ResultSet.from_store(store, [s.run_id for s in specs],
+                                   [sc.name for sc in scenarios], info,
+                                   labels={s.run_id: s.scenario.name for s in specs})
+    written = None
+    if write:
+        written = write_batch_folder(out, scenarios, results, seed=seed, argv=argv,
+                                     started=started, batch=batch)
+    return BatchOutcome(results, report, store.path, written)
+
+
+def _scenario(scenario: Scenario | str | Path) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+def _results(outcome: BatchOutcome) -> ResultSet:
+    if outcome.results is None:
+        assert outcome.report is not None
+        raise BatchFailedError(outcome.report, outcome.store_path)
+    return outcome.results
+
+
+def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicates: int = 1,
+        workers: int | None = None, scheduler: str | None = None,
+        out: str | Path | None = None, fresh: bool = False,
+        progress: bool = False) -> ResultSet:
+    """Run ``replicates`` replicates of a scenario, as ``emigsim run`` does.
+
+    Parameters
+    ----------
+    scenario : Scenario, str or Path
+        A scenario, or the path of a scenario file.
+    seed : int
+        Base seed; replicate seeds derive from it.
+    replicates : int
+        Number of replicates (at least 1).
+    workers : int, optional
+        Worker processes for a batch (0: this process; default: this process for small
+        batches, else one per core).
+    scheduler : str, optional
+        Address of a running Dask scheduler.
+    out : str or Path, optional
+        Write the folder ``emigsim run --out`` writes (``series.csv``, ``manifest.json``,
+        ``figures/``, and ``store/`` for a batch); default: write nothing.
+    fresh : bool
+        Delete the store in ``out`` first instead of resuming it.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ResultSet
+
+    Raises
+    ------
+    BatchFailedError
+        When runs of a batch failed (finished runs stay in ``out/store``).
+
+    Examples
+    --------
+    >>> import model as em
+    >>> res = em.run(em.Scenario(scale=4000, end=2012), seed=3)
+    >>> int(res.info["n_households"]) > 0
+    True
+    """
+    outcome = run_scenarios([_scenario(scenario)], seed=seed, replicates=replicates,
+                            workers=workers, scheduler=scheduler, out=out, fresh=fresh,
+                            progress=progress)
+    return _results(outcome)
+
+
+def compare(scenarios: Sequence[Scenario | str | Path], *, seed: int = 1, replicates: int = 5,
+            workers: int | None = None, scheduler: str | None = None,
+            out: str | Path | None = None, fresh: bool = False,
+            progress: bool = False) -> ResultSet:
+    """Run several scenarios with paired replicates, as ``emigsim compare`` does.
+
+    Replicate ``r`` of every scenario uses the same seed (common random numbers), so
+    :meth:`ResultSet.paired_differences` isolates each scenario's effect from the draw's.
+    Parameters as :func:`run`; the first scenario is the reference. With ``out`` the
+    folder also holds ``differences.csv``.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> import model as em
+    >>> a = em.Scenario(scale=4000, end=2012)
+    >>> b = dataclasses.replace(a, name="same_as_a")
+    >>> res = em.compare([a, b], replicates=2, workers=0)
+    >>> d = res.paired_differences()
+    >>> sorted(d["scenario"].unique()), float(d["mean"].abs().max())
+    (['same_as_a'], 0.0)
+    """
+    scs = [_scenario(sc) for sc in scenarios]
+    if len(scs) < 2:
+        raise ValueError("compare needs at least two scenarios")
+    outcome = run_scenarios(scs, seed=seed, replicates=replicates, workers=workers,
+                            scheduler=scheduler, out=out, fresh=fresh, progress=progress)
+    return _results(outcome)
