@@ -141,3 +141,14 @@ def test_the_largest_usable_scale_still_simulates_every_region():
     import numpy as np
 
     assert np.all(np.bincount(pp.region[:pp.n], minlength=16) >= 1)
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["run", "baseline", "--out", "o", "--replicate", "3"], "unrecognized arguments: --replicate"),
+    (["run", "baseline", "--out", "o", "--rep", "3"], "unrecognized arguments: --rep"),
+    (["compare", "baseline", "baseline", "--ou", "o"], "--ou"),
+])
+def test_abbreviated_long_options_are_refused(work, capsys, args, expected):
+    code, out, err = main(args, capsys)
+    assert code == 2 and expected in err and "Traceback" not in err
+    assert not (work / "o").exists()
