@@ -51,7 +51,8 @@ from model.interventions import (
 from model.params import REGISTRY, ParamError, defaults, suggest, validate_params
 
 __all__ = ["Scenario", "ScenarioError", "DEFAULT_SCALE", "FIRST_YEAR", "LAST_YEAR", "load_scenario",
-           "check_year", "check_scale", "check_window", "shipped_scenarios_dir",
+           "check_year", "check_scale", "check_window", "check_intervention_windows",
+           "shipped_scenarios_dir",
            "check_top_keys", "check_text_keys", "describe"]
 
 FIRST_YEAR = 2012
@@ -537,6 +538,26 @@ def _intervention(row: dict, default_name: str | None, where: str, i: int) -> In
     except InterventionError as exc:
         key = f"interventions[{i}]" + (f".{exc.key}" if exc.key else "")
         raise input_error(where, key, exc.problem, exc.allowed, exc.hint) from None
+
+
+def check_intervention_windows(scenario: Scenario, where: str, key: str) -> None:
+    """Raise unless every intervention window lies inside the scenario's run window.
+
+    For a run window changed after the file was read (``--start``/``--end``, an
+    experiment's ``[run]``); ``key`` names what changed it. A window cut by the run would
+    act for fewer years than its file says, silently.
+
+    Examples
+    --------
+    >>> check_intervention_windows(Scenario(end=2015), "command line", "--end")
+    """
+    for iv in scenario.interventions:
+        if iv.start < scenario.start or iv.end > scenario.end:
+            raise input_error(where, key, f"makes the run {scenario.start}-{scenario.end}, "
+                              f"which does not contain intervention {iv.name!r} "
+                              f"({iv.start}-{iv.end})",
+                              f"a run window containing {iv.start}-{iv.end}, or a scenario "
+                              "without that intervention")
 
 
 def _resolve_interventions(layers: list[_Layer], start: int, end: int,

@@ -452,3 +452,29 @@ def test_experiment_rejects_unknown_intervention_settings(tmp_path, name, expect
 def test_shipped_intervention_scenario_targets_youth():
     s = load_scenario(ROOT / "scenarios" / "north_youth_support.toml")
     assert s.interventions and s.interventions[0].target.head_age is not None
+
+
+def test_a_run_window_that_cuts_an_intervention_is_refused(tmp_path, monkeypatch, capsys):
+    # the shipped programme runs 2019-2025: --end 2020 would silently shorten it
+    from _cli_helpers import check_rejected
+    from _cli_helpers import main_inprocess as main
+
+    monkeypatch.chdir(tmp_path)
+    check_rejected(*main(["run", "north_youth_support", "--out", "o", "--end", "2020"], capsys),
+                   "key '--end' makes the run 2012-2020, which does not contain intervention "
+                   "'north_youth' (2019-2025)")
+    check_rejected(*main(["run", "north_youth_support", "--out", "o", "--start", "2020"],
+                         capsys), "key '--start'")
+    assert not (tmp_path / "o").exists()
+
+
+def test_an_experiment_run_window_that_cuts_an_intervention_is_refused(tmp_path):
+    from model.analysis.experiment import load_experiment
+    from model.scenario import ScenarioError
+
+    (tmp_path / "e.toml").write_text(
+        'method = "morris"\nn = 2\nscenario = "north_youth_support"\n[run]\nend = 2020\n'
+        '[parameters]\nb_compatriot = {}\n[[outcomes]]\nname = "e"\n'
+        'metric = "new_emigrants"\nyear = 2020\n')
+    with pytest.raises(ScenarioError, match="key 'run' makes the run 2012-2020"):
+        load_experiment(tmp_path / "e.toml")

@@ -84,6 +84,7 @@ from model.interventions import DESIGN_FIELDS, LEVERS
 from model.params import REGISTRY, Prior, suggest
 from model.scenario import (
     Scenario,
+    check_intervention_windows,
     check_run_table,
     check_text_keys,
     check_top_keys,
@@ -369,6 +370,8 @@ def _check_run(data: dict, scenario: Scenario, where: str) -> Scenario:
         if other.removeprefix("run.") not in checked:
             other = f"{other} of scenario {scenario.name}"
         check_window(new.start, new.end, where, key, other)
+    if checked:
+        check_intervention_windows(new, where, "run")
     return new
 
 

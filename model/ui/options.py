@@ -21,6 +21,7 @@ from model.scenario import (
     FIRST_YEAR,
     LAST_YEAR,
     Scenario,
+    check_intervention_windows,
     check_scale,
     check_window,
     check_year,
@@ -173,6 +174,7 @@ def apply_run_options(scenario: Scenario, args: argparse.Namespace) -> Scenario:
         key, other = "--end", f"{scenario.name}'s run.start"
     if start is not None or end is not None:
         check_window(new.start, new.end, CLI, key, other)
+        check_intervention_windows(new, CLI, key)
     return new
 
 
