@@ -31,8 +31,8 @@ __all__ = [
     "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",
     "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate", "age_sex_groups",
     "education_shares", "ethnicity_by_region", "income_ratio", "gdp_ppp", "ladder",
-    "immigrants", "lcu_per_usd", "russia_wage_kzt", "observed_years", "initial_abroad",
-    "observed", "preload",
+    "immigrants", "lcu_per_usd", "russia_wage_kzt", "grp_per_capita", "GRP_LAST_YEAR",
+    "observed_years", "initial_abroad", "observed", "preload",
 ]
 
 DATA_DIR = Path(__file__).parent / "data" / "kz"
@@ -404,6 +404,39 @@ def russia_wage_kzt(year: int) -> float:
     return float(s.loc[y])
 
 
+GRP_LAST_YEAR = 2018
+"""Last year of GRP per person in the 2012 borders: from 2019 South Kazakhstan is published
+as Turkestan and Shymkent only, and recombining them needs their populations after 2018."""
+
+
+@cache
+def _grp_table() -> pd.DataFrame:
+    df = _read("kz_grp_by_region_2000_2024.csv")
+    df = df[(df["metric"] == "grp_per_capita") & (df["year"] <= GRP_LAST_YEAR)
+            & ~df["region"].str.startswith(("Shymkent", "Turkestan"))]
+    once = df.groupby(["year", df["region"].map(_canonical)]).size().max() == 1
+    out = _by_region_year(df, "value")  # one row per region and year in the 2012 borders
+    if not once or out.isna().any().any() \
+            or len(out) != GRP_LAST_YEAR - int(out.index.min()) + 1:
+        raise RuntimeError("shipped GRP table has gaps in the 2012 borders")
+    return out
+
+
+def grp_per_capita(year: int) -> np.ndarray:
+    """Gross regional product per person, thousand tenge at current prices, by region (BNS).
+
+    2010-2013 derived by the data collection (GRP over mean population); South Kazakhstan
+    2018 recombined from Turkestan and Shymkent (derived). Ends in 2018 (``GRP_LAST_YEAR``).
+
+    Examples
+    --------
+    >>> g = grp_per_capita(2015)
+    >>> bool(g[REGIONS.index("Atyrau")] > g[REGIONS.index("Zhambyl")])
+    True
+    """
+    return _hold_np(_grp_table, year)
+
+
 def observed_years(series: str) -> tuple[int, int]:
     """First and last year with data of a yearly series of this module.
 
@@ -418,7 +451,8 @@ def observed_years(series: str) -> tuple[int, int]:
     name, _, iso3 = series.partition(":")
     tables = {"population_by_region": _population_table, "natural_increase_rate": _ni_rate_table,
               "income_ratio": _income_table, "ladder": _ladder_table,
-              "immigrants": _immigrants_table, "russia_wage_kzt": _russia_wage_table}
+              "immigrants": _immigrants_table, "russia_wage_kzt": _russia_wage_table,
+              "grp_per_capita": _grp_table}
     if name == "gdp_ppp":
         index = _GDP_FNS[iso3]().index
     elif name == "lcu_per_usd":

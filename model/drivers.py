@@ -248,6 +248,11 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            "2011 interpolated)", "kz_exchange_rates_russia_wage_2005_2023.csv",
            "value (russia_avg_monthly_nominal_wage, KZT (derived))", "tenge per month",
            "russia_wage_kzt", datasets.russia_wage_kzt),
+    Driver("grp_per_capita_by_region", "Gross regional product per person at current "
+           "prices (BNS; 2010-2013 and South Kazakhstan 2018 derived)",
+           "kz_grp_by_region_2000_2024.csv", "value (grp_per_capita, 2012 borders)",
+           "thousand tenge per person", "grp_per_capita", datasets.grp_per_capita,
+           regional=True),
     Driver("immigrants", "Immigrants arriving in the year: emigrants + official balance "
            "(BNS, derived; 2012 the registry's immigrants_2012)",
            "kz_external_migration_annual_2000_2018.csv", "immigrants", "persons per year",

@@ -282,3 +282,13 @@ def test_context_reads_the_scenarios_drivers():
     assert np.array_equal(*same)
     later = Context.for_year(last + 2, p, grow).gap_cis - Context.for_year(last + 2, p).gap_cis
     np.testing.assert_allclose(later, 2 * np.log(1.05))  # log(1.05^2): the gap widens
+
+
+def test_readme_drivers_example_loads(tmp_path):
+    import re
+
+    text = (ROOT / "README.md").read_text().split("## Drivers and projections", 1)[1]
+    block = re.findall(r"```toml\n(.*?)```", text.split("\n## ", 1)[0], flags=re.S)[0]
+    s = load_scenario(_write(tmp_path, "readme.toml", block))
+    assert sorted(s.drivers) == ["immigrants", "kzt_per_usd", "ladder"]
+    assert s.drivers["ladder"] == Projection("trend", years=5)
