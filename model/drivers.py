@@ -194,6 +194,19 @@ class Driver:
         """Last observed year: later years are projected."""
         return datasets.observed_years(self.series)[1]
 
+    @property
+    def complete_years(self) -> int:
+        """The number of last observed years with a value in every region (a trend's most).
+
+        Examples
+        --------
+        >>> DRIVERS["natural_increase_rate"].complete_years  # South Kazakhstan from 2009
+        10
+        """
+        finite = np.isfinite(self.observed()).reshape(len(self.observed()), -1).all(axis=1)
+        gaps = np.flatnonzero(~finite)
+        return len(finite) - (int(gaps[-1]) + 1 if len(gaps) else 0)
+
     def observed(self) -> np.ndarray:
         """Observed values of every year from the first to the last, read-only.
 
@@ -373,15 +386,18 @@ def parse_projection(name: str, row: object) -> Projection:
     if rule == "hold":
         return HOLD
     if rule == "trend":
-        n_obs = d.last_year - d.first_year + 1
+        n_obs = d.complete_years
         years = row.get("years", TREND_YEARS)
-        allowed = f"a whole number of observed years from 2 to {n_obs} (default {TREND_YEARS})"
+        allowed = (f"a whole number of observed years from 2 to {n_obs} (default {TREND_YEARS}"
+                   f"; {d.last_year - n_obs + 1}-{d.last_year} have data for every region)"
+                   if d.regional else
+                   f"a whole number of observed years from 2 to {n_obs} (default {TREND_YEARS})")
         if not isinstance(years, int) or isinstance(years, bool):
             raise DriverError(f"{name}.years", f"must be a whole number, not "
                               f"{_describe(years)}", allowed)
         if not 2 <= years <= n_obs:
             raise DriverError(f"{name}.years", f"= {years} is not a number of observed years "
-                              f"of {name} ({d.first_year}-{d.last_year})", allowed)
+                              f"of {name} to fit a trend on", allowed)
         return Projection("trend", years=int(years))
     if rule == "growth":
         rate = row.get("rate")

@@ -103,6 +103,13 @@ def test_hold_gives_todays_values_bit_for_bit(name):
         assert type(got) is type(want) or isinstance(got, np.ndarray)
 
 
+def test_every_trend_a_row_allows_is_finite():
+    for name, d in DRIVERS.items():
+        row = {"projection": "trend", "years": d.complete_years}
+        table = Drivers({name: parse_projection(name, row)}).table(name)
+        assert np.isfinite(table[d.last_year - d.first_year + 1:]).all(), name
+
+
 def test_values_is_value_for_many_years():
     d = Drivers({"income_ratio_by_region": Projection("growth", rate=0.02)})
     years = [1990, 2012, 2020, 2021, 2040, 2060]
@@ -208,6 +215,9 @@ BAD_ROWS = {
                        "from 2 to 15"),
     "years not whole": ('ladder = { projection = "trend", years = 2.5 }',
                         "drivers.ladder.years", "whole number"),
+    "trend over a regional gap": ('natural_increase_rate = { projection = "trend", years = 11 }',
+                                  "drivers.natural_increase_rate.years",
+                                  "2009-2018 have data for every region"),
     "setting of another rule": ('ladder = { projection = "trend", rate = 0.1 }',
                                 "drivers.ladder.rate", "not a setting of projection 'trend'"),
     "missing rate": ('immigrants = { projection = "growth" }', "drivers.immigrants.rate",
