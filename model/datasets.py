@@ -4,8 +4,9 @@ Every file lives in ``model/data/kz/`` with its ``.meta.md`` (source, licence, c
 copied from the project's data collection with the source and quality columns kept.
 The model's geography is the 16 regions of 2012 (14 oblasts and the cities of Astana and
 Almaty); South Kazakhstan, split in 2018 into Turkestan oblast and Shymkent city, is
-recombined for later years. Where a series ends, later years hold its last value
-(documented in ``model/data/README.md``).
+recombined for later years. These functions give the observed values; outside the
+observed years they hold the first or last value. What the model reads after a series ends
+is a driver's projection (:mod:`model.drivers`, ``docs/drivers.md``), not these functions.
 
 Examples
 --------
@@ -45,7 +46,8 @@ __all__ = [
     "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",
     "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate", "age_sex_groups",
     "education_shares", "ethnicity_by_region", "income_ratio", "gdp_ppp", "ladder",
-    "immigrants", "initial_abroad", "observed", "preload",
+    "immigrants", "lcu_per_usd", "russia_wage_kzt", "grp_per_capita", "GRP_LAST_YEAR",
+    "observed_years", "initial_abroad", "observed", "preload",
 ]
 
 DATA_DIR = Path(__file__).parent / "data" / "kz"
@@ -369,6 +371,110 @@ def immigrants(year: int) -> float:
     s = _immigrants_table()
     y = min(max(year, int(s.index.min())), int(s.index.max()))
     return float(s.loc[y])
+
+
+@cache
+def _fx_table() -> pd.DataFrame:
+    df = _read("comparators_gdp_per_capita_2005_2023.csv")
+    return df.pivot(index="year", columns="iso3", values="exchange_rate_lcu_per_usd").sort_index()
+
+
+def lcu_per_usd(iso3: str, year: int) -> float:
+    """Units of the national currency per US dollar, annual average (World Bank WDI).
+
+    Examples
+    --------
+    >>> lcu_per_usd("KAZ", 2016) > 2 * lcu_per_usd("KAZ", 2013)  # the 2015 float
+    True
+    """
+    s = _fx_table()[iso3].dropna()
+    y = min(max(year, int(s.index.min())), int(s.index.max()))
+    return float(s.loc[y])
+
+
+@cache
+def _russia_wage_table() -> pd.Series:
+    df = _read("kz_exchange_rates_russia_wage_2005_2023.csv")
+    s = df[(df["metric"] == "russia_avg_monthly_nominal_wage")
+           & (df["group"] == "KZT (derived)")].set_index("year")["value"].sort_index()
+    # 2011 is missing in the source: filled on the straight line between 2010 and 2012
+    full = range(int(s.index.min()), int(s.index.max()) + 1)
+    return s.reindex(full).astype(float).interpolate(method="index")
+
+
+def russia_wage_kzt(year: int) -> float:
+    """Average monthly nominal wage in Russia in tenge (Rosstat in roubles times KZT/RUB).
+
+    2011 is interpolated between 2010 and 2012 (the source lacks it).
+
+    Examples
+    --------
+    >>> russia_wage_kzt(2016) > russia_wage_kzt(2015)
+    True
+    >>> russia_wage_kzt(2011) == (russia_wage_kzt(2010) + russia_wage_kzt(2012)) / 2
+    True
+    """
+    s = _russia_wage_table()
+    y = min(max(year, int(s.index.min())), int(s.index.max()))
+    return float(s.loc[y])
+
+
+GRP_LAST_YEAR = 2018
+"""Last year of GRP per person in the 2012 borders: from 2019 South Kazakhstan is published
+as Turkestan and Shymkent only, and recombining them needs their populations after 2018."""
+
+
+@cache
+def _grp_table() -> pd.DataFrame:
+    df = _read("kz_grp_by_region_2000_2024.csv")
+    df = df[(df["metric"] == "grp_per_capita") & (df["year"] <= GRP_LAST_YEAR)
+            & ~df["region"].str.startswith(("Shymkent", "Turkestan"))]
+    once = df.groupby(["year", df["region"].map(_canonical)]).size().max() == 1
+    out = _by_region_year(df, "value")  # one row per region and year in the 2012 borders
+    if not once or out.isna().any().any() \
+            or len(out) != GRP_LAST_YEAR - int(out.index.min()) + 1:
+        raise RuntimeError("shipped GRP table has gaps in the 2012 borders")
+    return out
+
+
+def grp_per_capita(year: int) -> np.ndarray:
+    """Gross regional product per person, thousand tenge at current prices, by region (BNS).
+
+    2010-2013 derived by the data collection (GRP over mean population); South Kazakhstan
+    2018 recombined from Turkestan and Shymkent (derived). Ends in 2018 (``GRP_LAST_YEAR``).
+
+    Examples
+    --------
+    >>> g = grp_per_capita(2015)
+    >>> bool(g[REGIONS.index("Atyrau")] > g[REGIONS.index("Zhambyl")])
+    True
+    """
+    return _hold_np(_grp_table, year)
+
+
+def observed_years(series: str) -> tuple[int, int]:
+    """First and last year with data of a yearly series of this module.
+
+    ``series`` is the name of its function (``ladder``, ``income_ratio``, ``immigrants``,
+    ...), with the country for ``gdp_ppp`` and ``lcu_per_usd`` (``gdp_ppp:RUS``).
+
+    Examples
+    --------
+    >>> observed_years("ladder"), observed_years("gdp_ppp:DEU")
+    ((2006, 2020), (2005, 2023))
+    """
+    name, _, iso3 = series.partition(":")
+    tables = {"population_by_region": _population_table, "natural_increase_rate": _ni_rate_table,
+              "income_ratio": _income_table, "ladder": _ladder_table,
+              "immigrants": _immigrants_table, "russia_wage_kzt": _russia_wage_table,
+              "grp_per_capita": _grp_table}
+    if name == "gdp_ppp":
+        index = _GDP_FNS[iso3]().index
+    elif name == "lcu_per_usd":
+        index = _fx_table()[iso3].dropna().index
+    else:
+        index = tables[name]().index
+    return int(index.min()), int(index.max())
 
 
 def preload() -> None:

@@ -18,6 +18,9 @@ another file; keys set here override it. The whole format::
     magnitude = -0.5
     start = 2013
     end = 2016
+    [drivers]                    # optional; after a series' last data year (model.drivers)
+    ladder = { projection = "trend", years = 5 }
+    immigrants = { projection = "path", values = { 2025 = 15000 } }
 
 Every problem raises :class:`ScenarioError` with one line naming the file and the key,
 what is wrong and what is allowed, e.g.
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
+from model.drivers import DRIVERS, HORIZON, DriverError, Projection, parse_drivers
 from model.interventions import (
     Intervention,
     InterventionError,
@@ -57,8 +61,8 @@ __all__ = ["Scenario", "ScenarioError", "DEFAULT_SCALE", "FIRST_YEAR", "LAST_YEA
 
 FIRST_YEAR = 2012
 """Year of the synthetic population (1 January)."""
-LAST_YEAR = 2050
-"""Last year a run may reach."""
+LAST_YEAR = HORIZON
+"""Last year a run may reach (the drivers are projected to it)."""
 DEFAULT_SCALE = 50.0
 """Real households per simulated household when neither file nor CLI sets a scale."""
 
@@ -91,6 +95,10 @@ class Scenario:
     interventions : tuple of Intervention
         The ``[[interventions]]`` rows of the file and the files it extends (parents'
         first), validated (:mod:`model.interventions`).
+    drivers : dict of str to Projection
+        The ``[drivers]`` rows of the chain (a child's row of a driver replaces its
+        parent's): how each named series continues after its last data year
+        (:mod:`model.drivers`). Drivers not named hold their last observed value.
 
     Examples
     --------
@@ -107,6 +115,7 @@ class Scenario:
     scale: float = DEFAULT_SCALE
     source: str | None = None
     interventions: tuple[Intervention, ...] = ()
+    drivers: dict[str, Projection] = field(default_factory=dict)
 
     def with_run(self, *, start: int | None = None, end: int | None = None,
                  scale: float | None = None) -> Scenario:
@@ -116,16 +125,34 @@ class Scenario:
                        scale=self.scale if scale is None else float(scale))
 
     def resolved(self) -> dict:
-        """Return a JSON-ready dict of everything that defines the scenario."""
-        return {"name": self.name, "description": self.description, "source": self.source,
-                "start": self.start, "end": self.end, "scale": self.scale,
-                "overrides": dict(self.overrides), "params": dict(self.params),
-                "interventions": [iv.resolved() for iv in self.interventions]}
+        """Return a JSON-ready dict of everything that defines the scenario.
+
+        ``drivers`` is there only when some driver's projection is not its default: the
+        resolved scenario feeds the run id (:func:`model.runs.batch.make_run_id`), and a
+        scenario that projects nothing differently must keep the id (and the stored runs)
+        it had before drivers existed.
+
+        Examples
+        --------
+        >>> "drivers" in Scenario().resolved()
+        False
+        >>> Scenario(drivers={"ladder": Projection("trend", years=4)}).resolved()["drivers"]
+        {'ladder': {'projection': 'trend', 'years': 4}}
+        """
+        out = {"name": self.name, "description": self.description, "source": self.source,
+               "start": self.start, "end": self.end, "scale": self.scale,
+               "overrides": dict(self.overrides), "params": dict(self.params),
+               "interventions": [iv.resolved() for iv in self.interventions]}
+        drivers = {n: p.resolved() for n, p in sorted(self.drivers.items())
+                   if p != DRIVERS[n].default}
+        if drivers:
+            out["drivers"] = drivers
+        return out
 
 
-_TOP_KEYS = ("name", "description", "extends", "run", "params", "interventions")
+_TOP_KEYS = ("name", "description", "extends", "run", "params", "interventions", "drivers")
 _RUN_KEYS = ("start", "end", "scale")
-_TOP_ALLOWED = "name, description, extends, [run], [params], [[interventions]]"
+_TOP_ALLOWED = "name, description, extends, [run], [params], [[interventions]], [drivers]"
 
 
 def shipped_scenarios_dir() -> Path:
@@ -311,6 +338,7 @@ class _Layer:
     run: dict
     params: dict
     interventions: list = field(default_factory=list)  # (row number, raw row) pairs
+    drivers: dict = field(default_factory=dict)  # name -> Projection
 
 
 def check_run_table(run: object, where: str) -> dict:
@@ -527,9 +555,15 @@ def _check_layer(data: dict, where: str) -> _Layer:
                           "end, ... (see the README's Interventions section)")
     for i, row in enumerate(rows, start=1):
         _intervention(row, None, where, i)  # report a bad row before reading the parents
+    try:
+        drivers = parse_drivers(data.get("drivers", {}))
+    except DriverError as exc:
+        key = "drivers" + (f".{exc.key}" if exc.key else "")
+        raise input_error(where, key, exc.problem, exc.allowed, exc.hint) from None
     # Keep the coerced values (ints for int/year parameters), not the raw TOML ones.
     return _Layer(where, name, data.get("description"), checked_run,
-                  {key: values[key] for key in params}, list(enumerate(rows, start=1)))
+                  {key: values[key] for key in params}, list(enumerate(rows, start=1)),
+                  drivers)
 
 
 def _intervention(row: dict, default_name: str | None, where: str, i: int) -> Intervention:
@@ -654,7 +688,8 @@ def load_scenario(path: str | Path) -> Scenario:
         ``[[interventions]]`` row (unknown type, key, alternative, target key, region,
         ethnic group or level; magnitude outside the lever's bounds; uptake outside [0, 1];
         negative cost; a window outside the run; a name used twice; a target no 2012
-        household can meet; opposite settings of one switch in the same year). The message is one
+        household can meet; opposite settings of one switch in the same year), a bad
+        ``[drivers]`` row (:func:`model.drivers.parse_projection`). The message is one
         line: ``<file>: key '<key>' <problem>; allowed: <what is allowed>``, with
         ``; did you mean 'x'?`` for near-miss keys.
 
@@ -673,9 +708,11 @@ def load_scenario(path: str | Path) -> Scenario:
     top = layers[-1]
     run: dict = {}
     params: dict = {}
+    drivers: dict = {}
     for layer in layers:
         run.update(layer.run)
         params.update(layer.params)
+        drivers.update(layer.drivers)  # per driver: the most derived file's row wins
     start = run.get("start", Scenario.start)
     end = run.get("end", Scenario.end)
     if start > end:
@@ -689,4 +726,5 @@ def load_scenario(path: str | Path) -> Scenario:
     return Scenario(name=top.name or path.stem, description=top.description or "",
                     params=full, overrides=params, start=start, end=end,
                     scale=run.get("scale", Scenario.scale), source=str(path),
-                    interventions=_resolve_interventions(layers, start, end, full))
+                    interventions=_resolve_interventions(layers, start, end, full),
+                    drivers={n: p for n, p in drivers.items() if p != DRIVERS[n].default})

@@ -45,6 +45,7 @@ from model.core.population import LABOUR as P_LABOUR
 from model.core.population import STUDY as P_STUDY
 from model.core.recorder import DESTINATIONS, Recorder
 from model.core.rng import stream, stream_key, uniform_at
+from model.drivers import drivers_for
 from model.interventions import NO_SHIFTS, Effects, HouseholdAttributes
 from model.scenario import FIRST_YEAR, Scenario
 
@@ -129,6 +130,9 @@ class EmigrationModel(mesa.Model):
         The scenario being run (not ``scenario``: Mesa 3.5 reserves that name).
     households, persons : Households, Persons
         The array state.
+    drivers : Drivers
+        Every exogenous series of the run, observed and projected as the scenario's
+        ``[drivers]`` say (:mod:`model.drivers`).
     year : int
         The calendar year the next ``step`` simulates.
 
@@ -146,6 +150,7 @@ class EmigrationModel(mesa.Model):
         self.sim_scenario = scenario or Scenario()
         self.seed = int(seed)
         self.params = dict(self.sim_scenario.params)
+        self.drivers = drivers_for(self.sim_scenario.drivers)
         self.scale = float(self.sim_scenario.scale)
         self.year = FIRST_YEAR
         self.households, self.persons = synthesize(self.params, scale=self.scale, seed=self.seed)
@@ -159,6 +164,7 @@ class EmigrationModel(mesa.Model):
         # one-off loads at set-up, not in the first simulated year: the data tables the
         # step looks up and the compiled passes
         datasets.preload()
+        self.drivers.preload()
         kernels.warm_up()
         self.n_households_start = int(self.households.n)
         self.n_persons_start = int(self.persons.n)
@@ -211,12 +217,14 @@ class EmigrationModel(mesa.Model):
         1. record the population on 1 January (resident persons plus labour migrants and
            students abroad, as BNS counts the de jure population);
         2. drivers for the year: income gaps by region and destination, the compatriot
-           programme and EAEU flags (:class:`model.core.decisions.Context`);
+           programme and EAEU flags (:class:`model.core.decisions.Context`), from the run's
+           exogenous series, observed or projected (:mod:`model.drivers`);
         3. interventions: every active row of the scenario's ``[[interventions]]`` adds its
            effect on the households it reaches to the year's
            :class:`model.interventions.Effects` (utility, optimism and income shifts,
            realisation multipliers) or switches a flag of the context;
-        4. optimism moves with the national Cantril ladder plus a random walk;
+        4. optimism moves with the national Cantril ladder (driver ``ladder``) plus a
+           random walk;
         5. intentions: every resident household draws its preferred alternative from the
            nested logit; ``share_intending`` is the share of adults (18+) at home whose
            household intends to emigrate for good (the survey question of CABAR 2019);
@@ -269,7 +277,7 @@ class EmigrationModel(mesa.Model):
         below ``uptake``: the same households every year of the window, and no other
         stream is touched. A context switch reaches every deciding household.
         """
-        ctx = Context.for_year(year, self.params)
+        ctx = Context.for_year(year, self.params, self.drivers)
         self.effects = None
         if not self.interventions:
             return ctx, None
@@ -306,7 +314,9 @@ class EmigrationModel(mesa.Model):
         """Stage 4: optimism moves with the national ladder plus a random walk."""
         p = self.params
         hh = self.households
-        shift = p["optimism_ladder_weight"] * (datasets.ladder(year) - datasets.ladder(year - 1))
+        ladder = self.drivers.value
+        shift = p["optimism_ladder_weight"] * (ladder("ladder", year)
+                                               - ladder("ladder", year - 1))
         noise = stream(self.seed, "optimism", year).standard_normal(hh.n, dtype=np.float32)
         opt = hh.optimism
         noise *= np.float32(p["optimism_sigma"])
@@ -506,7 +516,7 @@ class EmigrationModel(mesa.Model):
         deaths_t = self.recorder.tally_cells(death_cells)
         deaths_r = deaths_t[self._region_slice]
         pop_r = self._population_t[self._region_slice]
-        target = datasets.natural_increase_rate(year) * pop_r + deaths_r
+        target = self.drivers.value("natural_increase_rate", year) * pop_r + deaths_r
         level = np.divide(target, mass, out=np.zeros(_N_REGIONS), where=mass > 0)
 
         # births to women 15-49 at home
@@ -565,13 +575,13 @@ class EmigrationModel(mesa.Model):
         p = self.params
         hh, pp = self.households, self.persons
         rng = stream(self.seed, "immigration.count", year)
-        base = p["immigrants_2012"] if year == 2012 else datasets.immigrants(year)
+        base = p["immigrants_2012"] if year == 2012 else self.drivers.value("immigrants", year)
         expected = base * p["immigration_multiplier"] / self.scale
         n = int(expected) + int(rng.random() < expected - int(expected))
         first_person = pp.n
         if n > 0:
             # regions in proportion to population (assumption)
-            weights = datasets.population_by_region(min(year, 2019))
+            weights = self.drivers.value("population_by_region", year)
             kazakh = float(p["immigrant_kazakh_share_2012" if year <= 2012
                              else "immigrant_kazakh_share"])
             per_region = rng.multinomial(n, weights / weights.sum())

@@ -3,6 +3,7 @@
 import re
 from pathlib import Path
 
+from model.drivers import DRIVERS, REGENERATE, markdown_table
 from model.ui.cli import format_params_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -12,6 +13,17 @@ def test_parameter_table_is_up_to_date():
     text = (ROOT / "docs" / "parameters.md").read_text()
     assert text.strip() == format_params_table(markdown=True).strip(), (
         "docs/parameters.md is stale: run `emigsim params --markdown > docs/parameters.md`")
+
+
+def test_driver_table_is_up_to_date():
+    text = (ROOT / "docs" / "drivers.md").read_text()
+    assert text == markdown_table(), f"docs/drivers.md is stale: run `{REGENERATE}`"
+
+
+def test_every_driver_is_in_the_data_readme():
+    section = (ROOT / "model" / "data" / "README.md").read_text().split("## Drivers", 1)[1]
+    missing = [n for n, d in DRIVERS.items() if f"`{n}`" not in section or d.file not in section]
+    assert not missing, f"model/data/README.md lacks drivers {missing}"
 
 
 README = ROOT / "README.md"

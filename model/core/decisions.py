@@ -47,6 +47,7 @@ from typing import NamedTuple
 import numpy as np
 
 from model import datasets
+from model.drivers import Drivers, drivers_for
 
 __all__ = ["Context", "Utilities", "Probabilities", "nested_logit",
            "UTILITY_TERMS", "UtilityCoefficients", "coefficients", "CellTerms", "HeadTerms",
@@ -77,16 +78,18 @@ class Context:
     eaeu_on: bool
 
     @classmethod
-    def for_year(cls, year: int, params: dict) -> Context:
-        """Context from the shipped series (income by region, GDP at PPP of destinations).
+    def for_year(cls, year: int, params: dict, drivers: Drivers | None = None) -> Context:
+        """Context from the drivers (income by region, GDP at PPP of destinations).
 
         Destinations: Russia for CIS, labour and study; Germany for non-CIS (the largest
-        non-CIS destination in 2018, kz_migration_targets.csv).
+        non-CIS destination in 2018, kz_migration_targets.csv). ``drivers`` are the run's
+        (:class:`model.drivers.Drivers`; default: every series held after its data).
         """
-        own = np.log(datasets.income_ratio(year))
-        kaz = datasets.gdp_ppp("KAZ", year)
-        rus = np.log(datasets.gdp_ppp("RUS", year) / kaz) - own
-        deu = np.log(datasets.gdp_ppp("DEU", year) / kaz) - own
+        dr = drivers_for() if drivers is None else drivers
+        own = np.log(dr.value("income_ratio_by_region", year))
+        kaz = dr.value("gdp_ppp_kaz", year)
+        rus = np.log(dr.value("gdp_ppp_rus", year) / kaz) - own
+        deu = np.log(dr.value("gdp_ppp_deu", year) / kaz) - own
         return cls(year=year, gap_cis=rus, gap_noncis=deu, gap_labour=rus, gap_study=rus,
                    compatriot_on=year >= params["compatriot_year"],
                    eaeu_on=year >= params["eaeu_year"])

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import model
+from model.drivers import drivers_for
 from model.runs.batch import code_version
 from model.scenario import Scenario
 
@@ -160,8 +161,9 @@ def build_manifest(scenario: Scenario, results: Any, argv: Sequence[str], starte
     Returns
     -------
     dict
-        Keys: ``manifest_version``, ``tool``, ``scenario``, ``seed``, ``replicates``,
-        ``replicate_seeds``, ``n_households``, ``n_persons``, ``scale``, ``runtime_s``,
+        Keys: ``manifest_version``, ``tool``, ``scenario``, ``drivers`` (every exogenous
+        series with its last observed year and the projection after it), ``seed``,
+        ``replicates``, ``replicate_seeds``, ``n_households``, ``n_persons``, ``scale``, ``runtime_s``,
         ``versions``, ``git_commit``, ``git_dirty``, ``command``, ``cwd``, ``platform``,
         ``started``, ``ended``, plus ``extra``.
 
@@ -174,6 +176,8 @@ def build_manifest(scenario: Scenario, results: Any, argv: Sequence[str], starte
     >>> m = build_manifest(Scenario(), res, ["emigsim", "run"], now, now, seed=1)
     >>> (m["seed"], m["replicates"], m["started"], m["scenario"]["name"])
     (1, 2, '2024-01-01T00:00:00+00:00', 'baseline')
+    >>> m["drivers"][0]["name"], m["drivers"][0]["projection"]
+    ('ladder', {'projection': 'hold'})
     """
     info = dict(getattr(results, "info", {}) or {})
     replicate_seeds = list(info.get("replicate_seeds") or [])
@@ -182,6 +186,7 @@ def build_manifest(scenario: Scenario, results: Any, argv: Sequence[str], starte
         "manifest_version": MANIFEST_VERSION,
         "tool": "emigsim",
         "scenario": scenario.resolved(),
+        "drivers": drivers_for(scenario.drivers).assumptions(),
         "seed": seed if seed is not None else info.get("seed"),
         "replicates": len(replicate_seeds) or None,
         "replicate_seeds": replicate_seeds,
