@@ -235,8 +235,12 @@ def _check_error_model(text: str, err) -> str:
         need = "needs a parameter" if ERROR_MODELS[name] else "takes no parameter"
         raise err(f"= {text!r} {need}", allowed)
     if colon:
-        p = _number(param, err, allowed + " with a number > 0")
-        if p <= 0:
+        try:
+            p = float(param)
+        except ValueError:
+            raise err(f"= {text!r} has a parameter that is not a number",
+                      allowed + " with a number > 0") from None
+        if not (math.isfinite(p) and p > 0):
             raise err(f"= {text!r} needs a parameter > 0", allowed)
     return text
 

@@ -140,7 +140,8 @@ def format_report(report: pd.DataFrame, quiet: bool = False) -> str:
     totals = fit_total(report)
     for scenario, part in report.groupby("scenario", sort=False):
         tot = totals[totals["scenario"] == scenario].iloc[0]
-        lines.append(f"{scenario or 'run'} ({int(tot['n_runs'])} runs)")
+        runs = int(tot["n_runs"])
+        lines.append(f"{scenario or 'run'} ({runs} run{'' if runs == 1 else 's'})")
         if not quiet:
             lines.append(_table(part))
         n, inside = int(tot["counted"]), int(tot["inside"])
@@ -206,6 +207,10 @@ def cmd_fit(args: argparse.Namespace) -> int:
         # ScenarioError covers the targets file (TargetsError): one line, exit 2
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `emigsim fit runs/x | head`: the reader left; silence the flush at exit too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
