@@ -195,7 +195,7 @@ def main(folder: Path) -> None:
             f"rounded:{ROUND_STEP}" if rounded else "normal_rel", SECONDARY_REL, mig,
             str(n), f"{r['immigrants_source']} (see kz_migration_targets.csv)",
             r["immigrants_quality"], "by construction: the model's immigrants are this "
-            "series (datasets.immigrants)", by_construction=True)
+            "series (datasets.immigrants, the immigrants driver)", by_construction=True)
 
     # ---------------------------------------------------------------- students and labour abroad
     for year in YEARS:
