@@ -75,8 +75,8 @@ def needed_metrics(targets: Targets | Iterable[Target]) -> list[str]:
 def load_series(path: str | Path, metrics: Iterable[str] | None = None) -> pd.DataFrame:
     """The tidy results of a run or batch folder, or of a store folder.
 
-    Reads ``series.csv`` when the folder has one, else the Parquet shards of the store
-    (``path/store`` or ``path`` itself). Only ``metrics`` when given.
+    Reads through :meth:`model.runs.results.ResultSet.load` (a run folder, a batch folder
+    or a bare store). Only ``metrics`` when given (from a store, only those rows are read).
 
     Examples
     --------
@@ -86,20 +86,14 @@ def load_series(path: str | Path, metrics: Iterable[str] | None = None) -> pd.Da
     ...
     model.analysis.fit.SeriesNotFoundError: ...: no series.csv and no store/ in this folder
     """
-    # TODO(issue 11): read through model.runs.results.ResultSet.load(path) once it exists;
-    # this is the minimal stand-in (series.csv, else the store's shards).
-    path = Path(path)
-    wanted = None if metrics is None else sorted(set(metrics))
-    if (path / "series.csv").is_file():
-        df = pd.read_csv(path / "series.csv")
-        return df if wanted is None else df[df["metric"].isin(wanted)].reset_index(drop=True)
-    store = path if (path / "shards").is_dir() else path / "store"
-    if (store / "shards").is_dir():
-        from model.runs.store import ResultStore
+    from model.runs.results import ResultsError, ResultSet
 
-        return ResultStore(store).load() if wanted is None else \
-            ResultStore(store).load(metric=wanted)
-    raise SeriesNotFoundError(f"{path}: no series.csv and no store/ in this folder")
+    try:
+        results = ResultSet.load(path)
+    except ResultsError:
+        raise SeriesNotFoundError(f"{path}: no series.csv and no store/ in this folder") from None
+    wanted = None if metrics is None else sorted(set(metrics))
+    return (results if wanted is None else results.select(metric=wanted)).series
 
 
 def _run_keys(series: pd.DataFrame) -> list[str]:

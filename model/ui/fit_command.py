@@ -27,21 +27,29 @@ import os
 import sys
 import uuid
 from collections.abc import Sequence
+from importlib import import_module
 from pathlib import Path
 
-import pandas as pd
-
-from model.analysis.fit import (
-    SeriesNotFoundError,
-    fit_figure,
-    fit_report,
-    fit_total,
-    load_series,
-    needed_metrics,
-    with_total,
-)
-from model.analysis.targets import default_targets_path, load_targets
 from model.scenario import ScenarioError
+
+
+class _Lazy:
+    """A module imported on first use.
+
+    Every emigsim command builds the parser this module adds to, and ``--help`` or a bad
+    argument must not wait for pandas and matplotlib.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str):
+        return getattr(import_module(self._name), attr)
+
+
+pd = _Lazy("pandas")
+_fit = _Lazy("model.analysis.fit")
+_targets = _Lazy("model.analysis.targets")
 
 __all__ = ["add_parser", "add_arguments", "cmd_fit", "format_report", "main"]
 
@@ -83,7 +91,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "fit", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="compare a run or batch with the calibration targets",
         description="Compare every calibration target with the model: observed value, "
-                    "model median and 90%% band across runs, z = (median - observed) / "
+                    "model median and 90% band across runs, z = (median - observed) / "
                     "observation sd, and whether the observed value is inside the band; "
                     "the total is the sum of z^2 over fitted rows not matched by "
                     "construction. Writes fit.csv and fit.png.",
@@ -137,7 +145,7 @@ def format_report(report: pd.DataFrame, quiet: bool = False) -> str:
     total: sum z^2 = 4.0 over 1 fitted rows; 1 of them outside and 0 inside their 90% band
     """
     lines: list[str] = []
-    totals = fit_total(report)
+    totals = _fit.fit_total(report)
     for scenario, part in report.groupby("scenario", sort=False):
         tot = totals[totals["scenario"] == scenario].iloc[0]
         runs = int(tot["n_runs"])
@@ -165,24 +173,24 @@ def _run(args: argparse.Namespace) -> int:
     if not path.is_dir():
         raise FitInputError(f"{_CLI}: key 'RUN_OR_STORE' = '{path}' is not a folder; "
                             f"allowed: {_PATH_ALLOWED}")
-    targets = load_targets(args.targets if args.targets else default_targets_path())
+    targets = _targets.load_targets(args.targets or _targets.default_targets_path())
     out = Path(args.out) if args.out else path
     if out.exists() and not out.is_dir():
         raise FitInputError(f"{_CLI}: key '--out' = '{out}' is a file; allowed: a folder "
                             "(created when missing)")
     try:
-        series = load_series(path, needed_metrics(targets))
-    except SeriesNotFoundError:
+        series = _fit.load_series(path, _fit.needed_metrics(targets))
+    except _fit.SeriesNotFoundError:
         raise FitInputError(f"{_CLI}: key 'RUN_OR_STORE' = '{path}' holds no results (no "
                             f"series.csv, no store/); allowed: {_PATH_ALLOWED}") from None
     if series.empty:
         raise FitInputError(f"{_CLI}: key 'RUN_OR_STORE' = '{path}' has no rows of the "
                             f"targets' metrics; allowed: {_PATH_ALLOWED} of a finished run")
-    report = fit_report(series, targets)
+    report = _fit.fit_report(series, targets)
     out.mkdir(parents=True, exist_ok=True)
-    table = with_total(report)
+    table = _fit.with_total(report)
     _write_atomic(out / "fit.csv", lambda p: table.to_csv(p, index=False))
-    fig = fit_figure(report)
+    fig = _fit.fit_figure(report)
     _write_atomic(out / "fit.png", lambda p: fig.savefig(p, dpi=120, format="png"))
     print(format_report(report, quiet=getattr(args, "quiet", False)))
     print(f"targets:  {targets.path}")
