@@ -253,9 +253,14 @@ class Executor:
             if self.scheduler:
                 self._client = Client(self.scheduler, timeout="30s")
             else:
+                # without a dashboard the scheduler still serves its HTTP routes (health,
+                # metrics): on a free port of this host only, so that two clusters do not
+                # fight over 8787 and nothing listens on other interfaces
+                http = {} if self.dashboard_address else {"dashboard_address": "127.0.0.1:0"}
                 self._cluster = LocalCluster(
                     n_workers=self.workers, threads_per_worker=1, processes=True,
-                    dashboard_address=self.dashboard_address, silence_logs=logging.ERROR)
+                    dashboard_address=self.dashboard_address, scheduler_kwargs=http,
+                    silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
         return self._client
 
