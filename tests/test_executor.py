@@ -5,6 +5,7 @@ population cache of warm workers (and turning it off), and errors reported per r
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import replace
 
@@ -124,20 +125,30 @@ def test_warm_workers_build_a_population_once_and_the_cache_can_be_turned_off():
 
     def per_worker(results):
         last = {}
-        for r in results:  # counters only grow; keep each worker's last
+        for r in results:  # the counters only grow; keep each worker's last
             pid, hits, misses = r.value
             last[pid] = max(last.get(pid, (0, 0)), (hits, misses))
         return last
 
-    with Executor(workers=2, progress=False, chunk_size=1) as ex:
-        warm = per_worker(ex.submit(specs))
-    assert sum(h for h, _ in warm.values()) + len(warm) == len(specs)
-    assert all(m == 1 for _, m in warm.values())  # one build per worker, then copies
+    # an external cluster that two executors use one after the other
+    with dask.distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=None,
+                                       scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                                       silence_logs=logging.ERROR) as cluster:
+        address = cluster.scheduler_address
+        with Executor(scheduler=address, progress=False, chunk_size=1,
+                      population_cache=0) as ex:
+            off = per_worker(ex.submit(specs))
+        assert all(h == 0 for h, _ in off.values())
+        assert sum(m for _, m in off.values()) == len(specs)  # every run built its own
 
-    with Executor(workers=2, progress=False, chunk_size=1, population_cache=0) as ex:
-        off = per_worker(ex.submit(specs))
-    assert all(h == 0 for h, _ in off.values())
-    assert sum(m for _, m in off.values()) == len(specs)
+        # the default is each worker's own setting (on), not the earlier executor's
+        with Executor(scheduler=address, progress=False, chunk_size=1) as ex:
+            on = per_worker(ex.submit(specs))
+    gained = {pid: (h - off.get(pid, (0, 0))[0], m - off.get(pid, (0, 0))[1])
+              for pid, (h, m) in on.items()}
+    assert all(m == 1 for _, m in gained.values())  # one build per worker, then copies
+    assert sum(h for h, _ in gained.values()) + len(gained) == len(specs)
 
 
 def test_the_population_cache_option_applies_in_process_too():

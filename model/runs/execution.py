@@ -171,9 +171,11 @@ def _chunk_failed(chunk: list[RunSpec], exc: BaseException) -> ChunkOutput:
     return ChunkOutput(pd.DataFrame(), errors=errors, error_runs=list(range(len(chunk))))
 
 
-def _worker_chunk(chunk: list[RunSpec], cache_bytes: int | None) -> ChunkOutput:
-    """The task a worker runs: set its population cache if asked, then the chunk."""
-    if cache_bytes is not None:
+def _worker_chunk(chunk: list[RunSpec], cache_bytes: int | None, set_cache: bool
+                  ) -> ChunkOutput:
+    """The task a worker runs: set its population cache (None: as its environment says),
+    then the chunk."""
+    if set_cache:
         population_cache.configure(cache_bytes)
     return work_chunk(chunk)
 
@@ -197,7 +199,8 @@ class Executor:
     population_cache : int, optional
         Byte budget of each worker's population cache (0 turns it off; default: as the
         worker's ``EMIGSIM_POPULATION_CACHE_MB`` says, see
-        :mod:`model.core.population_cache`).
+        :mod:`model.core.population_cache`). With ``workers=0`` the default leaves this
+        process's cache as it is.
     dashboard_address : str, optional
         Where the local cluster serves its dashboard (default: no dashboard; e.g.
         ``"127.0.0.1:0"`` for one on a free local port, which needs bokeh).
@@ -360,7 +363,9 @@ class Executor:
                      ) -> Iterator[tuple[list[RunSpec], ChunkOutput]]:
         for chunk in chunks:
             try:
-                out = _worker_chunk(chunk, self.population_cache)
+                # this process's cache is left as it is unless the executor says otherwise
+                out = _worker_chunk(chunk, self.population_cache,
+                                    self.population_cache is not None)
             except Exception as exc:  # noqa: BLE001 - reported per run, as on Dask
                 out = _chunk_failed(chunk, exc)
             yield chunk, out
@@ -381,7 +386,9 @@ class Executor:
             if item is None:
                 return None
             i, chunk = item
-            fut = client.submit(_worker_chunk, chunk, self.population_cache,
+            # every task sets its worker's cache, so that a worker shared with an earlier
+            # executor (an external cluster) does not keep that executor's setting
+            fut = client.submit(_worker_chunk, chunk, self.population_cache, True,
                                 key=f"chunk-{chunk[0].run_id}-{token}-{i}", pure=False,
                                 retries=2)
             by_key[fut.key] = (chunk, fut)
