@@ -14,7 +14,10 @@ with the same seeds. This script times one 2012-2018 run of the baseline scenari
     population (built once per seed, in the warm-up run).
 (d) **executor**: the same runs through :class:`model.runs.execution.Executor` on a
     one-worker LocalCluster that has done a run already, with the cache off and on: what a
-    calibration sees per run (Dask round trip, pickling and the reducer included).
+    calibration sees per run (Dask round trip, pickling and the reducer included); and, as
+    *before* this benchmark's changes, on a LocalCluster worker with Dask's default worker
+    environment (``MALLOC_TRIM_THRESHOLD_=65536``, which the Executor no longer sets) and
+    the cache off.
 
 Runs (b)-(d) vary ``realise_emigrate`` over its range with fixed seeds, as a calibration
 would, and each returns only ``model.runs.reducers:national_series`` (the worker's path:
@@ -130,7 +133,8 @@ def warm_executor(ex, specs, cache: bool) -> dict:
     """Mean seconds per run of ``specs`` on the executor's (one) warm worker."""
     import psutil
 
-    ex.population_cache = None if cache else 0
+    if ex.population_cache != 0:  # the "before" executor stays off
+        ex.population_cache = None if cache else 0
     [pid] = ex.client.run(os.getpid).values()
     proc = psutil.Process(pid)
     c0, t0 = sum(proc.cpu_times()[:2]), time.perf_counter()
@@ -139,6 +143,22 @@ def warm_executor(ex, specs, cache: bool) -> dict:
     assert all(r.ok for r in results), [r.error for r in results if not r.ok][:1]
     return {"s_per_run": wall / len(specs),
             "cpu_share": (sum(proc.cpu_times()[:2]) - c0) / wall}
+
+
+def _dask_default_cluster():
+    """A one-worker LocalCluster as ``execute`` started it before the Executor: Dask's
+    default worker environment (``MALLOC_TRIM_THRESHOLD_=65536``)."""
+    import logging
+
+    from dask.distributed import LocalCluster
+
+    before = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    cluster = LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=logging.ERROR)
+    # the nanny sets the variable in this process too (for the processes it spawns)
+    if before is None:
+        os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return cluster
 
 
 # --------------------------------------------------------------------------- report
@@ -200,25 +220,32 @@ def main(argv: list[str] | None = None) -> int:
 
     for spec in specs[:a.seeds]:  # warm-up: imports, compiled passes, data, one build a seed
         work_chunk([spec])
-    ex = None
+    ex = old = old_cluster = None
     if not a.no_executor:
         from model.runs.execution import Executor
 
         ex = Executor(workers=1, progress=False)
         ex.run(specs[:a.seeds], chunk_size=1)  # the worker's warm-up
-    modes = {"warm_off": [], "warm_on": [], "executor_off": [], "executor_on": []}
+        old_cluster = _dask_default_cluster()
+        old = Executor(scheduler=old_cluster.scheduler_address, workers=1, progress=False,
+                       population_cache=0)
+        old.run(specs[:a.seeds], chunk_size=1)
+    modes = {"warm_off": [], "warm_on": [], "executor_before": [], "executor_off": [],
+             "executor_on": []}
     try:
         for rep in range(a.repeats):
             modes["warm_off"].append(warm_here(specs, cache=False))
             modes["warm_on"].append(warm_here(specs, cache=True))
             if ex is not None:
+                modes["executor_before"].append(warm_executor(old, specs, cache=False))
                 modes["executor_off"].append(warm_executor(ex, specs, cache=False))
                 modes["executor_on"].append(warm_executor(ex, specs, cache=True))
             print(f"  repeat {rep + 1}: " + ", ".join(
                 f"{k} {v[-1]['s_per_run']:.3f}" for k, v in modes.items() if v), flush=True)
     finally:
-        if ex is not None:
-            ex.close()
+        for thing in (ex, old, old_cluster):
+            if thing is not None:
+                thing.close()
     modes = {k: v for k, v in modes.items() if v}
 
     best_cold = min(cold, key=lambda r: r["wall_s"])
@@ -226,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [("(a) cold: fresh process per run", mean_cold, best_cold["wall_s"],
              min(r["cpu_share"] for r in cold))]
     names = {"warm_off": "(b) warm process, cache off", "warm_on": "(c) warm process, cache on",
+             "executor_before": "(d) warm Dask worker as before",
              "executor_off": "(d) warm worker (Executor), cache off",
              "executor_on": "(d) warm worker (Executor), cache on"}
     best = {k: min(v, key=lambda r: r["s_per_run"]) for k, v in modes.items()}
