@@ -129,11 +129,11 @@ def warm_here(specs, cache: bool) -> dict:
 
 
 # --------------------------------------------------------------------------- executor (d)
-def warm_executor(ex, specs, cache: bool) -> dict:
+def warm_executor(ex, specs, cache: bool | None) -> dict:
     """Mean seconds per run of ``specs`` on the executor's (one) warm worker."""
     import psutil
 
-    if ex.population_cache != 0:  # the "before" executor stays off
+    if cache is not None:  # None: as the executor was made (the "before" one: off)
         ex.population_cache = None if cache else 0
     [pid] = ex.client.run(os.getpid).values()
     proc = psutil.Process(pid)
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             modes["warm_off"].append(warm_here(specs, cache=False))
             modes["warm_on"].append(warm_here(specs, cache=True))
             if ex is not None:
-                modes["executor_before"].append(warm_executor(old, specs, cache=False))
+                modes["executor_before"].append(warm_executor(old, specs, cache=None))
                 modes["executor_off"].append(warm_executor(ex, specs, cache=False))
                 modes["executor_on"].append(warm_executor(ex, specs, cache=True))
             print(f"  repeat {rep + 1}: " + ", ".join(
