@@ -21,7 +21,7 @@ Memory
 Entries are held up to a byte budget, ``EMIGSIM_POPULATION_CACHE_MB`` (default
 :data:`DEFAULT_MB` MiB; ``0`` turns the cache off), or :func:`configure` in code. A
 population larger than the whole budget is never kept: at scale 50 a population is about
-12 MB, at scale 1 (the whole country) about 0.5 GB of arrays, and a run at scale 1 needs
+10 MB, at scale 1 (the whole country) about 0.5 GB of arrays, and a run at scale 1 needs
 ~3 GB on top of that, so by default the national population is rebuilt every time.
 Each worker process has its own cache.
 
@@ -51,7 +51,7 @@ __all__ = ["PopulationCache", "population", "configure", "default_cache", "ENV_V
 ENV_VAR = "EMIGSIM_POPULATION_CACHE_MB"
 """Environment variable with the cache budget in MiB (0 turns the cache off)."""
 DEFAULT_MB = 256
-"""Default budget of a process's cache, in MiB (about twenty populations at scale 50)."""
+"""Default budget of a process's cache, in MiB (about 25 populations at scale 50)."""
 
 
 class _ReadLog(dict):
