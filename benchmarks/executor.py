@@ -33,7 +33,6 @@ Usage (from the repository root)::
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import tempfile
@@ -108,27 +107,26 @@ class Cluster:
     """A LocalCluster like the executor's, started (and warmed up) outside the timings."""
 
     def __init__(self, workers: int, scale: float, end: int):
-        from dask.distributed import Client, LocalCluster
+        from model.runs.execution import Executor
 
         t0 = time.perf_counter()
-        self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                    dashboard_address=None, silence_logs=logging.ERROR)
-        self.client = Client(self.cluster)
+        # the executor's own cluster (its worker environment), not a plain LocalCluster
+        self.executor = Executor(workers=workers, progress=False)
+        self.client = self.executor.client
         self.client.wait_for_workers(workers)
         self.start_s = time.perf_counter() - t0
         t1 = time.perf_counter()
         self.client.run(_warm_up, scale, end)  # on every worker at once
         self.warm_s = time.perf_counter() - t1
         self.client.run(install_run_timer)
-        self.address = self.cluster.scheduler_address
+        self.address = self.executor._cluster.scheduler_address
         self.pids = sorted(self.client.run(os.getpid).values())
 
     def run_seconds(self) -> float:
         return sum(self.client.run(take_run_seconds).values())
 
     def close(self) -> None:
-        self.client.close()
-        self.cluster.close()
+        self.executor.close()
 
 
 def timed_execute(specs, cluster: Cluster | None = None, **kw) -> tuple[float, float]:

@@ -39,10 +39,10 @@ from model.core.population import (
     HOME,
     RESIDENT,
     add_households,
-    synthesize,
 )
 from model.core.population import LABOUR as P_LABOUR
 from model.core.population import STUDY as P_STUDY
+from model.core.population_cache import population
 from model.core.recorder import DESTINATIONS, Recorder
 from model.core.rng import stream, stream_key, uniform_at
 from model.drivers import drivers_for
@@ -153,7 +153,11 @@ class EmigrationModel(mesa.Model):
         self.drivers = drivers_for(self.sim_scenario.drivers)
         self.scale = float(self.sim_scenario.scale)
         self.year = FIRST_YEAR
-        self.households, self.persons = synthesize(self.params, scale=self.scale, seed=self.seed)
+        # a copy of a population built earlier in this process when the scale, seed and
+        # population parameters match (model.core.population_cache): the same tables as a
+        # fresh build, without its cost on a warm worker
+        self.households, self.persons = population(self.params, scale=self.scale,
+                                                   seed=self.seed)
         self._ages = age_tables(self.params)
         self._mortality = Mortality.from_params(self.params)
         p = self.params

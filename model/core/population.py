@@ -54,7 +54,7 @@ from model.params import REGISTRY
 __all__ = [
     "Households", "Persons", "synthesize", "add_households", "age_sex_distribution",
     "HOME", "LABOUR", "STUDY", "EMIGRATED", "DEAD", "RESIDENT", "HH_EMIGRATED", "DISSOLVED",
-    "MAX_AGE",
+    "MAX_AGE", "POPULATION_PARAMS",
 ]
 
 from model.core.states import (
@@ -110,6 +110,28 @@ class _Table:
             getattr(self, "_" + name)[sl] = columns[name]
         self.n += k
         return sl
+
+    def copy(self, capacity: int | None = None) -> _Table:
+        """A deep copy of the table with ``capacity`` slots (default: this table's).
+
+        The copy holds the same values in its ``n`` used slots and zeros in the spare ones,
+        as a table built by appends does, so it grows and behaves exactly like this one.
+        """
+        cap = self.capacity if capacity is None else max(int(capacity), self.n)
+        new = object.__new__(type(self))
+        new.n = self.n
+        new._extra = dict(self._extra)
+        for name in self._fields:
+            old = getattr(self, "_" + name)
+            arr = np.zeros((cap, *old.shape[1:]), dtype=old.dtype)
+            arr[: self.n] = old[: self.n]
+            setattr(new, "_" + name, arr)
+        return new
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the used slots of every field."""
+        return sum(getattr(self, name).nbytes for name in self._fields)
 
     def __getattr__(self, name: str) -> np.ndarray:
         # views of the used part: ``hh.region`` is ``hh._region[:hh.n]``
@@ -390,6 +412,18 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
                                      int(params["n_contacts"]),
                                      float(params["p_contact_in_region"]))
     return new
+
+
+POPULATION_PARAMS = ("abroad_student_max_age", "abroad_student_min_age",
+                     "european_north_factor", "gompertz_a", "gompertz_b", "head_min_age",
+                     "higher_age", "infant_mortality", "male_mortality_excess",
+                     "max_household_size", "mean_household_size", "mortality_level",
+                     "n_contacts", "optimism_concentration", "p_contact_in_region",
+                     "p_diaspora_european", "p_diaspora_other", "pension_spread_years",
+                     "secondary_age", "study_years", "work_age_max", "work_age_min")
+"""Every parameter :func:`synthesize` reads: the population of a run depends on these, its
+scale and its seed, and on nothing else (tests/test_population_cache.py checks the list
+against the keys ``synthesize`` actually reads)."""
 
 
 def synthesize(params: dict, *, scale: float, seed: int) -> tuple[Households, Persons]:

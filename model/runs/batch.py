@@ -16,12 +16,15 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import math
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,7 +35,7 @@ from model.params import validate_params
 from model.scenario import Scenario
 
 __all__ = ["RunSpec", "code_version", "make_run_id", "replicate_specs", "design_specs",
-           "run_chunk", "MODELS"]
+           "run_chunk", "work_chunk", "ChunkOutput", "resolve_reducer", "MODELS"]
 
 
 RESULT_FOLDERS = ("core", "interventions", "data")
@@ -124,6 +127,23 @@ class RunSpec:
         Values of the varied parameters at this point (empty without a design).
     model : str
         A key of :data:`MODELS`.
+    reducer : str or callable, optional
+        What the worker returns instead of the run's rows: ``reducer(rows, model)``, called
+        in the worker on the run's own ``year, metric, group, value`` frame and on the
+        finished model (an :class:`~model.simulation.EmigrationModel`; None for models that
+        have none, such as ``ishigami``). Its return value, which should be small (summary
+        statistics for a calibration distance, say), is all that travels back. Either an
+        importable ``"package.module:function"`` name (the robust choice: it pickles as a
+        string and any worker with the project installed can load it) or a callable (Dask
+        ships it with cloudpickle, so a lambda or a nested function works too).
+
+    Notes
+    -----
+    The reducer is not part of the run id: the id names a simulation, whose rows do not
+    depend on what is computed from them afterwards, and reduced values are never written
+    to a :class:`~model.runs.store.ResultStore` (``execute`` refuses specs with a reducer;
+    they go through :meth:`model.runs.execution.Executor.submit`). A store of reduced values
+    would have to key them by the run id and the reducer together.
     """
 
     run_id: str
@@ -133,6 +153,7 @@ class RunSpec:
     point: int = 0
     design: dict = field(default_factory=dict)
     model: str = "emigsim"
+    reducer: str | Callable | None = field(default=None, compare=False)
 
 
 IDENTITY_FREE_KEYS = ("name", "description", "source", "overrides")
@@ -239,10 +260,11 @@ def design_specs(scenario: Scenario, points: list[dict], seed: int, replicates: 
 
 
 # ---------------------------------------------------------------------- models
-def _run_emigsim(spec: RunSpec) -> pd.DataFrame:
-    from model.runs.runner import run_one
+def _run_emigsim(spec: RunSpec) -> tuple[pd.DataFrame, Any]:
+    from model.runs.runner import _simulate
 
-    return run_one(spec.scenario, spec.seed)
+    model, rows = _simulate(spec.scenario, spec.seed)
+    return rows, model
 
 
 ISHIGAMI_A, ISHIGAMI_B = 7.0, 0.1
@@ -256,14 +278,112 @@ def _run_ishigami(spec: RunSpec) -> pd.DataFrame:
 
 
 MODELS = {"emigsim": _run_emigsim, "ishigami": _run_ishigami}
-"""What a run can simulate, by name."""
+"""What a run can simulate, by name: ``spec -> rows`` or ``spec -> (rows, model)``."""
+
+
+def resolve_reducer(reducer: str | Callable) -> Callable:
+    """The callable a spec's ``reducer`` names.
+
+    Examples
+    --------
+    >>> resolve_reducer("math:fsum")([0.5, 0.25])
+    0.75
+    >>> resolve_reducer("math:no_such")
+    Traceback (most recent call last):
+    ...
+    ValueError: reducer 'math:no_such': module 'math' has no attribute 'no_such'
+    """
+    if callable(reducer):
+        return reducer
+    if not isinstance(reducer, str) or ":" not in reducer:
+        raise ValueError(f"reducer {reducer!r} is neither a callable nor a "
+                         "'package.module:function' name")
+    module, _, name = reducer.partition(":")
+    try:
+        obj = importlib.import_module(module)
+        for part in name.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"reducer {reducer!r}: {exc}") from None
+    if not callable(obj):
+        raise ValueError(f"reducer {reducer!r} is not callable")
+    return obj
+
+
+@dataclass
+class ChunkOutput:
+    """What a worker sends back for a chunk.
+
+    Attributes
+    ----------
+    rows : pandas.DataFrame
+        Tidy rows of the chunk's runs without a reducer, run after run, with the run
+        columns (``run_id, scenario, replicate, seed``, ``point`` and the design values).
+    row_runs, row_counts : list of int
+        Position in the chunk and number of rows of each of those runs, in row order.
+    reduced : dict
+        Reducer output by position in the chunk.
+    errors : list of dict
+        One per failed run (``run_id``, ``error``, ``traceback``, ...).
+    error_runs : list of int
+        Position in the chunk of each failed run.
+    """
+
+    rows: pd.DataFrame
+    row_runs: list[int] = field(default_factory=list)
+    row_counts: list[int] = field(default_factory=list)
+    reduced: dict[int, Any] = field(default_factory=dict)
+    errors: list[dict] = field(default_factory=list)
+    error_runs: list[int] = field(default_factory=list)
+
+
+def _error(spec: RunSpec, exc: BaseException, tb: str) -> dict:
+    return {"run_id": spec.run_id, "scenario": spec.scenario.name, "seed": spec.seed,
+            "point": spec.point, "design": spec.design,
+            "error": f"{type(exc).__name__}: {exc}", "traceback": tb}
+
+
+def work_chunk(specs: list[RunSpec]) -> ChunkOutput:
+    """Run specs one after the other (in a worker); return rows, reduced values and errors.
+
+    A run that raises (in the model or in its reducer) does not stop the chunk: its error
+    (type, message, traceback) is returned with its id so that the batch can report it.
+
+    Examples
+    --------
+    >>> sp = design_specs(Scenario(), [{"x1": 0.0, "x2": 0.0, "x3": 0.0}], 1, 2, "ishigami")
+    >>> sp[1] = replace(sp[1], reducer=lambda rows, model: float(rows["value"].sum()) + 1)
+    >>> out = work_chunk(sp)
+    >>> out.row_runs, out.row_counts, out.reduced, out.errors
+    ([0], [1], {1: 1.0}, [])
+    """
+    frames, done, out = [], [], ChunkOutput(pd.DataFrame())
+    for i, spec in enumerate(specs):
+        try:
+            result = MODELS[spec.model](spec)
+            rows, model = result if isinstance(result, tuple) else (result, None)
+            if spec.reducer is not None:
+                out.reduced[i] = resolve_reducer(spec.reducer)(rows, model)
+            else:
+                frames.append(rows)
+                done.append(spec)
+                out.row_runs.append(i)
+                out.row_counts.append(len(rows))
+            del model, result  # a finished model is large: drop it before the next run
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none is lost
+            out.errors.append(_error(spec, exc, traceback.format_exc()))
+            out.error_runs.append(i)
+    if frames:
+        out.rows = _with_run_columns(frames, done)
+    return out
 
 
 def run_chunk(specs: list[RunSpec]) -> tuple[pd.DataFrame, list[dict]]:
     """Run specs one after the other (in a worker); return their rows and their errors.
 
     A run that raises does not stop the chunk: its error (type, message, traceback) is
-    returned with its id so that the batch can report it.
+    returned with its id so that the batch can report it. (Reducer outputs are dropped
+    here; :func:`work_chunk` returns them.)
 
     Examples
     --------
@@ -272,18 +392,11 @@ def run_chunk(specs: list[RunSpec]) -> tuple[pd.DataFrame, list[dict]]:
     >>> float(rows["value"].iloc[0]), errors
     (0.0, [])
     """
-    frames, done, errors = [], [], []
-    for spec in specs:
-        try:
-            frames.append(MODELS[spec.model](spec))
-            done.append(spec)
-        except Exception as exc:  # noqa: BLE001 - every failure is reported, none is lost
-            errors.append({"run_id": spec.run_id, "scenario": spec.scenario.name,
-                           "seed": spec.seed, "point": spec.point, "design": spec.design,
-                           "error": f"{type(exc).__name__}: {exc}",
-                           "traceback": traceback.format_exc()})
-    if not frames:
-        return pd.DataFrame(), errors
+    out = work_chunk(specs)
+    return out.rows, out.errors
+
+
+def _with_run_columns(frames: list[pd.DataFrame], done: list[RunSpec]) -> pd.DataFrame:
     # the run columns are built once per chunk from arrays: per-run DataFrame inserts cost
     # milliseconds each, which is the whole run time of a cheap model
     n = np.array([len(f) for f in frames])
@@ -299,4 +412,4 @@ def run_chunk(specs: list[RunSpec]) -> tuple[pd.DataFrame, list[dict]]:
     for name in names:
         columns[name] = np.repeat(np.array([s.design.get(name, np.nan) for s in done],
                                            float), n)
-    return pd.DataFrame(columns), errors
+    return pd.DataFrame(columns)
