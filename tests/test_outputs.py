@@ -90,6 +90,21 @@ def test_a_folder_with_a_foreign_manifest_is_refused_untouched(work, args, no_mo
     assert files(out) == before
 
 
+def test_sensitivity_refuses_a_foreign_manifest_untouched(work, no_model, capsys):
+    from model.analysis.experiment import load_experiment
+    from model.analysis.sensitivity import run_experiment
+    from model.runs.outputs import OutputFolderError
+
+    out = user_folder(work / "mine")
+    before = files(out)
+    check_rejected(*main(["sensitivity", "morris_screening", "--out", "mine", "--workers",
+                          "0", "--quiet"], capsys), "is a folder emigsim did not write")
+    exp = load_experiment(ROOT / "experiments" / "morris_screening.toml")
+    with pytest.raises(OutputFolderError, match="did not write"):
+        run_experiment(exp, out, workers=0, progress=False)
+    assert files(out) == before
+
+
 def test_em_run_refuses_a_foreign_manifest_untouched(work, no_model):
     from model.runs.outputs import OutputFolderError
 
@@ -258,14 +273,16 @@ def read_only(work):
         path.chmod(0o755)
 
 
-@pytest.mark.parametrize("earlier", [False, True], ids=["empty", "with an earlier output"])
-def test_out_may_be_a_mount_point(mount_point, single_output, earlier, capsys):
+@pytest.mark.parametrize(("earlier", "replicates"), [(False, "1"), (True, "1"), (True, "2")],
+                         ids=["empty", "with an earlier output", "batch"])
+def test_out_may_be_a_mount_point(mount_point, single_output, earlier, replicates, capsys):
     # before: the whole model ran, then renaming the folder failed with EBUSY (traceback)
     if earlier:
         for p in single_output.iterdir():
             (shutil.copytree if p.is_dir() else shutil.copy2)(p, mount_point / p.name)
         (mount_point / "notes.txt").write_text("mine")
-    code, _, err = main(["run", "baseline", "--out", "mnt", *SMALL], capsys)
+    code, _, err = main(["run", "baseline", "--out", "mnt", "--replicates", replicates,
+                         *SMALL], capsys)
     assert code == 0, err
     assert (mount_point / "manifest.json").is_file()
     assert (mount_point / "figures" / "emigrants.png").is_file()
@@ -350,6 +367,54 @@ def test_a_user_file_in_a_store_is_kept_when_the_store_is_discarded(work, capsys
     assert main([*args, "--fresh", "--replicates", "1"], capsys)[0] == 0
     (aside,) = (work / "r").glob("store.old-*")
     assert [p.name for p in aside.iterdir()] == ["README.txt"]
+
+
+_KILLED_IN_A_FRESH_BATCH = """
+import os, signal, sys
+sys.path.insert(0, {root!r})
+from model.runs import batch
+from model.ui import cli
+
+real = batch.MODELS["emigsim"]
+calls = []
+
+def dies_on_the_second_run(spec):
+    calls.append(spec)
+    if len(calls) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(spec)
+
+batch.MODELS["emigsim"] = dies_on_the_second_run
+cli.main(["run", "baseline", "--out", "r", "--replicates", "3", "--fresh", "--end", "2013",
+          "--scale", "4000", "--seed", "5", "--workers", "0", "--quiet"])
+"""
+
+
+def test_a_fresh_batch_killed_midway_leaves_the_old_store_whole(work, capsys):
+    # before: --fresh had deleted the old store when the kill came: its runs were lost
+    args = ["run", "baseline", "--out", "r", "--replicates", "2", *SMALL]
+    assert main(args, capsys)[0] == 0
+    old_runs = _store_runs(work / "r" / "store")
+    old_series = (work / "r" / "series.csv").read_bytes()
+    proc = subprocess.run([sys.executable, "-c",
+                           _KILLED_IN_A_FRESH_BATCH.format(root=str(ROOT))],
+                          cwd=work, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    (aside,) = (work / "r").glob("store.old-*")
+    assert _store_runs(aside) == old_runs  # the old batch, whole
+    assert len(_store_runs(work / "r" / "store")) == 1  # the new batch, one run done
+    # the old outputs are still the folder's, so the old batch is restored by renaming
+    assert (work / "r" / "series.csv").read_bytes() == old_series
+    assert aside.name in json.loads((work / "r" / ".emigsim-output").read_text())["folders"]
+
+    # the same command without --fresh resumes the new batch; once its outputs are in
+    # place the old store goes
+    resume = ["run", "baseline", "--out", "r", "--replicates", "3", "--end", "2013",
+              "--scale", "4000", *SMALL[4:]]
+    code, out, err = main(resume, capsys)
+    assert code == 0, err
+    assert "(1 of 3 runs reused)" in out
+    assert not list((work / "r").glob("store.old-*"))
 
 
 # --- item 13: temporaries of killed runs ------------------------------------------------------
@@ -439,3 +504,24 @@ def test_series_written_are_identical_through_the_new_writer(single_output, work
         (single_output / "series.csv").read_bytes()
     pd.testing.assert_frame_equal(pd.read_csv(work / "py" / "series.csv"),
                                   pd.read_csv(single_output / "series.csv"))
+
+
+def test_temporary_folders_of_the_earlier_version_are_cleaned_when_an_hour_old(single_output,
+                                                                              work, capsys):
+    # before: .figures.tmp-* and .<out>.tmp-* of killed runs stayed for good
+    out = work / "o"
+    shutil.copytree(single_output, out)
+    old = [out / ".figures.tmp-ab12cd34", work / ".o.tmp-x1y2z3w4"]
+    young = work / ".o.tmp-young123"
+    swap = work / ".o.old-1a2b3c4d"  # an old swap's folder may hold the user's files: kept
+    for p in [*old, young, swap]:
+        p.mkdir()
+        (p / "series.csv").write_text("half")
+    hour_ago = os.path.getmtime(out) - 7200
+    for p in [*old, swap]:
+        os.utime(p, (hour_ago, hour_ago))
+    code, _, err = main(["run", "baseline", "--out", "o", *SMALL], capsys)
+    assert code == 0, err
+    assert not any(p.exists() for p in old)
+    assert young.exists() and swap.exists()
+    assert "earlier emigsim version" in err
