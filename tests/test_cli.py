@@ -277,7 +277,8 @@ def test_run_writes_series_manifest_figures(tmp_path, fake_model, capsys):
     assert call["scenario"].end == 2020 and call["scenario"].scale == 200.0
     assert call["scenario"].params["b_compatriot"] == 0.0
 
-    assert sorted(p.name for p in out.iterdir()) == ["figures", "manifest.json", "series.csv"]
+    assert sorted(p.name for p in out.iterdir()) == [".emigsim-output", "figures",
+                                                     "manifest.json", "series.csv"]
     series = pd.read_csv(out / "series.csv")
     assert list(series.columns) == ["scenario", "replicate", "seed", "year", "metric", "group",
                                     "value"]
@@ -305,12 +306,13 @@ def test_run_writes_series_manifest_figures(tmp_path, fake_model, capsys):
     assert sorted(p.name for p in out.parent.iterdir()) == ["nocp"]
 
 
-def test_rerun_replaces_earlier_output(tmp_path, fake_model):
+def test_rerun_replaces_earlier_output_and_keeps_the_users_files(tmp_path, fake_model):
     out = tmp_path / "out"
     assert cli.main(["run", "baseline", "--out", str(out), "--quiet"]) == 0
-    (out / "stale.txt").write_text("from an older version")
+    # a file emigsim did not write is the user's: it stays (tests/test_outputs.py)
+    (out / "notes.txt").write_text("the user's")
     assert cli.main(["run", "baseline", "--out", str(out), "--quiet", "--end", "2013"]) == 0
-    assert not (out / "stale.txt").exists()
+    assert (out / "notes.txt").read_text() == "the user's"
     assert pd.read_csv(out / "series.csv")["year"].max() == 2013
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 

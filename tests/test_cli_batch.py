@@ -175,8 +175,8 @@ def test_run_replicates_through_store(work, capsys):
             "4000", "--seed", "5", "--quiet"]
     code, out, err = main(args, capsys)
     assert code == 0, err
-    assert sorted(p.name for p in (work / "r").iterdir()) == ["figures", "manifest.json",
-                                                               "series.csv", "store"]
+    assert sorted(p.name for p in (work / "r").iterdir()) == [
+        ".emigsim-output", "figures", "manifest.json", "series.csv", "store"]
     series = pd.read_csv(work / "r" / "series.csv")
     assert list(series.columns) == ["scenario", "replicate", "seed", "year", "metric", "group",
                                     "value"]
@@ -221,8 +221,8 @@ def test_run_fresh_single_replicate_replaces_batch_folder(work, capsys):
     args = ["run", "baseline", "--out", "r", "--end", "2012", "--scale", "4000", "--quiet"]
     assert main([*args, "--replicates", "2"], capsys)[0] == 0
     assert main([*args, "--fresh"], capsys)[0] == 0
-    assert sorted(p.name for p in (work / "r").iterdir()) == ["figures", "manifest.json",
-                                                               "series.csv"]
+    assert sorted(p.name for p in (work / "r").iterdir()) == [
+        ".emigsim-output", "figures", "manifest.json", "series.csv"]
 
 
 def test_run_batch_failures_exit_1(work, capsys, monkeypatch):

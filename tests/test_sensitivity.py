@@ -294,7 +294,10 @@ def test_emigsim_morris_end_to_end(tiny, tmp_path):
     res = run_experiment(tiny, out, workers=0, progress=False, argv=["emigsim", "test"])
     assert res.complete and res.report.done == 12 and res.report.failed == 0
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
-                   if p.is_file() and "store" not in p.parts)
+                   if p.is_file() and "store" not in p.parts and p.name != ".emigsim-output")
+    marker = json.loads((out / ".emigsim-output").read_text())
+    assert marker["kind"] == "sensitivity" and marker["folders"] == ["figures", "store"]
+    assert marker["files"] == names
     assert names == sorted([
         "design.csv", "outcomes.csv", "indices.csv", "noise.csv", "series.csv",
         "manifest.json", "figures/indices_cum.png", "figures/indices_students_2013.png",

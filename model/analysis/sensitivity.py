@@ -57,10 +57,13 @@ from model.analysis.experiment import FAST_M, Experiment
 from model.analysis.outcomes import column_year, outcome_table, point_means
 from model.runs.execution import BatchReport, execute
 from model.runs.outputs import (
+    check_output_folder,
+    claim_output_folder,
+    commit_outputs,
     mark_unfinished,
     run_figures,
+    staged,
     write_csv_atomic,
-    write_figures,
     write_manifest,
     write_series_csv,
 )
@@ -501,7 +504,8 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     progress : bool
         Progress bar.
     fresh : bool
-        Delete the store first instead of resuming.
+        Start a new store instead of resuming: the old one is moved aside and deleted
+        only once the new outputs are in place.
     store_dir : str or Path, optional
         Store folder (default ``out_dir / "store"``); pointing it at another experiment's
         store reuses its runs when the designs share them (e.g. ``method = "delta"`` with
@@ -533,14 +537,22 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     (True, ['mu', 'mu_star', 'mu_star_conf', 'sigma'])
     """
     out = Path(out_dir)
+    check_output_folder(out, kind="sensitivity")
     started = datetime.now(UTC)
     specs = experiment_specs(exp)
     ids = [s.run_id for s in specs]
     batch = {"kind": "sensitivity", "experiment": exp.resolved(), "runs": len(specs),
              "created": started.isoformat()}
-    store = open_store(Path(store_dir) if store_dir else out / "store", specs, fresh=fresh,
-                       batch=batch)
-    out.mkdir(parents=True, exist_ok=True)
+    in_out = store_dir is None
+    folders = ["store"] if in_out else []
+
+    def claim_aside(aside: Path) -> None:
+        if in_out:  # listed in the folder's marker before the old store moves there
+            claim_output_folder(out, "sensitivity", folders=[*folders, aside.name])
+
+    store = open_store(out / "store" if in_out else Path(store_dir), specs, fresh=fresh,
+                       batch=batch, on_aside=claim_aside)
+    claim_output_folder(out, "sensitivity", files=["design.csv"], folders=folders)
     # A folder with manifest.json is a finished output; this one is being redone.
     mark_unfinished(out)
     design = pd.DataFrame(sample(exp)).rename_axis("point").reset_index()
@@ -555,32 +567,37 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     result.outcomes = table
     result.indices = analyse(exp, table)
     result.noise = noise_shares(exp, table)
-    files = [out / "design.csv", write_csv_atomic(table, out / "outcomes.csv"),
-             write_csv_atomic(result.indices, out / "indices.csv"),
-             write_csv_atomic(result.noise, out / "noise.csv")]
-    files += write_figures(out / "figures",
-                           lambda folder: _write_figures(exp, result, store, ids, folder))
-    if exp.model == "emigsim":
-        n_rows = write_series_csv(store, ids, out / "series.csv")
-        files.append(out / "series.csv")
-    else:
-        n_rows = None
-    write_manifest(
-        out, exp.scenario, {"scale": exp.scenario.scale},
-        list(sys.argv) if argv is None else list(argv), started, datetime.now(UTC),
-        seed=exp.seed,
-        extra={"kind": "sensitivity", "experiment": exp.resolved(),
-               "replicates": exp.replicates,
-               "run_seeds": "replicate r (1-based) of every design point uses "
-                            "model.core.rng.replicate_seed(seed, r - 1) (common random numbers); "
-                            "every run's seed is in outcomes.csv",
-               "salib_seeds": {"design": salib_seed(exp.seed, "design"),
-                               "analyse": salib_seed(exp.seed, "analyse")},
-               "batch": {"total": report.total, "done": report.done,
-                         "skipped": report.skipped, "failed": report.failed},
-               "store": str(store.path), "series_rows": n_rows,
-               "files": [f.relative_to(out).as_posix() for f in files]})
-    result.files = [*files, out / "manifest.json"]
+    with staged(out) as tmp:
+        table.to_csv(tmp / "outcomes.csv", index=False)
+        result.indices.to_csv(tmp / "indices.csv", index=False)
+        result.noise.to_csv(tmp / "noise.csv", index=False)
+        files = ["design.csv", "outcomes.csv", "indices.csv", "noise.csv"]
+        (tmp / "figures").mkdir()
+        files += [f"figures/{Path(f).name}"
+                  for f in _write_figures(exp, result, store, ids, tmp / "figures")]
+        if exp.model == "emigsim":
+            n_rows = write_series_csv(store, ids, tmp / "series.csv")
+            files.append("series.csv")
+        else:
+            n_rows = None
+        write_manifest(
+            tmp, exp.scenario, {"scale": exp.scenario.scale},
+            list(sys.argv) if argv is None else list(argv), started, datetime.now(UTC),
+            seed=exp.seed,
+            extra={"kind": "sensitivity", "experiment": exp.resolved(),
+                   "replicates": exp.replicates,
+                   "run_seeds": "replicate r (1-based) of every design point uses "
+                                "model.core.rng.replicate_seed(seed, r - 1) (common random "
+                                "numbers); every run's seed is in outcomes.csv",
+                   "salib_seeds": {"design": salib_seed(exp.seed, "design"),
+                                   "analyse": salib_seed(exp.seed, "analyse")},
+                   "batch": {"total": report.total, "done": report.done,
+                             "skipped": report.skipped, "failed": report.failed},
+                   "store": str(store.path), "series_rows": n_rows, "files": files})
+        commit_outputs(out, tmp, "sensitivity", [*files[1:], "manifest.json"],
+                       kept=["design.csv"], folders=folders,
+                       discard=[store.replaced] if store.replaced else [])
+    result.files = [*(out / f for f in files), out / "manifest.json"]
     return result
 
 

@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -34,12 +33,13 @@ from model.runs.execution import BatchReport, estimate_run_seconds, execute
 from model.runs.outputs import (
     WrittenFolder,
     check_output_folder,
+    claim_output_folder,
     has_batch_store,
     write_batch_folder,
     write_run_folder,
 )
 from model.runs.results import ResultSet
-from model.runs.store import open_store
+from model.runs.store import open_store, set_aside
 from model.scenario import Scenario, load_scenario
 
 __all__ = ["run", "compare", "run_scenarios", "BatchOutcome", "BatchFailedError",
@@ -74,12 +74,17 @@ class BatchOutcome:
         The batch's store (None for the single run, or a temporary store now deleted).
     written : WrittenFolder or None
         What was written into the output folder (None without one, or when runs failed).
+    set_aside : Path or None
+        Where ``fresh`` moved the folder's old store (``OUT/store.old-<pid>-<id>``) when
+        the new runs failed: kept whole until a batch into the folder completes (rename
+        it back to ``store`` to restore it); None otherwise.
     """
 
     results: ResultSet | None
     report: BatchReport | None = None
     store_path: Path | None = None
     written: WrittenFolder | None = None
+    set_aside: Path | None = None
 
     @property
     def complete(self) -> bool:
@@ -148,7 +153,9 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
         Output folder (checked by :func:`~model.runs.outputs.check_output_folder`), as
         ``emigsim run --out``; without it nothing is written but a temporary store.
     fresh : bool
-        Delete the folder's store first instead of resuming it.
+        Start a new store instead of resuming the folder's: the old one is moved aside
+        (``OUT/store.old-<pid>-<id>``) and deleted only once the new outputs are in
+        place; if the new runs fail or are killed it stays, whole.
     progress : bool
         Progress bar.
     argv : sequence of str, optional
@@ -174,13 +181,16 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
     argv = list(sys.argv) if argv is None else list(argv)
     out = None if out is None else Path(out)
     if out is not None:
-        check_output_folder(out)
+        check_output_folder(out, kind="run" if len(scenarios) == 1 else "compare")
     has_store = out is not None and has_batch_store(out)
     if len(scenarios) == 1 and replicates == 1 and not scheduler \
             and not (has_store and not fresh):
-        if has_store:  # fresh: the single run replaces the folder, store included
-            shutil.rmtree(out / "store")
-        return _run_single(scenarios[0], seed, out, progress, argv)
+        aside = None
+        if has_store:  # fresh: the single run replaces the batch; its store goes aside
+            assert out is not None
+            aside = set_aside(out / "store", on_aside=lambda p: claim_output_folder(
+                out, "run", folders=[p.name]))
+        return _run_single(scenarios[0], seed, out, progress, argv, aside)
     if out is not None:
         return _run_batch(scenarios, seed, replicates, workers, scheduler, out, fresh,
                           progress, argv)
@@ -192,7 +202,7 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
 
 
 def _run_single(scenario: Scenario, seed: int, out: Path | None, progress: bool,
-                argv: Sequence[str]) -> BatchOutcome:
+                argv: Sequence[str], aside: Path | None = None) -> BatchOutcome:
     from model.runs.runner import run as run_here
 
     started = datetime.now(UTC)
@@ -201,7 +211,8 @@ def _run_single(scenario: Scenario, seed: int, out: Path | None, progress: bool,
     written = None
     if out is not None:
         written = write_run_folder(out, scenario, results, seed=seed, argv=argv,
-                                   started=started, ended=ended)
+                                   started=started, ended=ended,
+                                   discard=[aside] if aside else [])
     if not isinstance(results, ResultSet):  # a stand-in runner (tests) returns its own
         results = ResultSet(results.series, results.info)
     return BatchOutcome(results, written=written)
@@ -215,16 +226,22 @@ def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, workers: i
     specs = [s for i, sc in enumerate(scenarios)
              for s in replicate_specs(sc, seed, replicates, point=i)]
     kind = "run" if len(scenarios) == 1 else "compare"
+    # the marker lists store/ (and an old store --fresh moves aside) before they change
+    claim = (lambda p: claim_output_folder(out, "batch", folders=["store", p.name])) \
+        if write else None
     store = open_store(out / "store", specs, fresh=fresh,
                        batch={"kind": kind, "scenario": scenario.resolved(),
                               "scenarios": [sc.name for sc in scenarios], "seed": seed,
-                              "replicates": replicates, "created": started.isoformat()})
+                              "replicates": replicates, "created": started.isoformat()},
+                       on_aside=claim)
+    if write:
+        claim_output_folder(out, "batch", folders=["store"])
     report = execute(specs, store, workers=auto_workers(workers, scheduler, len(specs),
                                                          specs[0]),
                      scheduler=scheduler, progress=progress,
                      label=" vs ".join(sc.name for sc in scenarios)[:40])
     if not report.complete:
-        return BatchOutcome(None, report, store.path)
+        return BatchOutcome(None, report, store.path, set_aside=store.replaced)
     n_households, n_persons = population_size(scenario, specs[0].seed)
     batch = {"total": report.total, "done": report.done, "skipped": report.skipped,
              "failed": report.failed}
@@ -239,7 +256,8 @@ def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, workers: i
     written = None
     if write:
         written = write_batch_folder(out, scenarios, results, seed=seed, argv=argv,
-                                     started=started, batch=batch)
+                                     started=started, batch=batch,
+                                     discard=[store.replaced] if store.replaced else [])
     return BatchOutcome(results, report, store.path, written)
 
 
@@ -277,7 +295,8 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
         Write the folder ``emigsim run --out`` writes (``series.csv``, ``manifest.json``,
         ``figures/``, and ``store/`` for a batch); default: write nothing.
     fresh : bool
-        Delete the store in ``out`` first instead of resuming it.
+        Start a new store in ``out`` instead of resuming it (the old one is kept aside
+        until the new outputs are in place).
     progress : bool
         Show a progress bar.
 

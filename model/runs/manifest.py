@@ -18,7 +18,6 @@ import math
 import os
 import platform
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from importlib import metadata
@@ -28,6 +27,7 @@ from typing import Any
 import model
 from model.drivers import drivers_for
 from model.runs.batch import code_version
+from model.runs.ownership import make_temp_dir, temp_name
 from model.scenario import Scenario
 
 __all__ = ["MANIFEST_VERSION", "build_manifest", "package_versions", "git_commit",
@@ -223,40 +223,34 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     """
     path = Path(path)
     text = json.dumps(to_jsonable(data), indent=2, ensure_ascii=False, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # our temporary name (pid-stamped, so a later run can remove it after a kill); opened
+    # with "x" and the umask's ordinary mode, not mkstemp's private 0600
+    tmp = temp_name(path.parent, path.name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with open(tmp, "x", encoding="utf-8") as fh:
             fh.write(text + "\n")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide results from others
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def output_temp_dir(beside: Path) -> Path:
-    """A temporary folder next to ``beside``, with the mode of an ordinary new folder.
+    """A temporary folder of ours next to ``beside``, with the mode of an ordinary folder.
 
-    Next to it so that the final swap is a rename on one file system; mkdtemp makes it
-    private (0700), but it becomes an output folder, so it gets 0777 minus the umask.
+    Named as every emigsim temporary (:func:`model.runs.ownership.temp_name`), so a run
+    that is killed leaves nothing a later run will not clean. The output writers stage
+    inside the output folder instead (:func:`model.runs.outputs.staged`).
 
     Examples
     --------
     >>> import pathlib, tempfile
     >>> d = output_temp_dir(pathlib.Path(tempfile.mkdtemp()) / "out")
-    >>> d.is_dir()
-    True
+    >>> d.is_dir(), d.name.startswith(".emigsim-tmp-")
+    (True, True)
     """
     beside = Path(beside)
     beside.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{beside.name}.tmp-", dir=beside.parent))
-    tmp.chmod(0o777 & ~_umask())
-    return tmp
+    return make_temp_dir(beside.parent)

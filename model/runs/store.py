@@ -37,7 +37,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import shutil
+import re
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -47,7 +47,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ResultStore", "StoreError", "StoreLockedError", "StoreConflictError", "open_store"]
+from model.runs.ownership import remove_listed
+
+__all__ = ["ResultStore", "StoreError", "StoreLockedError", "StoreConflictError", "open_store",
+           "set_aside", "is_aside", "discard_store", "store_files"]
 
 _INDEX_KEY = b"emigsim.rows_per_run"
 
@@ -94,6 +97,7 @@ class ResultStore:
         # verified shards: path -> (size, mtime_ns, {run_id: rows})
         self._index: dict[Path, tuple[int, int, dict[str, int]]] = {}
         self._lock_fd: int | None = None
+        self.replaced: Path | None = None  # where --fresh moved the old store (open_store)
 
     # ------------------------------------------------------------------ lock
     def lock(self) -> None:
@@ -290,7 +294,8 @@ class ResultStore:
 
 
 def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
-               batch: dict | None = None) -> ResultStore:
+               batch: dict | None = None,
+               on_aside: Callable[[Path], None] | None = None) -> ResultStore:
     """Open (or create) the result store of a batch, refusing another batch's store.
 
     A store is reused when it has no finished runs or at least one finished run of this
@@ -307,9 +312,15 @@ def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
     specs : sequence of RunSpec
         The batch (anything with a ``run_id``).
     fresh : bool
-        Delete the folder first (start from scratch).
+        Start from scratch: the old store is moved aside whole (:func:`set_aside`, its
+        new path in ``store.replaced``), not deleted, so that it can be restored until
+        the caller has the new batch's outputs in place and discards it
+        (:func:`discard_store`).
     batch : dict, optional
         Description written to ``batch.json`` when the store is new.
+    on_aside : callable, optional
+        Called with the aside path before the old store is moved there (the output
+        writers record it in the folder's marker first).
 
     Raises
     ------
@@ -339,11 +350,23 @@ def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
     except StoreLockedError as exc:
         raise StoreConflictError(f"{exc} (another emigsim batch); wait for it to end, or use "
                                  "another folder") from None
+    replaced = None
     if fresh and existed:
-        for child in path.iterdir():
-            if child.name != ".lock":
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
-        store = _relock(store, path)
+        # moved aside under the lock, never deleted here: a new batch that fails or is
+        # killed leaves the old runs whole in `replaced`
+        replaced = _aside_path(path)
+        if on_aside is not None:
+            on_aside(replaced)
+        os.rename(path, replaced)
+        old = store
+        store = ResultStore(path, report=old._report)
+        try:
+            store.lock()
+        except StoreLockedError as exc:  # another batch made the new folder meanwhile
+            raise StoreConflictError(f"{exc} (another emigsim batch); the earlier runs are "
+                                     f"in {replaced}") from None
+        finally:
+            old.unlock()
         existed = False
     if existed:
         try:
@@ -355,7 +378,107 @@ def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
         # Describes the batch that created the store; a batch reusing it leaves it as is
         # (a store with no finished run is anybody's: its record names the code now running).
         store.write_batch({**batch, "code_version": code_version()})
+    store.replaced = replaced
     return store
+
+
+_ASIDE_RE = re.compile(r"^(.+)\.old-\d+-[0-9a-f]{8}$")
+
+
+def _aside_path(path: Path) -> Path:
+    return path.with_name(f"{path.name}.old-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+
+
+def is_aside(name: str, store_name: str = "store") -> bool:
+    """True for the name of a store moved aside by ``--fresh`` (``store.old-<pid>-<id>``).
+
+    Examples
+    --------
+    >>> is_aside("store.old-123-0a1b2c3d"), is_aside("store.old"), is_aside("store")
+    (True, False, False)
+    """
+    m = _ASIDE_RE.match(name)
+    return m is not None and m.group(1) == store_name
+
+
+def set_aside(path: str | Path, on_aside: Callable[[Path], None] | None = None) -> Path | None:
+    """Move the store ``path`` aside whole, under its lock; return where (None if absent).
+
+    Raises
+    ------
+    StoreConflictError
+        When another process holds the store's lock (nothing is moved).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "store"
+    >>> _ = ResultStore(p)
+    >>> is_aside(set_aside(p).name), p.exists()
+    (True, False)
+    """
+    path = Path(path)
+    if not (path / "shards").is_dir():
+        return None
+    store = ResultStore(path)
+    try:
+        store.lock()
+    except StoreLockedError as exc:
+        raise StoreConflictError(f"{exc} (another emigsim batch); wait for it to end, or use "
+                                 "another folder") from None
+    try:
+        aside = _aside_path(path)
+        if on_aside is not None:
+            on_aside(aside)
+        os.rename(path, aside)
+    finally:
+        store.unlock()
+    return aside
+
+
+def store_files(path: str | Path) -> list[str]:
+    """The files in the store folder ``path`` that a store writes (relative paths).
+
+    Batch description, lock, shards, error records, quarantined shards and their
+    temporaries; anything else (a note a user put there) is not listed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = ResultStore(p); (p / "notes.txt").write_text("mine")
+    4
+    >>> store_files(p)
+    []
+    """
+    path = Path(path)
+    patterns = (".lock", "batch.json", "batch.json.*.tmp", "shards/part-*.parquet",
+                "shards/part-*.parquet.tmp", "errors/*.json", "errors/*.json.*.tmp",
+                "quarantine/part-*.parquet")
+    found = {p for pattern in patterns for p in path.glob(pattern)
+             if p.is_file() and not p.is_symlink()}
+    return sorted(p.relative_to(path).as_posix() for p in found)
+
+
+def discard_store(path: str | Path) -> bool:
+    """Remove a store's own files and then its empty folders; True when it is gone.
+
+    Files a store did not write stay, with the folders that hold them.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "store"
+    >>> _ = ResultStore(p)
+    >>> discard_store(p), p.exists()
+    (True, False)
+    """
+    path = Path(path)
+    if not path.is_dir() or path.is_symlink():
+        return not path.exists()
+    remove_listed(path, store_files(path), ["shards", "errors", "quarantine"])
+    remove_listed(path.parent, [], [path.name])
+    return not path.exists()
 
 
 def _check_reusable(store: ResultStore, specs: Sequence, code: str) -> None:
@@ -370,13 +493,6 @@ def _check_reusable(store: ResultStore, specs: Sequence, code: str) -> None:
         raise StoreConflictError(
             f"{path} holds {len(done)} finished runs, none of them of this batch (made with "
             "another scenario, run options, design, seed or model code version)")
-
-
-def _relock(store: ResultStore, path: Path) -> ResultStore:
-    """A fresh store object on the cleared folder that keeps the lock already held."""
-    fresh = ResultStore(path, report=store._report)
-    fresh._lock_fd, store._lock_fd = store._lock_fd, None
-    return fresh
 
 
 def _fsync(path: Path) -> None:

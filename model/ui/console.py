@@ -20,8 +20,12 @@ __all__ = ["PROG", "report_failures", "print_written"]
 PROG = "emigsim"
 
 
-def report_failures(report: Any, store_path: Path, what: str) -> None:
-    """List the failed runs of a batch (the first ten) on stderr, and how to retry."""
+def report_failures(report: Any, store_path: Path, what: str,
+                    set_aside: Path | None = None) -> None:
+    """List the failed runs of a batch (the first ten) on stderr, and how to retry.
+
+    ``set_aside``: where ``--fresh`` moved the earlier store, which is still whole.
+    """
     print(f"{PROG}: {report.failed} of {report.total} runs failed; {what}. The failed runs:",
           file=sys.stderr)
     for err in report.errors[:10]:
@@ -32,6 +36,10 @@ def report_failures(report: Any, store_path: Path, what: str) -> None:
               file=sys.stderr)
     print(f"{PROG}: run the same command again to retry them; finished runs are kept in "
           f"{store_path}", file=sys.stderr)
+    if set_aside is not None:
+        print(f"{PROG}: the earlier batch's runs (--fresh) are kept whole in {set_aside} until "
+              f"a batch into this folder completes; to restore them, rename it back to "
+              f"{store_path}", file=sys.stderr)
 
 
 def print_written(outcome: Any, reference: str) -> None:

@@ -104,12 +104,15 @@ def resolve_experiment_path(arg: str) -> Path:
     return _resolve_named(arg, "experiments", shipped_experiments_dir(), "an experiment")
 
 
-def check_out(out: Path) -> None:
-    """Refuse, as ``--out``, folders that :mod:`model.runs.outputs` must not write."""
+def check_out(out: Path, kind: str | None = None) -> None:
+    """Refuse, as ``--out``, folders that :mod:`model.runs.outputs` must not write.
+
+    ``kind`` is the command (``run``, ``compare``, ``sensitivity``): the names it writes.
+    """
     from model.runs.outputs import OutputFolderError, check_output_folder
 
     try:
-        check_output_folder(out, shown=f"{CLI}: key '--out' = '{out}'")
+        check_output_folder(out, shown=f"{CLI}: key '--out' = '{out}'", kind=kind)
     except OutputFolderError as exc:
         raise CliError(str(exc)) from None
 

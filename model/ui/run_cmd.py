@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """
     seed, replicates, workers, scheduler = batch_values(args)
     scenario = apply_run_options(load_scenario(resolve_scenario_path(args.scenario)), args)
-    check_out(Path(args.out))
+    check_out(Path(args.out), "run")
     if not args.quiet:
         print(f"{PROG}: running {scenario.name} {scenario.start}-{scenario.end}, scale "
               f"{scenario.scale:g}, {replicates} replicate(s), seed {seed}", file=sys.stderr)
@@ -116,7 +116,7 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
         raise CliError(f"{CLI}: key 'SCENARIO' the scenarios differ in [run] start, end or "
                        "scale; allowed: the same window and scale (set --start, --end, "
                        "--scale)")
-    check_out(Path(args.out))
+    check_out(Path(args.out), "compare")
     if not args.quiet:
         print(f"{PROG}: comparing {', '.join(names)} {scenarios[0].start}-{scenarios[0].end}, "
               f"scale {scenarios[0].scale:g}, {replicates} paired replicate(s), seed {seed}",
@@ -138,7 +138,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str], scenarios: list[Scenario
         raise store_conflict(out, exc) from None
     if not outcome.complete:
         report_failures(outcome.report, outcome.store_path, "series.csv, manifest.json and "
-                        "figures/ were not updated")
+                        "figures/ were not updated", set_aside=outcome.set_aside)
         return 1
     print_written(outcome, scenarios[0].name)
     return 0

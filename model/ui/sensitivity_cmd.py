@@ -58,7 +58,7 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
     scheduler = scheduler_option(args)
     exp = load_experiment(resolve_experiment_path(args.experiment))
     out = Path(args.out)
-    check_out(out)
+    check_out(out, "sensitivity")
     store_dir = None
     if args.store is not None:
         if args.fresh:
