@@ -255,3 +255,30 @@ def test_no_model_values_for_other_metrics_gives_nan_not_error():
     t = targets(target("e", 2013, "new_emigrants", "all", "count", 25, 5))
     r = fit_report(tidy("births", "all", 2013, [1, 2]), t)
     assert np.isnan(r["median"].iloc[0]) and r["counted"].iloc[0] == 0
+
+
+def test_fit_files_are_ours_in_the_marker_and_a_users_file_is_never_replaced(tmp_path, capsys):
+    import json
+
+    from _cli_helpers import check_rejected
+    from _cli_helpers import main_inprocess as main
+
+    run = tmp_path / "r"
+    assert main(["run", "baseline", "--out", str(run), "--end", "2013", "--scale", "4000",
+                 "--quiet"], capsys)[0] == 0
+    assert main(["fit", str(run), "--quiet"], capsys)[0] == 0
+    marker = json.loads((run / ".emigsim-output").read_text())
+    assert {"fit.csv", "fit.png", "series.csv"} <= set(marker["files"])
+    assert main(["fit", str(run), "--quiet"], capsys)[0] == 0  # its own files: replaced
+    # a re-run replaces the results the old fit described, and the stale fit with them
+    assert main(["run", "baseline", "--out", str(run), "--end", "2013", "--scale", "4000",
+                 "--quiet"], capsys)[0] == 0
+    assert not (run / "fit.csv").exists()
+    # a user's fit.csv elsewhere is never replaced
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "fit.csv").write_text("my own notes\n")
+    check_rejected(*main(["fit", str(run), "--out", str(mine)], capsys),
+                   "holds fit.csv, which emigsim did not write")
+    assert (mine / "fit.csv").read_text() == "my own notes\n"
+    assert not list(mine.glob(".emigsim-tmp-*"))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import uuid
 from collections.abc import Sequence
 from importlib import import_module
 from pathlib import Path
@@ -158,9 +157,42 @@ def format_report(report: pd.DataFrame, quiet: bool = False) -> str:
     return "\n".join(lines)
 
 
+_FIT_FILES = ("fit.csv", "fit.png")
+
+
+def _claim(out: Path) -> None:
+    """Refuse to replace a fit.csv or fit.png that emigsim did not write; mark ours.
+
+    An emigsim output folder's marker gets the two names (a re-run into the folder then
+    removes them with the rest of the old results, which they describe); a new or empty
+    folder gets a marker of kind ``fit``. A file of the user's with one of these names is
+    never replaced.
+    """
+    from model.runs.ownership import clean_stale_temporaries, read_marker, write_marker
+
+    marker = read_marker(out) if out.is_dir() else None
+    listed = set(marker["files"]) if marker else set()
+    for name in _FIT_FILES:
+        if (out / name).exists() and name not in listed:
+            raise FitInputError(f"{_CLI}: key '--out' = '{out}' holds {name}, which emigsim "
+                                "did not write but would replace; allowed: an emigsim output "
+                                "folder, a new or empty folder, or --out elsewhere")
+    empty = not out.exists() or not any(out.iterdir())
+    out.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(out)
+    if marker is not None:
+        write_marker(out, marker.get("kind", "run"), [*marker["files"], *_FIT_FILES],
+                     marker["folders"])
+    elif empty:
+        write_marker(out, "fit", _FIT_FILES, [])
+
+
 def _write_atomic(path: Path, write) -> None:
-    # a reader never sees half a file: write beside it, then rename into place
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    # a reader never sees half a file: write beside it (a temporary name of ours, cleaned
+    # by a later run if this process dies), then rename into place
+    from model.runs.ownership import temp_name
+
+    tmp = temp_name(path.parent, path.name)
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -187,7 +219,7 @@ def _run(args: argparse.Namespace) -> int:
         raise FitInputError(f"{_CLI}: key 'RUN_OR_STORE' = '{path}' has no rows of the "
                             f"targets' metrics; allowed: {_PATH_ALLOWED} of a finished run")
     report = _fit.fit_report(series, targets)
-    out.mkdir(parents=True, exist_ok=True)
+    _claim(out)
     table = _fit.with_total(report)
     _write_atomic(out / "fit.csv", lambda p: table.to_csv(p, index=False))
     fig = _fit.fit_figure(report)
