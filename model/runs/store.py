@@ -343,13 +343,7 @@ def open_store(path: str | Path, specs: Sequence, *, fresh: bool = False,
     if path.exists() and not (path / "shards").is_dir():
         raise StoreConflictError(f"{path} exists but is not a result store (no shards/)")
     existed = path.exists()
-    store = ResultStore(path)
-    try:
-        # one writer at a time; taken before --fresh clears anything
-        store.lock()
-    except StoreLockedError as exc:
-        raise StoreConflictError(f"{exc} (another emigsim batch); wait for it to end, or use "
-                                 "another folder") from None
+    store = _locked_store(path)  # one writer at a time; taken before --fresh moves anything
     replaced = None
     if fresh and existed:
         # moved aside under the lock, never deleted here: a new batch that fails or is
@@ -420,12 +414,7 @@ def set_aside(path: str | Path, on_aside: Callable[[Path], None] | None = None) 
     path = Path(path)
     if not (path / "shards").is_dir():
         return None
-    store = ResultStore(path)
-    try:
-        store.lock()
-    except StoreLockedError as exc:
-        raise StoreConflictError(f"{exc} (another emigsim batch); wait for it to end, or use "
-                                 "another folder") from None
+    store = _locked_store(path)
     try:
         aside = _aside_path(path)
         if on_aside is not None:
@@ -479,6 +468,17 @@ def discard_store(path: str | Path) -> bool:
     remove_listed(path, store_files(path), ["shards", "errors", "quarantine"])
     remove_listed(path.parent, [], [path.name])
     return not path.exists()
+
+
+def _locked_store(path: Path) -> ResultStore:
+    """The store at ``path`` with its lock held by this process, or StoreConflictError."""
+    store = ResultStore(path)
+    try:
+        store.lock()
+    except StoreLockedError as exc:
+        raise StoreConflictError(f"{exc} (another emigsim batch); wait for it to end, or use "
+                                 "another folder") from None
+    return store
 
 
 def _check_reusable(store: ResultStore, specs: Sequence, code: str) -> None:
