@@ -47,7 +47,8 @@ __all__ = [
     "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate", "age_sex_groups",
     "education_shares", "ethnicity_by_region", "income_ratio", "gdp_ppp", "ladder",
     "immigrants", "lcu_per_usd", "russia_wage_kzt", "grp_per_capita", "GRP_LAST_YEAR",
-    "observed_years", "initial_abroad", "observed", "preload",
+    "observed_years", "initial_abroad", "observed", "preload", "births_by_region",
+    "deaths_by_region", "life_expectancy_by_region",
 ]
 
 DATA_DIR = Path(__file__).parent / "data" / "kz"
@@ -174,6 +175,61 @@ def natural_increase_rate(year: int) -> np.ndarray:
     True
     """
     return _hold_np(_ni_rate_table, year)
+
+
+@cache
+def _births_deaths(metric: str) -> pd.DataFrame:
+    df = _read("kz_births_deaths_by_region_2000_2018.csv")
+    # South Kazakhstan in 2012 borders: the pre-2018 unit to 2017, Turkestan + Shymkent
+    # (the file's derived row) in 2018; the split units themselves are left out
+    df = df[(df["metric"] == metric) & ~df["kato"].isin([0, 610000000, 790000000])]
+    return _by_region_year(df, "value")
+
+
+def births_by_region() -> pd.DataFrame:
+    """Live births by year (2000-2018) and region in 2012 borders (BNS).
+
+    Examples
+    --------
+    >>> int(births_by_region().loc[2012].sum())
+    381153
+    """
+    return _births_deaths("births")
+
+
+def deaths_by_region() -> pd.DataFrame:
+    """Deaths by year (2000-2018) and region in 2012 borders (BNS).
+
+    Examples
+    --------
+    >>> int(deaths_by_region().loc[2012].sum())
+    143411
+    """
+    return _births_deaths("deaths")
+
+
+@cache
+def life_expectancy_by_region() -> pd.DataFrame:
+    """Life expectancy at birth, both sexes, by year (1999-2018) and region (BNS).
+
+    South Kazakhstan in 2017-2018 (published only as Turkestan oblast and Shymkent city) is
+    their mean weighted by the 2018 population of each (an approximation: life
+    expectancies do not average exactly).
+
+    Examples
+    --------
+    >>> e = life_expectancy_by_region()
+    >>> float(e.loc[2018, "Almaty city"]) > float(e.loc[2018, "North Kazakhstan"])
+    True
+    """
+    df = _read("kz_life_expectancy_by_region_1999_2018.csv")
+    pop = _read("kz_population_by_region_2000_2019.csv")
+    w = pop[pop["year"] == 2018].set_index("region")["population_1jan"]
+    split = df[df["kato"].isin([610000000, 790000000])]
+    weights = pd.Series(
+        [float(w[w.index.str.startswith(r.split(" (")[0])].iloc[0]) for r in split["region"]],
+        index=pd.MultiIndex.from_arrays([split["year"], split["region"]]))
+    return _by_region_year(df, "value", weights)
 
 
 @cache

@@ -484,10 +484,48 @@ _P: list[Param] = [
           "(kz_census_education_2009_2021_national.csv), used as the cohort rate",
           group="demography", role="structural"),
     Param("mortality_level", 1.0, (0.5, 2.0), "1",
-          "Multiplier of the Gompertz mortality schedule; births are then set so that "
-          "natural increase by region matches BNS.",
-          _A + "no age-specific mortality in the shipped data; the schedule is "
-          "gompertz_a, gompertz_b, male_mortality_excess and infant_mortality",
+          "Multiplier of the mortality levels solved from the regional life expectancy "
+          "(1: each region's life expectancy at birth as BNS, 2012-2018, then the "
+          "projection).",
+          _A + "1 reproduces kz_life_expectancy_by_region_1999_2018.csv; the age-sex "
+          "schedule is gompertz_b, male_mortality_excess and infant_mortality",
+          group="demography", role="structural"),
+    Param("life_expectancy_gain_per_decade", 2.0, (0.0, 4.0), "years per decade",
+          "Rise of each region's life expectancy at birth after 2018, from its 2018 value "
+          "(the mortality levels are solved for it year by year).",
+          _A + "half the national pace of 1999-2018 (65.63 to 73.15 years, 4.0 a decade, "
+          "kz_life_expectancy_by_region_1999_2018.csv): gains slow down as mortality "
+          "falls; 0 holds 2018, 4 continues the observed pace",
+          group="context", role="context"),
+    Param("fertility_change_per_decade", -0.1, (-0.3, 0.1), "1 per decade",
+          "Relative change of every region's fertility level per decade after 2018 "
+          "(0 holds the levels fitted to the births of 2012-2018).",
+          _A + "no fertility series after 2018 may enter the project and national TFR data "
+          "are one point (1999 = 1.8, kz_fertility_tfr_national.csv), so no trend can be "
+          "fitted. The model's period TFR of 2018 (about 3.6) is above the 2.8-3.3 of the "
+          "statistics (issue 11) because the synthetic 2012 population has too few women "
+          "aged 15-49 (3.97 million) and too many children (2020 age-band shares), so the "
+          "levels fitted to the births are too high for the long run; -10% a decade brings "
+          "the TFR to about 2.8 by 2050 (docs/long_run.md); 0 holds the levels (the "
+          "population then grows to about 28 million by 2050)",
+          group="context", role="context"),
+    Param("fertility_level_scale", 1.05, (0.8, 1.2), "1",
+          "Multiplier of every region's fitted fertility level (the levels reproduce the "
+          "mean crude birth rate 2012-2018 on the model's women of 2012).",
+          "fitted: least squares of the national births 2012-2018 (BNS, "
+          "kz_births_deaths_by_region_2000_2018.csv) on the births of the baseline, 5 "
+          "replicates at scale 50 (mean 374 thousand at 1, observed 393 thousand): it makes "
+          "up for the fall of the model's women 15-49 per person over 2012-2018, whose "
+          "single years of age are spread within the 2020 bands (no single-year data)",
+          group="demography", role="structural"),
+    Param("kazakh_fertility_ratio", 1.0, (1.0, 2.5), "1",
+          "Fertility of Kazakh women relative to other women of the same region and age.",
+          _A + "not identified: a least-squares fit across regions of the mean births "
+          "2012-2018 on the model's Kazakh and other women gives about 8.7 (16 regions) "
+          "and 6.2 (the 4 regions with census ethnic shares), ratios that confound the "
+          "ethnic differential with regional differences (12 regions share one filled "
+          "ethnic mix); 1 leaves all differences to the regional levels "
+          "(calibration/fertility/fit_ethnic_ratio.py)",
           group="demography", role="structural"),
     Param("immigration_multiplier", 1.0, (0.0, 3.0), "1",
           "Multiplier of the exogenous series of immigrants.",
@@ -505,12 +543,14 @@ _P: list[Param] = [
           "Youngest age of a household head in the synthetic 2012 population.",
           _A + "heads are adults of 20 and over; other members take the rest of the age "
           "distribution (data README)", kind="int", group="population", role="structural"),
-    Param("pension_spread_years", 12.0, (4.0, 25.0), "years",
+    Param("pension_spread_years", 6.0, (4.0, 25.0), "years",
           "Mean of the geometric spread of single years of age beyond the pension threshold "
           "(63 men, 59 women) in the synthetic 2012 population.",
           _A + "only the 2020 functional age groups by region and sex are shipped "
           "(kz_population_age_groups_by_region_2020.csv); single years spread "
-          "geometrically, mean 12 years (data README)", group="population",
+          "geometrically, mean 6 years: with the regional life tables of 2012 this gives "
+          "the 2012 deaths (145 thousand expected vs 143,411 BNS; 12 gave 195 thousand "
+          "and 67 thousand persons aged 90+) (data README)", group="population",
           role="structural"),
     Param("abroad_student_min_age", 17, (14, 22), "years",
           "Youngest age of the students placed abroad in the population of 1 January 2012.",
@@ -541,17 +581,23 @@ _P: list[Param] = [
           role="structural"),
     # demography
     Param("gompertz_a", 5e-5, (1e-5, 2e-4), "per year",
-          "Gompertz mortality hazard at age 0: hazard = mortality_level * gompertz_a * "
-          "exp(gompertz_b * age).",
+          "Gompertz mortality hazard at age 0 of the bare schedule: hazard = level * "
+          "gompertz_a * exp(gompertz_b * age) (in a run the level is solved from the "
+          "regional life expectancy, so only the product matters).",
           _A + "no age-specific mortality in the shipped data; Gompertz 5e-5 exp(0.09 age) "
           "(data README)", group="demography", role="structural"),
     Param("gompertz_b", 0.09, (0.05, 0.13), "per year of age",
           "Gompertz rate at which the mortality hazard rises with age.",
           _A + "Gompertz 5e-5 exp(0.09 age) (data README)", group="demography",
           role="structural"),
-    Param("male_mortality_excess", 1.5, (1.0, 2.5), "1",
-          "Multiplier of the mortality hazard of men relative to women.",
-          _A + "x1.5 for men (data README)", group="demography", role="structural"),
+    Param("male_mortality_excess", 2.43, (1.5, 3.5), "1",
+          "Multiplier of the mortality hazard of men relative to women (sets the gap "
+          "between women's and men's life expectancy).",
+          "gives a gap of 9.7 years at the national life expectancy of 2012: BNS, 2011: "
+          "men 63.5, women 73.2, the gap below 10 years only since 2011 "
+          "(https://en.tengrinews.kz/health/kazakhstan-is-regional-leader-by-difference-in-"
+          "life-3022); life expectancy by sex is not in the shipped data",
+          group="demography", role="structural"),
     Param("infant_mortality", 0.01, (0.0, 0.05), "per year",
           "Hazard added in the first year of life.",
           _A + "+0.01 in the first year (data README)", group="demography",
@@ -571,8 +617,8 @@ _P: list[Param] = [
           _A + "triangular fertility 15-49 peaking at 27 (data README)", kind="int",
           group="demography", role="structural"),
     Param("birth_cap", 0.95, (0.5, 1.0), "per year",
-          "Largest yearly probability that a woman gives birth, whatever level the "
-          "natural-increase target asks for.",
+          "Largest yearly probability that a woman gives birth, whatever her region's "
+          "fertility level.",
           _A + "keeps the per-woman probability below 1 where a region has few women at home",
           group="demography", role="structural"),
     Param("sex_ratio_birth", 105.0, (100.0, 112.0), "boys per 100 girls",

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from model import datasets
+from model.core import fertility as fert
 from model.core import kernels
 from model.core.decisions import (
     EMIGRATE,
@@ -33,7 +34,8 @@ from model.core.decisions import (
     nested_logit,
     utility_tables,
 )
-from model.core.demography import AGE_BANDS, Mortality, death_age, fertility_shape
+from model.core.demography import AGE_BANDS, fertility_shape
+from model.core.lifetables import life_tables
 from model.core.population import (
     HH_EMIGRATED,
     HOME,
@@ -159,7 +161,8 @@ class EmigrationModel(mesa.Model):
         self.households, self.persons = population(self.params, scale=self.scale,
                                                    seed=self.seed)
         self._ages = age_tables(self.params)
-        self._mortality = Mortality.from_params(self.params)
+        self._life = life_tables(self.params)
+        self._fertility_level = self._fit_fertility()
         p = self.params
         # schooling and leaving-home ages of kernels.age_and_move (leaving home after ageing)
         self._move_ages = np.array([p["secondary_age"], p["higher_age"],
@@ -212,6 +215,29 @@ class EmigrationModel(mesa.Model):
             self.recorder.put(self.year, "population", self._population_t)
         return counts.packed, counts.abroad
 
+    def _fit_fertility(self) -> np.ndarray:
+        """Fertility level of each region from the model's women on 1 January 2012.
+
+        :func:`model.core.fertility.fit_levels`: expected births equal the region's mean
+        crude birth rate of 2012-2018 (BNS) times its population in the model, times
+        ``fertility_level_scale``.
+        """
+        pp = self.persons
+        women = (pp.sex == 1) & (pp.status == HOME)
+        mk, mo = fert.women_mass(pp.region[women], pp.ethnicity[women],
+                                 self._ages.fertility[pp.age[women]])
+        population = np.bincount(pp.region, minlength=_N_REGIONS)
+        return fert.fit_levels(mk, mo, fert.observed_birth_rate(), population,
+                               float(self.params["kazakh_fertility_ratio"])) \
+            * float(self.params["fertility_level_scale"])
+
+    def birth_levels(self, year: int) -> np.ndarray:
+        """Birth levels of ``year`` by person group base (what the births kernel reads)."""
+        p = self.params
+        factor = fert.projection_factor(year, float(p["fertility_change_per_decade"]))
+        return fert.level_table(self._fertility_level, float(p["kazakh_fertility_ratio"]),
+                                factor)
+
     # ------------------------------------------------------------------ step
     def step(self) -> None:
         """Simulate one calendar year.
@@ -238,9 +264,10 @@ class EmigrationModel(mesa.Model):
         7. returns: labour migrants abroad since an earlier year return or settle abroad;
            students who finished ``study_years`` return or stay (settling counts as
            emigration);
-        8. demography: deaths (at each person's drawn age of death), births (levels that
-           give the official natural increase by region), schooling, ageing, young adults
-           leaving home, new heads;
+        8. demography: deaths (at each person's drawn age of death, from the regional life
+           tables), births (age-specific fertility with regional levels fitted to the births
+           of 2012-2018, an ethnic ratio and the projection after 2018), schooling, ageing,
+           young adults leaving home, new heads;
         9. immigration: arriving households from the exogenous series;
         10. record the year's flows and the stocks abroad on 31 December.
 
@@ -506,26 +533,20 @@ class EmigrationModel(mesa.Model):
         group cell (row 0 labour migrants, row 1 students; immigration adds nobody abroad).
 
         A person dies in the year in which their age reaches the age of death drawn when
-        they entered the model. Births per region are set so that births minus this
-        year's deaths equal the official natural-increase rate times the population: the
-        level of each region is its target over the fertility mass of its women at home
-        (see :func:`model.core.kernels.births`).
+        they entered the model (:mod:`model.core.lifetables`). Births: each woman at home
+        with the probability of her region, ethnicity and age (:meth:`birth_levels`,
+        :mod:`model.core.fertility`); natural increase is an output.
         """
         p = self.params
         hh, pp = self.households, self.persons
         n_p = pp.n
-        mass = np.zeros(_N_REGIONS)
         fertility = self._ages.fertility
-        kernels.fertility_mass(women, kernels.PersonArrays.of(pp), fertility, mass)
         deaths_t = self.recorder.tally_cells(death_cells)
-        deaths_r = deaths_t[self._region_slice]
-        pop_r = self._population_t[self._region_slice]
-        target = self.drivers.value("natural_increase_rate", year) * pop_r + deaths_r
-        level = np.divide(target, mass, out=np.zeros(_N_REGIONS), where=mass > 0)
 
         # births to women 15-49 at home
-        mothers = kernels.births(women, kernels.PersonArrays.of(pp), fertility, level,
-                                 stream_key(self.seed, "birth", year), float(p["birth_cap"]))
+        mothers = kernels.births(women, kernels.PersonArrays.of(pp), fertility,
+                                 self.birth_levels(year), stream_key(self.seed, "birth", year),
+                                 float(p["birth_cap"]))
 
         # newborns (age 0 on 1 January of next year), boys with probability r / (r + 100)
         # for a sex ratio at birth of r boys to 100 girls (a Python float: compared with
@@ -535,8 +556,9 @@ class EmigrationModel(mesa.Model):
         ratio = float(p["sex_ratio_birth"])
         sex = (uniform_at(self.seed, "sex", year, slots) >= ratio / (ratio + 100.0)
                ).astype(np.int8)
-        dies_at = death_age(np.zeros(n_b, np.int64), sex,
-                            uniform_at(self.seed, "death_age", year, slots), self._mortality)
+        # aged 0 in the next calendar year, in their mother's region
+        dies_at = self._life.death_age(np.zeros(n_b, np.int64), sex, pp.region[mothers],
+                                       year + 1, uniform_at(self.seed, "death_age", year, slots))
         pp.append(hh=pp.hh[mothers], age=np.zeros(n_b, np.int16), sex=sex,
                   edu=np.zeros(n_b, np.int8), status=np.full(n_b, HOME, np.int8),
                   years_abroad=np.zeros(n_b, np.int8), region=pp.region[mothers],

@@ -50,9 +50,9 @@ def test_men_die_more_than_women_and_cap_at_one():
     men = death_probability(AGES, np.zeros(AGES.size), 1.0)
     women = death_probability(AGES, np.ones(AGES.size), 1.0)
     assert (men >= women).all()
-    uncapped = women < 1 / 1.5
+    uncapped = women < 1 / 2.43
     assert (men[uncapped] > women[uncapped]).all()
-    np.testing.assert_allclose(men[1:][uncapped[1:]] / women[1:][uncapped[1:]], 1.5, rtol=1e-5)
+    np.testing.assert_allclose(men[1:][uncapped[1:]] / women[1:][uncapped[1:]], 2.43, rtol=1e-5)
     assert men.max() == 1.0 and women.max() == 1.0  # capped at the oldest ages
     assert ((men >= 0) & (men <= 1) & (women >= 0) & (women <= 1)).all()
 

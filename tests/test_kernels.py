@@ -120,14 +120,19 @@ def test_fertility_mass_and_births(seed):
     women = np.flatnonzero((pp.age >= 15) & (pp.age <= 49) & (pp.sex == 1) & (pp.status <= STUDY))
     mass = np.zeros(16)
     kernels.fertility_mass(women, PersonArrays.of(pp), FERTILITY, mass)
-    mothers = kernels.births(women, PersonArrays.of(pp), FERTILITY, level,
+    # levels by region and ethnicity (the group base): Kazakh women (code 0) twice the rest
+    region, eth = np.divmod(np.arange(16 * 8), 8)
+    by_base = np.zeros(Recorder.OUTSIDE + 1)
+    by_base[Recorder.base(region, eth)] = level[region] * np.where(eth == 0, 2.0, 1.0)
+    mothers = kernels.births(women, PersonArrays.of(pp), FERTILITY, by_base,
                              stream_key(seed, "birth", 2014), 0.95)
 
     home = women[pp.status[women] == HOME]  # the others went abroad after the list was made
     assert 0 < len(home) < len(women)
     want_mass = np.bincount(pp.region[home], FERTILITY[pp.age[home]], minlength=16)
     assert (mass == want_mass).all()  # same order of float64 additions: exactly equal
-    p_birth = np.minimum(level[pp.region[home]] * FERTILITY[pp.age[home]], 0.95)
+    p_birth = np.minimum(level[pp.region[home]] * np.where(pp.ethnicity[home] == 0, 2.0, 1.0)
+                         * FERTILITY[pp.age[home]], 0.95)
     want = home[uniform_at(seed, "birth", 2014, home) < p_birth.astype(np.float32)]
     assert len(want) > 0
     assert (mothers == want).all()

@@ -191,7 +191,7 @@ def test_the_former_constants_are_structural_with_their_values():
     d = defaults()
     # exactly the literals the model used (results stay byte-identical)
     assert (d["gompertz_a"], d["gompertz_b"], d["male_mortality_excess"],
-            d["infant_mortality"]) == (5e-5, 0.09, 1.5, 0.01)
+            d["infant_mortality"]) == (5e-5, 0.09, 2.43, 0.01)
     assert d["sex_ratio_birth"] / (d["sex_ratio_birth"] + 100.0) == 105 / 205
     assert d["immigrants_2012"] == 17974.0 * 24105.0 / 12230.0
     assert (d["immigrant_kazakh_share_2012"], d["immigrant_kazakh_share"],
@@ -203,7 +203,7 @@ def test_the_former_constants_are_structural_with_their_values():
                            "max_household_size", "abroad_student_min_age",
                            "abroad_student_max_age")] == [18, 62, 16, 24, 16, 22, 20, 34, 16,
                                                           15, 27, 49, 20, 12, 17, 24]
-    assert d["pension_spread_years"] == 12.0
+    assert d["pension_spread_years"] == 6.0
 
 
 @pytest.mark.parametrize("p", PARAMS, ids=lambda p: p.name)

@@ -83,10 +83,10 @@ def test_work_and_study_ages_limit_who_goes_abroad():
 def test_mortality_schedule_constants():
     d = defaults()
     q = death_probability(np.array([0, 50, 50]), np.array([0, 0, 1]), Mortality.from_params(d))
-    # hand-computed Gompertz: men 1.5 * 5e-5 * exp(4.5), women without the 1.5
-    assert float(q[1]) == pytest.approx(1.5 * 5e-5 * np.exp(0.09 * 50), rel=1e-6)
-    assert float(q[1] / q[2]) == pytest.approx(1.5, rel=1e-6)
-    assert float(q[0]) == pytest.approx(1.5 * 5e-5 + 0.01, rel=1e-6)
+    # hand-computed Gompertz: men 2.43 * 5e-5 * exp(4.5), women without the 2.43
+    assert float(q[1]) == pytest.approx(2.43 * 5e-5 * np.exp(0.09 * 50), rel=1e-6)
+    assert float(q[1] / q[2]) == pytest.approx(2.43, rel=1e-6)
+    assert float(q[0]) == pytest.approx(2.43 * 5e-5 + 0.01, rel=1e-6)
     worse = Mortality.from_params(d | {"gompertz_a": 1e-4, "infant_mortality": 0.0,
                                        "male_mortality_excess": 1.0})
     q2 = death_probability(np.array([0, 50, 50]), np.array([0, 0, 1]), worse)
@@ -94,8 +94,8 @@ def test_mortality_schedule_constants():
     assert float(q2[0]) == pytest.approx(1e-4, rel=1e-6)
     u = np.random.default_rng(0).random(2000)
     ages = np.full(2000, 40)
-    assert death_age(ages, np.zeros(2000, np.int64), u, worse).mean() < \
-        death_age(ages, np.zeros(2000, np.int64), u, Mortality.from_params(d)).mean()
+    assert death_age(ages, np.ones(2000, np.int64), u, worse).mean() < \
+        death_age(ages, np.ones(2000, np.int64), u, Mortality.from_params(d)).mean()
 
 
 def test_sex_ratio_fertility_ages_and_birth_cap_drive_births():

@@ -155,21 +155,21 @@ def main(folder: Path) -> None:
         n, r = data.target(year, "natural_increase", "geo=Kazakhstan;period=full_year")
         add(year, "natural_increase", "all", "balance", float(r["value"]), "persons",
             "full_year", f"count:{COUNT_FLOOR}", OFFICIAL_REL, T, str(n), r["source"],
-            r["quality"], "by construction: births are set so that births minus deaths "
-            "equal the official natural-increase rate of each region times its simulated "
-            "population", by_construction=True)
+            r["quality"], "fitted: births (age-specific fertility, one level per region "
+            "fitted to the mean births of 2012-2018) minus deaths (regional life tables "
+            "solved from life expectancy) are both model outputs; the yearly balance is not "
+            "an input")
 
     # ---------------------------------------------------------------- population, births, deaths
     for year in YEARS:
         n, r = data.target(year, "population", "geo=Kazakhstan;date=1_January")
         note = ("by construction: the synthetic population is built to this stock"
                 if year == 2012 else
-                "by construction: the start stock plus the official natural increase and "
-                "the official immigrants; only the cumulative emigration is free, which "
-                "the emigrant rows constrain already")
+                "fitted: the start stock plus the model's births and deaths (outputs) and "
+                "emigrants, and the official immigrants")
         add(year, "population", "all", "stock", float(r["value"]), "persons",
             "full_year", f"count:{COUNT_FLOOR}", OFFICIAL_REL, T, str(n), r["source"],
-            r["quality"], "stock on 1 January; " + note, by_construction=True)
+            r["quality"], "stock on 1 January; " + note, by_construction=year == 2012)
     bd = "kz_births_deaths_by_region_2000_2018.csv"
     for metric in ("births", "deaths"):
         for year in YEARS:
@@ -178,9 +178,9 @@ def main(folder: Path) -> None:
                     "regional rows exactly")
             fitted = True
             if metric == "births":
-                note += ("; not fitted: births are set to the official natural increase "
-                         "plus the simulated deaths, so their miss repeats the deaths' miss")
-                fitted = False
+                note += ("; fitted: births come from age-specific fertility with one level "
+                         "per region fitted to the mean crude birth rate 2012-2018, so the "
+                         "yearly path and the national total are outputs")
             add(year, metric, "all", "count", float(r["value"]), "persons", "full_year",
                 f"count:{COUNT_FLOOR}", OFFICIAL_REL, bd, str(n), r["source"], r["quality"],
                 note, fitted=fitted)

@@ -2,14 +2,15 @@
 
 Rates (assumptions where the shipped data have no schedules, see ``model/data/README.md``):
 
-* deaths: Gompertz hazard ``mortality_level * gompertz_a * exp(gompertz_b * age)`` (5e-5
-  and 0.09), times ``male_mortality_excess`` (1.5) for men, plus ``infant_mortality``
-  (0.01) in the first year of life (:class:`Mortality`);
+* deaths: Gompertz hazard ``level * gompertz_a * exp(gompertz_b * age)``, times
+  ``male_mortality_excess`` for men, plus ``infant_mortality`` in the first year of life
+  (:class:`Mortality`); a run's levels by region and year, and the ages of death drawn along
+  cohorts, are in :mod:`model.core.lifetables` (this module keeps the single-table
+  functions);
 * births: women aged ``fertile_age_min``-``fertile_age_max`` (15-49) at home, with a
-  triangular age pattern peaking at ``fertility_peak_age`` (27); its level is set every
-  year and region so that expected births minus expected deaths equals the official
-  natural increase rate of that region and year (BNS; 2018 held afterwards), a woman's
-  probability capped at ``birth_cap`` (0.95);
+  triangular age pattern peaking at ``fertility_peak_age`` (27); levels by region and
+  ethnicity fitted to the regional births 2012-2018 and projected after 2018 are in
+  :mod:`model.core.fertility`, a woman's probability capped at ``birth_cap`` (0.95);
 * schooling: at ``secondary_age`` (16) a person reaches secondary; at ``higher_age`` (22)
   a share ``p_higher_completion`` completes higher education;
 * household formation: an adult child (``leave_home_min_age``-``leave_home_max_age``,

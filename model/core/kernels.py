@@ -517,9 +517,9 @@ def births(women, pp, fertility, level, key_birth, cap):
     """Mothers of the year among the women of ``women`` at home; returns their slots.
 
     A woman of ``women`` (see :func:`act_return_die`) still at home gives birth when the
-    uniform of her slot is below ``min(level[region] * fertility[age], cap)`` (``cap`` the
-    float64 ``birth_cap``, 0.95; in
-    float32). Mothers come in slot order.
+    uniform of her slot is below ``min(level[group_base] * fertility[age], cap)``: ``level``
+    by the region-and-ethnicity code of the person (:func:`model.core.fertility.level_table`),
+    ``cap`` the float64 ``birth_cap``, 0.95; in float32. Mothers come in slot order.
 
     Examples
     --------
@@ -528,14 +528,15 @@ def births(women, pp, fertility, level, key_birth, cap):
     ...        np.uint64(1), 0.95).tolist()
     [0, 1]
     """
-    status, region, age = pp.status, pp.region, pp.age
+    status, group_base, age = pp.status, pp.group_base, pp.age
     n = 0
     mothers = np.empty(len(women), np.intp)
     for j in range(len(women)):
         i = women[j]
         if status[i] != HOME:
             continue
-        p = np.float32(min(level[_ix(region[i])] * np.float64(fertility[_ix(age[i])]), cap))
+        p = np.float32(min(level[_ix(group_base[i])] * np.float64(fertility[_ix(age[i])]),
+                               cap))
         if uniform_of(key_birth, i) < p:
             mothers[n] = i
             n += 1

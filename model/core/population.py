@@ -45,7 +45,7 @@ from functools import cache
 import numpy as np
 
 from model import datasets
-from model.core.demography import Mortality, death_age
+from model.core.lifetables import life_tables
 from model.core.network import draw_contacts
 from model.core.recorder import Recorder
 from model.core.rng import stream
@@ -396,8 +396,9 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
         edu[adult] = np.where(u_edu[adult] < higher_share, 2,
                               np.where(edu[adult] == 2, 1, edu[adult]))
     first_person = pp.n
-    dies_at = death_age(age, sex, stream(seed, label + ".death_age", year).random(len(age)),
-                        Mortality.from_params(params))
+    # ages of death along the cohort's future hazards in its region (model.core.lifetables)
+    dies_at = life_tables(params).death_age(
+        age, sex, region[local], year, stream(seed, label + ".death_age", year).random(len(age)))
     pp.append(hh=owner, age=age, sex=sex, edu=edu,
               status=np.full(len(age), HOME, np.int8),
               years_abroad=np.zeros(len(age), np.int8), region=region[local],

@@ -39,7 +39,8 @@ from model.core.decisions import (
     nested_logit,
     utility_tables,
 )
-from model.core.demography import death_age, fertility_shape
+from model.core.demography import fertility_shape
+from model.core.lifetables import life_tables
 from model.core.population import Households, Persons, add_households
 from model.core.recorder import DESTINATIONS, Recorder
 from model.core.rng import stream, uniform_at
@@ -117,6 +118,7 @@ class World:
     households: list[Household] = field(default_factory=list)
     persons: list[Person] = field(default_factory=list)
     events: dict = field(default_factory=dict)
+    birth_levels: object = None  # the model's EmigrationModel.birth_levels (an input)
 
     # ------------------------------------------------------------------ copying
     @classmethod
@@ -124,6 +126,7 @@ class World:
         w = cls(params=dict(model.params), seed=model.seed, scale=model.scale,
                 start=model.sim_scenario.start)
         w._add_rows(model.households, model.persons, 0, 0)
+        w.birth_levels = model.birth_levels  # fitted on the model's 2012 women: an input
         return w
 
     def _add_rows(self, hh: Households, pp: Persons, first_hh: int, first_p: int) -> None:
@@ -305,24 +308,23 @@ class World:
         self._count("settlers", len(settlers))
         self._count("deaths", len(deaths))
 
-        # 8. births: levels that give the official natural increase in every region
-        mass = [0.0] * N_REGIONS
-        for q in women:
-            if q.status == HOME:
-                mass[q.region] += float(FERTILITY[q.age])
+        # 8. births: the level of the woman's region and ethnicity (fitted by the model on
+        # its 2012 women, an input here) times the fertility of her age
         deaths_t = tally(deaths)
-        pop_r, deaths_r = population[REGION_GROUPS], deaths_t[REGION_GROUPS]
-        nir = datasets.natural_increase_rate(year)
-        level = [(nir[r] * pop_r[r] + deaths_r[r]) / mass[r] if mass[r] > 0 else 0.0
-                 for r in range(N_REGIONS)]
+        table = self.birth_levels(year)
         mothers = [q for q in women if q.status == HOME and self._u("birth", year, q.slot)
-                   < F32(min(level[q.region] * float(FERTILITY[q.age]), p["birth_cap"]))]
+                   < F32(min(float(table[int(Recorder.base(np.array([q.region]),
+                                                           np.array([q.ethnicity]))[0])])
+                             * float(FERTILITY[q.age]), p["birth_cap"]))]
         n_aged = len(self.persons)
         slots = np.arange(n_aged, n_aged + len(mothers))
         ratio = float(p["sex_ratio_birth"])  # boys per 100 girls
         girl = uniform_at(seed, "sex", year, slots) >= ratio / (ratio + 100.0)
-        dies_at = death_age(np.zeros(len(slots), np.int64), girl.astype(np.int8),
-                            uniform_at(seed, "death_age", year, slots), p["mortality_level"])
+        # the cohort life table of the mother's region, age 0 in the next year
+        dies_at = life_tables(p).death_age(
+            np.zeros(len(slots), np.int64), girl.astype(np.int8),
+            np.array([q.region for q in mothers], np.int64), year + 1,
+            uniform_at(seed, "death_age", year, slots))
         for mother, slot, g, d in zip(mothers, slots, girl, dies_at, strict=True):
             self.persons.append(Person(
                 slot=int(slot), household=mother.household, age=0, sex=int(g), edu=0,
