@@ -417,11 +417,13 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
 
 POPULATION_PARAMS = ("abroad_student_max_age", "abroad_student_min_age",
                      "european_north_factor", "gompertz_a", "gompertz_b", "head_min_age",
-                     "higher_age", "infant_mortality", "male_mortality_excess",
+                     "higher_age", "infant_mortality", "life_expectancy_gain_per_decade",
+                     "male_mortality_excess",
                      "max_household_size", "mean_household_size", "mortality_level",
                      "n_contacts", "optimism_concentration", "p_contact_in_region",
                      "p_diaspora_european", "p_diaspora_other", "pension_spread_years",
-                     "secondary_age", "study_years", "work_age_max", "work_age_min")
+                     "secondary_age", "sex_ratio_birth", "study_years", "work_age_max",
+                     "work_age_min")
 """Every parameter :func:`synthesize` reads: the population of a run depends on these, its
 scale and its seed, and on nothing else (tests/test_population_cache.py checks the list
 against the keys ``synthesize`` actually reads)."""
