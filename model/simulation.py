@@ -34,6 +34,7 @@ from model.core.decisions import (
     utility_tables,
 )
 from model.core.demography import AGE_BANDS, Mortality, death_age, fertility_shape
+from model.core.partnering import PartnerRules, form_couples
 from model.core.population import (
     HH_EMIGRATED,
     HOME,
@@ -236,7 +237,8 @@ class EmigrationModel(mesa.Model):
            emigration);
         8. demography: deaths (at each person's drawn age of death), births (levels that
            give the official natural increase by region), schooling, ageing, young adults
-           leaving home, new heads;
+           leaving home, new heads; adults living alone form couples within their region
+           (:mod:`model.core.partnering`);
         9. immigration: arriving households from the exogenous series;
         10. record the year's flows and the stocks abroad on 31 December.
 
@@ -552,6 +554,10 @@ class EmigrationModel(mesa.Model):
                                       kernels.HouseholdArrays.of(hh), rules, Recorder.BAND_CODE,
                                       abroad_cells)
         self._found_households(movers)
+        # adults living alone (this year's leavers among them) form couples
+        form_couples(hh, pp, PartnerRules(int(p["partner_min_age"]), int(p["partner_max_age"]),
+                                          float(p["p_partner"])),
+                     seed=self.seed, year=year, n_regions=_N_REGIONS)
         return births_t, deaths_t, abroad_cells
 
     def _found_households(self, movers: np.ndarray) -> None:
