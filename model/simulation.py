@@ -238,6 +238,7 @@ class EmigrationModel(mesa.Model):
         8. demography: deaths (at each person's drawn age of death), births (levels that
            give the official natural increase by region), schooling, ageing, young adults
            leaving home, new heads; adults living alone form couples within their region
+           and ethnic group
            (:mod:`model.core.partnering`);
         9. immigration: arriving households from the exogenous series;
         10. record the year's flows and the stocks abroad on 31 December.

@@ -68,3 +68,13 @@ def test_form_couples_with_no_one_looking_changes_nothing():
                               n_regions=16)
     assert len(men) == len(women) == 0
     assert pp.hh.tolist() == [0, 1] and hh.status.tolist() == [RESIDENT, RESIDENT]
+
+
+def test_form_couples_pairs_within_an_ethnic_group_only():
+    hh, pp = tables([(0, 30, 0, HOME, 0), (1, 28, 1, HOME, 0)],
+                    [(0, RESIDENT, 0), (1, RESIDENT, 0)])
+    pp.ethnicity[1] = 1
+    hh.ethnicity[1] = 1
+    men, women = form_couples(hh, pp, PartnerRules(20, 49, 1.0), seed=1, year=2013,
+                              n_regions=16)
+    assert len(men) == len(women) == 0

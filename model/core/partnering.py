@@ -1,4 +1,4 @@
-"""Partnering: adults living alone form couples within their region (vectorised numpy).
+"""Partnering: adults living alone form couples within region and ethnicity (numpy).
 
 The rule of a year, after young adults have left home and headed households of their own
 (:func:`model.core.kernels.age_and_move`):
@@ -9,7 +9,8 @@ The rule of a year, after young adults have left home and headed households of t
    alone and lone parents of children under that age);
 2. **market**: a single enters the year's market when the uniform of its slot in the
    stream ``partner`` is below ``p_partner``;
-3. **matching**: within each region the men and the women of the market are each ordered
+3. **matching**: within each region and ethnic group (households keep one ethnicity, an
+   assumption of endogamy) the men and the women of the market are each ordered
    by age (ties: the lower slot first) and the k-th man is matched with the k-th woman, for
    k below the smaller of the two counts (age-assortative; the unmatched oldest of the
    larger side wait for another year);
@@ -133,7 +134,9 @@ def form_couples(hh, pp, rules: PartnerRules, *, seed: int, year: int, n_regions
     single = singles(hh, pp, int(rules.min_age), int(rules.max_age))
     u = uniform_at(seed, "partner", year, single)
     market = single[u < np.float32(rules.p_partner)]
-    men, women = match(market, pp.sex, pp.age, pp.region, n_regions)
+    n_eth = int(pp.ethnicity.max()) + 1 if pp.n else 1
+    group = pp.region.astype(np.int64) * n_eth + pp.ethnicity
+    men, women = match(market, pp.sex, pp.age, group, n_regions * n_eth)
     if len(women):
         old = pp.hh[women]
         new_home = np.arange(hh.n, dtype=pp.hh.dtype)
