@@ -642,9 +642,11 @@ _P: list[Param] = [
           "held afterwards (assumption)",
           group="immigration", role="structural"),
     Param("immigrant_higher_share", 0.175, (0.0, 1.0), "1",
-          "Share of immigrants aged higher_age and over with higher education.",
+          "Share of immigrants (all ages) with higher education, given to those aged "
+          "higher_age and over.",
           "CABAR 2019: 17.5% of 2017 arrivals had higher education "
-          "(kz_migration_targets.csv, unverified)", group="immigration",
+          "(kz_migration_targets.csv, unverified; a share of all arrivals, as its 29.9% of "
+          "emigrants is 11,290 of all 37,704)", group="immigration",
           role="structural"),
 ]
 
