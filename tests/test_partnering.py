@@ -78,3 +78,25 @@ def test_form_couples_pairs_within_an_ethnic_group_only():
     men, women = form_couples(hh, pp, PartnerRules(20, 49, 1.0), seed=1, year=2013,
                               n_regions=16)
     assert len(men) == len(women) == 0
+
+
+def _one_person_share_2035(**params):
+    from model.params import defaults
+    from model.scenario import Scenario
+    from model.simulation import EmigrationModel
+    m = EmigrationModel(Scenario(params={**defaults(), **params}, scale=1000, end=2034),
+                        seed=4)
+    m.run_model()
+    hh, pp = m.households, m.persons
+    size = np.bincount(pp.hh[pp.status == HOME], minlength=hh.n)
+    size = size[(hh.status == RESIDENT) & (size > 0)]
+    return float((size == 1).mean()), float(size.mean())
+
+
+def test_partnering_holds_the_household_sizes_in_their_band():
+    # the band of model/data/README.md (household formation): one-person share 5-20%,
+    # mean size 3.3-4.0; without partnering one-person households pile up
+    one, mean = _one_person_share_2035()
+    assert 0.05 <= one <= 0.20 and 3.3 <= mean <= 4.0
+    alone, _ = _one_person_share_2035(p_partner=0.0)
+    assert alone > one + 0.1

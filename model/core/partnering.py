@@ -17,6 +17,9 @@ The rule of a year, after young adults have left home and headed households of t
 4. **moving in**: the woman and the living de jure members of her household (her
    children) join the man's household; her own household, empty now, is dissolved.
 
+The matching depends on the scale: at coarse scales a region and ethnic group has few
+singles a year, so fewer of them find a match (see ``model/data/README.md``).
+
 Widowhood needs no rule: when a partner dies, the household keeps its slot and the
 survivor (or the oldest member at home) heads it (rule 3 of ``age_and_move``).
 
