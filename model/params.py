@@ -474,9 +474,11 @@ _P: list[Param] = [
           "derived: 2009 census 16,009,597 persons / 4.3 mln households "
           "(kz_census2009_households.csv; UN gives 3.496, unresolved)", group="population",
           role="structural"),
-    Param("p_leave_home", 0.06, (0.0, 0.5), "per year",
+    Param("p_leave_home", 0.15, (0.0, 0.5), "per year",
           "Yearly probability that an adult child (20-34) of the head forms a household.",
-          _A + "keeps household sizes stable over long horizons; no data found",
+          _A + "with p_partner, holds the mean household size and the one-person share "
+          "within the band of the data README (household formation) to 2050; no data "
+          "found",
           group="demography", role="structural"),
     Param("p_higher_completion", 0.276, (0.0, 0.8), "1",
           "Share of each cohort that completes higher education at age 22.",
@@ -647,11 +649,32 @@ _P: list[Param] = [
           "(a child of the head, not a partner).",
           _A + "couples are not matched; the age gap tells a child from a partner",
           kind="int", group="demography", role="structural"),
+    Param("p_partner", 0.5, (0.0, 1.0), "per year",
+          "Yearly probability that an adult living alone (partner_min_age-partner_max_age) "
+          "looks for a partner; those looking are matched by age rank within their region "
+          "and the woman joins the man's household (model.core.partnering).",
+          _A + "set so that the one-person share of households stays within the band of "
+          "the data README (household formation) to 2050; no data on union formation found",
+          group="demography", role="structural"),
+    Param("partner_min_age", 20, (16, 30), "years",
+          "Youngest age of an adult living alone who may form a couple (p_partner).",
+          _A + "the youngest age of leaving home (leave_home_min_age)", kind="int",
+          group="demography", role="structural"),
+    Param("partner_max_age", 49, (30, 80), "years",
+          "Oldest age of an adult living alone who may form a couple (p_partner).",
+          _A + "the end of the fertile ages (fertile_age_max); older widows and widowers "
+          "stay alone", kind="int", group="demography", role="structural"),
     # immigration
-    Param("immigrants_2012", 17974.0 * 24105.0 / 12230.0, (17974.0, 70000.0), "persons",
-          "Immigrants of 2012 (only January-July is known).",
-          "derived: 17,974 in January-July (BNS via kz_migration_targets) scaled by the 2013 "
-          "ratio of full-year to January-July immigrants (24,105 / 12,230): 35,426",
+    Param("immigrants_2012", 15751.0 * 24384.0 / 12902.0 - 1426.0, (17974.0 - 1426.0, 70000.0),
+          "persons",
+          "Immigrants of 2012: the official balance plus an estimate of the year's emigrants "
+          "(only January-July of either flow is known).",
+          "derived: official 2012 balance -1,426 (BNS) plus 2012 emigrants estimated as "
+          "15,751 in January-July (kz_migration_targets.csv) scaled by the 2013 ratio of "
+          "full-year to January-July emigrants (24,384 / 12,902): 29,769 - 1,426 = 28,343 "
+          "(the 2012-2018 sum of about 230,000 emigrants less 2013-2018 gives 32,053, "
+          "consistent within its 5% error); the former estimate from January-July arrivals "
+          "(35,426) put the 2012 balance at +13k",
           group="immigration", role="structural"),
     Param("immigrant_kazakh_share_2012", 0.69, (0.0, 1.0), "1",
           "Share of Kazakhs among the immigrants of 2012; the others follow the national "
@@ -665,9 +688,11 @@ _P: list[Param] = [
           "held afterwards (assumption)",
           group="immigration", role="structural"),
     Param("immigrant_higher_share", 0.175, (0.0, 1.0), "1",
-          "Share of immigrants aged higher_age and over with higher education.",
+          "Share of immigrants (all ages) with higher education, given to those aged "
+          "higher_age and over.",
           "CABAR 2019: 17.5% of 2017 arrivals had higher education "
-          "(kz_migration_targets.csv, unverified)", group="immigration",
+          "(kz_migration_targets.csv, unverified; a share of all arrivals, as its 29.9% of "
+          "emigrants is 11,290 of all 37,704)", group="immigration",
           role="structural"),
 ]
 
@@ -677,7 +702,8 @@ REGISTRY: dict[str, Param] = {p.name: p for p in _P}
 _ORDERED = (("abroad_student_min_age", "abroad_student_max_age"),
             ("work_age_min", "work_age_max"), ("study_age_min", "study_age_max"),
             ("fertile_age_min", "fertility_peak_age"), ("fertility_peak_age", "fertile_age_max"),
-            ("secondary_age", "higher_age"), ("leave_home_min_age", "leave_home_max_age"))
+            ("secondary_age", "higher_age"), ("leave_home_min_age", "leave_home_max_age"),
+            ("partner_min_age", "partner_max_age"))
 """Pairs of ages that must keep their order (first <= second) in a parameter set."""
 
 

@@ -36,6 +36,7 @@ from model.core.decisions import (
 )
 from model.core.demography import AGE_BANDS, fertility_shape
 from model.core.lifetables import life_tables
+from model.core.partnering import PartnerRules, form_couples
 from model.core.population import (
     HH_EMIGRATED,
     HOME,
@@ -267,7 +268,8 @@ class EmigrationModel(mesa.Model):
         8. demography: deaths (at each person's drawn age of death, from the regional life
            tables), births (age-specific fertility with regional levels fitted to the births
            of 2012-2018, an ethnic ratio and the projection after 2018), schooling, ageing,
-           young adults leaving home, new heads;
+           young adults leaving home, new heads; adults living alone form couples within
+           their region and ethnic group (:mod:`model.core.partnering`);
         9. immigration: arriving households from the exogenous series;
         10. record the year's flows and the stocks abroad on 31 December.
 
@@ -578,6 +580,10 @@ class EmigrationModel(mesa.Model):
                                       kernels.HouseholdArrays.of(hh), rules, Recorder.BAND_CODE,
                                       abroad_cells)
         self._found_households(movers)
+        # adults living alone (this year's leavers among them) form couples
+        form_couples(hh, pp, PartnerRules(int(p["partner_min_age"]), int(p["partner_max_age"]),
+                                          float(p["p_partner"])),
+                     seed=self.seed, year=year, n_regions=_N_REGIONS)
         return births_t, deaths_t, abroad_cells
 
     def _found_households(self, movers: np.ndarray) -> None:

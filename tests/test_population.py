@@ -208,3 +208,17 @@ def test_add_households_appends_after_existing():
     assert (pp.edu[later & (pp.age >= 22)] == 2).all()
     np.testing.assert_array_equal(pp.hh[hh.head], np.arange(hh.n))
     assert (pp.status == HOME).all()
+
+
+def test_add_households_higher_share_is_a_share_of_every_new_person():
+    # 17.5% of all new persons (children too) have higher education, all of them 22+:
+    # the adults' rate is 0.175 * n / n_22+ (binomial noise: sd about 0.5 points here)
+    p = defaults()
+    hh, pp = Households(0, k=p["n_contacts"]), Persons(0)
+    shares = np.tile(np.eye(8)[0], (16, 1))
+    add_households(hh, pp, p, seed=3, year=2013, label="t",
+                   region_persons=np.full(16, 400), ethnicity_shares=shares,
+                   higher_share=0.175)
+    higher = pp.edu == 2
+    assert abs(higher.mean() - 0.175) < 0.02
+    assert (pp.age[higher] >= p["higher_age"]).all()

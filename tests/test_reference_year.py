@@ -101,7 +101,7 @@ def test_every_rule_of_the_year_happens_in_some_case():
         for name, n in run(*case)[1].events.items():
             events[name] = events.get(name, 0) + n
     rules = ("emigrating households", "sent abroad", "returnees", "settlers", "deaths",
-             "births", "new heads", "dissolved", "leavers", "immigrants")
+             "births", "new heads", "dissolved", "leavers", "couples", "immigrants")
     assert [r for r in rules if events.get(r, 0) == 0] == [], events
     # and the records say so too: persons emigrated and intended to
     shares = [run(*c)[2][-1][4]["share_intending"]["all"] for c in CASES]

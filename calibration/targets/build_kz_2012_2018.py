@@ -139,8 +139,9 @@ def main(folder: Path) -> None:
                            "period=full_year")
         if year == 2012:
             note = ("fitted: the model's 2012 immigrants are the registry estimate "
-                    "immigrants_2012 (from January-July), so this row constrains 2012 "
-                    "emigration together with that estimate")
+                    "immigrants_2012 (the official balance plus 2012 emigrants estimated from "
+                    "January-July), so this row tests the model's 2012 emigration against "
+                    "that estimate")
             fitted = True
         else:
             note = ("not fitted: the model's immigrants of this year are the emigrants "

@@ -344,8 +344,9 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     ethnicity_shares : ndarray, shape (16, 8)
         Ethnic composition of the new households by region.
     higher_share : float, optional
-        Share of adults of ``higher_age`` and over with higher education (else the 2009
-        census shares by sex).
+        Share of the new persons (all ages) with higher education, all of them aged
+        ``higher_age`` and over (at most every one of those); else the 2009 census shares
+        by sex.
 
     Returns
     -------
@@ -392,8 +393,11 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     higher_age = int(params["higher_age"])
     edu = _education(age, sex, u_edu, int(params["secondary_age"]), higher_age)
     if higher_share is not None:
+        # the share is of all the new persons (as the source counts every arrival, children
+        # too), given to those of higher_age and over
         adult = age >= higher_age
-        edu[adult] = np.where(u_edu[adult] < higher_share, 2,
+        of_adults = min(1.0, higher_share * len(age) / max(int(adult.sum()), 1))
+        edu[adult] = np.where(u_edu[adult] < of_adults, 2,
                               np.where(edu[adult] == 2, 1, edu[adult]))
     first_person = pp.n
     # ages of death along the cohort's future hazards in its region (model.core.lifetables)

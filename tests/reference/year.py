@@ -376,6 +376,34 @@ class World:
             q.household = home
         self._count("leavers", len(leavers))
 
+        # 8. partnering: heads at home aged 20-49 with no other living member of 20+ in a
+        # resident household look for a partner with probability p_partner; in each
+        # region and ethnic group the k-th youngest man pairs with the k-th youngest
+        # woman; she and her household's living members join his household, hers is
+        # dissolved
+        lo, hi = int(p["partner_min_age"]), int(p["partner_max_age"])
+        members = self.members()
+        market: dict[tuple[int, int, int], list[Person]] = {}
+        for h in self.households:
+            q = h.head
+            if (h.status == RESIDENT and q.status == HOME and lo <= q.age <= hi
+                    and not any(o is not q and o.living_de_jure() and o.age >= lo
+                                for o in members[h])
+                    and self._u("partner", year, q.slot) < F32(p["p_partner"])):
+                market.setdefault((h.region, q.ethnicity, q.sex), []).append(q)
+        couples = 0
+        for r, e in [(r, e) for r in range(N_REGIONS) for e in range(N_ETH)]:
+            men = sorted(market.get((r, e, 0), []), key=lambda q: (q.age, q.slot))
+            women = sorted(market.get((r, e, 1), []), key=lambda q: (q.age, q.slot))
+            for man, woman in zip(men, women, strict=False):
+                hers, his = woman.household, man.household
+                for o in members[hers]:
+                    if o.living_de_jure():
+                        o.household = his
+                hers.status = DISSOLVED
+                couples += 1
+        self._count("couples", couples)
+
         # 9. immigration: arriving households from the exogenous series
         rng = stream(seed, "immigration.count", year)
         expected = datasets.immigrants(year) * p["immigration_multiplier"] / self.scale
