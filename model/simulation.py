@@ -232,8 +232,9 @@ class EmigrationModel(mesa.Model):
            emigration takes the whole household (members abroad included) to a CIS or
            non-CIS destination; labour and study send one eligible member abroad;
         7. returns: labour migrants abroad since an earlier year return or settle abroad;
-           students who finished ``study_years`` return or stay (settling counts as
-           emigration);
+           students who finished ``study_years`` graduate (higher education) and return
+           or stay. Settlers abroad never deregister: they leave the model's population
+           but are recorded as ``new_settlers_abroad``, not as (registered) emigrants;
         8. demography: deaths (at each person's drawn age of death), births (levels that
            give the official natural increase by region), schooling, ageing, young adults
            leaving home, new heads;
@@ -400,11 +401,13 @@ class EmigrationModel(mesa.Model):
                             best_slot=np.full(n_h, -1, dtype=np.intp))
         tallies = kernels.ActTallies(*(np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
                                        for _ in kernels.ActTallies._fields))
+        studying = pp.status == P_STUDY  # before the pass: which settlers are graduates
         emig_p, returnees, settlers, women = kernels.act_return_die(
             kernels.PersonArrays.of(pp), Recorder.BAND_CODE, acts, rules, tallies)
         if rec:
             self._record_intentions(year, tallies.intending, tallies.adults)
         return SimpleNamespace(emig_p=emig_p, returnees=returnees, settlers=settlers,
+                               graduates=studying[settlers],
                                women=women, best_slot=acts.best_slot,
                                death_cells=tallies.deaths)
 
@@ -439,17 +442,32 @@ class EmigrationModel(mesa.Model):
             pp.years_abroad[alive] = 0
         if not self._recording():
             return None
-        emigrants = np.concatenate([moves.emig_p, moves.settlers])
-        # settlers stay where they went to work or study: Russia (CIS), an assumption
-        dest = np.concatenate([emig_dest, np.zeros(len(moves.settlers), np.int8)])
-        t_emig = self._tally(emigrants)
+        # registered emigrants: whole households leaving for permanent residence, who
+        # deregister (BNS's departures); settlers abroad never deregister and are recorded
+        # apart, never compared with BNS departures
+        by_dest = self.recorder.groups + [f"destination={d}" for d in DESTINATIONS]
+        t_emig = self._tally(moves.emig_p)
         self.recorder.put(year, "new_emigrants",
-                          np.r_[t_emig, np.bincount(dest, minlength=2)],
-                          self.recorder.groups + [f"destination={d}" for d in DESTINATIONS])
+                          np.r_[t_emig, np.bincount(emig_dest, minlength=2)], by_dest)
+        self.recorder.put(year, "new_settlers_abroad",
+                          np.r_[self._tally(moves.settlers),
+                                self._settler_destinations(year, moves)], by_dest)
         self.recorder.put(year, "new_labour_migrants", self._tally(new_lab))
         self.recorder.put(year, "new_students_abroad", self._tally(new_stu))
         self.recorder.put(year, "new_returnees", self._tally(moves.returnees))
         return t_emig
+
+    def _settler_destinations(self, year: int, moves: SimpleNamespace) -> np.ndarray:
+        """Settlers abroad by destination (CIS, non-CIS).
+
+        Labour migrants settle where they worked: the EAEU labour market (EEC figures), so
+        the CIS. A graduate stays outside the CIS when the uniform of its slot in the stream
+        ``settle.destination`` is below ``p_graduate_noncis`` (one draw per slot).
+        """
+        grads = moves.settlers[moves.graduates]
+        u = uniform_at(self.seed, "settle.destination", year, grads)
+        noncis = int(np.count_nonzero(u < np.float32(self.params["p_graduate_noncis"])))
+        return np.array([len(moves.settlers) - noncis, noncis])
 
     def _record_year(self, year: int, t_emig: np.ndarray, births_t: np.ndarray,
                      deaths_t: np.ndarray, immigrants_t: np.ndarray,

@@ -302,7 +302,7 @@ def acted_on(seed, record=True):
     member_keys = np.array([0, 0, stream_key(seed, "member.labour", 2015),
                             stream_key(seed, "member.study", 2015)], dtype=np.uint64)
     pp.years_abroad[:] = rng.integers(0, 5, pp.n)
-    before = pp.status.copy(), pp.years_abroad.copy()
+    before = pp.status.copy(), pp.years_abroad.copy(), pp.edu.copy()
     best = np.full(hh.n, -1, np.intp)
     yes = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     every = np.zeros(Recorder.OUTSIDE + 1, np.int64)
@@ -324,7 +324,7 @@ def acted_on(seed, record=True):
 
 def after_rules(seed):
     """The numpy statement of rules 1 (emigration) to 4 of ``act_return_die``."""
-    hh, pp, _, _, intent, acting, _, (status0, years0), *_ = acted_on(seed)
+    hh, pp, _, _, intent, acting, _, (status0, years0, edu0), *_ = acted_on(seed)
     status = status0.copy()
     leaving = acting & (intent == 2)
     gone = np.flatnonzero(leaving[pp.hh] & (status <= STUDY))
@@ -337,6 +337,8 @@ def after_rules(seed):
     stu = np.flatnonzero(status == STUDY)
     years[stu] += 1
     grads = stu[years[stu] >= STUDY_YEARS]
+    edu = edu0.copy()
+    edu[grads] = 2  # the degree earned abroad
     stays = uniform_at(seed, "abroad.study", 2015, grads) < P_STAY
     returnees = np.sort(np.r_[lab_back, grads[~stays]])
     settlers = np.sort(np.r_[lab_settle, grads[stays]])
@@ -346,14 +348,15 @@ def after_rules(seed):
     dies = np.flatnonzero((status <= STUDY) & (pp.age >= pp.death_age))
     status[dies] = DEAD
     women = np.flatnonzero((status == HOME) & (pp.sex == 1) & (FERTILITY[pp.age] > 0))
-    return gone, returnees, settlers, dies, women, status, years
+    return gone, returnees, settlers, dies, women, status, years, edu
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_act_return_die_returns_settles_and_dies_as_stated(seed):
     _, pp, *_, (_, _, deaths), lists = acted_on(seed)
-    gone, returnees, settlers, dies, women, status, years = after_rules(seed)
+    gone, returnees, settlers, dies, women, status, years, edu = after_rules(seed)
     assert min(len(gone), len(returnees), len(settlers), len(dies), len(women)) > 0
+    assert (pp.edu == edu).all()  # graduates hold a degree, stayers and returnees alike
     for got, want in zip(lists, (gone, returnees, settlers, women), strict=True):
         assert (got == want).all()
     assert (pp.status == status).all()
@@ -364,7 +367,7 @@ def test_act_return_die_returns_settles_and_dies_as_stated(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_act_return_die_picks_members(seed):
-    hh, pp, _, _, intent, acting, (work, young), (before, _), best, *_ = acted_on(seed)
+    hh, pp, _, _, intent, acting, (work, young), (before, *_), best, *_ = acted_on(seed)
     sending = np.where(acting, intent - 1, 0)
     want = np.full(hh.n, -1, np.intp)
     for code, name, table in ((2, "member.labour", work), (3, "member.study", young)):
@@ -380,7 +383,7 @@ def test_act_return_die_picks_members(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_act_return_die_counts_intentions(seed):
-    _, pp, packed, choosers, intent, _, _, (before, _), _, (yes, every, _), _ = acted_on(seed)
+    _, pp, packed, choosers, intent, _, _, (before, *_), _, (yes, every, _), _ = acted_on(seed)
     adult = (before == HOME) & (pp.age >= 18) & (intent[pp.hh] > 0)
     codes = Recorder.code(pp.group_base, pp.age, pp.edu)
     want_every = np.bincount(codes[adult], minlength=Recorder.OUTSIDE + 1)

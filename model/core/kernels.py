@@ -385,9 +385,11 @@ def act_return_die(pp, band_code, acts, rules, tallies):
        uniform of its slot in ``rules.key_abroad_labour`` is below
        ``rules.p_return_labour``, else settles abroad (emigrates) when below
        ``rules.p_return_or_settle``; a student adds a year abroad and, having studied
-       ``rules.study_years``, stays abroad for good when the uniform of its slot in
-       ``rules.key_abroad_study`` is below ``rules.p_stay_after_study``, else returns.
-       Returnees are at home again (``years_abroad`` 0);
+       ``rules.study_years``, graduates (education becomes higher, 2) and stays abroad for
+       good when the uniform of its slot in ``rules.key_abroad_study`` is below
+       ``rules.p_stay_after_study``, else returns. Returnees are at home again
+       (``years_abroad`` 0). Those who settle abroad (labour or study) are EMIGRATED but
+       never registered as emigrants: the caller records them as settlers abroad;
     3. **deaths**: a person whose age has reached its ``death_age`` becomes DEAD and adds 1
        to ``tallies.deaths`` at its group code;
     4. the survivors at home who are women with a positive ``rules.fertility[age]`` are
@@ -467,6 +469,7 @@ def act_return_die(pp, band_code, acts, rules, tallies):
         elif s == STUDY:
             years_abroad[i] += 1
             if np.float64(years_abroad[i]) >= study_years:
+                edu[i] = 2  # the degree earned abroad, whether the graduate stays or returns
                 if uniform_of(rules.key_abroad_study, i) < rules.p_stay_after_study:
                     status[i] = EMIGRATED
                     settled[n_settled] = i

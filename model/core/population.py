@@ -433,8 +433,16 @@ def _place_abroad(hh: Households, pp: Persons, params: dict, *, seed: int, scale
     migrants of working age (``work_age_min``-``work_age_max``, 18-62). Chosen uniformly
     among eligible non-heads (heads where nobody else is eligible are left at home);
     students get 0 to study_years - 1 completed years, evenly.
+
+    The EEC figure of 2012 is a yearly flow of labour migrants (see
+    ``calibration/targets/README.md``); the stock abroad on 1 January 2012 is that flow
+    over the yearly exit rate ``p_return_labour + p_settle_labour`` (the steady state of
+    a constant flow with those exits: 34,374 / 0.37 = about 93 thousand at the defaults).
     """
-    stocks = datasets.initial_abroad()
+    stocks = dict(datasets.initial_abroad())
+    exits = float(params["p_return_labour"] + params["p_settle_labour"])
+    # no exits at all: nobody would ever come back, so every eligible person is abroad
+    stocks["labour"] = stocks["labour"] / exits if exits > 0 else np.inf
     rng = stream(seed, "population.abroad", 2012)
     not_head = np.ones(pp.n, dtype=bool)
     not_head[hh.head] = False
@@ -445,7 +453,7 @@ def _place_abroad(hh: Households, pp: Persons, params: dict, *, seed: int, scale
                                    stocks["labour"])):
         eligible = np.flatnonzero((pp.age >= lo) & (pp.age <= hi) & not_head
                                   & (pp.status == HOME))
-        expected = total / scale
+        expected = min(total / scale, float(len(eligible)))
         n = min(len(eligible), int(expected) + int(rng.random() < expected % 1))
         chosen = rng.choice(eligible, size=n, replace=False)
         pp.status[chosen] = status

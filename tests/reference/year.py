@@ -224,6 +224,7 @@ class World:
         adults, intending = [], []
         best: dict[Household, tuple[np.float32, Person]] = {}
         emigrants, returnees, settlers, deaths, women = [], [], [], [], []
+        graduates = set()  # slots of the settlers who stay after their studies
         for q in self.persons:
             if not q.living_de_jure():
                 continue
@@ -256,9 +257,11 @@ class World:
             elif q.status == ABROAD_STUDY:
                 q.years_abroad += 1
                 if q.years_abroad >= p["study_years"]:
+                    q.edu = 2  # graduates hold the degree, whether they stay or return
                     if self._u("abroad.study", year, q.slot) < F32(p["p_stay_after_study"]):
                         q.status = EMIGRATED
                         settlers.append(q)
+                        graduates.add(q.slot)
                         continue
                     comes_back = True
             if comes_back:
@@ -290,11 +293,17 @@ class World:
             if q.status == HOME:  # one who died this year does not go, but is counted
                 q.status = ABROAD_LABOUR if q in sent[LABOUR] else ABROAD_STUDY
                 q.years_abroad = 0
-        t_emig = tally(emigrants + settlers)
-        # settlers stay where they went to work or study: the CIS
+        # registered emigrants are the emigrating households only; settlers abroad apart:
+        # labour migrants in the CIS, graduates outside it with p_graduate_noncis
+        t_emig = tally(emigrants)
         n_noncis = sum(non_cis[q.household] for q in emigrants)
-        dest = [len(emigrants) + len(settlers) - n_noncis, n_noncis]
-        put("new_emigrants", list(t_emig) + dest,
+        put("new_emigrants", list(t_emig) + [len(emigrants) - n_noncis, n_noncis],
+            GROUPS + [f"destination={d}" for d in DESTINATIONS])
+        grads_out = sum(1 for q in settlers if q.slot in graduates
+                        and self._u("settle.destination", year, q.slot)
+                        < F32(p["p_graduate_noncis"]))
+        put("new_settlers_abroad", list(tally(settlers)) + [len(settlers) - grads_out,
+                                                             grads_out],
             GROUPS + [f"destination={d}" for d in DESTINATIONS])
         put("new_labour_migrants", tally(sent[LABOUR]))
         put("new_students_abroad", tally(sent[STUDY]))
