@@ -302,6 +302,7 @@ def acted_on(seed, record=True):
     member_keys = np.array([0, 0, stream_key(seed, "member.labour", 2015),
                             stream_key(seed, "member.study", 2015)], dtype=np.uint64)
     pp.years_abroad[:] = rng.integers(0, 5, pp.n)
+    pp.intending[:] = rng.random(pp.n) < 0.3  # adults' lasting intentions, counted by person
     before = pp.status.copy(), pp.years_abroad.copy(), pp.edu.copy()
     best = np.full(hh.n, -1, np.intp)
     yes = np.zeros(Recorder.OUTSIDE + 1, np.int64)
@@ -387,7 +388,7 @@ def test_act_return_die_counts_intentions(seed):
     adult = (before == HOME) & (pp.age >= 18) & (intent[pp.hh] > 0)
     codes = Recorder.code(pp.group_base, pp.age, pp.edu)
     want_every = np.bincount(codes[adult], minlength=Recorder.OUTSIDE + 1)
-    want_yes = np.bincount(codes[adult & (intent[pp.hh] == 2)],
+    want_yes = np.bincount(codes[adult & (pp.intending != 0)],
                            minlength=Recorder.OUTSIDE + 1)
     assert 0 < want_yes.sum() < want_every.sum()
     # every adult at home in a deciding household is counted: the household-level count
@@ -479,3 +480,54 @@ def test_argument_tuples_are_columns_of_the_tables():
     pp.append(**{f: np.zeros(2) for f in Persons._fields})
     PersonArrays.of(pp).age[1] = 7
     assert pp.age[1] == 7
+
+
+# --- update_intentions ------------------------------------------------------------------------
+
+def intentions_oracle(pp, p_emig, profile, seed, persist, first):
+    """The numpy statement of :func:`model.core.kernels.update_intentions`."""
+    out = pp.intending.copy()
+    asked = np.flatnonzero((pp.status == HOME) & (pp.age >= 18) & (p_emig[pp.hh] > 0))
+    u = uniform_at(seed, "intention.person", 2015, asked)
+    f = (p_emig[pp.hh[asked]] * profile[np.minimum(pp.age[asked], 120)]).astype(np.float32)
+    if first:
+        out[asked] = u < (f / (np.float32(1.0) - np.float32(persist) + f)).astype(np.float32)
+    else:
+        had = pp.intending[asked] != 0
+        out[asked] = np.where(had, u < np.float32(persist), u < f)
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("first", [False, True])
+def test_update_intentions_matches_its_numpy_statement(seed, first):
+    hh, pp, rng, *_ = decision_inputs(seed, None)
+    pp.intending[:] = rng.random(pp.n) < 0.3
+    p_emig = np.where(rng.random(hh.n) < 0.8, rng.random(hh.n) * 0.5, 0.0).astype(np.float32)
+    profile = np.where(AGES >= 18, rng.random(121), 0.0).astype(np.float32)
+    want = intentions_oracle(pp, p_emig, profile, seed, 0.8, first)
+    before = pp.intending.copy()
+    rules = kernels.IntentionRules(p_emig, profile, stream_key(seed, "intention.person", 2015),
+                                   np.float32(0.8), 18, first)
+    kernels.update_intentions(PersonArrays.of(pp), rules)
+    assert (pp.intending == want).all()
+    assert (pp.intending != before).any()  # the rule did something
+    kids = pp.age < 18
+    assert (pp.intending[kids] == before[kids]).all()
+
+
+def test_update_intentions_hand_case():
+    # persist 0: an intending adult drops it; p * profile = 1: a non-intending one forms it
+    pp = PersonArrays.zeros(4, hh=[0, 0, 1, 0], age=[30, 50, 30, 30], status=[0, 0, 0, 1],
+                            intending=[1, 0, 0, 0])
+    rules = kernels.IntentionRules(np.array([1.0, 0.0], np.float32), np.ones(121, np.float32),
+                                   np.uint64(7), np.float32(0.0), 18, False)
+    kernels.update_intentions(pp, rules)
+    # slot 2's household does not decide (p 0); slot 3 is abroad: both keep their state
+    assert pp.intending.tolist() == [0, 1, 0, 0]
+    # first year with p * profile = 1 and persist 0.5: stationary share 1 / 1.5 = 2/3
+    pp = PersonArrays.zeros(3000, age=np.full(3000, 40))
+    rules = kernels.IntentionRules(np.ones(1, np.float32), np.ones(121, np.float32),
+                                   np.uint64(7), np.float32(0.5), 18, True)
+    kernels.update_intentions(pp, rules)
+    assert abs(pp.intending.mean() - 2 / 3) < 0.03

@@ -92,3 +92,38 @@ def test_initial_labour_stock_is_the_eec_flow_over_the_exit_rate():
     _, pp2 = synthesize(p2, scale=scale, seed=3)
     assert abs(np.sum(pp2.status == LABOUR) - flow / 0.7 / scale) <= 1.0
 
+
+
+# --- intentions of adults (issue 11, part B) ---------------------------------------------------
+
+def test_emigrating_households_have_an_intending_head():
+    from model.core.population import HH_EMIGRATED
+    sc = Scenario(scale=400, end=2013)
+    model = EmigrationModel(replace(sc, params={**sc.params, "realise_emigrate": 1.0}), seed=2)
+    model.step()
+    hh, pp = model.households, model.persons
+    gone = np.flatnonzero(hh.status == HH_EMIGRATED)
+    assert len(gone) > 0
+    assert (pp.intending[hh.head[gone]] == 1).all()
+
+
+def test_intentions_persist_and_children_never_intend():
+    sc = Scenario(scale=400, end=2014)
+    keep = EmigrationModel(replace(sc, params={**sc.params, "p_intention_persist": 1.0}), seed=2)
+    keep.step()
+    before = keep.persons.intending.copy()
+    home = keep.persons.status == 0
+    keep.step()
+    pp = keep.persons
+    n = len(before)
+    # with persistence 1 an adult at home who intended still intends (unless gone)
+    still = home[:n] & (before == 1) & (pp.status[:n] == 0)
+    assert still.any() and (pp.intending[:n][still] == 1).all()
+    assert (pp.age[pp.intending == 1] >= 18).all()  # minors never intend
+
+
+def test_intention_profile_peaks_and_is_zero_for_minors():
+    from model.simulation import intention_profile
+    t = intention_profile({"intention_age_peak": 38.0, "intention_age_spread": 15.0})
+    assert t[:18].sum() == 0 and t.argmax() == 38 and t[38] == 1.0
+    assert abs(t[53] - np.exp(-0.5)) < 1e-6  # one spread from the peak

@@ -101,13 +101,18 @@ class _Table:
             new[: self.n] = old[: self.n]
             setattr(self, "_" + name, new)
 
+    _start_values: dict = {}
+    """Fields that may be left out of :meth:`append`, with the value new rows get."""
+
     def append(self, **columns: np.ndarray) -> slice:
-        """Append rows given as arrays (all fields required); return their slice."""
+        """Append rows given as arrays (all fields required but those with a start value)."""
         k = len(next(iter(columns.values())))
         self.reserve(k)
         sl = slice(self.n, self.n + k)
         for name in self._fields:
-            getattr(self, "_" + name)[sl] = columns[name]
+            # a field with a start value may be left out (e.g. a person's intention)
+            getattr(self, "_" + name)[sl] = (columns[name] if name in columns
+                                             else self._start_values[name])
         self.n += k
         return sl
 
@@ -152,7 +157,9 @@ class Persons(_Table):
     (:meth:`model.core.recorder.Recorder.code`).
 
     Education is 0 basic, 1 secondary, 2 higher; status is HOME, LABOUR, STUDY, EMIGRATED
-    or DEAD; ``years_abroad`` counts completed years of the current stay abroad.
+    or DEAD; ``years_abroad`` counts completed years of the current stay abroad;
+    ``intending`` is 1 for an adult who intends to emigrate permanently (kept from year to
+    year, see :func:`model.core.kernels.update_intentions`).
 
     Examples
     --------
@@ -171,7 +178,10 @@ class Persons(_Table):
         "ethnicity": (np.int8, ()),
         "death_age": (np.int16, ()),
         "group_base": (np.int32, ()),
+        "intending": (np.int8, ()),
     }
+    # newborns and arrivals start without an intention to emigrate
+    _start_values = {"intending": 0}
 
     def __init__(self, capacity: int):
         super().__init__(capacity)
