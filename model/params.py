@@ -452,6 +452,12 @@ _P: list[Param] = [
           "Probability that a graduate abroad stays for work instead of returning.",
           "CABAR 2019 citing AIESEC 2018: 42% of graduates changed a student visa for a work "
           "visa (a realised change of status, not the ~70% who would like to stay)"),
+    Param("p_wish_stay_study", 0.7, (0.0, 1.0), "1",
+          "Share of graduates abroad who wish to stay there; those who do not stay "
+          "(above p_stay_after_study) come home intending to emigrate.",
+          "CABAR 2019 citing BRIF Research Group (summer 2017): of those planning to study "
+          "abroad almost 70% would like to stay in that country (an intention; the "
+          "realised change of status is p_stay_after_study)"),
     Param("p_graduate_noncis", 0.2, (0.0, 1.0), "1",
           "Share of graduates who stay abroad that stay outside the CIS (the rest in Russia).",
           "UNESCO UIS outbound students, meta caveat: host-country counts, Russia ~80% "

@@ -264,7 +264,8 @@ class EmigrationModel(mesa.Model):
 
         The person-level parts run as four compiled passes (:mod:`model.core.kernels`): the
         census (1); adults' intentions (5); who goes, returns and deaths (6-8); schooling,
-        ageing, leaving home and new heads (8). Within a pass each person meets the rules in this order.
+        ageing, leaving home and new heads (8). Within a pass each person meets the rules in
+        this order.
 
         Each stage is a method named after it, called in this order below: ``_census``
         (1), ``_drivers_and_interventions`` (2-3), ``_update_optimism`` (4), ``_decide``
@@ -449,6 +450,7 @@ class EmigrationModel(mesa.Model):
             p_return_labour=f32(p["p_return_labour"]),
             p_return_or_settle=f32(p["p_return_labour"] + p["p_settle_labour"]),
             p_stay_after_study=f32(p["p_stay_after_study"]),
+            p_wish_stay_study=f32(p["p_wish_stay_study"]),
             study_years=float(p["study_years"]), adult_age=_ADULT_AGE, record=rec,
             fertility=self._ages.fertility)
         acts = kernels.Acts(intent=intent, acting=acting,

@@ -285,7 +285,7 @@ def test_realise_is_choose_then_realisation(seed):
     assert (act == (u_real[choosers] < rate[want])).all()
 
 
-P_RETURN, P_SETTLE, P_STAY, STUDY_YEARS = 0.35, 0.1, 0.42, 4
+P_RETURN, P_SETTLE, P_STAY, STUDY_YEARS, P_WISH = 0.35, 0.1, 0.42, 4, 0.7
 
 
 def acted_on(seed, record=True):
@@ -303,7 +303,7 @@ def acted_on(seed, record=True):
                             stream_key(seed, "member.study", 2015)], dtype=np.uint64)
     pp.years_abroad[:] = rng.integers(0, 5, pp.n)
     pp.intending[:] = rng.random(pp.n) < 0.3  # adults' lasting intentions, counted by person
-    before = pp.status.copy(), pp.years_abroad.copy(), pp.edu.copy()
+    before = pp.status.copy(), pp.years_abroad.copy(), pp.edu.copy(), pp.intending.copy()
     best = np.full(hh.n, -1, np.intp)
     yes = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     every = np.zeros(Recorder.OUTSIDE + 1, np.int64)
@@ -314,7 +314,8 @@ def acted_on(seed, record=True):
                      key_abroad_study=stream_key(seed, "abroad.study", 2015),
                      p_return_labour=f32(P_RETURN), p_return_or_settle=f32(P_RETURN + P_SETTLE),
                      p_stay_after_study=f32(P_STAY), study_years=float(STUDY_YEARS),
-                     adult_age=18, record=record, fertility=FERTILITY)
+                     adult_age=18, record=record, fertility=FERTILITY,
+                     p_wish_stay_study=f32(P_WISH))
     lists = kernels.act_return_die(PersonArrays.of(pp), Recorder.BAND_CODE,
                                    Acts(intent=intent, acting=acting,
                                         best_key=np.full(hh.n, -1.0, np.float32), best_slot=best),
@@ -325,7 +326,7 @@ def acted_on(seed, record=True):
 
 def after_rules(seed):
     """The numpy statement of rules 1 (emigration) to 4 of ``act_return_die``."""
-    hh, pp, _, _, intent, acting, _, (status0, years0, edu0), *_ = acted_on(seed)
+    hh, pp, _, _, intent, acting, _, (status0, years0, edu0, intending0), *_ = acted_on(seed)
     status = status0.copy()
     leaving = acting & (intent == 2)
     gone = np.flatnonzero(leaving[pp.hh] & (status <= STUDY))
@@ -340,7 +341,10 @@ def after_rules(seed):
     grads = stu[years[stu] >= STUDY_YEARS]
     edu = edu0.copy()
     edu[grads] = 2  # the degree earned abroad
-    stays = uniform_at(seed, "abroad.study", 2015, grads) < P_STAY
+    u_grad = uniform_at(seed, "abroad.study", 2015, grads)
+    stays = u_grad < P_STAY
+    intending = intending0.copy()  # wished to stay, came back: intending to emigrate
+    intending[grads[~stays & (u_grad < np.float32(P_WISH))]] = 1
     returnees = np.sort(np.r_[lab_back, grads[~stays]])
     settlers = np.sort(np.r_[lab_settle, grads[stays]])
     status[returnees] = HOME
@@ -349,15 +353,16 @@ def after_rules(seed):
     dies = np.flatnonzero((status <= STUDY) & (pp.age >= pp.death_age))
     status[dies] = DEAD
     women = np.flatnonzero((status == HOME) & (pp.sex == 1) & (FERTILITY[pp.age] > 0))
-    return gone, returnees, settlers, dies, women, status, years, edu
+    return gone, returnees, settlers, dies, women, status, years, edu, intending
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_act_return_die_returns_settles_and_dies_as_stated(seed):
     _, pp, *_, (_, _, deaths), lists = acted_on(seed)
-    gone, returnees, settlers, dies, women, status, years, edu = after_rules(seed)
+    gone, returnees, settlers, dies, women, status, years, edu, intending = after_rules(seed)
     assert min(len(gone), len(returnees), len(settlers), len(dies), len(women)) > 0
     assert (pp.edu == edu).all()  # graduates hold a degree, stayers and returnees alike
+    assert (pp.intending == intending).all()
     for got, want in zip(lists, (gone, returnees, settlers, women), strict=True):
         assert (got == want).all()
     assert (pp.status == status).all()

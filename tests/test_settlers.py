@@ -127,3 +127,19 @@ def test_intention_profile_peaks_and_is_zero_for_minors():
     t = intention_profile({"intention_age_peak": 38.0, "intention_age_spread": 15.0})
     assert t[:18].sum() == 0 and t.argmax() == 38 and t[38] == 1.0
     assert abs(t[53] - np.exp(-0.5)) < 1e-6  # one spread from the peak
+
+
+@pytest.mark.parametrize("wish, intends", [(0.0, [0, 0]), (1.0, [1, 1])])
+def test_graduates_who_wished_to_stay_come_home_intending(wish, intends):
+    # p_stay 0: both graduates return; with a wish to stay of 1 they come home intending
+    pp = PersonArrays.zeros(2, hh=[0, 1], age=[21, 22], status=[2, 2], years_abroad=[3, 3],
+                            death_age=[99, 99])
+    acts = Acts(np.zeros(2, np.int8), np.zeros(2, np.bool_), np.full(2, -1.0, np.float32),
+                np.full(2, -1, np.intp))
+    f32 = np.float32
+    rules = ActRules(np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), np.uint64(1),
+                     np.uint64(2), f32(0.0), f32(0.0), f32(0.0), 4.0, 18, False,
+                     np.zeros(121, np.float32), f32(wish))
+    t = ActTallies(*(np.zeros(Recorder.OUTSIDE + 1, np.int64) for _ in range(3)))
+    _, back, _, _ = kernels.act_return_die(pp, Recorder.BAND_CODE, acts, rules, t)
+    assert back.tolist() == [0, 1] and pp.intending.tolist() == intends

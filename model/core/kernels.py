@@ -220,7 +220,9 @@ class ActRules(NamedTuple):
     and ``key_abroad_study``: the streams of returns; ``p_return_labour``,
     ``p_return_or_settle`` (= p_return_labour + p_settle_labour) and ``p_stay_after_study``
     in float32; ``study_years``; ``adult_age`` of those whose intention is counted;
-    ``record``: count intentions; ``fertility`` by age (float32).
+    ``record``: count intentions; ``fertility`` by age (float32); ``p_wish_stay_study``
+    (float32, default 0): the share of graduates who wished to stay abroad, of which those
+    who return come home intending to emigrate.
 
     Examples
     --------
@@ -242,6 +244,7 @@ class ActRules(NamedTuple):
     adult_age: int
     record: bool
     fertility: np.ndarray
+    p_wish_stay_study: np.float32 = np.float32(0.0)
 
 
 class ActTallies(NamedTuple):
@@ -419,8 +422,9 @@ def act_return_die(pp, band_code, acts, rules, tallies):
        ``rules.p_return_or_settle``; a student adds a year abroad and, having studied
        ``rules.study_years``, graduates (education becomes higher, 2) and stays abroad for
        good when the uniform of its slot in ``rules.key_abroad_study`` is below
-       ``rules.p_stay_after_study``, else returns. Returnees are at home again
-       (``years_abroad`` 0). Those who settle abroad (labour or study) are EMIGRATED but
+       ``rules.p_stay_after_study``, else returns, intending to emigrate when that uniform
+       is below ``rules.p_wish_stay_study`` (wished to stay, did not). Returnees are at
+       home again (``years_abroad`` 0). Those who settle abroad (labour or study) are EMIGRATED but
        never registered as emigrants: the caller records them as settlers abroad;
     3. **deaths**: a person whose age has reached its ``death_age`` becomes DEAD and adds 1
        to ``tallies.deaths`` at its group code;
@@ -502,11 +506,14 @@ def act_return_die(pp, band_code, acts, rules, tallies):
             years_abroad[i] += 1
             if np.float64(years_abroad[i]) >= study_years:
                 edu[i] = 2  # the degree earned abroad, whether the graduate stays or returns
-                if uniform_of(rules.key_abroad_study, i) < rules.p_stay_after_study:
+                u = uniform_of(rules.key_abroad_study, i)
+                if u < rules.p_stay_after_study:
                     status[i] = EMIGRATED
                     settled[n_settled] = i
                     n_settled += 1
                     continue
+                if u < rules.p_wish_stay_study:
+                    intending[i] = 1  # wished to stay: comes home intending to emigrate
                 s = HOME
         if s == HOME and status[i] != HOME:
             status[i] = HOME

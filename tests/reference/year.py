@@ -284,11 +284,14 @@ class World:
                 q.years_abroad += 1
                 if q.years_abroad >= p["study_years"]:
                     q.edu = 2  # graduates hold the degree, whether they stay or return
-                    if self._u("abroad.study", year, q.slot) < F32(p["p_stay_after_study"]):
+                    u = self._u("abroad.study", year, q.slot)
+                    if u < F32(p["p_stay_after_study"]):
                         q.status = EMIGRATED
                         settlers.append(q)
                         graduates.add(q.slot)
                         continue
+                    if u < F32(p["p_wish_stay_study"]):
+                        q.intending = True  # wished to stay: home, intending to emigrate
                     comes_back = True
             if comes_back:
                 q.status, q.years_abroad = HOME, 0
