@@ -422,12 +422,12 @@ _P: list[Param] = [
           "Probability that an adult intending to emigrate still intends a year later.",
           _A + "no panel of intentions in the window; intentions last about five years "
           "on average (1 / (1 - 0.8))"),
-    Param("intention_age_peak", 38.0, (18.0, 70.0), "years",
+    Param("intention_age_peak", 38.0, (25.0, 55.0), "years",
           "Age at which an adult is most likely to form an intention to emigrate (the "
           "age profile is a Gaussian bump of this peak, 1 at the peak, 0 under 18).",
           "fitted by hand to the survey of January 2019 (Strategy Foundation via CABAR "
           "2019): half of those intending to emigrate are aged 25-44"),
-    Param("intention_age_spread", 15.0, (2.0, 60.0), "years",
+    Param("intention_age_spread", 15.0, (6.0, 40.0), "years",
           "Standard deviation (width) of the age profile of forming an intention.",
           "fitted by hand with intention_age_peak to 'half of intenders are aged 25-44' "
           "(CABAR 2019)"),

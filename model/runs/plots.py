@@ -20,7 +20,7 @@ Examples
 ...                      "value": [24000.0, 26000.0, 25000.0, 27000.0]})
 >>> ax = plots.fan(tidy, "new_emigrants")
 >>> ax.get_title()
-'Emigrants per year'
+'Registered emigrants per year'
 """
 
 from __future__ import annotations
