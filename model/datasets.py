@@ -557,8 +557,9 @@ def initial_abroad() -> dict[str, float]:
     """Persons abroad on 1 January 2012 who still count in the population.
 
     ``students``: UNESCO UIS outbound tertiary students of 2011 (42,244, derived);
-    ``labour``: Kazakh labour migrants in EAEU countries in 2012 (34,374, EEC via
-    CABAR 2019; the definition is unclear, so this is an order of magnitude).
+    ``labour``: Kazakh labour migrants moving to EAEU countries in 2012 (34,374, EEC via
+    CABAR 2019), read as a yearly flow: the population turns it into a stock
+    (:func:`model.core.population.synthesize`).
 
     Examples
     --------

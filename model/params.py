@@ -274,9 +274,10 @@ class ParamError(ValueError):
 _A = "assumption: "
 _P: list[Param] = [
     # --- intention stage: alternative-specific constants -------------------------------
-    Param("asc_emigrate", -5.9, (-9.0, 0.0), "utility",
+    Param("asc_emigrate", -7.0, (-9.0, 0.0), "utility",
           "Constant of the intention to emigrate permanently (vs staying).",
-          _A + "set so that about 10% of adults intend to move abroad at the defaults "
+          _A + "set (with p_intention_persist) so that about 10% of adults intend to move "
+          "abroad at the defaults "
           "(survey Jan 2019, Strategy Foundation, via CABAR 2019; kz_migration_targets.csv)"),
     Param("asc_labour", -4.1, (-10.0, 0.0), "utility",
           "Constant of the intention to send a working-age member abroad for work.",
@@ -397,11 +398,13 @@ _P: list[Param] = [
     Param("trend_study", 0.08, (-0.3, 0.3), "utility per year",
           "Yearly change in the utility of study abroad since 2012 (grants, quotas, visas).",
           _A + "UIS outbound students doubled 2012-2016 (42,444 to 90,213)"),
-    Param("trend_emigrate", 0.12, (-0.3, 0.3), "utility per year",
+    Param("trend_emigrate", 0.195, (-0.3, 0.3), "utility per year",
           "Yearly change in the utility of emigration since 2012 not captured by other terms "
           "(the worsening image of the country, economic slowdown).",
           _A + "CABAR 2019 names a negative image of the country and the labour market as "
-          "growing push factors; registered emigrants rose from 24,384 (2013) to 41,894 (2018)"),
+          "growing push factors; registered emigrants rose from 24,384 (2013) to 41,894 (2018) "
+          "(re-tuned by hand with asc_emigrate and realise_emigrate once new_emigrants "
+          "counted registered emigrants only, issue 11)"),
     Param("trend_until", 2018, (2012, 2050), "year",
           "Last year in which the trend_* terms grow; later years hold that year's value.",
           _A + "the trends are fitted to the 2012-2018 statistics and not extrapolated",
@@ -411,9 +414,23 @@ _P: list[Param] = [
           "Yearly change in the utility of labour migration since 2012 (visa-free regimes).",
           _A + "visa-free entry to South Korea and the growing EEC counts (CABAR 2019)"),
     # --- realisation stage ------------------------------------------------------------
-    Param("realise_emigrate", 0.014, (0.0, 0.5), "per year",
-          "Probability that a household intending to emigrate does so within the year.",
+    Param("realise_emigrate", 0.066, (0.0, 0.5), "per year",
+          "Probability that a household whose head intends to emigrate, and whose draw of the "
+          "year is emigration, leaves within the year (registered).",
           _A + "intentions (~10% of adults) far exceed yearly departures (~0.2%)"),
+    Param("p_intention_persist", 0.8, (0.0, 1.0), "per year",
+          "Probability that an adult intending to emigrate still intends a year later.",
+          _A + "no panel of intentions in the window; intentions last about five years "
+          "on average (1 / (1 - 0.8))"),
+    Param("intention_age_peak", 38.0, (25.0, 55.0), "years",
+          "Age at which an adult is most likely to form an intention to emigrate (the "
+          "age profile is a Gaussian bump of this peak, 1 at the peak, 0 under 18).",
+          "fitted by hand to the survey of January 2019 (Strategy Foundation via CABAR "
+          "2019): half of those intending to emigrate are aged 25-44"),
+    Param("intention_age_spread", 15.0, (6.0, 40.0), "years",
+          "Standard deviation (width) of the age profile of forming an intention.",
+          "fitted by hand with intention_age_peak to 'half of intenders are aged 25-44' "
+          "(CABAR 2019)"),
     Param("realise_labour", 0.12, (0.0, 0.8), "per year",
           "Probability that an intended labour migration happens within the year.",
           _A + "temporary moves are easier to realise than permanent ones"),
@@ -433,7 +450,20 @@ _P: list[Param] = [
           kind="int"),
     Param("p_stay_after_study", 0.42, (0.0, 1.0), "1",
           "Probability that a graduate abroad stays for work instead of returning.",
-          "CABAR 2019 citing AIESEC 2018: 42% of graduates changed a student visa for a work visa"),
+          "CABAR 2019 citing AIESEC 2018: 42% of graduates changed a student visa for a work "
+          "visa (a realised change of status, not the ~70% who would like to stay)"),
+    Param("p_wish_stay_study", 0.7, (0.0, 1.0), "1",
+          "Share of graduates abroad who wish to stay there; those who do not stay "
+          "(above p_stay_after_study) come home intending to emigrate.",
+          "CABAR 2019 citing BRIF Research Group (summer 2017): of those planning to study "
+          "abroad almost 70% would like to stay in that country (an intention; the "
+          "realised change of status is p_stay_after_study)"),
+    Param("p_graduate_noncis", 0.2, (0.0, 1.0), "1",
+          "Share of graduates who stay abroad that stay outside the CIS (the rest in Russia).",
+          "UNESCO UIS outbound students, meta caveat: host-country counts, Russia ~80% "
+          "(kz_students_abroad_uis_2000_2018.meta.md); the other ~20% taken as non-CIS, an "
+          "upper bound (some study in other CIS countries)",
+          group="abroad", role="structural"),
     # --- optimism and networks ----------------------------------------------------------
     Param("optimism_concentration", 6.0, (1.0, 50.0), "1",
           "Concentration of the Beta distribution of initial optimism (higher = less spread).",

@@ -102,6 +102,22 @@ def age_tables(params: dict) -> SimpleNamespace:
                         int(p["fertile_age_max"])))
 
 
+def intention_profile(params: dict) -> np.ndarray:
+    """Age profile of forming an intention to emigrate, by single year of age (float32).
+
+    ``exp(-((age - intention_age_peak) / intention_age_spread)**2 / 2)`` from 18 on, 0
+    below: 1 at the peak.
+
+    Examples
+    --------
+    >>> t = intention_profile({"intention_age_peak": 35.0, "intention_age_spread": 10.0})
+    >>> float(t[17]), float(t[35]), round(float(t[45]), 4)
+    (0.0, 1.0, 0.6065)
+    """
+    z = (_AGES - float(params["intention_age_peak"])) / float(params["intention_age_spread"])
+    return np.where(_AGES >= _ADULT_AGE, np.exp(-0.5 * z * z), 0.0).astype(np.float32)
+
+
 @cache
 def _immigrant_ethnicity(kazakh: float) -> np.ndarray:
     """Ethnic shares of arrivals by region, for a share ``kazakh`` of Kazakhs.
@@ -164,6 +180,7 @@ class EmigrationModel(mesa.Model):
         self._ages = age_tables(self.params)
         self._life = life_tables(self.params)
         self._fertility_level = self._fit_fertility()
+        self._intention_profile = intention_profile(self.params)
         p = self.params
         # schooling and leaving-home ages of kernels.age_and_move (leaving home after ageing)
         self._move_ages = np.array([p["secondary_age"], p["higher_age"],
@@ -256,15 +273,20 @@ class EmigrationModel(mesa.Model):
            realisation multipliers) or switches a flag of the context;
         4. optimism moves with the national Cantril ladder (driver ``ladder``) plus a
            random walk;
-        5. intentions: every resident household draws its preferred alternative from the
-           nested logit; ``share_intending`` is the share of adults (18+) at home whose
-           household intends to emigrate for good (the survey question of CABAR 2019);
-        6. realisation: an intending household acts with probability ``realise_<choice>``:
-           emigration takes the whole household (members abroad included) to a CIS or
-           non-CIS destination; labour and study send one eligible member abroad;
+        5. intentions: every resident household draws its preferred alternative of the
+           year from the nested logit; every adult (18+) at home keeps an intention to
+           emigrate for good with ``p_intention_persist`` or forms one with the
+           household's probability of emigrating times an age profile;
+           ``share_intending`` is the share of adults at home who intend (the survey
+           question of CABAR 2019);
+        6. realisation: a household whose head intends and whose draw is emigration
+           leaves with probability ``realise_emigrate``, whole (members abroad included),
+           to a CIS or non-CIS destination, registered; a household drawing labour or
+           study acts with ``realise_<choice>`` and sends one eligible member abroad;
         7. returns: labour migrants abroad since an earlier year return or settle abroad;
-           students who finished ``study_years`` return or stay (settling counts as
-           emigration);
+           students who finished ``study_years`` graduate (higher education) and return
+           or stay. Settlers abroad never deregister: they leave the model's population
+           but are recorded as ``new_settlers_abroad``, not as (registered) emigrants;
         8. demography: deaths (at each person's drawn age of death, from the regional life
            tables), births (age-specific fertility with regional levels fitted to the births
            of 2012-2018, an ethnic ratio and the projection after 2018), schooling, ageing,
@@ -273,9 +295,10 @@ class EmigrationModel(mesa.Model):
         9. immigration: arriving households from the exogenous series;
         10. record the year's flows and the stocks abroad on 31 December.
 
-        The person-level parts run as three compiled passes (:mod:`model.core.kernels`): the
-        census (1); who goes, returns and deaths (6-8); schooling, ageing, leaving home and
-        new heads (8). Within a pass each person meets the rules in this order.
+        The person-level parts run as four compiled passes (:mod:`model.core.kernels`): the
+        census (1); adults' intentions (5); who goes, returns and deaths (6-8); schooling,
+        ageing, leaving home and new heads (8). Within a pass each person meets the rules in
+        this order.
 
         Each stage is a method named after it, called in this order below: ``_census``
         (1), ``_drivers_and_interventions`` (2-3), ``_update_optimism`` (4), ``_decide``
@@ -384,8 +407,8 @@ class EmigrationModel(mesa.Model):
                                     tab, NO_SHIFTS if shifts is None else shifts, v)
         prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
         u_int = stream(self.seed, "intention", year).random(n_h, dtype=np.float32)
-        rate = np.array([0.0, p["realise_emigrate"], p["realise_labour"], p["realise_study"]],
-                        dtype=np.float32)
+        # emigration is realised through the head's intention below, never by this draw
+        rate = np.array([0.0, 0.0, p["realise_labour"], p["realise_study"]], dtype=np.float32)
         u_real = stream(self.seed, "realisation", year).random(n_h, dtype=np.float32)
         out = kernels.Choices(choice=np.empty(n_c, dtype=np.int8), act=np.empty(n_c, dtype=bool))
         kernels.realise(choosers, prob, kernels.Draws(intention=u_int, realisation=u_real), rate,
@@ -395,9 +418,43 @@ class EmigrationModel(mesa.Model):
             rates = effects.realisation_rates(rate, choice, choosers)
             if rates is not None:  # the kernel's rule with each household's own rate
                 act = u_real[choosers] < rates
+        head_intends = self._update_intentions(year, choosers, prob)
+        # a household leaves (registered) when its head intends (a lasting state of mind),
+        # the household's draw of the year is emigration (the year's utilities: when) and
+        # the uniform of its slot on the stream emigration.hazard is below realise_emigrate
+        rate_e = np.full(n_c, p["realise_emigrate"], dtype=np.float32)
+        if effects is not None:
+            rates = effects.realisation_rates(np.full(4, p["realise_emigrate"], np.float32),
+                                              np.full(n_c, EMIGRATE, np.int8), choosers)
+            rate_e = rate_e if rates is None else rates
             self._intending = np.zeros(n_h, dtype=bool)
-            self._intending[choosers[choice == EMIGRATE]] = True
+            self._intending[choosers[head_intends]] = True
+        leave = head_intends & (choice == EMIGRATE) & (
+            uniform_at(self.seed, "emigration.hazard", year, choosers) < rate_e)
+        choice = np.where(leave, np.int8(EMIGRATE), choice).astype(np.int8)
+        act = act | leave
         return SimpleNamespace(choosers=choosers, prob=prob, choice=choice, act=act)
+
+    def _update_intentions(self, year: int, choosers: np.ndarray, prob) -> np.ndarray:
+        """Adults' intentions to emigrate for good; return whether each chooser's head intends.
+
+        Every adult (18+) at home in a deciding household keeps an intention with
+        ``p_intention_persist`` or, not intending, forms one with the household's
+        nested-logit probability of emigrating times the age profile (Gaussian in age,
+        ``intention_age_peak`` and ``intention_age_spread``): one uniform per person slot
+        on the stream ``intention.person`` (:func:`model.core.kernels.update_intentions`).
+        In the first year the state is drawn from its stationary distribution.
+        """
+        hh, pp = self.households, self.persons
+        p_h = np.zeros(hh.n, dtype=np.float32)
+        p_h[choosers] = prob.emigrate
+        rules = kernels.IntentionRules(
+            p_emigrate=p_h, profile=self._intention_profile,
+            key=stream_key(self.seed, "intention.person", year),
+            persist=np.float32(self.params["p_intention_persist"]), adult_age=_ADULT_AGE,
+            first=year == FIRST_YEAR)
+        kernels.update_intentions(kernels.PersonArrays.of(pp), rules)
+        return pp.intending[hh.head[choosers]] != 0
 
     def _act_return_die(self, year: int, d: SimpleNamespace) -> SimpleNamespace:
         """Stages 6-8 (first part) in one pass over the persons.
@@ -426,6 +483,7 @@ class EmigrationModel(mesa.Model):
             p_return_labour=f32(p["p_return_labour"]),
             p_return_or_settle=f32(p["p_return_labour"] + p["p_settle_labour"]),
             p_stay_after_study=f32(p["p_stay_after_study"]),
+            p_wish_stay_study=f32(p["p_wish_stay_study"]),
             study_years=float(p["study_years"]), adult_age=_ADULT_AGE, record=rec,
             fertility=self._ages.fertility)
         acts = kernels.Acts(intent=intent, acting=acting,
@@ -433,11 +491,13 @@ class EmigrationModel(mesa.Model):
                             best_slot=np.full(n_h, -1, dtype=np.intp))
         tallies = kernels.ActTallies(*(np.zeros(Recorder.OUTSIDE + 1, dtype=np.int64)
                                        for _ in kernels.ActTallies._fields))
+        studying = pp.status == P_STUDY  # before the pass: which settlers are graduates
         emig_p, returnees, settlers, women = kernels.act_return_die(
             kernels.PersonArrays.of(pp), Recorder.BAND_CODE, acts, rules, tallies)
         if rec:
             self._record_intentions(year, tallies.intending, tallies.adults)
         return SimpleNamespace(emig_p=emig_p, returnees=returnees, settlers=settlers,
+                               graduates=studying[settlers],
                                women=women, best_slot=acts.best_slot,
                                death_cells=tallies.deaths)
 
@@ -472,17 +532,32 @@ class EmigrationModel(mesa.Model):
             pp.years_abroad[alive] = 0
         if not self._recording():
             return None
-        emigrants = np.concatenate([moves.emig_p, moves.settlers])
-        # settlers stay where they went to work or study: Russia (CIS), an assumption
-        dest = np.concatenate([emig_dest, np.zeros(len(moves.settlers), np.int8)])
-        t_emig = self._tally(emigrants)
+        # registered emigrants: whole households leaving for permanent residence, who
+        # deregister (BNS's departures); settlers abroad never deregister and are recorded
+        # apart, never compared with BNS departures
+        by_dest = self.recorder.groups + [f"destination={d}" for d in DESTINATIONS]
+        t_emig = self._tally(moves.emig_p)
         self.recorder.put(year, "new_emigrants",
-                          np.r_[t_emig, np.bincount(dest, minlength=2)],
-                          self.recorder.groups + [f"destination={d}" for d in DESTINATIONS])
+                          np.r_[t_emig, np.bincount(emig_dest, minlength=2)], by_dest)
+        self.recorder.put(year, "new_settlers_abroad",
+                          np.r_[self._tally(moves.settlers),
+                                self._settler_destinations(year, moves)], by_dest)
         self.recorder.put(year, "new_labour_migrants", self._tally(new_lab))
         self.recorder.put(year, "new_students_abroad", self._tally(new_stu))
         self.recorder.put(year, "new_returnees", self._tally(moves.returnees))
         return t_emig
+
+    def _settler_destinations(self, year: int, moves: SimpleNamespace) -> np.ndarray:
+        """Settlers abroad by destination (CIS, non-CIS).
+
+        Labour migrants settle where they worked: the EAEU labour market (EEC figures), so
+        the CIS. A graduate stays outside the CIS when the uniform of its slot in the stream
+        ``settle.destination`` is below ``p_graduate_noncis`` (one draw per slot).
+        """
+        grads = moves.settlers[moves.graduates]
+        u = uniform_at(self.seed, "settle.destination", year, grads)
+        noncis = int(np.count_nonzero(u < np.float32(self.params["p_graduate_noncis"])))
+        return np.array([len(moves.settlers) - noncis, noncis])
 
     def _record_year(self, year: int, t_emig: np.ndarray, births_t: np.ndarray,
                      deaths_t: np.ndarray, immigrants_t: np.ndarray,

@@ -201,7 +201,9 @@ WINDOW = (2013, 2014, 2015)
     (iv(alternative="labour", magnitude=1.0), "new_labour_migrants", +1),
     (iv(alternative="study", magnitude=1.0), "new_students_abroad", +1),
     (iv("o", "optimism_shift", magnitude=0.5), "new_emigrants", -1),  # b_optimism < 0
-    (iv("i", "income_shift", magnitude=0.5), "new_emigrants", -1),    # smaller income gap
+    # smaller income gap; on intentions: at this scale registered emigrants (whole
+    # households only, issue 11) are a handful of households a year, too few for a sign
+    (iv("i", "income_shift", magnitude=0.5), "share_intending", -1),
     (iv("r", "realisation_multiplier", magnitude=2.0), "new_emigrants", +1),
     (iv("r", "realisation_multiplier", alternative="labour", magnitude=-1.0),
      "new_labour_migrants", -1),

@@ -290,7 +290,7 @@ def test_realise_is_choose_then_realisation(seed):
     assert (act == (u_real[choosers] < rate[want])).all()
 
 
-P_RETURN, P_SETTLE, P_STAY, STUDY_YEARS = 0.35, 0.1, 0.42, 4
+P_RETURN, P_SETTLE, P_STAY, STUDY_YEARS, P_WISH = 0.35, 0.1, 0.42, 4, 0.7
 
 
 def acted_on(seed, record=True):
@@ -307,7 +307,8 @@ def acted_on(seed, record=True):
     member_keys = np.array([0, 0, stream_key(seed, "member.labour", 2015),
                             stream_key(seed, "member.study", 2015)], dtype=np.uint64)
     pp.years_abroad[:] = rng.integers(0, 5, pp.n)
-    before = pp.status.copy(), pp.years_abroad.copy()
+    pp.intending[:] = rng.random(pp.n) < 0.3  # adults' lasting intentions, counted by person
+    before = pp.status.copy(), pp.years_abroad.copy(), pp.edu.copy(), pp.intending.copy()
     best = np.full(hh.n, -1, np.intp)
     yes = np.zeros(Recorder.OUTSIDE + 1, np.int64)
     every = np.zeros(Recorder.OUTSIDE + 1, np.int64)
@@ -318,7 +319,8 @@ def acted_on(seed, record=True):
                      key_abroad_study=stream_key(seed, "abroad.study", 2015),
                      p_return_labour=f32(P_RETURN), p_return_or_settle=f32(P_RETURN + P_SETTLE),
                      p_stay_after_study=f32(P_STAY), study_years=float(STUDY_YEARS),
-                     adult_age=18, record=record, fertility=FERTILITY)
+                     adult_age=18, record=record, fertility=FERTILITY,
+                     p_wish_stay_study=f32(P_WISH))
     lists = kernels.act_return_die(PersonArrays.of(pp), Recorder.BAND_CODE,
                                    Acts(intent=intent, acting=acting,
                                         best_key=np.full(hh.n, -1.0, np.float32), best_slot=best),
@@ -329,7 +331,7 @@ def acted_on(seed, record=True):
 
 def after_rules(seed):
     """The numpy statement of rules 1 (emigration) to 4 of ``act_return_die``."""
-    hh, pp, _, _, intent, acting, _, (status0, years0), *_ = acted_on(seed)
+    hh, pp, _, _, intent, acting, _, (status0, years0, edu0, intending0), *_ = acted_on(seed)
     status = status0.copy()
     leaving = acting & (intent == 2)
     gone = np.flatnonzero(leaving[pp.hh] & (status <= STUDY))
@@ -342,7 +344,12 @@ def after_rules(seed):
     stu = np.flatnonzero(status == STUDY)
     years[stu] += 1
     grads = stu[years[stu] >= STUDY_YEARS]
-    stays = uniform_at(seed, "abroad.study", 2015, grads) < P_STAY
+    edu = edu0.copy()
+    edu[grads] = 2  # the degree earned abroad
+    u_grad = uniform_at(seed, "abroad.study", 2015, grads)
+    stays = u_grad < P_STAY
+    intending = intending0.copy()  # wished to stay, came back: intending to emigrate
+    intending[grads[~stays & (u_grad < np.float32(P_WISH))]] = 1
     returnees = np.sort(np.r_[lab_back, grads[~stays]])
     settlers = np.sort(np.r_[lab_settle, grads[stays]])
     status[returnees] = HOME
@@ -351,14 +358,16 @@ def after_rules(seed):
     dies = np.flatnonzero((status <= STUDY) & (pp.age >= pp.death_age))
     status[dies] = DEAD
     women = np.flatnonzero((status == HOME) & (pp.sex == 1) & (FERTILITY[pp.age] > 0))
-    return gone, returnees, settlers, dies, women, status, years
+    return gone, returnees, settlers, dies, women, status, years, edu, intending
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_act_return_die_returns_settles_and_dies_as_stated(seed):
     _, pp, *_, (_, _, deaths), lists = acted_on(seed)
-    gone, returnees, settlers, dies, women, status, years = after_rules(seed)
+    gone, returnees, settlers, dies, women, status, years, edu, intending = after_rules(seed)
     assert min(len(gone), len(returnees), len(settlers), len(dies), len(women)) > 0
+    assert (pp.edu == edu).all()  # graduates hold a degree, stayers and returnees alike
+    assert (pp.intending == intending).all()
     for got, want in zip(lists, (gone, returnees, settlers, women), strict=True):
         assert (got == want).all()
     assert (pp.status == status).all()
@@ -369,7 +378,7 @@ def test_act_return_die_returns_settles_and_dies_as_stated(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_act_return_die_picks_members(seed):
-    hh, pp, _, _, intent, acting, (work, young), (before, _), best, *_ = acted_on(seed)
+    hh, pp, _, _, intent, acting, (work, young), (before, *_), best, *_ = acted_on(seed)
     sending = np.where(acting, intent - 1, 0)
     want = np.full(hh.n, -1, np.intp)
     for code, name, table in ((2, "member.labour", work), (3, "member.study", young)):
@@ -385,11 +394,11 @@ def test_act_return_die_picks_members(seed):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_act_return_die_counts_intentions(seed):
-    _, pp, packed, choosers, intent, _, _, (before, _), _, (yes, every, _), _ = acted_on(seed)
+    _, pp, packed, choosers, intent, _, _, (before, *_), _, (yes, every, _), _ = acted_on(seed)
     adult = (before == HOME) & (pp.age >= 18) & (intent[pp.hh] > 0)
     codes = Recorder.code(pp.group_base, pp.age, pp.edu)
     want_every = np.bincount(codes[adult], minlength=Recorder.OUTSIDE + 1)
-    want_yes = np.bincount(codes[adult & (intent[pp.hh] == 2)],
+    want_yes = np.bincount(codes[adult & (pp.intending != 0)],
                            minlength=Recorder.OUTSIDE + 1)
     assert 0 < want_yes.sum() < want_every.sum()
     # every adult at home in a deciding household is counted: the household-level count
@@ -481,3 +490,54 @@ def test_argument_tuples_are_columns_of_the_tables():
     pp.append(**{f: np.zeros(2) for f in Persons._fields})
     PersonArrays.of(pp).age[1] = 7
     assert pp.age[1] == 7
+
+
+# --- update_intentions ------------------------------------------------------------------------
+
+def intentions_oracle(pp, p_emig, profile, seed, persist, first):
+    """The numpy statement of :func:`model.core.kernels.update_intentions`."""
+    out = pp.intending.copy()
+    asked = np.flatnonzero((pp.status == HOME) & (pp.age >= 18) & (p_emig[pp.hh] > 0))
+    u = uniform_at(seed, "intention.person", 2015, asked)
+    f = (p_emig[pp.hh[asked]] * profile[np.minimum(pp.age[asked], 120)]).astype(np.float32)
+    if first:
+        out[asked] = u < (f / (np.float32(1.0) - np.float32(persist) + f)).astype(np.float32)
+    else:
+        had = pp.intending[asked] != 0
+        out[asked] = np.where(had, u < np.float32(persist), u < f)
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("first", [False, True])
+def test_update_intentions_matches_its_numpy_statement(seed, first):
+    hh, pp, rng, *_ = decision_inputs(seed, None)
+    pp.intending[:] = rng.random(pp.n) < 0.3
+    p_emig = np.where(rng.random(hh.n) < 0.8, rng.random(hh.n) * 0.5, 0.0).astype(np.float32)
+    profile = np.where(AGES >= 18, rng.random(121), 0.0).astype(np.float32)
+    want = intentions_oracle(pp, p_emig, profile, seed, 0.8, first)
+    before = pp.intending.copy()
+    rules = kernels.IntentionRules(p_emig, profile, stream_key(seed, "intention.person", 2015),
+                                   np.float32(0.8), 18, first)
+    kernels.update_intentions(PersonArrays.of(pp), rules)
+    assert (pp.intending == want).all()
+    assert (pp.intending != before).any()  # the rule did something
+    kids = pp.age < 18
+    assert (pp.intending[kids] == before[kids]).all()
+
+
+def test_update_intentions_hand_case():
+    # persist 0: an intending adult drops it; p * profile = 1: a non-intending one forms it
+    pp = PersonArrays.zeros(4, hh=[0, 0, 1, 0], age=[30, 50, 30, 30], status=[0, 0, 0, 1],
+                            intending=[1, 0, 0, 0])
+    rules = kernels.IntentionRules(np.array([1.0, 0.0], np.float32), np.ones(121, np.float32),
+                                   np.uint64(7), np.float32(0.0), 18, False)
+    kernels.update_intentions(pp, rules)
+    # slot 2's household does not decide (p 0); slot 3 is abroad: both keep their state
+    assert pp.intending.tolist() == [0, 1, 0, 0]
+    # first year with p * profile = 1 and persist 0.5: stationary share 1 / 1.5 = 2/3
+    pp = PersonArrays.zeros(3000, age=np.full(3000, 40))
+    rules = kernels.IntentionRules(np.ones(1, np.float32), np.ones(121, np.float32),
+                                   np.uint64(7), np.float32(0.5), 18, True)
+    kernels.update_intentions(pp, rules)
+    assert abs(pp.intending.mean() - 2 / 3) < 0.03

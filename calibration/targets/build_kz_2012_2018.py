@@ -39,7 +39,7 @@ DEFINITION = 0.03          # the source's group is not exactly the model's group
 UNVERIFIED_SHARE = 0.05    # share from a secondary text not re-verified
 UIS_REL = 0.10             # UNESCO UIS outbound students (host-country reports)
 UIS_EST_REL = 0.20         # ... in years UIS flags as its own estimate
-EEC_REL = 0.50             # EEC labour migrants via CABAR: definition unclear
+EEC_REL = 0.50             # EEC labour migrants via CABAR: second-hand, unverified
 SURVEY_N = 1000            # assumed respondents of a national survey (not stated)
 SURVEY_EXTRA = 0.04        # second-hand, "every tenth", wording unknown
 
@@ -211,12 +211,13 @@ def main(folder: Path) -> None:
             + ("20% (UIS estimate)" if est else "10%"))
     for year in (2012, 2018):
         n, r = data.target(year, "labour_migrants_from_KZ_in_EAEU", "source=CABAR_2019(EEC)")
-        add(year, "n_labour_abroad", "all", "stock", float(r["value"]), "persons",
+        add(year, "new_labour_migrants", "all", "count", float(r["value"]), "persons",
             "full_year", "normal_rel", EEC_REL, T, str(n), r["source"], r["quality"],
-            "EEC figure via CABAR 2019: stock or yearly flow is not stated, compared with "
-            "the model's stock abroad on 31 December with a 50% error"
-            + ("; by construction: the model starts 2012 with this many abroad"
-               if year == 2012 else ""), by_construction=year == 2012)
+            "EEC figure via CABAR 2019, read as a yearly flow (the article: the number "
+            "'moving to work in the EEU countries'), compared with the model's labour "
+            "migrants leaving in the year; 50%: second-hand and not re-verified. The "
+            "2012 stock abroad is derived from the 2012 flow (flow over the yearly exit "
+            "rate), so the 2012 flow itself is the model's own")
 
     # ---------------------------------------------------------------- destination shares
     def add_share(year, metric, group, p, period, n_den, extra, rows, source, quality,
@@ -239,8 +240,8 @@ def main(folder: Path) -> None:
     p = float(r1["value"]) / float(r2["value"])
     add_share(2017, "new_emigrants", "destination=CIS", p, "full_year", float(r2["value"]),
               FULL_YEAR_SHARE, f"{n1};{n2}", r2["source"], r1["quality"],
-              f"derived: {float(r1['value']):,.0f} / {float(r2['value']):,.0f}; the model "
-              "counts settling labour migrants and students as CIS emigrants")
+              f"derived: {float(r1['value']):,.0f} / {float(r2['value']):,.0f}; registered "
+              "emigrants only (settlers abroad are new_settlers_abroad, never compared)")
     n1, r1 = data.target(2018, "emigrants", "group=to_CIS;period=full_year")
     n3, r3 = data.target(2018, "emigrants", "group=to_non_CIS;period=full_year")
     tot = float(r1["value"]) + float(r3["value"])

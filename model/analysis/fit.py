@@ -64,7 +64,7 @@ def needed_metrics(targets: Targets | Iterable[Target]) -> list[str]:
     Examples
     --------
     >>> needed_metrics(load_targets())[:3]
-    ['births', 'deaths', 'n_labour_abroad']
+    ['births', 'deaths', 'n_students_abroad']
     """
     out: set[str] = set()
     for t in (targets.values() if isinstance(targets, dict) else targets):

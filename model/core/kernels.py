@@ -5,14 +5,17 @@ the yearly step touches every person slot several times (the census of 1 January
 births, schooling and ageing, household formation, new heads) and gathers a dozen attributes
 per household for its utilities. Written as numpy expressions each of these is a chain of 5
 to 15 whole-array passes with temporaries and index sets; here each is one loop that reads a
-slot's fields once. A year makes three passes over the persons, each applying in slot order
+slot's fields once. A year makes four passes over the persons, each applying in slot order
 the rules that follow one another in the step (a person's fate in one rule only depends on
 its own earlier rules and on household-level values fixed before the pass):
 
 1. :func:`census` on 1 January;
-2. after the decision, :func:`act_return_die`: intentions, who goes, returns from abroad,
-   deaths and the women who may give birth (then :func:`births` over those women only);
-3. :func:`age_and_move`: schooling, ageing, leaving home, new heads, the stocks abroad.
+2. within the decision, :func:`update_intentions`: each adult at home keeps, drops or
+   forms an intention to emigrate (the household's emigration hazard reads its head's);
+3. after the decision, :func:`act_return_die`: intentions counted, who goes, returns from
+   abroad, deaths and the women who may give birth (then :func:`births` over those women
+   only);
+4. :func:`age_and_move`: schooling, ageing, leaving home, new heads, the stocks abroad.
 
 These passes are the model's statement of its yearly rules. The probabilities and tables
 they read are computed in numpy by the calling modules
@@ -62,12 +65,13 @@ from model.core.decisions import Context, nested_logit, utility_tables
 from model.core.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
 from model.core.states import DEAD, DISSOLVED, EMIGRATED, HOME, LABOUR, RESIDENT, STUDY
 
-__all__ = ["uniform_of", "census", "act_return_die", "fertility_mass", "births",
+__all__ = ["uniform_of", "census", "update_intentions", "act_return_die", "fertility_mass",
+           "births",
            "age_and_move",
            "household_utilities", "realise", "group_order", "warm_up"]
 # __all__ lists the compiled passes only (a test reads their signatures from it); the named
 # tuples they take are public too: PersonArrays, HouseholdArrays, Census, Acts, ActRules,
-# ActTallies, AgeRules, Draws, Choices
+# ActTallies, IntentionRules, AgeRules, Draws, Choices
 
 _TWO_M24 = np.float32(2.0**-24)
 _N_ETH = len(datasets.ETHNIC_GROUPS)
@@ -99,6 +103,7 @@ class PersonArrays(NamedTuple):
     region: np.ndarray
     death_age: np.ndarray
     group_base: np.ndarray
+    intending: np.ndarray
 
     @classmethod
     def of(cls, table) -> PersonArrays:
@@ -215,7 +220,9 @@ class ActRules(NamedTuple):
     and ``key_abroad_study``: the streams of returns; ``p_return_labour``,
     ``p_return_or_settle`` (= p_return_labour + p_settle_labour) and ``p_stay_after_study``
     in float32; ``study_years``; ``adult_age`` of those whose intention is counted;
-    ``record``: count intentions; ``fertility`` by age (float32).
+    ``record``: count intentions; ``fertility`` by age (float32); ``p_wish_stay_study``
+    (float32, default 0): the share of graduates who wished to stay abroad, of which those
+    who return come home intending to emigrate.
 
     Examples
     --------
@@ -237,6 +244,7 @@ class ActRules(NamedTuple):
     adult_age: int
     record: bool
     fertility: np.ndarray
+    p_wish_stay_study: np.float32 = np.float32(0.0)
 
 
 class ActTallies(NamedTuple):
@@ -254,6 +262,32 @@ class ActTallies(NamedTuple):
     intending: np.ndarray
     adults: np.ndarray
     deaths: np.ndarray
+
+
+class IntentionRules(NamedTuple):
+    """What :func:`update_intentions` reads besides the persons.
+
+    ``p_emigrate``: each household slot's nested-logit probability of emigrating this year
+    (float32, 0 where the household does not decide); ``profile``: the age profile of
+    forming an intention, by single year of age (float32, 0 under the adult age);
+    ``key``: the stream ``intention.person`` of the year; ``persist``: the probability that
+    an intending adult still intends a year later (float32); ``adult_age``; ``first``: the
+    first simulated year, when the state is drawn from its stationary distribution.
+
+    Examples
+    --------
+    >>> r = IntentionRules(np.zeros(1, np.float32), np.ones(121, np.float32), np.uint64(1),
+    ...                    np.float32(0.8), 18, False)
+    >>> float(r.persist)
+    0.800000011920929
+    """
+
+    p_emigrate: np.ndarray
+    profile: np.ndarray
+    key: np.uint64
+    persist: np.float32
+    adult_age: int
+    first: bool
 
 
 class AgeRules(NamedTuple):
@@ -373,7 +407,8 @@ def act_return_die(pp, band_code, acts, rules, tallies):
 
        * if ``rules.record``, a person at home aged ``rules.adult_age`` or more adds 1 to
          ``tallies.adults`` at its group code (as in :func:`census`), and to
-         ``tallies.intending`` when the household intends to emigrate;
+         ``tallies.intending`` when it intends to emigrate (``pp.intending``, see
+         :func:`update_intentions`);
        * in a household that acts on labour or study (code ``c``), a member at home who is
          ``rules.eligible[c, age]`` gets the uniform of its slot in the stream
          ``rules.member_keys[c]``; the member with the largest draw becomes
@@ -385,9 +420,12 @@ def act_return_die(pp, band_code, acts, rules, tallies):
        uniform of its slot in ``rules.key_abroad_labour`` is below
        ``rules.p_return_labour``, else settles abroad (emigrates) when below
        ``rules.p_return_or_settle``; a student adds a year abroad and, having studied
-       ``rules.study_years``, stays abroad for good when the uniform of its slot in
-       ``rules.key_abroad_study`` is below ``rules.p_stay_after_study``, else returns.
-       Returnees are at home again (``years_abroad`` 0);
+       ``rules.study_years``, graduates (education becomes higher, 2) and stays abroad for
+       good when the uniform of its slot in ``rules.key_abroad_study`` is below
+       ``rules.p_stay_after_study``, else returns, intending to emigrate when that uniform
+       is below ``rules.p_wish_stay_study`` (wished to stay, did not). Returnees are at
+       home again (``years_abroad`` 0). Those who settle abroad (labour or study) are EMIGRATED but
+       never registered as emigrants: the caller records them as settlers abroad;
     3. **deaths**: a person whose age has reached its ``death_age`` becomes DEAD and adds 1
        to ``tallies.deaths`` at its group code;
     4. the survivors at home who are women with a positive ``rules.fertility[age]`` are
@@ -403,7 +441,7 @@ def act_return_die(pp, band_code, acts, rules, tallies):
     --------
     >>> pp = PersonArrays.zeros(4, hh=[0, 0, 0, 1], age=[40, 10, 30, 35], sex=[1, 1, 1, 1],
     ...                         status=[0, 0, 2, 0], years_abroad=[0, 0, 4, 0],
-    ...                         death_age=[99, 99, 99, 99])
+    ...                         death_age=[99, 99, 99, 99], intending=[0, 0, 0, 1])
     >>> elig = np.zeros((4, 121), np.bool_); elig[2, 18:63] = True
     >>> acts = Acts(intent=np.array([3, 2], np.int8), acting=np.array([True, True]),
     ...     best_key=np.full(2, -1.0, np.float32), best_slot=np.full(2, -1, np.intp))
@@ -419,7 +457,7 @@ def act_return_die(pp, band_code, acts, rules, tallies):
     ([0, 0, 0, 3], [0, -1], 1, 2)
     """
     status, age, edu, owner, group_base = pp.status, pp.age, pp.edu, pp.hh, pp.group_base
-    years_abroad, death_age, sex = pp.years_abroad, pp.death_age, pp.sex
+    years_abroad, death_age, sex, intending = pp.years_abroad, pp.death_age, pp.sex, pp.intending
     intent, acting, best_key, best_slot = acts.intent, acts.acting, acts.best_key, acts.best_slot
     eligible, keys, fertility = rules.eligible, rules.member_keys, rules.fertility
     adult_age, record, study_years = rules.adult_age, rules.record, rules.study_years
@@ -442,7 +480,7 @@ def act_return_die(pp, band_code, acts, rules, tallies):
                 if record and a >= adult_age:
                     cell = _cell(group_base, band_code, age, edu, i)
                     all_cells[cell] += 1
-                    if k == emigrate:
+                    if intending[i] != 0:
                         yes_cells[cell] += 1
                 code = _ix(k - 1)
                 if acting[h] and k != emigrate and eligible[code, a]:
@@ -467,11 +505,15 @@ def act_return_die(pp, band_code, acts, rules, tallies):
         elif s == STUDY:
             years_abroad[i] += 1
             if np.float64(years_abroad[i]) >= study_years:
-                if uniform_of(rules.key_abroad_study, i) < rules.p_stay_after_study:
+                edu[i] = 2  # the degree earned abroad, whether the graduate stays or returns
+                u = uniform_of(rules.key_abroad_study, i)
+                if u < rules.p_stay_after_study:
                     status[i] = EMIGRATED
                     settled[n_settled] = i
                     n_settled += 1
                     continue
+                if u < rules.p_wish_stay_study:
+                    intending[i] = 1  # wished to stay: comes home intending to emigrate
                 s = HOME
         if s == HOME and status[i] != HOME:
             status[i] = HOME
@@ -487,6 +529,49 @@ def act_return_die(pp, band_code, acts, rules, tallies):
         n_women += (s == HOME) & (sex[i] == 1) & (fertility[_ix(age[i])] > 0)
     return (gone[:n_gone].copy(), back[:n_back].copy(), settled[:n_settled].copy(),
             women[:n_women].copy())
+
+
+@njit(cache=True, nogil=True)
+def update_intentions(pp, rules):
+    """Each adult at home keeps, drops or forms an intention to emigrate permanently.
+
+    ``pp`` is a :class:`PersonArrays` (``intending`` is updated), ``rules`` an
+    :class:`IntentionRules`. For every person at home aged ``rules.adult_age`` or more in
+    a deciding household (``rules.p_emigrate[hh] > 0``), with ``u`` the uniform of its slot
+    in the stream ``rules.key`` (one draw per slot): an intending adult keeps the intention
+    when ``u < rules.persist``; a non-intending adult forms one when ``u <
+    p_emigrate[hh] * profile[age]`` (float32). Everybody else keeps the state (persons
+    abroad are not asked; children never intend). In the first year (``rules.first``)
+    nobody has a history: an adult intends when ``u < f / (1 - persist + f)``, with ``f``
+    the formation probability above, the stationary share of a two-state chain that forms
+    with ``f`` and keeps with ``persist`` (float32).
+
+    Examples
+    --------
+    >>> pp = PersonArrays.zeros(3, age=[40, 40, 10], intending=[1, 0, 0])
+    >>> rules = IntentionRules(np.ones(1, np.float32), np.ones(121, np.float32),
+    ...                        np.uint64(1), np.float32(1.0), 18, False)
+    >>> update_intentions(pp, rules)
+    >>> pp.intending.tolist()  # kept (persist 1), formed (probability 1), a child: never
+    [1, 1, 0]
+    """
+    status, age, owner, intending = pp.status, pp.age, pp.hh, pp.intending
+    p_emig, profile, key, persist = rules.p_emigrate, rules.profile, rules.key, rules.persist
+    adult = rules.adult_age
+    for i in range(len(status)):
+        if status[i] != HOME or age[i] < adult:
+            continue
+        p_h = p_emig[_ix(owner[i])]
+        if p_h <= 0:
+            continue
+        u = uniform_of(key, i)
+        f = np.float32(p_h * profile[_ix(min(age[i], 120))])
+        if rules.first:
+            intending[i] = u < np.float32(f / (np.float32(1.0) - persist + f))
+        elif intending[i] != 0:
+            intending[i] = u < persist
+        else:
+            intending[i] = u < f
 
 
 @njit(cache=True, nogil=True)
@@ -807,6 +892,8 @@ def warm_up() -> None:
                    ActRules(np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), key, key,
                             half, half, half, 4.0, 18, True, np.zeros(121, np.float32)),
                    ActTallies(i8, i8, i8))
+    update_intentions(pp, IntentionRules(f4, np.zeros(121, np.float32), key, half, 18,
+                                         False))
     fertility_mass(ip, pp, np.zeros(121, np.float32), f8)
     births(ip, pp, np.zeros(121, np.float32), f8, key, 0.95)
     age_and_move(0, pp, hh, AgeRules(key, half, key, half, np.zeros(5, np.int32)), table,

@@ -101,13 +101,18 @@ class _Table:
             new[: self.n] = old[: self.n]
             setattr(self, "_" + name, new)
 
+    _start_values: dict = {}
+    """Fields that may be left out of :meth:`append`, with the value new rows get."""
+
     def append(self, **columns: np.ndarray) -> slice:
-        """Append rows given as arrays (all fields required); return their slice."""
+        """Append rows given as arrays (all fields required but those with a start value)."""
         k = len(next(iter(columns.values())))
         self.reserve(k)
         sl = slice(self.n, self.n + k)
         for name in self._fields:
-            getattr(self, "_" + name)[sl] = columns[name]
+            # a field with a start value may be left out (e.g. a person's intention)
+            getattr(self, "_" + name)[sl] = (columns[name] if name in columns
+                                             else self._start_values[name])
         self.n += k
         return sl
 
@@ -174,7 +179,9 @@ class Persons(_Table):
     (:meth:`model.core.recorder.Recorder.code`).
 
     Education is 0 basic, 1 secondary, 2 higher; status is HOME, LABOUR, STUDY, EMIGRATED
-    or DEAD; ``years_abroad`` counts completed years of the current stay abroad.
+    or DEAD; ``years_abroad`` counts completed years of the current stay abroad;
+    ``intending`` is 1 for an adult who intends to emigrate permanently (kept from year to
+    year, see :func:`model.core.kernels.update_intentions`).
 
     Examples
     --------
@@ -193,7 +200,10 @@ class Persons(_Table):
         "ethnicity": (np.int8, ()),
         "death_age": (np.int16, ()),
         "group_base": (np.int32, ()),
+        "intending": (np.int8, ()),
     }
+    # newborns and arrivals start without an intention to emigrate
+    _start_values = {"intending": 0}
 
     def __init__(self, capacity: int):
         super().__init__(capacity)
@@ -425,6 +435,7 @@ POPULATION_PARAMS = ("abroad_student_max_age", "abroad_student_min_age",
                      "male_mortality_excess",
                      "max_household_size", "mean_household_size", "mortality_level",
                      "n_contacts", "optimism_concentration", "p_contact_in_region",
+                     "p_return_labour", "p_settle_labour",
                      "p_diaspora_european", "p_diaspora_other", "pension_spread_years",
                      "secondary_age", "sex_ratio_birth", "study_years", "work_age_max",
                      "work_age_min")
@@ -474,8 +485,16 @@ def _place_abroad(hh: Households, pp: Persons, params: dict, *, seed: int, scale
     migrants of working age (``work_age_min``-``work_age_max``, 18-62). Chosen uniformly
     among eligible non-heads (heads where nobody else is eligible are left at home);
     students get 0 to study_years - 1 completed years, evenly.
+
+    The EEC figure of 2012 is a yearly flow of labour migrants (see
+    ``calibration/targets/README.md``); the stock abroad on 1 January 2012 is that flow
+    over the yearly exit rate ``p_return_labour + p_settle_labour`` (the steady state of
+    a constant flow with those exits: 34,374 / 0.37 = about 93 thousand at the defaults).
     """
-    stocks = datasets.initial_abroad()
+    stocks = dict(datasets.initial_abroad())
+    exits = float(params["p_return_labour"] + params["p_settle_labour"])
+    # no exits at all: nobody would ever come back, so every eligible person is abroad
+    stocks["labour"] = stocks["labour"] / exits if exits > 0 else np.inf
     rng = stream(seed, "population.abroad", 2012)
     not_head = np.ones(pp.n, dtype=bool)
     not_head[hh.head] = False
@@ -486,7 +505,7 @@ def _place_abroad(hh: Households, pp: Persons, params: dict, *, seed: int, scale
                                    stocks["labour"])):
         eligible = np.flatnonzero((pp.age >= lo) & (pp.age <= hi) & not_head
                                   & (pp.status == HOME))
-        expected = total / scale
+        expected = min(total / scale, float(len(eligible)))
         n = min(len(eligible), int(expected) + int(rng.random() < expected % 1))
         chosen = rng.choice(eligible, size=n, replace=False)
         pp.status[chosen] = status

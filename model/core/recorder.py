@@ -24,9 +24,9 @@ __all__ = ["Recorder", "EDU_LEVELS", "DESTINATIONS", "METRICS"]
 
 EDU_LEVELS = ("basic", "secondary", "higher")
 DESTINATIONS = ("CIS", "non-CIS")
-METRICS = ("population", "births", "deaths", "new_emigrants", "new_immigrants",
-           "net_migration", "new_labour_migrants", "n_labour_abroad", "new_students_abroad",
-           "n_students_abroad", "new_returnees", "share_intending")
+METRICS = ("population", "births", "deaths", "new_emigrants", "new_settlers_abroad",
+           "new_immigrants", "net_migration", "new_labour_migrants", "n_labour_abroad",
+           "new_students_abroad", "n_students_abroad", "new_returnees", "share_intending")
 """Metrics written for every year (``population`` is the stock on 1 January)."""
 
 _AGE_EDGES = np.array([b[0] for b in AGE_BANDS[1:]])

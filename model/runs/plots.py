@@ -20,7 +20,7 @@ Examples
 ...                      "value": [24000.0, 26000.0, 25000.0, 27000.0]})
 >>> ax = plots.fan(tidy, "new_emigrants")
 >>> ax.get_title()
-'Emigrants per year'
+'Registered emigrants per year'
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ METRIC_LABELS: dict[str, str] = {
     "population": "Population",
     "births": "Births per year",
     "deaths": "Deaths per year",
-    "new_emigrants": "Emigrants per year",
+    "new_emigrants": "Registered emigrants per year",
+    "new_settlers_abroad": "Settlers abroad per year (unregistered)",
     "new_immigrants": "Immigrants per year",
     "net_migration": "Net migration per year",
     "new_labour_migrants": "New labour migrants per year",
@@ -67,6 +68,7 @@ STOCK_METRICS: frozenset[str] = frozenset({"population", "n_labour_abroad", "n_s
 
 _CHOICE_FLOWS = (
     ("new_emigrants", "emigrate (permanently)", "#d62728"),
+    ("new_settlers_abroad", "stay abroad after work or study", "#9467bd"),
     ("new_labour_migrants", "leave for work abroad", "#1f77b4"),
     ("new_students_abroad", "leave to study abroad", "#2ca02c"),
 )
@@ -480,7 +482,9 @@ def _stay_text(part: pd.DataFrame) -> str:
     if pop.empty:
         return ""
     keys = ["replicate", "year"]
-    leaving = part.loc[part["metric"].isin([m for m, _, _ in _CHOICE_FLOWS])
+    # settlers abroad were abroad already: they left (as migrants or students) earlier
+    from_home = [m for m, _, _ in _CHOICE_FLOWS if m != "new_settlers_abroad"]
+    leaving = part.loc[part["metric"].isin(from_home)
                        & (part["group"] == "all")].groupby(keys)["value"].sum()
     if leaving.empty:
         return ""

@@ -54,6 +54,7 @@ from model.core.states import (
 )
 from model.core.states import LABOUR as ABROAD_LABOUR
 from model.core.states import STUDY as ABROAD_STUDY
+from model.scenario import FIRST_YEAR
 from model.simulation import _immigrant_ethnicity  # the arrivals' ethnic mix: a data table
 
 F32 = np.float32
@@ -76,6 +77,7 @@ class Person:
     region: int
     ethnicity: int
     death_age: int
+    intending: bool = False  # an adult's lasting intention to emigrate permanently
 
     def living_de_jure(self) -> bool:
         return self.status in (HOME, ABROAD_LABOUR, ABROAD_STUDY)
@@ -141,7 +143,8 @@ class World:
                 slot=i, household=self.households[int(pp.hh[i])], age=int(pp.age[i]),
                 sex=int(pp.sex[i]), edu=int(pp.edu[i]), status=int(pp.status[i]),
                 years_abroad=int(pp.years_abroad[i]), region=int(pp.region[i]),
-                ethnicity=int(pp.ethnicity[i]), death_age=int(pp.death_age[i])))
+                ethnicity=int(pp.ethnicity[i]), death_age=int(pp.death_age[i]),
+                intending=bool(pp.intending[i])))
         for h in range(first_hh, hh.n):
             self.households[h].head = self.persons[int(hh.head[h])]
 
@@ -159,6 +162,7 @@ class World:
                   status=[q.status for q in P], years_abroad=[q.years_abroad for q in P],
                   region=[q.region for q in P], ethnicity=[q.ethnicity for q in P],
                   death_age=[q.death_age for q in P],
+                  intending=[int(q.intending) for q in P],
                   group_base=Recorder.base(np.array([q.region for q in P]),
                                            np.array([q.ethnicity for q in P])))
         return hh, pp
@@ -214,19 +218,42 @@ class World:
         u_int = stream(seed, "intention", year).random(len(self.households), dtype=np.float32)
         u_real = stream(seed, "realisation", year).random(len(self.households),
                                                           dtype=np.float32)
-        rate = [F32(0.0), F32(p["realise_emigrate"]), F32(p["realise_labour"]),
-                F32(p["realise_study"])]
+        # 5b. adults' lasting intentions: kept with p_intention_persist, else formed with
+        # the household's probability of emigrating times the age profile; in the first
+        # year drawn from the stationary share f / (1 - persist + f)
+        p_emig = {h: prob.emigrate[j] for j, h in enumerate(choosers)}
+        persist = F32(p["p_intention_persist"])
+        for q in self.persons:
+            if q.status != HOME or q.age < 18 or not p_emig.get(q.household, 0.0) > 0:
+                continue
+            u = self._u("intention.person", year, q.slot)
+            z = (q.age - float(p["intention_age_peak"])) / float(p["intention_age_spread"])
+            f = F32(p_emig[q.household] * F32(np.exp(-0.5 * z * z)))
+            if year == FIRST_YEAR:
+                q.intending = bool(u < F32(f / (F32(1.0) - persist + f)))
+            elif q.intending:
+                q.intending = bool(u < persist)
+            else:
+                q.intending = bool(u < f)
+        rate = [F32(0.0), F32(0.0), F32(p["realise_labour"]), F32(p["realise_study"])]
         decided = {}  # household -> (choice, acts, position among the choosers)
         for j, h in enumerate(choosers):
             choice = _choose(prob.stay[j], prob.emigrate[j], prob.labour[j], prob.study[j],
                              u_int[h.slot])
-            # 6. an intending household acts with probability realise_<choice>
-            decided[h] = (choice, bool(u_real[h.slot] < rate[choice]), j)
+            # 6. labour and study happen with probability realise_<choice>; emigration when
+            # the head intends, the draw is emigration and the hazard's uniform is below
+            # realise_emigrate
+            acts = bool(u_real[h.slot] < rate[choice])
+            if (choice == EMIGRATE and h.head.intending
+                    and self._u("emigration.hazard", year, h.slot) < F32(p["realise_emigrate"])):
+                acts = True
+            decided[h] = (choice, acts, j)
 
         # 6-8 (persons): intentions counted, members picked, emigration, returns, deaths
         adults, intending = [], []
         best: dict[Household, tuple[np.float32, Person]] = {}
         emigrants, returnees, settlers, deaths, women = [], [], [], [], []
+        graduates = set()  # slots of the settlers who stay after their studies
         for q in self.persons:
             if not q.living_de_jure():
                 continue
@@ -236,7 +263,7 @@ class World:
                 if q.status == HOME:
                     if recording and q.age >= 18:
                         adults.append(q)
-                        if choice == EMIGRATE:
+                        if q.intending:
                             intending.append(q)
                     if acts and _eligible(choice, q.age):
                         name = "member.labour" if choice == LABOUR else "member.study"
@@ -259,10 +286,15 @@ class World:
             elif q.status == ABROAD_STUDY:
                 q.years_abroad += 1
                 if q.years_abroad >= p["study_years"]:
-                    if self._u("abroad.study", year, q.slot) < F32(p["p_stay_after_study"]):
+                    q.edu = 2  # graduates hold the degree, whether they stay or return
+                    u = self._u("abroad.study", year, q.slot)
+                    if u < F32(p["p_stay_after_study"]):
                         q.status = EMIGRATED
                         settlers.append(q)
+                        graduates.add(q.slot)
                         continue
+                    if u < F32(p["p_wish_stay_study"]):
+                        q.intending = True  # wished to stay: home, intending to emigrate
                     comes_back = True
             if comes_back:
                 q.status, q.years_abroad = HOME, 0
@@ -293,11 +325,17 @@ class World:
             if q.status == HOME:  # one who died this year does not go, but is counted
                 q.status = ABROAD_LABOUR if q in sent[LABOUR] else ABROAD_STUDY
                 q.years_abroad = 0
-        t_emig = tally(emigrants + settlers)
-        # settlers stay where they went to work or study: the CIS
+        # registered emigrants are the emigrating households only; settlers abroad apart:
+        # labour migrants in the CIS, graduates outside it with p_graduate_noncis
+        t_emig = tally(emigrants)
         n_noncis = sum(non_cis[q.household] for q in emigrants)
-        dest = [len(emigrants) + len(settlers) - n_noncis, n_noncis]
-        put("new_emigrants", list(t_emig) + dest,
+        put("new_emigrants", list(t_emig) + [len(emigrants) - n_noncis, n_noncis],
+            GROUPS + [f"destination={d}" for d in DESTINATIONS])
+        grads_out = sum(1 for q in settlers if q.slot in graduates
+                        and self._u("settle.destination", year, q.slot)
+                        < F32(p["p_graduate_noncis"]))
+        put("new_settlers_abroad", list(tally(settlers)) + [len(settlers) - grads_out,
+                                                             grads_out],
             GROUPS + [f"destination={d}" for d in DESTINATIONS])
         put("new_labour_migrants", tally(sent[LABOUR]))
         put("new_students_abroad", tally(sent[STUDY]))
