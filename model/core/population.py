@@ -421,7 +421,7 @@ def synthesize(params: dict, *, scale: float, seed: int) -> tuple[Households, Pe
     pp = Persons(int(target.sum() * 1.1) + 16)
     add_households(hh, pp, params, seed=seed, year=2012, label="population",
                    region_persons=target,
-                   ethnicity_shares=datasets.ethnicity_by_region(params["european_north_factor"]))
+                   ethnicity_shares=datasets.ethnicity_by_region())
     _place_abroad(hh, pp, params, seed=seed, scale=scale)
     return hh, pp
 
