@@ -274,7 +274,7 @@ class ParamError(ValueError):
 _A = "assumption: "
 _P: list[Param] = [
     # --- intention stage: alternative-specific constants -------------------------------
-    Param("asc_emigrate", -7.1, (-9.0, 0.0), "utility",
+    Param("asc_emigrate", -7.33, (-9.0, 0.0), "utility",
           "Constant of the intention to emigrate permanently (vs staying).",
           _A + "set so that about 10% of adults intend to move abroad at the defaults "
           "(survey Jan 2019, Strategy Foundation, via CABAR 2019; kz_migration_targets.csv)"),
@@ -286,14 +286,14 @@ _P: list[Param] = [
           "Constant of the intention to send a member aged 16-24 abroad to study.",
           _A + "set so that the stock of students abroad is near UNESCO UIS outbound "
           "(42,444 in 2012; kz_students_abroad_uis_2000_2018.csv)"),
-    Param("asc_noncis", -0.9, (-6.0, 2.0), "utility",
+    Param("asc_noncis", -1.0, (-6.0, 2.0), "utility",
           "Constant of a non-CIS destination within the emigration nest (CIS is the reference).",
           _A + "about 90% of emigrants go to CIS countries (BNS 2017: 33,704 of 37,704)"),
     Param("nest_scale", 0.6, (0.1, 1.0), "1",
           "Nested-logit scale of the emigration nest (1 = plain multinomial logit).",
           _A + "destinations are closer substitutes for each other than for staying"),
     # --- push and pull factors --------------------------------------------------------
-    Param("b_income_emigrate", 0.6, (0.0, 4.0), "utility per log point",
+    Param("b_income_emigrate", 0.59, (0.0, 4.0), "utility per log point",
           "Weight of the income gap on emigration: to CIS the wage gap in a common currency, "
           "log(average Russian wage in tenge / own region's money income per person in "
           "tenge), which moves with the tenge and rouble exchange rates (devaluations of "
@@ -338,7 +338,7 @@ _P: list[Param] = [
           "Effect of optimism on labour migration.", _A + "weaker than for emigration"),
     Param("b_optimism_study", -0.5, (-6.0, 0.0), "utility per unit optimism",
           "Effect of optimism on study abroad.", _A + "weaker than for emigration"),
-    Param("b_russian", 3.8, (0.0, 5.0), "utility",
+    Param("b_russian", 4.2, (0.0, 5.0), "utility",
           "Emigration propensity of ethnic Russians relative to Kazakhs.",
           "BNS via kz_migration_targets: Russians 70.9-73.8% of emigrants (Jan-Jul 2012-2013) "
           "vs 23.7% of the population (2009 census); size is an assumption"),
@@ -367,17 +367,24 @@ _P: list[Param] = [
           "First year in which the compatriot programme term applies.",
           "CABAR 2019 (decree of 14 Sep 2012, in force from 2013)", kind="year", group="context",
           role="context"),
-    Param("b_network_emigrate", 6.0, (0.0, 10.0), "utility per share",
+    Param("b_network_emigrate", 6.9, (0.0, 10.0), "utility per share",
           "Effect of the share of a household's contacts already abroad on emigration.",
           _A + "migration networks lower costs (as in the plain-Mesa reference model)"),
     Param("b_network_labour", 2.5, (0.0, 6.0), "utility per share",
           "Effect of the share of contacts abroad on labour migration.", _A + "as the reference"),
     Param("b_network_study", 1.5, (0.0, 6.0), "utility per share",
           "Effect of the share of contacts abroad on study abroad.", _A + "as the reference"),
+    Param("network_decay", 0.1, (0.0, 1.0), "per year",
+          "Yearly loss of weight of a contact household that emigrated: one that left last "
+          "year counts 1 in the share of contacts abroad, one that left n years ago "
+          "(1 - network_decay)^(n - 1); a contact with a member working or studying abroad "
+          "counts 1.",
+          _A + "ties to those who left fade (fewer calls and visits); no Kazakhstan figure "
+          "found"),
     Param("b_diaspora", 0.8, (0.0, 3.0), "utility",
           "Effect of having kin abroad from before 2012 (historical diaspora ties).",
           _A + "kin abroad ease resettlement"),
-    Param("b_north_emigrate", 1.4, (0.0, 3.0), "utility",
+    Param("b_north_emigrate", 1.65, (0.0, 3.0), "utility",
           "Extra emigration propensity in the northern and industrial regions (Akmola, "
           "Karaganda, East Kazakhstan, Kostanay, Pavlodar, North Kazakhstan).",
           "CABAR 2019 and BNS Jan-Sep 2017 regional emigrants (kz_migration_targets.csv); "
@@ -399,7 +406,7 @@ _P: list[Param] = [
           "First year of the EAEU free labour market.",
           _A + "EAEU treaty in force from 1 January 2015", kind="year", group="context",
           role="context"),
-    Param("b_eaeu_emigrate", 0.3, (0.0, 3.0), "utility",
+    Param("b_eaeu_emigrate", 0.0, (0.0, 3.0), "utility",
           "Extra utility of emigration to CIS once the EAEU free labour market applies "
           "(no work permit in Russia, pensions and diplomas recognised).",
           _A + "the EAEU treaty in force from eaeu_year; fitted to registered emigrants "
@@ -414,7 +421,7 @@ _P: list[Param] = [
           "First year of visa-free entry to South Korea for Kazakh citizens.",
           _A + "the 30-day visa-free agreement took effect at the end of November 2014, "
           "so 2015 is its first full year", kind="year", group="context", role="context"),
-    Param("b_grp_emigrate", 0.0, (-3.0, 3.0), "utility per log point",
+    Param("b_grp_emigrate", 0.2, (-3.0, 3.0), "utility per log point",
           "Weight of the region's gross regional product per person (log, relative to the "
           "national mean) on emigration: industrial regions with high output and falling "
           "prospects.",
@@ -481,6 +488,11 @@ _P: list[Param] = [
     Param("p_contact_in_region", 0.8, (0.0, 1.0), "1",
           "Share of contacts drawn from the household's own region.",
           _A + "as the plain-Mesa reference model", group="population", role="structural"),
+    Param("p_contact_same_ethnicity", 0.5, (0.0, 1.0), "1",
+          "Share of a household's contacts in its own region that are drawn from its own "
+          "ethnic group (ethnic homophily; the rest are drawn from the whole region).",
+          _A + "no survey of Kazakhstan's contact networks found; language and group shape "
+          "acquaintance", group="population", role="structural"),
     Param("p_diaspora_european", 0.3, (0.0, 1.0), "1",
           "Share of Russian, German, Ukrainian and Tatar households with kin abroad in 2012.",
           _A + "no survey found; the 1990s emigration was mostly of these groups",

@@ -542,3 +542,12 @@ def test_coefficients_are_named_by_the_terms_list():
         assert getattr(coef, name) == np.float32(p[name])
         assert getattr(coef, name).dtype == np.float32
     assert utility_tables(p, Context.for_year(2015, p)).coef == coef
+
+
+def test_tie_weights_fade_by_years_since_emigration():
+    from model.core.decisions import tie_weights
+    w = tie_weights(0.25, 2018)
+    # left in 2017: 1; 2016: 0.75; 2013: 0.75^4; this year or later (not yet a tie): 1
+    assert w[2017] == 1.0 and w[2016] == np.float32(0.75)
+    assert w[2013] == pytest.approx(0.75 ** 4, rel=1e-6) and w[2018] == w[2030] == 1.0
+    assert (tie_weights(0.0, 2018) == 1.0).all()

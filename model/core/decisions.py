@@ -30,6 +30,8 @@ with ``bump(a) = exp(-((a - age_peak) / age_width)^2 / 2)`` and
 common currency: the exchange rates move it) and
 ``gap_non-CIS = log(German GDP per person at PPP / Kazakhstan's) - log(region income ratio)``.
 The ``residual_*`` terms (default 0) are what no named driver explains.
+The share of contacts abroad weighs a contact with a member abroad 1 and an emigrated
+contact ``(1 - network_decay) ** (years since it left - 1)`` (:func:`tie_weights`).
 Labour needs a member aged 18-62 at home and study a member aged 16-24 at home; otherwise
 that alternative is unavailable. Probabilities follow the nested logit: the emigration nest
 has inclusive value ``nest_scale * logsumexp(V_d / nest_scale)``.
@@ -56,7 +58,8 @@ from model.drivers import Drivers, drivers_for
 
 __all__ = ["Context", "Utilities", "Probabilities", "nested_logit",
            "UTILITY_TERMS", "UtilityCoefficients", "coefficients", "CellTerms", "HeadTerms",
-           "UtilityTables", "utility_tables", "STAY", "EMIGRATE", "LABOUR", "STUDY",
+           "UtilityTables", "utility_tables", "tie_weights", "TIE_YEARS",
+           "STAY", "EMIGRATE", "LABOUR", "STUDY",
            "ethnicity_coefficients", "age_bump"]
 
 STAY, EMIGRATE, LABOUR, STUDY = 0, 1, 2, 3
@@ -264,6 +267,10 @@ class UtilityTables(NamedTuple):
         Terms of the head's age and education for emigrate, labour and study.
     family : ndarray, shape (41,)
         Household-size term of emigration by members at home (capped at 40).
+    tie : ndarray, shape (TIE_YEARS,)
+        Weight of an emigrated contact by its year of emigration: ``(1 -
+        network_decay) ** (year - emigrated_year - 1)`` for years before ``year`` (1 for one
+        that left last year), 1 from ``year`` on.
     coef : UtilityCoefficients
         The per-household coefficients of :data:`UTILITY_TERMS`.
 
@@ -279,6 +286,7 @@ class UtilityTables(NamedTuple):
     head: HeadTerms
     family: np.ndarray
     coef: UtilityCoefficients
+    tie: np.ndarray
 
 
 def utility_tables(params: dict, ctx: Context) -> UtilityTables:
@@ -296,7 +304,28 @@ def utility_tables(params: dict, ctx: Context) -> UtilityTables:
     p = params
     family = (p["b_hhsize_emigrate"] * (np.arange(_MAX_MEMBERS + 1) - 1)).astype(np.float32)
     return UtilityTables(cell=CellTerms(*_cell_tables(p, ctx)), head=HeadTerms(*_head_tables(p)),
-                         family=family, coef=coefficients(p))
+                         family=family, coef=coefficients(p),
+                         tie=tie_weights(p.get("network_decay", 0.0), ctx.year))
+
+
+TIE_YEARS = 2101
+"""Length of :attr:`UtilityTables.tie`: emigration years 0 to 2100 (the model runs to 2050)."""
+
+
+def tie_weights(decay: float, year: int) -> np.ndarray:
+    """Weight of an emigrated contact by its year of emigration, seen in ``year`` (float32).
+
+    Contacts who emigrated long ago write, call and visit less: each year after the first
+    a tie keeps a share ``1 - decay`` of its weight.
+
+    Examples
+    --------
+    >>> w = tie_weights(0.2, 2016)
+    >>> [round(float(x), 3) for x in w[[2015, 2014, 2012]]], float(w[2016])
+    ([1.0, 0.8, 0.512], 1.0)
+    """
+    since = np.maximum(year - np.arange(TIE_YEARS) - 1, 0)
+    return (np.float64(1.0 - decay) ** since).astype(np.float32)
 
 
 _N_ETH = len(datasets.ETHNIC_GROUPS)

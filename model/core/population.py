@@ -101,12 +101,18 @@ class _Table:
             new[: self.n] = old[: self.n]
             setattr(self, "_" + name, new)
 
+    _optional: frozenset[str] = frozenset()
+    """Fields an append may leave out: they start at zero."""
+
     def append(self, **columns: np.ndarray) -> slice:
-        """Append rows given as arrays (all fields required); return their slice."""
+        """Append rows given as arrays (all fields but ``_optional`` required); their slice."""
         k = len(next(iter(columns.values())))
         self.reserve(k)
         sl = slice(self.n, self.n + k)
         for name in self._fields:
+            if name in self._optional and name not in columns:
+                getattr(self, "_" + name)[sl] = 0
+                continue
             getattr(self, "_" + name)[sl] = columns[name]
         self.n += k
         return sl
@@ -136,7 +142,10 @@ class Households(_Table):
         "status": (np.int8, ()),
         "head": (np.dtype(INDEX_DTYPE), ()),
         "contacts": (np.dtype(INDEX_DTYPE), ("k",)),
+        "emigrated_year": (np.int16, ()),
     }
+    # the year a household emigrated (0 while it has not): weighs it as a contact abroad
+    _optional = frozenset({"emigrated_year"})
 
     def __init__(self, capacity: int, k: int):
         super().__init__(capacity, k=k)
@@ -388,7 +397,8 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     new = np.arange(sl.start, sl.stop)
     hh.contacts[new] = draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
                                      int(params["n_contacts"]),
-                                     float(params["p_contact_in_region"]))
+                                     float(params["p_contact_in_region"]), hh.ethnicity,
+                                     float(params["p_contact_same_ethnicity"]))
     return new
 
 
