@@ -45,7 +45,7 @@ pd = _LazyPandas()
 __all__ = [
     "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",
     "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate", "age_sex_groups",
-    "education_shares", "ethnicity_by_region", "income_ratio", "gdp_ppp", "ladder",
+    "education_shares", "ethnicity_by_region", "income_ratio", "income_kzt", "gdp_ppp", "ladder",
     "immigrants", "lcu_per_usd", "russia_wage_kzt", "grp_per_capita", "GRP_LAST_YEAR",
     "observed_years", "initial_abroad", "observed", "preload", "births_by_region",
     "deaths_by_region", "life_expectancy_by_region",
@@ -61,8 +61,9 @@ REGIONS: tuple[str, ...] = (
 """The 16 regions of 2012, in BNS (KATO) order; a region's code is its index here."""
 
 NORTH_INDUSTRIAL: tuple[str, ...] = (
-    "Karaganda", "East Kazakhstan", "Kostanay", "Pavlodar", "North Kazakhstan")
-"""Regions that lead the outflow (data README; CABAR 2019)."""
+    "Akmola", "Karaganda", "East Kazakhstan", "Kostanay", "Pavlodar", "North Kazakhstan")
+"""The northern and industrial regions, which lead the outflow (CABAR 2019; BNS Jan-Sep 2017
+names these six and Almaty city as the seven leading regions, kz_migration_targets.csv)."""
 
 ETHNIC_GROUPS: tuple[str, ...] = (
     "Kazakh", "Russian", "Uzbek", "Ukrainian", "Uighur", "Tatar", "German", "Other")
@@ -276,56 +277,123 @@ def education_shares() -> dict[str, np.ndarray]:
     return out
 
 
-@cache
-def ethnicity_by_region(north_factor: float = 1.0) -> np.ndarray:
-    """Share of each ETHNIC_GROUP in each region at the 2009 census, shape (16, 8).
+_PAGES_GROUP = {g: g for g in ("Kazakh", "Russian", "Uzbek", "Ukrainian", "Uighur", "Tatar",
+                               "German")}
 
-    Regions with census shares (Pavlodar, Akmola, North Kazakhstan, Kostanay) use them,
-    with the rest of the region's population spread over the groups not given in
-    proportion to their national remainder. The national remainder of every group after
-    those regions is spread over the other 12 regions in proportion to population, with
-    the European groups (Russian, Ukrainian, Tatar, German) weighted ``north_factor``
-    times more in the northern and industrial regions without data (Karaganda, East
-    Kazakhstan); Kazakhs take what is left in each region. A documented assumption
-    (model/data/README.md): the regional census tables were not found.
+# Which figures of kz_census2009_ethnicity_by_region_pages.csv each region takes, best first:
+# (stated year or None for undated, start of the quality text). A group given by an earlier
+# pick wins. Why these: the 2009 census where a page gives it, else the nearest dated
+# estimate, else an undated full breakdown (see model/data/README.md, "ethnicity by region").
+_ETHNICITY_PICKS: dict[str, tuple[tuple[int | None, str], ...]] = {
+    "Akmola": ((2009, "secondary (encyclopedia citing 2009 census); Romanian"),),
+    "Aktobe": ((2009, "derived (2009 census count"),),
+    "Almaty oblast": ((2009, "derived (2009 census Uighur"),
+                      (None, "secondary (English machine translation of German")),
+    "Atyrau": ((2015, "secondary"),),
+    "West Kazakhstan": ((2010, "secondary (blog copy"),),
+    "Zhambyl": ((2010, "secondary (proxy copy of French"),),
+    "Karaganda": ((None, "tertiary (missionary blog"),),
+    "Kostanay": ((2009, "secondary (Kazinform"),),
+    "Kyzylorda": ((2020, "secondary"),),
+    "Mangystau": ((2021, "secondary"),),
+    "South Kazakhstan": ((2011, "secondary"),),
+    "Pavlodar": ((2009, "secondary (encyclopedia citing 2009 census); Estonian"),),
+    "North Kazakhstan": ((2009, "secondary (encyclopedia citing 2009 census); German"),),
+    "East Kazakhstan": ((2009, "derived (2009 census Uighur"),
+                        (None, "secondary (German Wikipedia")),
+    "Astana city": ((2014, "secondary"),),
+    "Almaty city": ((2009, "secondary"), (2009, "derived"), (None, "tertiary (travel blog")),
+}
+# Minority shares of 2014 (Assembly of People of Kazakhstan, in the supplement) for regions
+# whose pages give only Kazakhs, or Kazakhs and Russians (percent rows only).
+_SUPPLEMENT_PICKS = {"Akmola": 2014, "Kostanay": 2014}
+
+
+def _ethnicity_figures() -> dict[str, dict[str, float]]:
+    """The chosen shares (0-1) of every region: model groups, and extra groups as 'Other+'."""
+    pages = _read("kz_census2009_ethnicity_by_region_pages.csv")
+    pages = pages[pages["metric"] == "population_share"]
+    region = pages["group"].str.extract(r"region=([^;]+)")[0].map(_canonical)
+    group = pages["group"].str.extract(r"ethnicity=(.+)")[0]
+    out: dict[str, dict[str, float]] = {}
+    for name, picks in _ETHNICITY_PICKS.items():
+        given: dict[str, float] = {}
+        for year, quality in picks:
+            on_year = pages["year"].isna() if year is None else pages["year"] == year
+            rows = pages[(region == name) & on_year & pages["quality"].str.startswith(quality)]
+            if rows.empty:
+                raise RuntimeError(f"kz_census2009_ethnicity_by_region_pages.csv: no rows for "
+                                   f"{name} ({year}, '{quality}')")
+            for g, v in zip(group[rows.index], rows["value"], strict=True):
+                if g in ("Other", "Total") or g in given:
+                    continue  # a page's Other is the residual of what it lists
+                given[g] = float(v) / 100.0
+        out[name] = given
+    sup = _read("kz_ethnicity_by_region_supplement_2009_2018.csv")
+    sup = sup[(sup["unit"] == "percent") & sup["year"].notna()]
+    for name, year in _SUPPLEMENT_PICKS.items():
+        rows = sup[(sup["region"].map(_canonical) == name) & (sup["year"] == year)]
+        for g, v in zip(rows["group"], rows["value"], strict=True):
+            key = _CENSUS_GROUP.get(g)
+            if key is not None and key != "Other" and key not in out[name]:
+                out[name][key] = float(v) / 100.0
+    return out
+
+
+@cache
+def ethnicity_by_region() -> np.ndarray:
+    """Share of each ETHNIC_GROUP in each region around the 2009 census, shape (16, 8).
+
+    Every region takes the figures that the shipped regional tables give it
+    (``kz_census2009_ethnicity_by_region_pages.csv`` and the 2014 minority shares of
+    ``kz_ethnicity_by_region_supplement_2009_2018.csv`` for Akmola and Kostanay; the
+    choice per region is ``_ETHNICITY_PICKS``). Groups outside the model's eight (Koreans,
+    Belarusians, Dungans, ...) count as Other. What a region's figures leave unallocated
+    is spread over the groups they do not give (Other among them) in proportion to the
+    national census shares. The assumptions (model/data/README.md): Kyzylorda and
+    Mangystau take their 2020 and 2021 figures (none earlier was found; their Kazakh
+    shares rose over the decade, so the non-Kazakh shares of 2012 are understated),
+    Atyrau 2015, Astana 2014, Karaganda, East Kazakhstan and Almaty oblast undated
+    breakdowns; where a region's listed groups sum above 100% they are scaled down.
 
     Examples
     --------
-    >>> k = REGIONS.index("Karaganda")
-    >>> bool(ethnicity_by_region(3.0)[k, 1] > ethnicity_by_region(1.0)[k, 1])
-    True
+    >>> sk, k = REGIONS.index("South Kazakhstan"), REGIONS.index("Karaganda")
+    >>> sh = ethnicity_by_region()
+    >>> float(sh[sk, 1].round(3)), bool(sh[k, 1] > 0.4)
+    (0.072, True)
     """
     df = _read("kz_census2009_ethnicity_by_region.csv")
-    pct = df[df["unit"] == "percent"]
-    nat = pct[pct["region"] == "Republic of Kazakhstan"].set_index("ethnic_group")["value"]
+    pct = df[(df["unit"] == "percent") & (df["region"] == "Republic of Kazakhstan")]
+    nat = pct.set_index("ethnic_group")["value"]
     national = np.array([nat[k] for k in _CENSUS_GROUP], dtype=float)
     national /= national.sum()
+    figures = _ethnicity_figures()
+    other = ETHNIC_GROUPS.index("Other")
     pop = population_by_region(2012)
-    shares = np.full((len(REGIONS), len(ETHNIC_GROUPS)), np.nan)
-    for region, rows in pct[pct["region"] != "Republic of Kazakhstan"].groupby("region"):
-        i = REGIONS.index(_canonical(region))
-        given = {_CENSUS_GROUP[g]: v / 100.0 for g, v in zip(rows["ethnic_group"], rows["value"],
-                                                                strict=True) if g in _CENSUS_GROUP}
-        row = np.array([given.get(g, np.nan) for g in ETHNIC_GROUPS])
-        rest = 1.0 - np.nansum(row)
+    rows, extras = np.full((len(REGIONS), len(ETHNIC_GROUPS)), np.nan), np.zeros(len(REGIONS))
+    for i, name in enumerate(REGIONS):
+        given = figures[name]
+        row = np.array([given.get(g, np.nan) if g != "Other" else np.nan
+                        for g in ETHNIC_GROUPS])
+        extra = sum(v for g, v in given.items() if g not in ETHNIC_GROUPS)
+        listed = np.nansum(row) + extra
+        if listed > 1.0:
+            row, extra = row / listed, extra / listed
+        rows[i], extras[i] = row, extra
+    # what the regional figures leave of each group's national count goes where it is
+    # not given (Uzbeks, e.g., are nearly all given in South Kazakhstan and Zhambyl)
+    given_counts = np.nan_to_num(rows) * pop[:, None]
+    given_counts[:, other] += extras * pop
+    left = np.clip(national * pop.sum() - given_counts.sum(axis=0), 0.0, None)
+    shares = np.zeros_like(rows)
+    for i in range(len(REGIONS)):
+        row = rows[i].copy()
         free = np.isnan(row)
-        row[free] = rest * national[free] / national[free].sum()
+        weight = left[free] if left[free].sum() > 0 else national[free]
+        row[free] = (1.0 - np.nansum(row) - extras[i]) * weight / weight.sum()
+        row[other] += extras[i]
         shares[i] = row
-    known = ~np.isnan(shares[:, 0])
-    counts_left = national * pop.sum() - (shares[known] * pop[known, None]).sum(axis=0)
-    counts_left = np.clip(counts_left, 0.0, None)
-    unknown = np.flatnonzero(~known)
-    north = np.array([REGIONS[i] in NORTH_INDUSTRIAL for i in unknown])
-    european = np.array([g in EUROPEAN_GROUPS for g in ETHNIC_GROUPS])
-    weight = pop[unknown, None] * np.where(north[:, None] & european[None, :],
-                                           float(north_factor), 1.0)
-    counts = counts_left[None, :] * weight / weight.sum(axis=0, keepdims=True)
-    kazakh = ETHNIC_GROUPS.index("Kazakh")
-    others = counts.sum(axis=1) - counts[:, kazakh]
-    if (others > pop[unknown]).any():
-        raise ValueError(f"north_factor={north_factor} leaves no room for Kazakhs in a region")
-    counts[:, kazakh] = pop[unknown] - others
-    shares[unknown] = counts / pop[unknown, None]
     return _frozen(shares)
 
 
@@ -357,6 +425,27 @@ def income_ratio(year: int) -> np.ndarray:
     True
     """
     return _hold_np(_income_table, year)
+
+
+@cache
+def _income_kzt_table() -> pd.Series:
+    df = _read("kz_income_per_capita_by_region_2000_2020.csv")
+    nat = df[df["region"] == "Republic of Kazakhstan"]
+    return nat.set_index("year")["nominal_cash_income_per_capita_kzt_per_month"].astype(
+        float).sort_index()
+
+
+def income_kzt(year: int) -> float:
+    """National nominal money income per person, tenge per month (BNS).
+
+    Examples
+    --------
+    >>> income_kzt(2012)
+    51859.0
+    """
+    s = _income_kzt_table()
+    y = min(max(year, int(s.index.min())), int(s.index.max()))
+    return float(s.loc[y])
 
 
 @cache
@@ -521,7 +610,8 @@ def observed_years(series: str) -> tuple[int, int]:
     """
     name, _, iso3 = series.partition(":")
     tables = {"population_by_region": _population_table, "natural_increase_rate": _ni_rate_table,
-              "income_ratio": _income_table, "ladder": _ladder_table,
+              "income_ratio": _income_table, "income_kzt": _income_kzt_table,
+              "ladder": _ladder_table,
               "immigrants": _immigrants_table, "russia_wage_kzt": _russia_wage_table,
               "grp_per_capita": _grp_table}
     if name == "gdp_ppp":

@@ -274,12 +274,12 @@ class ParamError(ValueError):
 _A = "assumption: "
 _P: list[Param] = [
     # --- intention stage: alternative-specific constants -------------------------------
-    Param("asc_emigrate", -7.0, (-9.0, 0.0), "utility",
+    Param("asc_emigrate", -7.33, (-9.0, 0.0), "utility",
           "Constant of the intention to emigrate permanently (vs staying).",
           _A + "set (with p_intention_persist) so that about 10% of adults intend to move "
           "abroad at the defaults "
           "(survey Jan 2019, Strategy Foundation, via CABAR 2019; kz_migration_targets.csv)"),
-    Param("asc_labour", -4.1, (-10.0, 0.0), "utility",
+    Param("asc_labour", -4.4, (-10.0, 0.0), "utility",
           "Constant of the intention to send a working-age member abroad for work.",
           _A + "set so that new labour migrants are of the order of the EEC series "
           "(34,374 in 2012 to 111,874 in 2018, CABAR 2019)"),
@@ -287,22 +287,27 @@ _P: list[Param] = [
           "Constant of the intention to send a member aged 16-24 abroad to study.",
           _A + "set so that the stock of students abroad is near UNESCO UIS outbound "
           "(42,444 in 2012; kz_students_abroad_uis_2000_2018.csv)"),
-    Param("asc_noncis", -2.2, (-6.0, 2.0), "utility",
+    Param("asc_noncis", -1.0, (-6.0, 2.0), "utility",
           "Constant of a non-CIS destination within the emigration nest (CIS is the reference).",
           _A + "about 90% of emigrants go to CIS countries (BNS 2017: 33,704 of 37,704)"),
     Param("nest_scale", 0.6, (0.1, 1.0), "1",
           "Nested-logit scale of the emigration nest (1 = plain multinomial logit).",
           _A + "destinations are closer substitutes for each other than for staying"),
     # --- push and pull factors --------------------------------------------------------
-    Param("b_income_emigrate", 1.0, (0.0, 4.0), "utility per log point",
-          "Weight of the income gap log(destination GDP per person / own region's income).",
-          _A + "unit elasticity; gap from comparators_gdp_per_capita (PPP) and "
-          "kz_income_per_capita_by_region"),
+    Param("b_income_emigrate", 0.59, (0.0, 4.0), "utility per log point",
+          "Weight of the income gap on emigration: to CIS the wage gap in a common currency, "
+          "log(average Russian wage in tenge / own region's money income per person in "
+          "tenge), which moves with the tenge and rouble exchange rates (devaluations of "
+          "February 2014 and August 2015); to non-CIS log(German GDP per person at PPP / "
+          "Kazakhstan's) - log(own region's income ratio).",
+          _A + "unit elasticity; gaps from kz_exchange_rates_russia_wage_2005_2023, "
+          "kz_income_per_capita_by_region and comparators_gdp_per_capita (PPP)"),
     Param("b_income_labour", 1.2, (0.0, 4.0), "utility per log point",
-          "Weight of the income gap for labour migration (destination Russia).",
+          "Weight of the wage gap to Russia in tenge (as for CIS emigration) on labour "
+          "migration.",
           _A + "labour migrants respond to wages at least as much as emigrants"),
     Param("b_income_study", 0.3, (0.0, 3.0), "utility per log point",
-          "Weight of the income gap for study abroad.",
+          "Weight of the wage gap to Russia in tenge on study abroad.",
           _A + "study choices depend less on current income"),
     Param("age_peak", 35.0, (28.0, 45.0), "years",
           "Age of the household head at which the wish to leave peaks.",
@@ -334,17 +339,17 @@ _P: list[Param] = [
           "Effect of optimism on labour migration.", _A + "weaker than for emigration"),
     Param("b_optimism_study", -0.5, (-6.0, 0.0), "utility per unit optimism",
           "Effect of optimism on study abroad.", _A + "weaker than for emigration"),
-    Param("b_russian", 3.0, (0.0, 5.0), "utility",
+    Param("b_russian", 4.2, (0.0, 5.0), "utility",
           "Emigration propensity of ethnic Russians relative to Kazakhs.",
           "BNS via kz_migration_targets: Russians 70.9-73.8% of emigrants (Jan-Jul 2012-2013) "
           "vs 23.7% of the population (2009 census); size is an assumption"),
-    Param("b_german", 2.9, (0.0, 6.0), "utility",
+    Param("b_german", 3.6, (0.0, 6.0), "utility",
           "Emigration propensity of ethnic Germans relative to Kazakhs.",
           "BNS via kz_migration_targets: Germans 5.5-6.4% of emigrants vs 1.1% of the population"),
-    Param("b_ukrainian", 2.6, (0.0, 5.0), "utility",
+    Param("b_ukrainian", 3.4, (0.0, 5.0), "utility",
           "Emigration propensity of ethnic Ukrainians relative to Kazakhs.",
           "BNS via kz_migration_targets: Ukrainians 7.6-8.0% of emigrants vs 2.1% of population"),
-    Param("b_tatar", 1.5, (0.0, 5.0), "utility",
+    Param("b_tatar", 2.2, (0.0, 5.0), "utility",
           "Emigration propensity of ethnic Tatars relative to Kazakhs.",
           "BNS Jan-Sep 2017: 697 Tatar emigrants (kz_migration_targets.csv); "
           "size is an assumption"),
@@ -363,19 +368,26 @@ _P: list[Param] = [
           "First year in which the compatriot programme term applies.",
           "CABAR 2019 (decree of 14 Sep 2012, in force from 2013)", kind="year", group="context",
           role="context"),
-    Param("b_network_emigrate", 2.0, (0.0, 6.0), "utility per share",
+    Param("b_network_emigrate", 6.9, (0.0, 10.0), "utility per share",
           "Effect of the share of a household's contacts already abroad on emigration.",
           _A + "migration networks lower costs (as in the plain-Mesa reference model)"),
     Param("b_network_labour", 2.5, (0.0, 6.0), "utility per share",
           "Effect of the share of contacts abroad on labour migration.", _A + "as the reference"),
     Param("b_network_study", 1.5, (0.0, 6.0), "utility per share",
           "Effect of the share of contacts abroad on study abroad.", _A + "as the reference"),
+    Param("network_decay", 0.1, (0.0, 1.0), "per year",
+          "Yearly loss of weight of a contact household that emigrated: one that left last "
+          "year counts 1 in the share of contacts abroad, one that left n years ago "
+          "(1 - network_decay)^(n - 1); a contact with a member working or studying abroad "
+          "counts 1.",
+          _A + "ties to those who left fade (fewer calls and visits); no Kazakhstan figure "
+          "found"),
     Param("b_diaspora", 0.8, (0.0, 3.0), "utility",
           "Effect of having kin abroad from before 2012 (historical diaspora ties).",
           _A + "kin abroad ease resettlement"),
-    Param("b_north_emigrate", 0.7, (0.0, 3.0), "utility",
-          "Extra emigration propensity in the northern and industrial regions (Karaganda, "
-          "East Kazakhstan, Kostanay, Pavlodar, North Kazakhstan).",
+    Param("b_north_emigrate", 1.65, (0.0, 3.0), "utility",
+          "Extra emigration propensity in the northern and industrial regions (Akmola, "
+          "Karaganda, East Kazakhstan, Kostanay, Pavlodar, North Kazakhstan).",
           "CABAR 2019 and BNS Jan-Sep 2017 regional emigrants (kz_migration_targets.csv); "
           "size is an assumption"),
     Param("b_north_labour", 0.3, (0.0, 3.0), "utility",
@@ -395,24 +407,44 @@ _P: list[Param] = [
           "First year of the EAEU free labour market.",
           _A + "EAEU treaty in force from 1 January 2015", kind="year", group="context",
           role="context"),
-    Param("trend_study", 0.08, (-0.3, 0.3), "utility per year",
-          "Yearly change in the utility of study abroad since 2012 (grants, quotas, visas).",
-          _A + "UIS outbound students doubled 2012-2016 (42,444 to 90,213)"),
-    Param("trend_emigrate", 0.195, (-0.3, 0.3), "utility per year",
-          "Yearly change in the utility of emigration since 2012 not captured by other terms "
-          "(the worsening image of the country, economic slowdown).",
-          _A + "CABAR 2019 names a negative image of the country and the labour market as "
-          "growing push factors; registered emigrants rose from 24,384 (2013) to 41,894 (2018) "
-          "(re-tuned by hand with asc_emigrate and realise_emigrate once new_emigrants "
-          "counted registered emigrants only, issue 11)"),
-    Param("trend_until", 2018, (2012, 2050), "year",
-          "Last year in which the trend_* terms grow; later years hold that year's value.",
-          _A + "the trends are fitted to the 2012-2018 statistics and not extrapolated",
-          kind="year", group="context",
-          role="context"),
-    Param("trend_labour", 0.05, (-0.3, 0.3), "utility per year",
-          "Yearly change in the utility of labour migration since 2012 (visa-free regimes).",
-          _A + "visa-free entry to South Korea and the growing EEC counts (CABAR 2019)"),
+    Param("b_eaeu_emigrate", 0.0, (0.0, 3.0), "utility",
+          "Extra utility of emigration to CIS once the EAEU free labour market applies "
+          "(no work permit in Russia, pensions and diplomas recognised).",
+          _A + "the EAEU treaty in force from eaeu_year; fitted to registered emigrants "
+          "2013-2018 (kz_2012_2018.csv)"),
+    Param("b_visa_labour", 0.5, (0.0, 3.0), "utility",
+          "Extra utility of labour migration once South Korea admits Kazakh citizens "
+          "visa-free (a labour destination outside the EAEU).",
+          "kz_migration_targets.csv: Kazakh illegal stayers in South Korea rose from 359 "
+          "(2014) to over 4,100 (July 2017) after the visa-free regime; size is an "
+          "assumption"),
+    Param("visa_korea_year", 2015, (2000, 2050), "year",
+          "First year of visa-free entry to South Korea for Kazakh citizens.",
+          _A + "the 30-day visa-free agreement took effect at the end of November 2014, "
+          "so 2015 is its first full year", kind="year", group="context", role="context"),
+    Param("b_grp_emigrate", 0.2, (-3.0, 3.0), "utility per log point",
+          "Weight of the region's gross regional product per person (log, relative to the "
+          "national mean) on emigration: industrial regions with high output and falling "
+          "prospects.",
+          _A + "BNS GRP per person by region (kz_grp_by_region_2000_2024.csv); the sign is "
+          "left to the fit to the regional shares of emigrants"),
+    Param("residual_study", 0.0, (-0.3, 0.3), "utility per year",
+          "Unexplained yearly change in the utility of study abroad since 2012 (0: the named "
+          "drivers carry the dynamics).",
+          _A + "a residual, reported in the fit; UIS outbound students doubled 2012-2016"),
+    Param("residual_emigrate", 0.0, (-0.3, 0.3), "utility per year",
+          "Unexplained yearly change in the utility of emigration since 2012 (0: the named "
+          "drivers carry the dynamics).",
+          _A + "a residual, reported in the fit; registered emigrants rose from 24,384 "
+          "(2013) to 41,894 (2018)"),
+    Param("residual_until", 2018, (2012, 2050), "year",
+          "Last year in which the residual_* terms grow; later years hold that year's value.",
+          _A + "a residual is fitted to 2012-2018 and not extrapolated",
+          kind="year", group="context", role="context"),
+    Param("residual_labour", 0.0, (-0.3, 0.3), "utility per year",
+          "Unexplained yearly change in the utility of labour migration since 2012 (0: the "
+          "named drivers carry the dynamics).",
+          _A + "a residual, reported in the fit"),
     # --- realisation stage ------------------------------------------------------------
     Param("realise_emigrate", 0.066, (0.0, 0.5), "per year",
           "Probability that a household whose head intends to emigrate, and whose draw of the "
@@ -484,13 +516,11 @@ _P: list[Param] = [
     Param("p_contact_in_region", 0.8, (0.0, 1.0), "1",
           "Share of contacts drawn from the household's own region.",
           _A + "as the plain-Mesa reference model", group="population", role="structural"),
-    Param("european_north_factor", 3.0, (1.0, 6.0), "1",
-          "How many times more densely (per person) the European groups not placed by the "
-          "census table settle in Karaganda and East Kazakhstan than in the other regions "
-          "without data.",
-          _A + "regional census tables were not found for 12 regions; set so that the "
-          "regional pattern of emigrants is near BNS Jan-Sep 2017 (Karaganda first)",
-          group="population"),
+    Param("p_contact_same_ethnicity", 0.5, (0.0, 1.0), "1",
+          "Share of a household's contacts in its own region that are drawn from its own "
+          "ethnic group (ethnic homophily; the rest are drawn from the whole region).",
+          _A + "no survey of Kazakhstan's contact networks found; language and group shape "
+          "acquaintance", group="population", role="structural"),
     Param("p_diaspora_european", 0.3, (0.0, 1.0), "1",
           "Share of Russian, German, Ukrainian and Tatar households with kin abroad in 2012.",
           _A + "no survey found; the 1990s emigration was mostly of these groups",

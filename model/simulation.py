@@ -518,6 +518,7 @@ class EmigrationModel(mesa.Model):
         noncis_hh[emig_hh] = u_dest < prob.noncis[emig]
         emig_dest = noncis_hh[pp.hh[moves.emig_p]].astype(np.int8)
         hh.status[emig_hh] = HH_EMIGRATED
+        hh.emigrated_year[emig_hh] = year  # contacts weigh it less as the years pass
         # the picked members go abroad (counted even if they died later in the year, as
         # they left before dying); a woman who left cannot give birth at home
         best_slot = moves.best_slot

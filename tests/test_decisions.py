@@ -94,7 +94,8 @@ def test_context_gaps_from_data():
     ctx = Context.for_year(2014, p)
     own = np.log(datasets.income_ratio(2014))
     kaz = datasets.gdp_ppp("KAZ", 2014)
-    np.testing.assert_allclose(ctx.gap_cis, np.log(datasets.gdp_ppp("RUS", 2014) / kaz) - own)
+    np.testing.assert_allclose(ctx.gap_cis, np.log(datasets.russia_wage_kzt(2014)
+                                                    / datasets.income_kzt(2014)) - own)
     np.testing.assert_allclose(ctx.gap_noncis,
                                np.log(datasets.gdp_ppp("DEU", 2014) / kaz) - own)
     np.testing.assert_allclose(ctx.gap_labour, ctx.gap_cis)
@@ -104,8 +105,8 @@ def test_context_gaps_from_data():
     i_atyrau = datasets.REGIONS.index("Atyrau")
     i_zhambyl = datasets.REGIONS.index("Zhambyl")
     assert ctx.gap_cis[i_atyrau] < ctx.gap_cis[i_zhambyl]
-    # Germany is richer than Russia
-    assert (ctx.gap_noncis > ctx.gap_cis).all()
+    # Germany is richer than Russia at PPP
+    assert datasets.gdp_ppp("DEU", 2014) > datasets.gdp_ppp("RUS", 2014)
 
 
 @pytest.mark.parametrize("year,comp,eaeu", [(2012, False, False), (2013, True, False),
@@ -282,7 +283,7 @@ def test_income_gap_raises_utility_in_poorer_region():
 
 
 def test_eaeu_term_from_eaeu_year():
-    p = {**defaults(), "b_eaeu_labour": 0.9, "eaeu_year": 2015, "trend_labour": 0.0}
+    p = {**defaults(), "b_eaeu_labour": 0.9, "eaeu_year": 2015, "b_visa_labour": 0.0}
     u14, u15, u16 = (U(p, y, one()).labour[0] for y in (2014, 2015, 2016))
     gap = {y: Context.for_year(y, p).gap_labour[0] for y in (2014, 2015, 2016)}
     inc = p["b_income_labour"]
@@ -291,25 +292,75 @@ def test_eaeu_term_from_eaeu_year():
 
 
 NO_CONTEXT = {"b_income_emigrate": 0.0, "b_income_labour": 0.0, "b_income_study": 0.0,
-              "b_eaeu_labour": 0.0, "b_compatriot": 0.0}
+              "b_eaeu_labour": 0.0, "b_compatriot": 0.0, "b_eaeu_emigrate": 0.0,
+              "b_visa_labour": 0.0, "b_grp_emigrate": 0.0}
+RESIDUALS = {"residual_emigrate": 0.1, "residual_labour": 0.05, "residual_study": -0.02}
 
 
-def test_trends_per_year():
-    p = {**defaults(), **NO_CONTEXT, "trend_until": 2050}
+def test_residuals_are_zero_by_default():
+    p = {**defaults(), **NO_CONTEXT}
     a, b = U(p, 2013, one()), U(p, 2017, one())
-    assert b.cis[0] - a.cis[0] == pytest.approx(4 * p["trend_emigrate"], abs=1e-5)
-    assert b.labour[0] - a.labour[0] == pytest.approx(4 * p["trend_labour"], abs=1e-5)
-    assert b.study[0] - a.study[0] == pytest.approx(4 * p["trend_study"], abs=1e-5)
+    for alt in ("cis", "noncis", "labour", "study"):
+        assert getattr(a, alt)[0] == getattr(b, alt)[0]
 
 
-def test_trends_stop_at_trend_until():
-    p = {**defaults(), **NO_CONTEXT, "trend_until": 2015}
+def test_residuals_per_year():
+    p = {**defaults(), **NO_CONTEXT, **RESIDUALS, "residual_until": 2050}
+    a, b = U(p, 2013, one()), U(p, 2017, one())
+    assert b.cis[0] - a.cis[0] == pytest.approx(0.4, abs=1e-5)
+    assert b.labour[0] - a.labour[0] == pytest.approx(0.2, abs=1e-5)
+    assert b.study[0] - a.study[0] == pytest.approx(-0.08, abs=1e-5)
+
+
+def test_residuals_stop_at_residual_until():
+    p = {**defaults(), **NO_CONTEXT, **RESIDUALS, "residual_until": 2015}
     u15, u16, u30 = (U(p, y, one()) for y in (2015, 2016, 2030))
     for alt in ("cis", "noncis", "labour", "study"):
         assert getattr(u16, alt)[0] == getattr(u15, alt)[0]
         assert getattr(u30, alt)[0] == getattr(u15, alt)[0]
     u14 = U(p, 2014, one())
-    assert u15.cis[0] - u14.cis[0] == pytest.approx(p["trend_emigrate"], abs=1e-5)
+    assert u15.cis[0] - u14.cis[0] == pytest.approx(0.1, abs=1e-5)
+
+
+def test_visa_term_applies_to_labour_from_visa_korea_year():
+    p = {**defaults(), **NO_CONTEXT, "b_visa_labour": 0.7, "visa_korea_year": 2015}
+    u14, u15, u16 = (U(p, y, one()) for y in (2014, 2015, 2016))
+    assert u15.labour[0] - u14.labour[0] == pytest.approx(0.7, abs=1e-5)
+    assert u16.labour[0] == u15.labour[0]
+    assert u15.cis[0] == u14.cis[0] and u15.study[0] == u14.study[0]
+
+
+def test_eaeu_term_of_cis_emigration_only():
+    p = {**defaults(), **NO_CONTEXT, "b_eaeu_emigrate": 0.4, "eaeu_year": 2015}
+    u14, u15 = U(p, 2014, one()), U(p, 2015, one())
+    assert u15.cis[0] - u14.cis[0] == pytest.approx(0.4, abs=1e-5)
+    assert u15.noncis[0] == u14.noncis[0]
+
+
+def test_wage_gap_is_russian_wage_over_regional_income_in_tenge():
+    # hand-computed from the data files: 2016 Russian wage 187,500 tenge a month;
+    # Kazakhstan's money income 76,575 tenge a month per person; the region's ratio
+    r = datasets.REGIONS.index("Karaganda")
+    ratio = datasets.income_ratio(2016)[r]
+    expect = math.log(187500.0 / 76575.0) - math.log(ratio)
+    assert Context.for_year(2016, defaults()).gap_cis[r] == pytest.approx(expect, rel=1e-9)
+    # the August 2015 devaluation raised the gap from 2015 to 2016 everywhere
+    assert (Context.for_year(2016, defaults()).gap_cis
+            > Context.for_year(2015, defaults()).gap_cis).all()
+
+
+def test_grp_term_is_log_grp_over_the_population_weighted_mean():
+    y = 2014
+    grp, pop = datasets.grp_per_capita(y), datasets.population_by_region(y)
+    mean = float((grp * pop).sum() / pop.sum())
+    r = datasets.REGIONS.index("Atyrau")
+    ctx = Context.for_year(y, defaults())
+    assert ctx.grp[r] == pytest.approx(math.log(grp[r] / mean), rel=1e-9)
+    p = {**defaults(), "b_grp_emigrate": 0.5}
+    q = {**defaults(), "b_grp_emigrate": 0.0}
+    a, b = U(p, y, one(region=r)), U(q, y, one(region=r))
+    assert a.cis[0] - b.cis[0] == pytest.approx(0.5 * math.log(grp[r] / mean), abs=1e-5)
+    assert a.labour[0] == b.labour[0]
 
 
 def test_age_bump_peaks_at_age_peak():
@@ -491,3 +542,12 @@ def test_coefficients_are_named_by_the_terms_list():
         assert getattr(coef, name) == np.float32(p[name])
         assert getattr(coef, name).dtype == np.float32
     assert utility_tables(p, Context.for_year(2015, p)).coef == coef
+
+
+def test_tie_weights_fade_by_years_since_emigration():
+    from model.core.decisions import tie_weights
+    w = tie_weights(0.25, 2018)
+    # left in 2017: 1; 2016: 0.75; 2013: 0.75^4; this year or later (not yet a tie): 1
+    assert w[2017] == 1.0 and w[2016] == np.float32(0.75)
+    assert w[2013] == pytest.approx(0.75 ** 4, rel=1e-6) and w[2018] == w[2030] == 1.0
+    assert (tie_weights(0.0, 2018) == 1.0).all()

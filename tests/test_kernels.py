@@ -70,7 +70,8 @@ def tables(seed: int, n_h: int = 400):
     hh.append(region=region, ethnicity=eth, optimism=rng.random(n_h, dtype=np.float32),
               diaspora=rng.random(n_h) < 0.2,
               status=rng.choice([RESIDENT, HH_EMIGRATED, DISSOLVED], n_h, p=[0.8, 0.15, 0.05]),
-              head=first, contacts=rng.integers(0, n_h, (n_h, 5)))
+              head=first, contacts=rng.integers(0, n_h, (n_h, 5)),
+              emigrated_year=rng.integers(2012, 2016, n_h).astype(np.int16))
     age = rng.integers(0, 121, n_p).astype(np.int16)
     pp.append(hh=owner, age=age, sex=rng.integers(0, 2, n_p).astype(np.int8),
               edu=rng.integers(0, 3, n_p).astype(np.int8),
@@ -256,7 +257,10 @@ def test_household_utilities_are_decisions_utilities(seed, shift):
     ch = Choosers(region=hh.region[choosers], ethnicity=hh.ethnicity[choosers],
                   head_age=pp.age[head], head_higher=pp.edu[head] == 2,
                   optimism=hh.optimism[choosers],
-                  share_abroad=share_abroad(hh.contacts, abroad)[choosers],
+                  share_abroad=share_abroad(hh.contacts, abroad, np.where(
+                      hh.status == HH_EMIGRATED,
+                      (1.0 - p["network_decay"]) ** np.maximum(2016 - hh.emigrated_year - 1, 0),
+                      1.0).astype(np.float32))[choosers],
                   diaspora=hh.diaspora[choosers], members=pk & 255,
                   children=(pk >> 8) & 255 > 0, can_labour=(pk >> 16) & 255 > 0,
                   can_study=(pk >> 24) & 255 > 0)
@@ -541,3 +545,23 @@ def test_update_intentions_hand_case():
                                    np.uint64(7), np.float32(0.5), 18, True)
     kernels.update_intentions(pp, rules)
     assert abs(pp.intending.mean() - 2 / 3) < 0.03
+
+
+def test_emigrated_contacts_weigh_less_the_longer_ago_they_left():
+    # hand-computed: household 0 has contacts 1 (emigrated in 2013) and 2 (a member abroad
+    # for work). In 2016 with network_decay 0.5 contact 1 weighs 0.5^(2016-2013-1) = 0.25
+    # and contact 2 weighs 1: share (0.25 + 1) / 2 = 0.625 against 1.0 without decay
+    hh = HouseholdArrays.zeros(3, k=2, contacts=[[1, 2], [0, 0], [0, 0]],
+                               status=[RESIDENT, HH_EMIGRATED, RESIDENT],
+                               emigrated_year=[0, 2013, 0], optimism=[0.5, 0.5, 0.5])
+    pp = PersonArrays.zeros(1, age=[40])
+    pk = np.array([2 + 2**16 + 2**32 * 2, 0, 0], np.int64)
+    comp = Census(np.zeros(1, np.int64), pk, np.array([False, True, True]))
+    p = {**defaults(), "b_network_emigrate": 2.0}
+    v = {}
+    for decay in (0.0, 0.5):
+        tab = utility_tables({**p, "network_decay": decay}, Context.for_year(2016, p))
+        v[decay] = np.empty((4, 1), np.float32)
+        kernels.household_utilities(np.array([0]), hh, pp, comp, tab,
+                                    np.zeros((4, 0), np.float32), v[decay])
+    assert v[0.0][0, 0] - v[0.5][0, 0] == pytest.approx(2.0 * (1.0 - 0.625), abs=1e-5)

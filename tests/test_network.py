@@ -120,3 +120,64 @@ def test_share_abroad_large_k_does_not_overflow():
     contacts = np.zeros((2, k), dtype=np.int32)
     abroad = np.array([True])
     np.testing.assert_allclose(share_abroad(contacts, abroad), [1.0, 1.0])
+
+
+def test_homophily_zero_gives_the_draw_without_ethnicity():
+    region = np.repeat(np.arange(3), 20).astype(np.int8)
+    eth = np.tile(np.arange(4), 15).astype(np.int8)
+    a = draw_contacts(np.random.default_rng(8), region, np.arange(60), 6, 0.8)
+    b = draw_contacts(np.random.default_rng(8), region, np.arange(60), 6, 0.8, eth, 0.0)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_full_homophily_draws_own_region_and_group_only():
+    region = np.repeat(np.arange(2), 30).astype(np.int8)
+    eth = np.tile(np.arange(3), 20).astype(np.int8)
+    c = draw_contacts(np.random.default_rng(9), region, np.arange(60), 10, 1.0, eth, 1.0)
+    assert (region[c] == region[:, None]).all() and (eth[c] == eth[:, None]).all()
+    assert (c != np.arange(60)[:, None]).all()
+
+
+def test_self_tie_in_a_group_block_moves_to_the_next_of_that_block():
+    # hand-computed: region 0 holds slots 0-3; ethnicity 1 there is slots 1 and 3, so a
+    # draw of slot 1 for itself moves to slot 3 and one of slot 3 wraps to slot 1
+    region = np.zeros(4, dtype=np.int8)
+    eth = np.array([0, 1, 0, 1], dtype=np.int8)
+    c = draw_contacts(np.random.default_rng(10), region, np.array([1, 3]), 50, 1.0, eth, 1.0)
+    assert set(c[0].tolist()) == {3} and set(c[1].tolist()) == {1}
+
+
+def test_homophily_share_is_near_its_probability():
+    # one region, two equal groups: a same-group contact comes with p + (1 - p) / 2
+    n, p = 2000, 0.6
+    region = np.zeros(n, dtype=np.int8)
+    eth = (np.arange(n) % 2).astype(np.int8)
+    c = draw_contacts(np.random.default_rng(11), region, np.arange(n), 20, 1.0, eth, p)
+    share = (eth[c] == eth[:, None]).mean()
+    assert abs(share - (p + (1 - p) / 2)) < 0.01
+
+
+def test_homophily_needs_ethnicity():
+    with pytest.raises(ValueError, match="ethnicity"):
+        draw_contacts(np.random.default_rng(0), np.zeros(3, np.int8), np.arange(3), 2, 1.0,
+                      None, 0.5)
+
+
+def test_the_synthetic_population_draws_contacts_with_homophily():
+    from model.core.population import synthesize
+    from model.params import defaults
+
+    p = {**defaults(), "p_contact_in_region": 1.0, "p_contact_same_ethnicity": 1.0}
+    hh, _ = synthesize(p, scale=2000, seed=1)
+    same = hh.ethnicity[hh.contacts] == hh.ethnicity[:, None]
+    # all but the ties of households alone in their group in their region
+    assert same.mean() > 0.99 and (hh.region[hh.contacts] == hh.region[:, None]).all()
+
+
+def test_a_household_alone_in_its_group_ties_to_its_region_not_itself():
+    # hand-computed: slot 2 is the only household of ethnicity 1 in region 0 (slots 0-2),
+    # so its own-group draws hit itself and move to the next of the region: slot 0
+    region = np.zeros(3, dtype=np.int8)
+    eth = np.array([0, 0, 1], dtype=np.int8)
+    c = draw_contacts(np.random.default_rng(12), region, np.array([2]), 20, 1.0, eth, 1.0)
+    assert set(c[0].tolist()) == {0}

@@ -9,22 +9,29 @@ terms, each with a parameter of :mod:`model.params`::
                    + b_income_emigrate * gap_d(region, year)
                    + b_age_emigrate * bump(head age) + b_higher_emigrate [head higher ed.]
                    + b_optimism_emigrate * (optimism - 0.5) + ethnicity term
-                   + [d = CIS] b_compatriot [Russian, Ukrainian, Tatar; year >= compatriot_year]
+                   + [d = CIS] (b_compatriot [Russian, Ukrainian, Tatar; year >= compatriot_year]
+                                + b_eaeu_emigrate [year >= eaeu_year])
                    + b_network_emigrate * share of contacts abroad + b_diaspora [kin abroad]
                    + b_north_emigrate [northern/industrial region]
+                   + b_grp_emigrate * log(region's GRP per person / national)
                    + b_hhsize_emigrate * (members - 1) + b_children_emigrate [children]
-                   + trend_emigrate * (min(year, trend_until) - 2012)
+                   + residual_emigrate * (min(year, residual_until) - 2012)
     V_labour     = asc_labour + b_income_labour * gap_RUS + b_age_labour * bump
                    + b_higher_labour [higher] + b_optimism_labour * (optimism - 0.5)
                    + b_network_labour * share + b_north_labour [north]
-                   + b_eaeu_labour [year >= eaeu_year]
-                   + trend_labour * (min(year, trend_until) - 2012)
+                   + b_eaeu_labour [year >= eaeu_year] + b_visa_labour [year >= visa_korea_year]
+                   + residual_labour * (min(year, residual_until) - 2012)
     V_study      = asc_study + b_income_study * gap_RUS + b_higher_study [higher]
                    + b_optimism_study * (optimism - 0.5) + b_network_study * share
-                   + trend_study * (min(year, trend_until) - 2012)
+                   + residual_study * (min(year, residual_until) - 2012)
 
 with ``bump(a) = exp(-((a - age_peak) / age_width)^2 / 2)`` and
-``gap_d = log(GDP per person at PPP of d / that of Kazakhstan) - log(region income ratio)``.
+``gap_RUS = gap_CIS = log(Russian wage in tenge / region's income per person in tenge)`` (a
+common currency: the exchange rates move it) and
+``gap_non-CIS = log(German GDP per person at PPP / Kazakhstan's) - log(region income ratio)``.
+The ``residual_*`` terms (default 0) are what no named driver explains.
+The share of contacts abroad weighs a contact with a member abroad 1 and an emigrated
+contact ``(1 - network_decay) ** (years since it left - 1)`` (:func:`tie_weights`).
 Labour needs a member aged 18-62 at home and study a member aged 16-24 at home; otherwise
 that alternative is unavailable. Probabilities follow the nested logit: the emigration nest
 has inclusive value ``nest_scale * logsumexp(V_d / nest_scale)``.
@@ -41,7 +48,7 @@ True
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -51,7 +58,8 @@ from model.drivers import Drivers, drivers_for
 
 __all__ = ["Context", "Utilities", "Probabilities", "nested_logit",
            "UTILITY_TERMS", "UtilityCoefficients", "coefficients", "CellTerms", "HeadTerms",
-           "UtilityTables", "utility_tables", "STAY", "EMIGRATE", "LABOUR", "STUDY",
+           "UtilityTables", "utility_tables", "tie_weights", "TIE_YEARS",
+           "STAY", "EMIGRATE", "LABOUR", "STUDY",
            "ethnicity_coefficients", "age_bump"]
 
 STAY, EMIGRATE, LABOUR, STUDY = 0, 1, 2, 3
@@ -62,11 +70,17 @@ UNAVAILABLE = -np.inf
 class Context:
     """What the year brings, the same for every household: per-region gaps and flags.
 
+    ``gap_cis`` (also ``gap_labour`` and ``gap_study``) is the wage gap to Russia in a
+    common currency, ``log(Russian wage in tenge / region's income per person in tenge)``;
+    ``gap_noncis`` the PPP gap to Germany; ``grp`` the log of the region's gross regional
+    product per person over the population-weighted national mean.
+
     Examples
     --------
-    >>> c = Context.for_year(2015, {"compatriot_year": 2013, "eaeu_year": 2015})
-    >>> c.compatriot_on, c.eaeu_on, c.gap_cis.shape
-    (True, True, (16,))
+    >>> c = Context.for_year(2015, {"compatriot_year": 2013, "eaeu_year": 2015,
+    ...                             "visa_korea_year": 2015})
+    >>> c.compatriot_on, c.eaeu_on, c.visa_on, c.gap_cis.shape
+    (True, True, True, (16,))
     """
 
     year: int
@@ -76,23 +90,32 @@ class Context:
     gap_study: np.ndarray
     compatriot_on: bool
     eaeu_on: bool
+    visa_on: bool = False
+    grp: np.ndarray = field(default_factory=lambda: np.zeros(len(datasets.REGIONS)))
 
     @classmethod
     def for_year(cls, year: int, params: dict, drivers: Drivers | None = None) -> Context:
-        """Context from the drivers (income by region, GDP at PPP of destinations).
+        """Context from the drivers (wages, incomes, exchange rates, GRP, GDP at PPP).
 
-        Destinations: Russia for CIS, labour and study; Germany for non-CIS (the largest
-        non-CIS destination in 2018, kz_migration_targets.csv). ``drivers`` are the run's
-        (:class:`model.drivers.Drivers`; default: every series held after its data).
+        Destinations: Russia for CIS, labour and study (its average wage in tenge, so the
+        tenge and rouble exchange rates move the gap); Germany for non-CIS (the largest
+        non-CIS destination in 2018, kz_migration_targets.csv; GDP per person at PPP).
+        ``drivers`` are the run's (:class:`model.drivers.Drivers`; default: every series
+        held after its data).
         """
         dr = drivers_for() if drivers is None else drivers
-        own = np.log(dr.value("income_ratio_by_region", year))
+        ratio = dr.value("income_ratio_by_region", year)
+        own = np.log(ratio)
+        wage = np.log(dr.value("russia_wage_kzt", year) / dr.value("income_kzt", year)) - own
         kaz = dr.value("gdp_ppp_kaz", year)
-        rus = np.log(dr.value("gdp_ppp_rus", year) / kaz) - own
         deu = np.log(dr.value("gdp_ppp_deu", year) / kaz) - own
-        return cls(year=year, gap_cis=rus, gap_noncis=deu, gap_labour=rus, gap_study=rus,
+        grp = dr.value("grp_per_capita_by_region", year)
+        pop = dr.value("population_by_region", year)
+        rel_grp = np.log(grp / (grp @ pop / pop.sum()))
+        return cls(year=year, gap_cis=wage, gap_noncis=deu, gap_labour=wage, gap_study=wage,
                    compatriot_on=year >= params["compatriot_year"],
-                   eaeu_on=year >= params["eaeu_year"])
+                   eaeu_on=year >= params["eaeu_year"],
+                   visa_on=year >= params.get("visa_korea_year", 10_000), grp=rel_grp)
 
 
 @dataclass
@@ -244,6 +267,10 @@ class UtilityTables(NamedTuple):
         Terms of the head's age and education for emigrate, labour and study.
     family : ndarray, shape (41,)
         Household-size term of emigration by members at home (capped at 40).
+    tie : ndarray, shape (TIE_YEARS,)
+        Weight of an emigrated contact by its year of emigration: ``(1 -
+        network_decay) ** (year - emigrated_year - 1)`` for years before ``year`` (1 for one
+        that left last year), 1 from ``year`` on.
     coef : UtilityCoefficients
         The per-household coefficients of :data:`UTILITY_TERMS`.
 
@@ -259,6 +286,7 @@ class UtilityTables(NamedTuple):
     head: HeadTerms
     family: np.ndarray
     coef: UtilityCoefficients
+    tie: np.ndarray
 
 
 def utility_tables(params: dict, ctx: Context) -> UtilityTables:
@@ -276,7 +304,28 @@ def utility_tables(params: dict, ctx: Context) -> UtilityTables:
     p = params
     family = (p["b_hhsize_emigrate"] * (np.arange(_MAX_MEMBERS + 1) - 1)).astype(np.float32)
     return UtilityTables(cell=CellTerms(*_cell_tables(p, ctx)), head=HeadTerms(*_head_tables(p)),
-                         family=family, coef=coefficients(p))
+                         family=family, coef=coefficients(p),
+                         tie=tie_weights(p.get("network_decay", 0.0), ctx.year))
+
+
+TIE_YEARS = 2101
+"""Length of :attr:`UtilityTables.tie`: emigration years 0 to 2100 (the model runs to 2050)."""
+
+
+def tie_weights(decay: float, year: int) -> np.ndarray:
+    """Weight of an emigrated contact by its year of emigration, seen in ``year`` (float32).
+
+    Contacts who emigrated long ago write, call and visit less: each year after the first
+    a tie keeps a share ``1 - decay`` of its weight.
+
+    Examples
+    --------
+    >>> w = tie_weights(0.2, 2016)
+    >>> [round(float(x), 3) for x in w[[2015, 2014, 2012]]], float(w[2016])
+    ([1.0, 0.8, 0.512], 1.0)
+    """
+    since = np.maximum(year - np.arange(TIE_YEARS) - 1, 0)
+    return (np.float64(1.0 - decay) ** since).astype(np.float32)
 
 
 _N_ETH = len(datasets.ETHNIC_GROUPS)
@@ -286,24 +335,28 @@ _MAX_MEMBERS = 40
 def _cell_tables(p: dict, ctx: Context) -> tuple[np.ndarray, ...]:
     """Utility terms of every (region, ethnicity, kin abroad) cell in this year's context."""
     f32 = np.float32
-    t = min(ctx.year, p["trend_until"]) - 2012
+    t = min(ctx.year, p["residual_until"]) - 2012
     n_r = len(datasets.REGIONS)
     region = np.repeat(np.arange(n_r), _N_ETH * 2)
     eth = np.tile(np.repeat(np.arange(_N_ETH), 2), n_r)
     kin = np.tile([0.0, 1.0], n_r * _N_ETH)
     north = _NORTH[region].astype(float)
     common = (p["asc_emigrate"] + ethnicity_coefficients(p)[eth].astype(float)
-              + p["b_diaspora"] * kin + p["b_north_emigrate"] * north + p["trend_emigrate"] * t)
+              + p["b_diaspora"] * kin + p["b_north_emigrate"] * north
+              + p["b_grp_emigrate"] * ctx.grp[region] + p["residual_emigrate"] * t)
     cis = common + p["b_income_emigrate"] * ctx.gap_cis[region]
     if ctx.compatriot_on:
         cis = cis + p["b_compatriot"] * _COMPATRIOT[eth]
+    if ctx.eaeu_on:
+        cis = cis + p["b_eaeu_emigrate"]
     noncis = (common + p["b_income_emigrate"] * ctx.gap_noncis[region] + p["asc_noncis"]
               + p["b_german_noncis"] * (eth == _GERMAN))
     labour = (p["asc_labour"] + p["b_income_labour"] * ctx.gap_labour[region]
-              + p["b_north_labour"] * north + p["trend_labour"] * t
-              + (p["b_eaeu_labour"] if ctx.eaeu_on else 0.0))
+              + p["b_north_labour"] * north + p["residual_labour"] * t
+              + (p["b_eaeu_labour"] if ctx.eaeu_on else 0.0)
+              + (p["b_visa_labour"] if ctx.visa_on else 0.0))
     study = (p["asc_study"] + p["b_income_study"] * ctx.gap_study[region]
-             + p["trend_study"] * t)
+             + p["residual_study"] * t)
     return tuple(np.asarray(x, dtype=f32) for x in (cis, noncis, labour, study))
 
 

@@ -63,7 +63,16 @@ from model import datasets
 from model.core.decisions import EMIGRATE as EMIGRATE_CODE
 from model.core.decisions import Context, nested_logit, utility_tables
 from model.core.rng import SPLITMIX_GAMMA, SPLITMIX_M1, SPLITMIX_M2
-from model.core.states import DEAD, DISSOLVED, EMIGRATED, HOME, LABOUR, RESIDENT, STUDY
+from model.core.states import (
+    DEAD,
+    DISSOLVED,
+    EMIGRATED,
+    HH_EMIGRATED,
+    HOME,
+    LABOUR,
+    RESIDENT,
+    STUDY,
+)
 
 __all__ = ["uniform_of", "census", "update_intentions", "act_return_die", "fertility_mass",
            "births",
@@ -143,6 +152,7 @@ class HouseholdArrays(NamedTuple):
     status: np.ndarray
     head: np.ndarray
     contacts: np.ndarray
+    emigrated_year: np.ndarray
 
     @classmethod
     def of(cls, table) -> HouseholdArrays:
@@ -756,7 +766,9 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     contacts from ``hh`` (a :class:`HouseholdArrays`), the head's age and education from
     ``pp`` (a :class:`PersonArrays`), members, children, workers and student-age members at
     home from ``composition.packed`` (base-256 digits, see :func:`census`), and the share
-    of contacts abroad from ``composition.abroad``. ``tab`` is the year's
+    of contacts abroad from ``composition.abroad``: a contact with a member abroad counts 1,
+    an emigrated contact ``tab.tie[emigrated_year]`` (less the longer ago it left). ``tab`` is
+    the year's
     :class:`model.core.decisions.UtilityTables`, read by name (its coefficients by the
     names of :data:`model.core.decisions.UTILITY_TERMS`); ``extra`` is
     ``(4, n_households)`` utility shifts or has no columns. Unavailable alternatives get
@@ -777,7 +789,8 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     (True, True)
     """
     region, ethnicity, diaspora, optimism = hh.region, hh.ethnicity, hh.diaspora, hh.optimism
-    hh_head, contacts = hh.head, hh.contacts
+    hh_head, contacts, hh_status, emigrated = hh.head, hh.contacts, hh.status, hh.emigrated_year
+    tie = tab.tie
     age, edu = pp.age, pp.edu
     packed, abroad_hh = composition.packed, composition.abroad
     cell_cis, cell_non, cell_lab, cell_stu = (tab.cell.cis, tab.cell.noncis, tab.cell.labour,
@@ -788,6 +801,7 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     fk = np.float32(k)
     top_member = len(family) - 1
     half = np.float32(0.5)
+    one = np.float32(1.0)
     ninf = np.float32(-np.inf)
     has_extra = extra.shape[1] > 0
     for j in range(len(choosers)):
@@ -796,10 +810,13 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
         head = _ix(hh_head[h])
         hidx = _ix(min(age[head], 120) * 2 + (edu[head] == 2))
         cell = _ix((np.int64(region[h]) * _N_ETH + ethnicity[h]) * 2 + diaspora[h])
-        count = 0
+        count = np.float32(0.0)
         for c in range(k):
-            count += abroad_hh[_ix(contacts[h, c])]
-        share = np.float32(count) / fk
+            o = _ix(contacts[h, c])
+            if abroad_hh[o]:
+                # 1 + 1 + ... adds exactly in float32, as the integer count did
+                count += tie[_ix(emigrated[o])] if hh_status[o] == HH_EMIGRATED else one
+        share = count / fk
         opt = optimism[h] - half
 
         dyn = (head_emi[hidx] + family[min(pk & 255, top_member)]

@@ -2,7 +2,9 @@
 
 Why directed and fixed: contacts stand for the people a household hears from; they are
 drawn once (new households draw theirs on arrival) and a contact that emigrates stays a
-contact, now abroad, which is how networks pull migration.
+contact, now abroad, which is how networks pull migration. Why ethnic homophily: most
+acquaintances share the household's language and group, so the pull of contacts abroad
+runs mostly within a group (Russians hear from Russians who left).
 
 Examples
 --------
@@ -23,14 +25,42 @@ from model.core.kernels import group_order
 __all__ = ["draw_contacts"]
 
 
+def _blocks(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slots grouped by key (slot order within a key), each key's count and first position."""
+    counts = np.bincount(keys, minlength=int(keys.max()) + 1 if len(keys) else 1)
+    # group_order = np.argsort(keys, kind="stable") in one pass, compiled for int8 keys only
+    # (kernels.warm_up); other keys take the numpy sort
+    order = (group_order(keys, counts) if keys.dtype == np.int8
+             else np.argsort(keys, kind="stable"))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return order, counts, starts
+
+
+def _next_in_block(keys, order, counts, starts, own):
+    """The household after ``own`` in its block of ``keys`` (cyclically)."""
+    n = len(keys)
+    kk = keys[own].astype(np.int64)
+    block_keys = keys[order].astype(np.int64) * n + order  # blocks are in slot order
+    pos = np.searchsorted(block_keys, kk * n + own) - starts[kk]
+    return order[starts[kk] + (pos + 1) % np.maximum(counts[kk], 1)]
+
+
 def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray, k: int,
-                  p_in_region: float) -> np.ndarray:
+                  p_in_region: float, ethnicity: np.ndarray | None = None,
+                  p_same_ethnicity: float = 0.0) -> np.ndarray:
     """Draw ``k`` contacts for each household in ``who``.
 
-    Each contact is, with probability ``p_in_region``, a uniformly drawn household of the
-    same region, otherwise a uniformly drawn household of any region. A draw that hits the
-    household itself moves to the next household of the same region (no self-ties when the
-    region has more than one household). Duplicates are allowed and count twice.
+    Each contact is, with probability ``p_in_region``, a household of the same region,
+    otherwise a uniformly drawn household of any region. A contact of the same region is,
+    with probability ``p_same_ethnicity``, a uniformly drawn household of the same region
+    and ethnicity, otherwise a uniformly drawn household of the region. A draw that hits
+    the household itself moves to the next household of the block it was drawn from, or of
+    its region when it is alone in its group there (no self-ties when the region has more
+    than one household). Duplicates are allowed and
+    count twice.
+
+    The uniforms of the kind and the pick are drawn first, as before homophily existed, so
+    that ``p_same_ethnicity = 0`` gives the very contacts of the draw without it.
 
     Parameters
     ----------
@@ -44,6 +74,10 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
         Contacts per household.
     p_in_region : float
         Probability that a contact is drawn from the own region.
+    ethnicity : ndarray of int, shape (n,), optional
+        Ethnic group of every household slot (needed when ``p_same_ethnicity > 0``).
+    p_same_ethnicity : float
+        Probability that a contact of the own region is of the own ethnic group.
 
     Returns
     -------
@@ -55,26 +89,46 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
     >>> c = draw_contacts(np.random.default_rng(1), region, np.arange(10), 3, 0.5)
     >>> c.shape, bool((c != np.arange(10)[:, None]).all())
     ((10, 3), True)
+    >>> eth = np.array([0, 1] * 5, dtype=np.int8)
+    >>> c = draw_contacts(np.random.default_rng(1), region, np.arange(10), 3, 1.0, eth, 1.0)
+    >>> bool((eth[c] == eth[:, None]).all())
+    True
     """
     n = len(region)
     who = np.asarray(who)
-    counts = np.bincount(region, minlength=int(region.max()) + 1 if n else 1)
-    order = group_order(region, counts)  # = np.argsort(region, kind="stable"), in one pass
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    order, counts, starts = _blocks(region)
     r = region[who].astype(np.int64)[:, None]
     u_kind = rng.random((len(who), k))
     u_pick = rng.random((len(who), k))
     within = order[starts[r] + (u_pick * counts[r]).astype(np.int64)]
     anywhere = (u_pick * n).astype(np.int64)
-    c = np.where(u_kind < p_in_region, within, anywhere)
+    in_region = u_kind < p_in_region
+    c = np.where(in_region, within, anywhere)
+    same = np.zeros_like(in_region)
+    if p_same_ethnicity > 0 and len(who):
+        if ethnicity is None:
+            raise ValueError("p_same_ethnicity > 0 needs the households' ethnicity")
+        n_eth = int(ethnicity.max()) + 1
+        cell = region.astype(np.int64) * n_eth + ethnicity
+        if cell.max() <= np.iinfo(np.int8).max:  # 16 regions x 8 groups: 0-127
+            cell = cell.astype(np.int8)
+        order_e, counts_e, starts_e = _blocks(cell)
+        ce = cell[who][:, None]
+        same = in_region & (rng.random((len(who), k)) < p_same_ethnicity)
+        of_group = order_e[starts_e[ce] + (u_pick * counts_e[ce]).astype(np.int64)]
+        c = np.where(same, of_group, c)
     selfie = c == who[:, None]
     if selfie.any():
-        rows = np.nonzero(selfie)[0]
+        rows, cols = np.nonzero(selfie)
         own = who[rows]
-        rr = region[own].astype(np.int64)
-        # position of the household inside its region's block (blocks are in slot order)
-        block_keys = region[order].astype(np.int64) * n + order
-        pos = np.searchsorted(block_keys, rr * n + own) - starts[rr]
-        nxt = (pos + 1) % np.maximum(counts[rr], 1)
-        c[selfie] = order[starts[rr] + nxt]
+        by_region = ~same[rows, cols]
+        if by_region.any():
+            c[rows[by_region], cols[by_region]] = _next_in_block(region, order, counts, starts,
+                                                                 own[by_region])
+        if (~by_region).any():
+            r_e, c_e, o_e = rows[~by_region], cols[~by_region], own[~by_region]
+            nxt = _next_in_block(cell, order_e, counts_e, starts_e, o_e)
+            alone = nxt == o_e  # the only household of its group in the region
+            nxt[alone] = _next_in_block(region, order, counts, starts, o_e[alone])
+            c[r_e, c_e] = nxt
     return c.astype(np.intp)

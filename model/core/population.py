@@ -163,7 +163,10 @@ class Households(_Table):
         "status": (np.int8, ()),
         "head": (np.dtype(INDEX_DTYPE), ()),
         "contacts": (np.dtype(INDEX_DTYPE), ("k",)),
+        "emigrated_year": (np.int16, ()),
     }
+    # the year a household emigrated (0 while it has not): weighs it as a contact abroad
+    _start_values = {"emigrated_year": 0}
 
     def __init__(self, capacity: int, k: int):
         super().__init__(capacity, k=k)
@@ -425,17 +428,18 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     new = np.arange(sl.start, sl.stop)
     hh.contacts[new] = draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
                                      int(params["n_contacts"]),
-                                     float(params["p_contact_in_region"]))
+                                     float(params["p_contact_in_region"]), hh.ethnicity,
+                                     float(params["p_contact_same_ethnicity"]))
     return new
 
 
 POPULATION_PARAMS = ("abroad_student_max_age", "abroad_student_min_age",
-                     "european_north_factor", "gompertz_a", "gompertz_b", "head_min_age",
+                     "gompertz_a", "gompertz_b", "head_min_age",
                      "higher_age", "infant_mortality", "life_expectancy_gain_per_decade",
                      "male_mortality_excess",
                      "max_household_size", "mean_household_size", "mortality_level",
                      "n_contacts", "optimism_concentration", "p_contact_in_region",
-                     "p_return_labour", "p_settle_labour",
+                     "p_contact_same_ethnicity", "p_return_labour", "p_settle_labour",
                      "p_diaspora_european", "p_diaspora_other", "pension_spread_years",
                      "secondary_age", "sex_ratio_birth", "study_years", "work_age_max",
                      "work_age_min")
@@ -473,7 +477,7 @@ def synthesize(params: dict, *, scale: float, seed: int) -> tuple[Households, Pe
     pp = Persons(int(target.sum() * 1.1) + 16)
     add_households(hh, pp, params, seed=seed, year=2012, label="population",
                    region_persons=target,
-                   ethnicity_shares=datasets.ethnicity_by_region(params["european_north_factor"]))
+                   ethnicity_shares=datasets.ethnicity_by_region())
     _place_abroad(hh, pp, params, seed=seed, scale=scale)
     return hh, pp
 

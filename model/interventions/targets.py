@@ -230,7 +230,7 @@ def unreachable_in_2012(target: Target, params: dict) -> str | None:
                 f"{' or '.join(target.education)} education in 2012 (heads under "
                 f"{higher_from} have secondary)")
     if target.region is not None or target.ethnicity is not None:
-        shares = datasets.ethnicity_by_region(params["european_north_factor"])
+        shares = datasets.ethnicity_by_region()
         rows = [datasets.REGIONS.index(r) for r in target.region or datasets.REGIONS]
         cols = [datasets.ETHNIC_GROUPS.index(e) for e in target.ethnicity
                 or datasets.ETHNIC_GROUPS]

@@ -12,7 +12,7 @@ import math
 from model import datasets
 from model.core.decisions import Context
 
-NORTH = {"Karaganda", "East Kazakhstan", "Kostanay", "Pavlodar", "North Kazakhstan"}
+NORTH = {"Akmola", "Karaganda", "East Kazakhstan", "Kostanay", "Pavlodar", "North Kazakhstan"}
 COMPATRIOT = {"Russian", "Ukrainian", "Tatar"}
 ETHNIC_PARAM = {"Kazakh": None, "Russian": "b_russian", "German": "b_german",
                 "Ukrainian": "b_ukrainian", "Tatar": "b_tatar", "Uzbek": "b_other_ethnic",
@@ -50,8 +50,8 @@ class HouseholdRef:
 
     def utilities(self, p: dict, ctx: Context) -> dict:
         r = self.region_index
-        # trends grow until trend_until and hold afterwards
-        t = min(ctx.year, p["trend_until"]) - 2012
+        # residual trends grow until residual_until and hold afterwards
+        t = min(ctx.year, p["residual_until"]) - 2012
         bump = math.exp(-0.5 * ((self.head_age - p["age_peak"]) / p["age_width"]) ** 2)
         higher = 1.0 if self.head_higher else 0.0
         north = 1.0 if self.region in NORTH else 0.0
@@ -63,12 +63,15 @@ class HouseholdRef:
                   + p["b_network_emigrate"] * self.share_abroad
                   + p["b_diaspora"] * (1.0 if self.diaspora else 0.0)
                   + p["b_north_emigrate"] * north
+                  + p["b_grp_emigrate"] * float(ctx.grp[r])
                   + p["b_hhsize_emigrate"] * (self.members - 1)
                   + p["b_children_emigrate"] * (1.0 if self.children else 0.0)
-                  + p["trend_emigrate"] * t)
+                  + p["residual_emigrate"] * t)
         cis = common + p["b_income_emigrate"] * float(ctx.gap_cis[r])
         if self.ethnicity in COMPATRIOT and ctx.year >= p["compatriot_year"]:
             cis += p["b_compatriot"]
+        if ctx.year >= p["eaeu_year"]:
+            cis += p["b_eaeu_emigrate"]
         noncis = (common + p["b_income_emigrate"] * float(ctx.gap_noncis[r]) + p["asc_noncis"]
                   + (p["b_german_noncis"] if self.ethnicity == "German" else 0.0))
         labour = None
@@ -76,13 +79,14 @@ class HouseholdRef:
             labour = (p["asc_labour"] + p["b_income_labour"] * float(ctx.gap_labour[r])
                       + p["b_age_labour"] * bump + p["b_higher_labour"] * higher
                       + p["b_optimism_labour"] * opt + p["b_network_labour"] * self.share_abroad
-                      + p["b_north_labour"] * north + p["trend_labour"] * t
-                      + (p["b_eaeu_labour"] if ctx.year >= p["eaeu_year"] else 0.0))
+                      + p["b_north_labour"] * north + p["residual_labour"] * t
+                      + (p["b_eaeu_labour"] if ctx.year >= p["eaeu_year"] else 0.0)
+                      + (p["b_visa_labour"] if ctx.year >= p["visa_korea_year"] else 0.0))
         study = None
         if self.can_study:
             study = (p["asc_study"] + p["b_income_study"] * float(ctx.gap_study[r])
                      + p["b_higher_study"] * higher + p["b_optimism_study"] * opt
-                     + p["b_network_study"] * self.share_abroad + p["trend_study"] * t)
+                     + p["b_network_study"] * self.share_abroad + p["residual_study"] * t)
         return {"cis": cis, "noncis": noncis, "labour": labour, "study": study}
 
     def probabilities(self, params: dict, ctx: Context) -> dict:

@@ -139,18 +139,27 @@ def _cuts(prob: Probabilities) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             np.where(none_after_3, one, c3))
 
 
-def share_abroad(contacts: np.ndarray, abroad: np.ndarray) -> np.ndarray:
-    """Share of each household's contacts that are abroad (float32).
+def share_abroad(contacts: np.ndarray, abroad: np.ndarray,
+                 weight: np.ndarray | None = None) -> np.ndarray:
+    """Weighted share of each household's contacts that are abroad (float32).
+
+    ``weight`` (float32, per household slot) is what a contact abroad counts (default 1:
+    a member abroad; an emigrated household less the longer ago it left).
 
     Examples
     --------
     >>> share_abroad(np.array([[0, 1], [1, 1]]), np.array([True, False]))
     array([0.5, 0. ], dtype=float32)
+    >>> share_abroad(np.array([[0, 1]]), np.array([True, True]),
+    ...              np.array([0.5, 1.0], np.float32))
+    array([0.75], dtype=float32)
     """
     n, k = contacts.shape
+    w = np.ones(len(abroad), np.float32) if weight is None else weight.astype(np.float32)
     count = np.zeros(n, dtype=np.float32)
-    for j in range(k):  # column by column: counts add exactly in float32
-        count += abroad[contacts[:, j]]
+    for j in range(k):  # column by column, in the kernel's order of contacts
+        c = contacts[:, j]
+        count += np.where(abroad[c], w[c], np.float32(0.0))
     return count / np.float32(k)
 
 

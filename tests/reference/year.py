@@ -98,6 +98,7 @@ class Household:
     status: int
     head: Person | None
     contacts: list[int]
+    emigrated_year: int = 0
 
 
 def tally(persons) -> np.ndarray:
@@ -137,7 +138,8 @@ class World:
                 slot=h, region=int(hh.region[h]), ethnicity=int(hh.ethnicity[h]),
                 optimism=F32(hh.optimism[h]), diaspora=bool(hh.diaspora[h]),
                 status=int(hh.status[h]), head=None,
-                contacts=[int(c) for c in hh.contacts[h]]))
+                contacts=[int(c) for c in hh.contacts[h]],
+                emigrated_year=int(hh.emigrated_year[h])))
         for i in range(first_p, pp.n):
             self.persons.append(Person(
                 slot=i, household=self.households[int(pp.hh[i])], age=int(pp.age[i]),
@@ -156,7 +158,8 @@ class World:
         hh.append(region=[h.region for h in H], ethnicity=[h.ethnicity for h in H],
                   optimism=[h.optimism for h in H], diaspora=[h.diaspora for h in H],
                   status=[h.status for h in H], head=[h.head.slot for h in H],
-                  contacts=np.array([h.contacts for h in H]).reshape(len(H), k))
+                  contacts=np.array([h.contacts for h in H]).reshape(len(H), k),
+                  emigrated_year=[h.emigrated_year for h in H])
         pp.append(hh=[q.household.slot for q in P], age=[q.age for q in P],
                   sex=[q.sex for q in P], edu=[q.edu for q in P],
                   status=[q.status for q in P], years_abroad=[q.years_abroad for q in P],
@@ -212,7 +215,10 @@ class World:
 
         # 5. intentions of every resident household with somebody at home
         choosers = [h for h in self.households if h.status == RESIDENT and at_home[h]]
-        v = np.array([self._utilities(h, at_home[h], abroad, tab) for h in choosers],
+        # a contact abroad weighs 1; one that emigrated n years ago (1 - network_decay)^(n-1)
+        tie = [F32((1.0 - p["network_decay"]) ** max(year - h.emigrated_year - 1, 0))
+               if h.status == HH_EMIGRATED else F32(1.0) for h in self.households]
+        v = np.array([self._utilities(h, at_home[h], abroad, tie, tab) for h in choosers],
                      dtype=np.float32).reshape(len(choosers), 4).T.copy()
         prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
         u_int = stream(seed, "intention", year).random(len(self.households), dtype=np.float32)
@@ -317,6 +323,7 @@ class World:
             if acts and choice == EMIGRATE:
                 non_cis[h] = bool(self._u("destination", year, h.slot) < prob.noncis[j])
                 h.status = HH_EMIGRATED
+                h.emigrated_year = year
         sent = {LABOUR: [], STUDY: []}
         for h, (choice, acts, _) in decided.items():
             if acts and choice in sent and h in best:
@@ -470,13 +477,13 @@ class World:
         put("n_students_abroad", tally(students_abroad))
         return records
 
-    def _utilities(self, h: Household, home: list[Person], abroad: list[bool], tab
-                   ) -> list[np.float32]:
+    def _utilities(self, h: Household, home: list[Person], abroad: list[bool],
+                   tie: list[np.float32], tab) -> list[np.float32]:
         """Utilities of CIS, non-CIS, labour and study: the household's terms, in float32."""
         head = h.head
         cell = (h.region * N_ETH + h.ethnicity) * 2 + int(h.diaspora)
         hidx = min(head.age, 120) * 2 + int(head.edu == 2)
-        share = F32(sum(abroad[c] for c in h.contacts)) / F32(len(h.contacts))
+        share = F32(sum(tie[c] for c in h.contacts if abroad[c])) / F32(len(h.contacts))
         opt = h.optimism - F32(0.5)
         b = tab.coef
         emigrate = (tab.head.emigrate[hidx] + tab.family[min(len(home), 40)]
