@@ -154,8 +154,8 @@ def test_the_connection_bound_is_checked(tmp_path):
 
 
 def test_ctrl_c_during_a_local_cluster_batch_is_one_line_and_resumes(tmp_path):
-    args = ["run", "baseline", "--out", "o", "--scale", "1000", "--end", "2014",
-            "--replicates", "24", "--workers", "2", "--quiet"]
+    args = ["run", "baseline", "--out", "o", "--scale", "1000", "--end", "2016",
+            "--replicates", "24", "--workers", str(min(2, os.cpu_count() or 1)), "--quiet"]
     store = ResultStore(tmp_path / "o" / "store")
     proc = subprocess.Popen([sys.executable, "-m", "model", *args], cwd=tmp_path, env=ENV,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
