@@ -43,7 +43,7 @@ from __future__ import annotations
 import math
 import sys
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,7 +55,8 @@ import pandas as pd
 from model.analysis.design import design_matrix, experiment_specs, salib_seed, sample, unit_problem
 from model.analysis.experiment import FAST_M, Experiment
 from model.analysis.outcomes import column_year, outcome_table, point_means
-from model.runs.execution import BatchReport, execute
+from model.runs.batch import RunSpec
+from model.runs.execution import BatchReport, Executor, execute
 from model.runs.outputs import (
     check_output_folder,
     claim_output_folder,
@@ -68,6 +69,7 @@ from model.runs.outputs import (
     write_series_csv,
 )
 from model.runs.results import COLUMNS
+from model.runs.sizing import BatchEstimate, plan_batch
 from model.runs.store import ResultStore, StoreConflictError, open_store
 
 __all__ = ["analyse", "noise_shares", "MAIN_INDEX", "run_experiment", "ExperimentResult",
@@ -485,7 +487,9 @@ class ExperimentResult:
 def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None = None,
                    scheduler: str | None = None, progress: bool = True, fresh: bool = False,
                    store_dir: str | Path | None = None,
-                   argv: Sequence[str] | None = None) -> ExperimentResult:
+                   argv: Sequence[str] | None = None, accept_long: bool = False,
+                   on_start: Callable[[BatchEstimate], None] | None = None
+                   ) -> ExperimentResult:
     """Run an experiment's batch (resuming), then analyse it and write every output.
 
     Parameters
@@ -512,6 +516,12 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
         ``sampling = "sobol"`` over a Sobol experiment's store).
     argv : sequence of str, optional
         Command line for the manifest (default ``sys.argv``).
+    accept_long : bool
+        Start a batch estimated to take longer than
+        :func:`~model.runs.sizing.long_batch_hours` anyway.
+    on_start : callable, optional
+        Called with the batch's :class:`~model.runs.sizing.BatchEstimate` once the
+        scheduler answered and the batch fits, before anything is written.
 
     Returns
     -------
@@ -523,6 +533,11 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     ------
     StoreConflictError
         When the store holds only runs of other batches (before anything is written).
+    model.runs.scheduler.SchedulerError, model.runs.sizing.BatchSizeError
+        Before the design is sampled or anything is written: the scheduler cannot be used,
+        or the batch does not fit this machine or cluster (or takes too long).
+    model.runs.execution.BatchInterrupted
+        On Ctrl-C during the batch (the finished runs stay in the store).
 
     Examples
     --------
@@ -539,26 +554,32 @@ def run_experiment(exp: Experiment, out_dir: str | Path, *, workers: int | None 
     out = Path(out_dir)
     check_output_folder(out, kind="sensitivity")
     started = datetime.now(UTC)
-    specs = experiment_specs(exp)
-    ids = [s.run_id for s in specs]
-    batch = {"kind": "sensitivity", "experiment": exp.resolved(), "runs": len(specs),
-             "created": started.isoformat()}
-    in_out = store_dir is None
-    folders = ["store"] if in_out else []
+    example = RunSpec("estimate", exp.scenario, 1, 1, model=exp.model)
+    with Executor(workers, scheduler, progress=False) as ex:
+        # sized from the design's formula, before SALib samples it or a spec is built
+        est = plan_batch(ex, example, exp.n_runs, Path(store_dir) if store_dir else out,
+                         kind="design", keep_table=False, accept_long=accept_long)
+        if on_start is not None:
+            on_start(est)
+        specs = experiment_specs(exp)
+        ids = [s.run_id for s in specs]
+        batch = {"kind": "sensitivity", "experiment": exp.resolved(), "runs": len(specs),
+                 "created": started.isoformat()}
+        in_out = store_dir is None
+        folders = ["store"] if in_out else []
 
-    def claim_aside(aside: Path) -> None:
-        if in_out:  # listed in the folder's marker before the old store moves there
-            claim_output_folder(out, "sensitivity", folders=[*folders, aside.name])
+        def claim_aside(aside: Path) -> None:
+            if in_out:  # listed in the folder's marker before the old store moves there
+                claim_output_folder(out, "sensitivity", folders=[*folders, aside.name])
 
-    store = open_store(out / "store" if in_out else Path(store_dir), specs, fresh=fresh,
-                       batch=batch, on_aside=claim_aside)
-    claim_output_folder(out, "sensitivity", files=["design.csv"], folders=folders)
-    # A folder with manifest.json is a finished output; this one is being redone.
-    mark_unfinished(out)
-    design = pd.DataFrame(sample(exp)).rename_axis("point").reset_index()
-    write_csv_atomic(design, out / "design.csv")
-    report = execute(specs, store, workers=workers, scheduler=scheduler, progress=progress,
-                     label=exp.name)
+        store = open_store(out / "store" if in_out else Path(store_dir), specs, fresh=fresh,
+                           batch=batch, on_aside=claim_aside)
+        claim_output_folder(out, "sensitivity", files=["design.csv"], folders=folders)
+        # A folder with manifest.json is a finished output; this one is being redone.
+        mark_unfinished(out)
+        design = pd.DataFrame(sample(exp)).rename_axis("point").reset_index()
+        write_csv_atomic(design, out / "design.csv")
+        report = execute(specs, store, executor=ex, progress=progress, label=exp.name)
     result = ExperimentResult(exp, report, out)
     if not report.complete:
         return result

@@ -23,13 +23,19 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from model.runs.batch import RunSpec, replicate_specs
-from model.runs.execution import BatchReport, estimate_run_seconds, execute
+from model.runs.execution import (
+    BatchInterrupted,
+    BatchReport,
+    Executor,
+    estimate_run_seconds,
+    execute,
+)
 from model.runs.outputs import (
     WrittenFolder,
     check_output_folder,
@@ -39,6 +45,7 @@ from model.runs.outputs import (
     write_run_folder,
 )
 from model.runs.results import ResultSet
+from model.runs.sizing import BatchEstimate, plan_batch
 from model.runs.store import open_store, set_aside
 from model.scenario import Scenario, load_scenario
 
@@ -134,7 +141,9 @@ def _check_scenarios(scenarios: Sequence[Scenario]) -> None:
 def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: int = 1,
                   workers: int | None = None, scheduler: str | None = None,
                   out: str | Path | None = None, fresh: bool = False, progress: bool = False,
-                  argv: Sequence[str] | None = None) -> BatchOutcome:
+                  argv: Sequence[str] | None = None, accept_long: bool = False,
+                  on_start: Callable[[BatchEstimate | None], None] | None = None
+                  ) -> BatchOutcome:
     """Run scenarios (paired replicates), optionally writing an output folder.
 
     Parameters
@@ -160,6 +169,12 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
         Progress bar.
     argv : sequence of str, optional
         Command line for the manifest (default ``sys.argv``).
+    accept_long : bool
+        Start a batch estimated to take longer than
+        :func:`~model.runs.sizing.long_batch_hours` (``--yes``).
+    on_start : callable, optional
+        Called once everything is checked, just before the first thing is written, with
+        the batch's :class:`~model.runs.sizing.BatchEstimate` (None for the single run).
 
     Returns
     -------
@@ -171,6 +186,11 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
     ------
     model.runs.outputs.OutputFolderError, model.runs.store.StoreConflictError, ValueError
         Before any run.
+    model.runs.scheduler.SchedulerError, model.runs.sizing.BatchSizeError
+        Before anything is written: the scheduler cannot be used, or the batch (estimated
+        before its run list is built) does not fit or takes too long.
+    model.runs.execution.BatchInterrupted
+        On Ctrl-C during the batch (the finished runs stay in the store).
     """
     scenarios = list(scenarios)
     if not scenarios:
@@ -185,18 +205,33 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
     has_store = out is not None and has_batch_store(out)
     if len(scenarios) == 1 and replicates == 1 and not scheduler \
             and not (has_store and not fresh):
+        if on_start is not None:
+            on_start(None)
         aside = None
         if has_store:  # fresh: the single run replaces the batch; its store goes aside
             assert out is not None
             aside = set_aside(out / "store", on_aside=lambda p: claim_output_folder(
                 out, "run", folders=[p.name]))
         return _run_single(scenarios[0], seed, out, progress, argv, aside)
-    if out is not None:
-        return _run_batch(scenarios, seed, replicates, workers, scheduler, out, fresh,
-                          progress, argv)
-    with tempfile.TemporaryDirectory(prefix="emigsim-store-") as tmp:
-        outcome = _run_batch(scenarios, seed, replicates, workers, scheduler, Path(tmp),
-                             False, progress, argv, write=False)
+    # the batch is sized, and the scheduler reached, before its run list is built or
+    # anything is written
+    example = RunSpec("estimate", scenarios[0], 1, 1)
+    n_runs = len(scenarios) * replicates
+    with Executor(auto_workers(workers, scheduler, n_runs, example), scheduler,
+                  progress=False) as ex:
+        est = plan_batch(ex, example, n_runs, out if out is not None else
+                         Path(tempfile.gettempdir()), accept_long=accept_long)
+        if on_start is not None:
+            on_start(est)
+        if out is not None:
+            return _run_batch(scenarios, seed, replicates, ex, out, fresh, progress, argv)
+        try:
+            with tempfile.TemporaryDirectory(prefix="emigsim-store-") as tmp:
+                outcome = _run_batch(scenarios, seed, replicates, ex, Path(tmp), False,
+                                     progress, argv, write=False)
+        except BatchInterrupted as exc:  # its store was temporary: nothing is kept
+            raise KeyboardInterrupt(f"interrupted after {exc.done} of {exc.total} runs; "
+                                    "without an output folder nothing is kept") from None
     outcome.store_path = None
     return outcome
 
@@ -218,9 +253,9 @@ def _run_single(scenario: Scenario, seed: int, out: Path | None, progress: bool,
     return BatchOutcome(results, written=written)
 
 
-def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, workers: int | None,
-               scheduler: str | None, out: Path, fresh: bool, progress: bool,
-               argv: Sequence[str], write: bool = True) -> BatchOutcome:
+def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, executor: Executor,
+               out: Path, fresh: bool, progress: bool, argv: Sequence[str],
+               write: bool = True) -> BatchOutcome:
     started = datetime.now(UTC)
     scenario = scenarios[0]
     specs = [s for i, sc in enumerate(scenarios)
@@ -236,10 +271,9 @@ def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, workers: i
                        on_aside=claim)
     if write:
         claim_output_folder(out, "batch", folders=["store"])
-    report = execute(specs, store, workers=auto_workers(workers, scheduler, len(specs),
-                                                         specs[0]),
-                     scheduler=scheduler, progress=progress,
+    report = execute(specs, store, executor=executor, progress=progress,
                      label=" vs ".join(sc.name for sc in scenarios)[:40])
+    executor.close()  # the workers are not needed to read and write the results
     if not report.complete:
         return BatchOutcome(None, report, store.path, set_aside=store.replaced)
     n_households, n_persons = population_size(scenario, specs[0].seed)
@@ -275,7 +309,7 @@ def _results(outcome: BatchOutcome) -> ResultSet:
 def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicates: int = 1,
         workers: int | None = None, scheduler: str | None = None,
         out: str | Path | None = None, fresh: bool = False,
-        progress: bool = False) -> ResultSet:
+        progress: bool = False, accept_long: bool = False) -> ResultSet:
     """Run ``replicates`` replicates of a scenario, as ``emigsim run`` does.
 
     Parameters
@@ -299,6 +333,9 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
         until the new outputs are in place).
     progress : bool
         Show a progress bar.
+    accept_long : bool
+        Start a batch estimated to take more than 24 hours anyway (see
+        :mod:`model.runs.sizing`).
 
     Returns
     -------
@@ -308,6 +345,9 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
     ------
     BatchFailedError
         When runs of a batch failed (finished runs stay in ``out/store``).
+    model.runs.scheduler.SchedulerError, model.runs.sizing.BatchSizeError
+        Before anything is written, for a scheduler that cannot be used or a batch that
+        does not fit this machine or cluster.
 
     Examples
     --------
@@ -318,14 +358,14 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
     """
     outcome = run_scenarios([_scenario(scenario)], seed=seed, replicates=replicates,
                             workers=workers, scheduler=scheduler, out=out, fresh=fresh,
-                            progress=progress)
+                            progress=progress, accept_long=accept_long)
     return _results(outcome)
 
 
 def compare(scenarios: Sequence[Scenario | str | Path], *, seed: int = 1, replicates: int = 5,
             workers: int | None = None, scheduler: str | None = None,
             out: str | Path | None = None, fresh: bool = False,
-            progress: bool = False) -> ResultSet:
+            progress: bool = False, accept_long: bool = False) -> ResultSet:
     """Run several scenarios with paired replicates, as ``emigsim compare`` does.
 
     Replicate ``r`` of every scenario uses the same seed (common random numbers), so
@@ -348,5 +388,6 @@ def compare(scenarios: Sequence[Scenario | str | Path], *, seed: int = 1, replic
     if len(scs) < 2:
         raise ValueError("compare needs at least two scenarios")
     outcome = run_scenarios(scs, seed=seed, replicates=replicates, workers=workers,
-                            scheduler=scheduler, out=out, fresh=fresh, progress=progress)
+                            scheduler=scheduler, out=out, fresh=fresh, progress=progress,
+                            accept_long=accept_long)
     return _results(outcome)

@@ -34,9 +34,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -46,8 +50,8 @@ from model.core import population_cache
 from model.runs.batch import ChunkOutput, RunSpec, resolve_reducer, work_chunk
 from model.runs.store import ResultStore
 
-__all__ = ["Executor", "RunResult", "execute", "BatchReport", "default_workers",
-           "estimate_run_seconds"]
+__all__ = ["Executor", "RunResult", "execute", "BatchReport", "BatchInterrupted",
+           "default_workers", "estimate_run_seconds"]
 
 
 @dataclass
@@ -62,8 +66,71 @@ class BatchReport:
 
     @property
     def complete(self) -> bool:
-        """True when every run of the batch is in the store."""
+        """True when every run of the batch is in the store (counted in the store)."""
         return self.done == self.total
+
+    @property
+    def missing(self) -> int:
+        """Runs neither in the store nor failed (e.g. a result that lacked them)."""
+        return max(0, self.total - self.done - self.failed)
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a batch: what was kept, so that the caller can say how to resume.
+
+    Attributes
+    ----------
+    done, total : int
+        Runs of the batch in the store when it stopped, and in the batch.
+    store_path : Path
+        The store that keeps them.
+
+    Examples
+    --------
+    >>> str(BatchInterrupted(3, 24, Path("o/store")))
+    'interrupted after 3 of 24 runs; the finished runs are kept in o/store'
+    """
+
+    def __init__(self, done: int, total: int, store_path: Path):
+        self.done, self.total, self.store_path = done, total, Path(store_path)
+        super().__init__(f"interrupted after {done} of {total} runs; the finished runs are "
+                         f"kept in {self.store_path}")
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """SIGINT ignored in this process meanwhile (only the main thread can change it).
+
+    Processes started meanwhile inherit the ignored signal: the local cluster's workers
+    then leave a Ctrl-C at the terminal (sent to the whole process group) to this
+    process, which stops them in order, instead of each dying with a traceback.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+_NOISY_LOGGERS = ("distributed", "tornado", "asyncio")
+
+
+@contextmanager
+def _quiet_logs() -> Iterator[None]:
+    """The distributed loggers silenced (their complaints about work cancelled by an
+    interrupt are noise: the batch reports what it kept)."""
+    loggers = [logging.getLogger(name) for name in _NOISY_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def default_workers() -> int:
@@ -163,6 +230,15 @@ def _run_results(chunk: list[RunSpec], out: ChunkOutput) -> list[RunResult]:
     return results
 
 
+def _output_of(chunk: list[RunSpec], out: ChunkOutput) -> bool:
+    """True when ``out`` holds results of ``chunk``'s runs only."""
+    if any(i >= len(chunk) for i in (*out.row_runs, *out.error_runs, *out.reduced)):
+        return False
+    if not len(out.rows):
+        return True
+    return set(out.rows["run_id"].unique()) <= {s.run_id for s in chunk}
+
+
 def _chunk_failed(chunk: list[RunSpec], exc: BaseException) -> ChunkOutput:
     """Output of a chunk that failed as a whole (e.g. its worker died): an error per run."""
     errors = [{"run_id": s.run_id, "scenario": s.scenario.name, "seed": s.seed,
@@ -207,9 +283,16 @@ class Executor:
     dashboard_address : str, optional
         Where the local cluster serves its dashboard (default: no dashboard; e.g.
         ``"127.0.0.1:0"`` for one on a free local port, which needs bokeh).
+    connect_timeout : float, optional
+        Seconds to wait for ``scheduler`` and its first worker (default:
+        ``EMIGSIM_CONNECT_TIMEOUT``, else 10; see :mod:`model.runs.scheduler`).
 
     Notes
     -----
+    Only ``tcp://`` schedulers are supported, and the cluster must be trusted: Dask sends
+    pickled functions and data between the processes. A scheduler that cannot be reached
+    (or is no Dask scheduler) raises :class:`model.runs.scheduler.SchedulerError` within
+    ``connect_timeout``; :meth:`connect` checks it before anything else is done.
     The local cluster starts on the first call that needs it and stops on :meth:`close`
     (or at the end of a ``with`` block); the workers keep their imports, data tables,
     compiled passes and population cache between calls. At most three chunks per worker
@@ -230,7 +313,8 @@ class Executor:
 
     def __init__(self, workers: int | None = None, scheduler: str | None = None, *,
                  progress: bool = True, chunk_size: int | None = None,
-                 population_cache: int | None = None, dashboard_address: str | None = None):
+                 population_cache: int | None = None, dashboard_address: str | None = None,
+                 connect_timeout: float | None = None):
         if workers is not None and workers < 0:
             raise ValueError(f"workers must be 0 or more, not {workers}")
         self.workers = default_workers() if workers is None else int(workers)
@@ -239,6 +323,7 @@ class Executor:
         self.chunk_size = chunk_size
         self.population_cache = population_cache
         self.dashboard_address = dashboard_address
+        self.connect_timeout = connect_timeout
         self._client = None
         self._cluster = None
 
@@ -258,7 +343,9 @@ class Executor:
             from dask.distributed import Client, LocalCluster
 
             if self.scheduler:
-                self._client = Client(self.scheduler, timeout="30s")
+                from model.runs.scheduler import connect
+
+                self._client = connect(self.scheduler, self.connect_timeout)
             else:
                 # without a dashboard the scheduler still serves its HTTP routes (health,
                 # metrics): on a free port of this host only, so that two clusters do not
@@ -269,7 +356,7 @@ class Executor:
                 # step is then mapped and page-faulted afresh, and a run takes 1.6x as long
                 # (0.18 s instead of 0.11 s at scale 50, measured). Arrays above 32 MB are
                 # mapped (and given back) anyway, so memory is still returned.
-                with dask.config.set({_TRIM: None}):
+                with dask.config.set({_TRIM: None}), _sigint_ignored():
                     self._cluster = LocalCluster(
                         n_workers=self.workers, threads_per_worker=1, processes=True,
                         dashboard_address=self.dashboard_address, scheduler_kwargs=http,
@@ -277,10 +364,48 @@ class Executor:
                 self._client = Client(self._cluster)
         return self._client
 
-    def close(self) -> None:
-        """Close the client and stop the local cluster (a later call starts a new one)."""
+    def connect(self) -> Executor:
+        """Connect to the scheduler (or start the local cluster) now; returns self.
+
+        With a scheduler this is where a bad address fails, in one
+        :class:`~model.runs.scheduler.SchedulerError`, before a caller writes anything.
+        In-process executors have nothing to connect to.
+        """
+        if not self.in_process:
+            _ = self.client
+        return self
+
+    def worker_memory(self) -> list[int]:
+        """Memory limit of each worker of the cluster (0: none), as its scheduler says."""
+        if self.in_process:
+            return []
+        info = self.client.scheduler_info(n_workers=-1)["workers"]
+        return [int(w.get("memory_limit") or 0) for w in info.values()]
+
+    def threads(self) -> int:
+        """Runs at a time: the cluster's worker threads, else ``workers`` (1 in-process)."""
+        if self.in_process:
+            return 1
+        if self._client is None and not self.scheduler:
+            return self.workers  # the local cluster is not started just to count
+        return max(1, sum(self.client.nthreads().values()))
+
+    def close(self, quiet: bool = False) -> None:
+        """Close the client and stop the local cluster (a later call starts a new one).
+
+        ``quiet``: after an interrupt, with the distributed loggers silenced and a second
+        Ctrl-C ignored until the workers are stopped.
+        """
         client, cluster = self._client, self._cluster
         self._client = self._cluster = None
+        if quiet:
+            with _sigint_ignored(), _quiet_logs():
+                self._stop(client, cluster)
+        else:
+            self._stop(client, cluster)
+
+    @staticmethod
+    def _stop(client, cluster) -> None:
         try:
             if client is not None:
                 client.close()
@@ -291,8 +416,8 @@ class Executor:
     def __enter__(self) -> Executor:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        self.close(quiet=exc_type is not None and issubclass(exc_type, KeyboardInterrupt))
 
     # ------------------------------------------------------------------ running
     def submit(self, specs: Iterable[RunSpec], *, chunk_size: int | None = None,
@@ -388,7 +513,10 @@ class Executor:
         n_threads = max(1, sum(client.nthreads().values()))
         in_flight = 3 * n_threads  # bounded: the driver never holds the whole batch
         pending = iter(enumerate(chunks))
-        token = uuid.uuid4().hex[:8]  # keys unique across calls and drivers on one scheduler
+        # task keys: this call's random batch id and the chunk index, so that two batches
+        # on one scheduler (same scenario and seed, other replicate counts or chunk sizes)
+        # never share a key, and so never a result; the first run id only helps reading
+        batch_id = uuid.uuid4().hex
         by_key: dict = {}
 
         def submit_next():
@@ -399,7 +527,7 @@ class Executor:
             # every task sets its worker's cache, so that a worker shared with an earlier
             # executor (an external cluster) does not keep that executor's setting
             fut = client.submit(_worker_chunk, chunk, self.population_cache, True,
-                                key=f"chunk-{chunk[0].run_id}-{token}-{i}", pure=False,
+                                key=f"chunk-{batch_id}-{i}-{chunk[0].run_id}", pure=False,
                                 retries=2)
             by_key[fut.key] = (chunk, fut)
             return fut
@@ -415,6 +543,9 @@ class Executor:
                     out = fut.result()
                 except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker after retries
                     out = _chunk_failed(chunk, exc)
+                if not _output_of(chunk, out):  # never store another task's runs as ours
+                    out = _chunk_failed(chunk, RuntimeError(
+                        f"task {fut.key} returned the results of other runs"))
                 fut.release()
                 nxt = submit_next()
                 if nxt is not None:
@@ -457,6 +588,14 @@ def execute(specs: Sequence[RunSpec], store: ResultStore, *, workers: int | None
     Returns
     -------
     BatchReport
+        ``done`` counts the batch's runs in the store after the batch, so the report is
+        complete only when the store holds every one of them.
+
+    Raises
+    ------
+    BatchInterrupted
+        On Ctrl-C (a :class:`KeyboardInterrupt`), after the rest of the batch was
+        cancelled: how many runs the store keeps for a resume.
     """
     reduced = [s.run_id for s in specs if s.reducer is not None]
     if reduced:
@@ -469,19 +608,33 @@ def execute(specs: Sequence[RunSpec], store: ResultStore, *, workers: int | None
     todo = [s for s in specs if s.run_id not in done_before]
     skipped = len(specs) - len(todo)
     failed: list[dict] = []
+    ids = {s.run_id for s in specs}
     bar = tqdm(total=len(specs), initial=skipped, desc=label, unit="run", disable=not progress,
                smoothing=0.1)
     own = executor is None
     ex = Executor(workers, scheduler, progress=False) if own else executor
+    interrupted = False
+    work = ex.chunks(todo, chunk_size)
     try:
-        for chunk, out in ex.chunks(todo, chunk_size):
+        for chunk, out in work:
             failed += _collect(store, out)
             bar.update(len(chunk))
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
-        bar.close()
-        if own:
-            ex.close()
-    done = len(store.done_ids() & {s.run_id for s in specs})
+        # after Ctrl-C: the rest cancelled, the workers stopped, with a second Ctrl-C
+        # ignored and the distributed loggers' complaints about cancelled work silenced
+        with _sigint_ignored() if interrupted else nullcontext(), \
+                _quiet_logs() if interrupted else nullcontext():
+            work.close()
+            bar.close()
+            if own:
+                ex.close()
+    # complete means every run of the batch is in the store, counted there (never from
+    # the finished tasks)
+    done = len(store.done_ids() & ids)
+    if interrupted:
+        raise BatchInterrupted(done, len(specs), store.path) from None
     return BatchReport(total=len(specs), done=done, skipped=skipped, failed=len(failed),
                        errors=failed)
 

@@ -79,10 +79,16 @@ def _batch_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--workers", metavar="N",
                         help=f"local worker processes for the {what} (default: one per core, "
                              "or this process alone for batches under about 20 s); 0 = run "
-                             "in this process")
+                             "in this process; at most the number of cores")
     parser.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                         help="submit to a running Dask scheduler instead of local workers "
-                             "(see experiments/README.md)")
+                             "(tcp:// only; given up after EMIGSIM_CONNECT_TIMEOUT seconds, "
+                             "default 10). The cluster must be trusted: Dask sends pickled "
+                             "code and data to it and back (see experiments/README.md)")
+    parser.add_argument("--yes", action="store_true",
+                        help="start a batch estimated to take more than "
+                             "EMIGSIM_LONG_BATCH_HOURS (default 24) hours; batches that "
+                             "cannot fit in memory or on disk are refused anyway")
     again = parser.add_mutually_exclusive_group()
     again.add_argument("--resume", action="store_true",
                        help="continue the batch in the output folder's store, skipping "
@@ -289,9 +295,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, CliError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; earlier output left as it was, finished runs of a batch "
-              "kept in its store (run the same command again to resume)", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        if getattr(exc, "store_path", None) is not None:  # a batch: what it kept, and where
+            print(f"{PROG}: {exc}: run the same command again to resume", file=sys.stderr)
+        else:
+            print(f"{PROG}: interrupted; earlier output left as it was, finished runs of a "
+                  "batch kept in its store (run the same command again to resume)",
+                  file=sys.stderr)
         return 130
     except BrokenPipeError:
         # `emigsim params | head`: the reader left; silence the flush at exit too.

@@ -24,10 +24,17 @@ def report_failures(report: Any, store_path: Path, what: str,
                     set_aside: Path | None = None) -> None:
     """List the failed runs of a batch (the first ten) on stderr, and how to retry.
 
-    ``set_aside``: where ``--fresh`` moved the earlier store, which is still whole.
+    Runs neither failed nor in the store (a result that lacked them) are counted as
+    missing: a batch is complete only when its store holds every run. ``set_aside``:
+    where ``--fresh`` moved the earlier store, which is still whole.
     """
-    print(f"{PROG}: {report.failed} of {report.total} runs failed; {what}. The failed runs:",
-          file=sys.stderr)
+    missing = getattr(report, "missing", 0)
+    if missing:
+        print(f"{PROG}: {missing} of {report.total} runs are missing from the store after the "
+              f"batch ({report.failed} failed); {what}", file=sys.stderr)
+    if report.failed or not missing:
+        print(f"{PROG}: {report.failed} of {report.total} runs failed; {what}. The failed "
+              "runs:", file=sys.stderr)
     for err in report.errors[:10]:
         print(f"  {err['run_id']} (point {err.get('point', 0)}, seed {err['seed']}): "
               f"{err['error']}", file=sys.stderr)

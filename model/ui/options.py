@@ -17,6 +17,7 @@ from pathlib import Path
 
 from model.analysis.experiment import shipped_experiments_dir
 from model.params import suggest
+from model.runs.scheduler import SchedulerError, check_address
 from model.scenario import (
     FIRST_YEAR,
     LAST_YEAR,
@@ -30,8 +31,8 @@ from model.scenario import (
 
 __all__ = ["CliError", "CLI", "resolve_scenario_path", "resolve_experiment_path",
            "apply_run_options", "batch_values", "workers_option", "scheduler_option",
-           "check_out", "store_conflict", "float_option", "summary_metrics",
-           "summary_quantiles"]
+           "check_out", "store_conflict", "scheduler_refusal", "size_refusal", "float_option",
+           "summary_metrics", "summary_quantiles"]
 
 CLI = "command line"
 """What an error names when the bad value came from the command line."""
@@ -197,15 +198,50 @@ def workers_option(args: argparse.Namespace) -> int | None:
 
 
 def scheduler_option(args: argparse.Namespace) -> str | None:
-    """--scheduler: None or an address such as ``tcp://10.0.0.5:8786``."""
+    """--scheduler: None or a ``tcp://HOST:PORT`` address (other protocols are refused).
+
+    Examples
+    --------
+    >>> scheduler_option(argparse.Namespace(scheduler="tcp://10.0.0.5:8786"))
+    'tcp://10.0.0.5:8786'
+    """
     address = args.scheduler
     if address is None:
         return None
-    scheme, sep, rest = address.partition("://")
-    if not sep or scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss") or not rest:
-        raise CliError(f"{CLI}: key '--scheduler' = {address!r} is not a scheduler address; "
-                       "allowed: tcp://HOST:PORT, e.g. tcp://10.0.0.5:8786")
+    try:
+        check_address(address)
+    except SchedulerError as exc:
+        raise scheduler_refusal(exc) from None
     return address
+
+
+def scheduler_refusal(exc: SchedulerError) -> CliError:
+    """The one line for a scheduler that cannot be used (or a bad connection bound)."""
+    if exc.key == "scheduler":
+        return CliError(f"{CLI}: key '--scheduler' = '{exc.address}': {exc.problem}; "
+                        f"allowed: {exc.allowed}")
+    return CliError(f"environment: key '{exc.key}' {exc.problem}; allowed: {exc.allowed}")
+
+
+def size_refusal(exc: Exception, keys: dict[str, tuple[str, str, object]]) -> CliError:
+    """The one line for a batch that does not fit (a :class:`model.runs.sizing.BatchSizeError`).
+
+    ``keys`` names, for each resource (``runs``, ``time``, ``memory``, ``workers``,
+    ``disk``), where the value came from, the key to blame and its value.
+    """
+    from model.runs.sizing import LONG_ENV_VAR
+
+    resource = exc.resource  # type: ignore[attr-defined]
+    if resource == "env":
+        return CliError(f"environment: key '{LONG_ENV_VAR}' {exc.problem}; "  # type: ignore[attr-defined]
+                        f"allowed: {exc.allowed}")  # type: ignore[attr-defined]
+    where, key, value = keys[resource]
+    allowed = exc.allowed  # type: ignore[attr-defined]
+    if resource == "time":
+        allowed = (f"--yes to start it anyway, or fewer runs ({LONG_ENV_VAR} sets the limit "
+                   "in hours)")
+    return CliError(f"{where}: key '{key}' = {value}: {exc.problem}; "  # type: ignore[attr-defined]
+                    f"allowed: {allowed}")
 
 
 # ---------------------------------------------------------------------- summarize

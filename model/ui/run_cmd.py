@@ -27,10 +27,12 @@ from model.ui.options import (
     batch_values,
     check_out,
     resolve_scenario_path,
+    scheduler_refusal,
+    size_refusal,
     store_conflict,
 )
 
-__all__ = ["cmd_run", "cmd_compare"]
+__all__ = ["cmd_run", "cmd_compare", "announce"]
 
 
 def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -66,10 +68,9 @@ def cmd_run(args: argparse.Namespace, argv: Sequence[str]) -> int:
     seed, replicates, workers, scheduler = batch_values(args)
     scenario = apply_run_options(load_scenario(resolve_scenario_path(args.scenario)), args)
     check_out(Path(args.out), "run")
-    if not args.quiet:
-        print(f"{PROG}: running {scenario.name} {scenario.start}-{scenario.end}, scale "
-              f"{scenario.scale:g}, {replicates} replicate(s), seed {seed}", file=sys.stderr)
-    return _run(args, argv, [scenario], seed, replicates, workers, scheduler)
+    start = (f"{PROG}: running {scenario.name} {scenario.start}-{scenario.end}, scale "
+             f"{scenario.scale:g}, {replicates} replicate(s), seed {seed}")
+    return _run(args, argv, [scenario], seed, replicates, workers, scheduler, start)
 
 
 def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -117,28 +118,57 @@ def cmd_compare(args: argparse.Namespace, argv: Sequence[str]) -> int:
                        "scale; allowed: the same window and scale (set --start, --end, "
                        "--scale)")
     check_out(Path(args.out), "compare")
-    if not args.quiet:
-        print(f"{PROG}: comparing {', '.join(names)} {scenarios[0].start}-{scenarios[0].end}, "
-              f"scale {scenarios[0].scale:g}, {replicates} paired replicate(s), seed {seed}",
-              file=sys.stderr)
-    return _run(args, argv, scenarios, seed, replicates, workers, scheduler)
+    start = (f"{PROG}: comparing {', '.join(names)} {scenarios[0].start}-{scenarios[0].end}, "
+             f"scale {scenarios[0].scale:g}, {replicates} paired replicate(s), seed {seed}")
+    return _run(args, argv, scenarios, seed, replicates, workers, scheduler, start)
 
 
 def _run(args: argparse.Namespace, argv: Sequence[str], scenarios: list[Scenario],
-         seed: int, replicates: int, workers: int | None, scheduler: str | None) -> int:
+         seed: int, replicates: int, workers: int | None, scheduler: str | None,
+         start: str) -> int:
     from model.runs.batches import run_scenarios
+    from model.runs.scheduler import SchedulerError
+    from model.runs.sizing import BatchSizeError
     from model.runs.store import StoreConflictError
 
     out = Path(args.out)
+
+    def on_start(estimate) -> None:
+        # once the scheduler answered and the batch fits: a refusal stays one line
+        if not args.quiet:
+            print(start, file=sys.stderr)
+            announce(estimate)
+
     try:
         outcome = run_scenarios(scenarios, seed=seed, replicates=replicates, workers=workers,
                                 scheduler=scheduler, out=out, fresh=args.fresh,
-                                progress=not args.quiet, argv=argv)
+                                progress=not args.quiet, argv=argv, accept_long=args.yes,
+                                on_start=on_start)
     except StoreConflictError as exc:
         raise store_conflict(out, exc) from None
+    except SchedulerError as exc:
+        raise scheduler_refusal(exc) from None
+    except BatchSizeError as exc:
+        scale = scenarios[0].scale
+        blame_workers = workers is not None and exc.resource == "memory" and not scheduler
+        raise size_refusal(exc, {
+            "runs": (CLI, "--replicates", replicates), "time": (CLI, "--replicates", replicates),
+            "workers": (CLI, "--workers", workers),
+            "memory": (CLI, "--workers", workers) if blame_workers else (CLI, "--scale", scale),
+            "disk": (CLI, "--out", f"'{out}'")}) from None
     if not outcome.complete:
         report_failures(outcome.report, outcome.store_path, "series.csv, manifest.json and "
                         "figures/ were not updated", set_aside=outcome.set_aside)
         return 1
     print_written(outcome, scenarios[0].name)
     return 0
+
+
+ANNOUNCE_SECONDS = 60.0
+"""Batches estimated to take at least this long print their estimate before they start."""
+
+
+def announce(estimate) -> None:
+    """Print a large batch's estimate (runs, time, memory, disk) on stderr."""
+    if estimate is not None and estimate.seconds >= ANNOUNCE_SECONDS:
+        print(f"{PROG}: estimate: {estimate}", file=sys.stderr)

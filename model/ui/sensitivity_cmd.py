@@ -21,6 +21,8 @@ from model.ui.options import (
     check_out,
     resolve_experiment_path,
     scheduler_option,
+    scheduler_refusal,
+    size_refusal,
     store_conflict,
     workers_option,
 )
@@ -73,11 +75,19 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from model.analysis.sensitivity import run_experiment, summary_text
     from model.runs.batch import RunSpec
     from model.runs.batches import auto_workers
+    from model.runs.scheduler import SchedulerError
+    from model.runs.sizing import BatchSizeError
     from model.runs.store import StoreConflictError
+    from model.ui.run_cmd import announce
 
+    given_workers = workers
     workers = auto_workers(workers, scheduler, exp.n_runs,
                            RunSpec("estimate", exp.scenario, 1, 1, model=exp.model))
-    if not args.quiet:
+
+    def on_start(estimate) -> None:
+        # once the scheduler answered and the batch fits: a refusal stays one line
+        if args.quiet:
+            return
         where = scheduler or ("this process" if workers == 0 else
                               f"{workers or default_workers()} local workers")
         sc = exp.scenario
@@ -85,13 +95,28 @@ def cmd_sensitivity(args: argparse.Namespace, argv: Sequence[str]) -> int:
               f"{exp.n_points} design points x {exp.replicates} replicate(s) = {exp.n_runs} "
               f"runs of {sc.name} {sc.start}-{sc.end} at scale {sc.scale:g}, on {where}",
               file=sys.stderr)
+        announce(estimate)
+
     try:
         result = run_experiment(exp, out, workers=workers, scheduler=scheduler,
                                 progress=not args.quiet, fresh=args.fresh,
-                                store_dir=store_dir, argv=argv)
+                                store_dir=store_dir, argv=argv, accept_long=args.yes,
+                                on_start=on_start)
     except StoreConflictError as exc:
         raise (store_conflict(out, exc) if store_dir is None
                else store_conflict(store_dir, exc, "--store")) from None
+    except SchedulerError as exc:
+        raise scheduler_refusal(exc) from None
+    except BatchSizeError as exc:
+        source = exp.source or args.experiment
+        design = (source, "n", exp.n)
+        memory = ((CLI, "--workers", given_workers) if given_workers is not None
+                  and not scheduler else (source, "run.scale", f"{exp.scenario.scale:g}"))
+        disk = (CLI, "--out", f"'{out}'") if store_dir is None else \
+            (CLI, "--store", f"'{store_dir}'")
+        raise size_refusal(exc, {"runs": design, "time": design, "memory": memory,
+                                 "workers": (CLI, "--workers", given_workers),
+                                 "disk": disk}) from None
     store_path = store_dir or out / "store"
     if not result.report.complete:
         report_failures(result.report, store_path, "the partial design was not analysed")
