@@ -293,15 +293,21 @@ def test_eaeu_term_from_eaeu_year():
 
 NO_CONTEXT = {"b_income_emigrate": 0.0, "b_income_labour": 0.0, "b_income_study": 0.0,
               "b_eaeu_labour": 0.0, "b_compatriot": 0.0, "b_eaeu_emigrate": 0.0,
-              "b_visa_labour": 0.0, "b_grp_emigrate": 0.0}
+              "b_visa_labour": 0.0, "b_grp_emigrate": 0.0, "residual_emigrate": 0.0,
+              "residual_labour": 0.0, "residual_study": 0.0}
 RESIDUALS = {"residual_emigrate": 0.1, "residual_labour": 0.05, "residual_study": -0.02}
 
 
-def test_residuals_are_zero_by_default():
+def test_without_residuals_nothing_trends():
+    # with the residual_* terms at 0 the context-free utilities do not move between years;
+    # the shipped default leaves only residual_emigrate (the point fit's unexplained rise)
     p = {**defaults(), **NO_CONTEXT}
     a, b = U(p, 2013, one()), U(p, 2017, one())
     for alt in ("cis", "noncis", "labour", "study"):
         assert getattr(a, alt)[0] == getattr(b, alt)[0]
+    d = defaults()
+    assert d["residual_labour"] == d["residual_study"] == 0.0
+    assert 0.0 <= d["residual_emigrate"] < 0.1
 
 
 def test_residuals_per_year():
