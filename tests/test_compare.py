@@ -37,9 +37,11 @@ def test_compare_two_scenarios_paired(work, capsys):
     # same synthetic population: the 1 January 2012 population does not differ at all
     pop0 = diff.query("metric == 'population' and group == 'all' and year == 2012")
     assert float(pop0["mean"].iloc[0]) == 0.0
-    # the 2016 fall of the national life ladder hits optimism twice as hard: more intend
+    # the doubled ladder weight moves optimism every year, so intentions differ; their sign
+    # in one year is not asserted: intentions persist (issue 11), so a year's difference
+    # also carries the earlier years' opposite moves, within noise at this scale
     share = diff.query("metric == 'share_intending' and group == 'all' and year == 2016")
-    assert float(share["mean"].iloc[0]) > 0
+    assert float(share["mean"].iloc[0]) != 0
     m = json.loads((work / "cmp" / "manifest.json").read_text())
     assert [s["name"] for s in m["scenarios"]] == ["baseline", "pessimism_shock"]
     assert "differences.csv" in m["files"]
