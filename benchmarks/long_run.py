@@ -122,8 +122,9 @@ def main(argv: list[str] | None = None) -> None:
               "million in 2012) and its children too many (2020 age-band shares), while "
               "births are fitted; holding the levels instead "
               "(`fertility_change_per_decade` = 0) gives about 28 million people and a "
-              "median age of 26 in 2050. One-person households are the households part "
-              "of issue 11 (partnering), reported here only.\n")
+              "median age of 26 in 2050. Households stay plausible through partnering "
+              "(adults living alone form couples within their region and ethnic group); "
+              "their share depends on the scale (fewer matches at coarse scales).\n")
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
         for r in rows:
