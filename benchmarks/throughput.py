@@ -38,6 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_REF_DIR = Path(__file__).resolve().parents[2] / "shared" / "bench"
 REF_SCRIPT = "mesa_ref.py"
+FULL_REF_SCRIPT = "mesa_full_ref.py"  # households and persons as agents: the like-for-like one
 FIRST_YEAR = 2012
 TAG = "EMIGSIM_BENCH_RESULT "
 RSS_TAG = "EMIGSIM_BENCH_MAXRSS_KIB="
@@ -146,10 +147,10 @@ def run_emigsim(python: str, households: int | None, years: int, seed: int,
 
 
 def run_reference(python: str, ref_dir: Path, households: int, years: int,
-                  seed: int) -> dict | None:
-    """Run ``mesa_ref.py`` in a subprocess and return its record (None on failure)."""
+                  seed: int, script: str = REF_SCRIPT, label: str = "mesa-ref") -> dict | None:
+    """Run a reference script in a subprocess and return its record (None on failure)."""
     argv = ["--households", str(households), "--years", str(years), "--seed", str(seed)]
-    code = _REF_WRAPPER.format(script=REF_SCRIPT, argv=argv, tag=RSS_TAG, cpu_tag=CPU_TAG)
+    code = _REF_WRAPPER.format(script=script, argv=argv, tag=RSS_TAG, cpu_tag=CPU_TAG)
     start = time.perf_counter()
     proc = subprocess.run([python, "-c", code], cwd=ref_dir, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -159,7 +160,7 @@ def run_reference(python: str, ref_dir: Path, households: int, years: int,
     if proc.returncode != 0 or not timing or not rss:
         _progress(f"reference FAILED (exit {proc.returncode}):\n{_tail(proc.stderr)}")
         return None
-    rec = {"model": "mesa-ref", "households": households, "years": years,
+    rec = {"model": label, "households": households, "years": years,
            "setup_s": float(timing.group(1)), "run_s": float(timing.group(2)),
            "maxrss_kib": int(rss.group(1)), "process_wall_s": wall,
            "process_cpu_s": float(cpu.group(1)) if cpu else None}
@@ -272,6 +273,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000, 1_000_000],
                     help="simulated households for emigsim (default: 10000 100000 1000000; "
                          "give no value to skip)")
+    ap.add_argument("--full-ref-sizes", type=int, nargs="*", default=[],
+                    help="households for the like-for-like reference mesa_full_ref.py "
+                         "(households and persons as Mesa agents; default: none, it is slow)")
     ap.add_argument("--ref-sizes", type=int, nargs="*", default=None,
                     help="households for the reference model (default: same as --sizes; "
                          "the 1M reference takes minutes; give no value to skip)")
@@ -326,9 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     emig: dict[int, dict] = {}
     ref: dict[int, dict] = {}
+    full: dict[int, dict] = {}
+    full_sizes = list(a.full_ref_sizes) if (ref_dir / FULL_REF_SCRIPT).is_file() else []
     records: list[dict] = []
     national = None
-    for size in sorted(set(a.sizes) | set(ref_sizes)):
+    for size in sorted(set(a.sizes) | set(ref_sizes) | set(full_sizes)):
         # the two models alternate, so that a slow spell of a shared machine hits both
         for rep in range(a.repeat):
             of = f" (repeat {rep + 1} of {a.repeat})" if a.repeat > 1 else ""
@@ -339,7 +345,11 @@ def main(argv: list[str] | None = None) -> int:
             if size in ref_sizes:
                 _progress(f"mesa-ref: {size:,} households, {a.years} years{of} ...")
                 _keep_best(ref, size, run_reference(a.python, ref_dir, size, a.years, a.seed))
-        records += [d[size] for d in (emig, ref) if size in d]
+            if size in full_sizes:
+                _progress(f"mesa-full-ref: {size:,} households, {a.years} years{of} ...")
+                _keep_best(full, size, run_reference(a.python, ref_dir, size, a.years, a.seed,
+                                                     FULL_REF_SCRIPT, "mesa-full-ref"))
+        records += [d[size] for d in (emig, ref, full) if size in d]
     if a.national:
         _progress(f"emigsim national (scale 1): {a.years} years ({FIRST_YEAR}-{end}); "
                   "this takes a while ...")
@@ -364,6 +374,13 @@ def main(argv: list[str] | None = None) -> int:
         for r in rat:
             print(f"  {r['households']:>10,} households: {r['ratio']:6.2f}x   "
                   f"(peak RSS ratio {r['memory_ratio']:.2f})")
+    rat_full = ratios(emig, full)
+    if rat_full:
+        print("\nemigsim / like-for-like reference mesa_full_ref.py (households and persons as "
+              "agents):")
+        for r in rat_full:
+            print(f"  {r['households']:>10,} households: {r['ratio']:6.2f}x   "
+                  f"(peak RSS ratio {r['memory_ratio']:.2f})")
     if ref_note:
         print(f"\nNote: {ref_note}")
     if national:
@@ -380,7 +397,8 @@ def main(argv: list[str] | None = None) -> int:
             "years": a.years, "start": FIRST_YEAR, "end": end, "seed": a.seed,
             "repeat": a.repeat,
             "emigsim": list(emig.values()), "reference": list(ref.values()),
-            "ratios": rat, "national": national, "reference_note": ref_note,
+            "ratios": rat, "ratios_full_reference": rat_full, "national": national,
+            "reference_note": ref_note, "full_reference": list(full.values()),
             "reference_dir": str(ref_dir), "machine": info,
         }
         a.out.parent.mkdir(parents=True, exist_ok=True)
