@@ -463,8 +463,9 @@ def choices(series: pd.DataFrame, ax: Axes | Sequence[Axes] | None = None,
         handles, labels = target.get_legend_handles_labels()
         if handles and pairs and n_rep > 1:
             handles.append(Patch(color="0.5", alpha=0.25, linewidth=0))
-            labels.append(f"lines: median of {n_rep} replicates; "
-                          f"bands: {round((hi - lo) * 100)}% of replicates")
+            # two short lines: one long label would run out of the narrow panel
+            labels.append(f"median of {n_rep} replicates,\n"
+                          f"band {round((hi - lo) * 100)}% of them")
         if handles:
             # staying, the fourth choice, heads the legend of the flows
             legend_title = stay if target is flows_ax and stay else None
