@@ -53,7 +53,7 @@ from functools import cache
 import numpy as np
 
 from model import datasets
-from model.params import suggest
+from model.params import RowError, describe, suggest
 
 __all__ = ["Driver", "Projection", "Drivers", "DriverError", "DRIVERS", "PROJECTIONS", "HOLD",
            "HORIZON", "TREND_YEARS", "POSITIVE_FLOOR_SHARE", "parse_projection", "project",
@@ -74,25 +74,16 @@ REGENERATE = ('.venv/bin/python -c "import model.drivers as d; '
 _KINDS = {"positive": "a number > 0", "nonnegative": "a number >= 0", "signed": "a number"}
 
 
-class DriverError(ValueError):
-    """A ``[drivers]`` row is invalid.
+class DriverError(RowError):
+    """A ``[drivers]`` row is invalid (the key is inside the table, e.g. ``ladder.years``).
 
-    ``key`` is the key inside the table (e.g. ``"ladder.years"``), ``problem`` what is wrong,
-    ``allowed`` what would be accepted and ``hint`` an optional ``"; did you mean ..."``. The
-    scenario loader adds the file and the ``drivers.`` prefix.
+    The scenario loader adds the file and the ``drivers.`` prefix.
 
     Examples
     --------
     >>> str(DriverError("ladder.years", "= 1 is too few", "2 to 15"))
     "key 'ladder.years' = 1 is too few; allowed: 2 to 15"
     """
-
-    def __init__(self, key: str, problem: str, allowed: str, hint: str = ""):
-        self.key = key
-        self.problem = problem
-        self.allowed = allowed
-        self.hint = hint
-        super().__init__(f"key '{key}' {problem}; allowed: {allowed}{hint}")
 
 
 @dataclass(frozen=True)
@@ -307,10 +298,6 @@ def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _describe(value: object) -> str:
-    return f"{type(value).__name__} {value!r}"
-
-
 def _range_text(d: Driver) -> str:
     if d.ceiling is not None:
         return f"a number from 0 to {d.ceiling:g}"
@@ -328,7 +315,7 @@ def _check_value(d: Driver, value: object, key: str) -> float | tuple[float, ...
     out = []
     for v in items:
         if not _number(v):
-            raise DriverError(key, f"must be a number, not {_describe(v)}", allowed)
+            raise DriverError(key, f"must be a number, not {describe(v)}", allowed)
         v = float(v)
         bad = (not math.isfinite(v) or (d.kind == "positive" and v <= 0)
                or (d.kind == "nonnegative" and v < 0)
@@ -373,7 +360,7 @@ def parse_projection(name: str, row: object) -> Projection:
     d = DRIVERS[name]
     shape = '{ projection = "hold" | "trend" | "growth" | "path", ... }'
     if not isinstance(row, dict):
-        raise DriverError(name, f"must be a table, not {_describe(row)}", shape)
+        raise DriverError(name, f"must be a table, not {describe(row)}", shape)
     rule = row.get("projection")
     if rule is None:
         raise DriverError(f"{name}.projection", "is missing", ", ".join(PROJECTIONS))
@@ -399,7 +386,7 @@ def parse_projection(name: str, row: object) -> Projection:
                    f"a whole number of observed years from 2 to {n_obs} (default {TREND_YEARS})")
         if not isinstance(years, int) or isinstance(years, bool):
             raise DriverError(f"{name}.years", f"must be a whole number, not "
-                              f"{_describe(years)}", allowed)
+                              f"{describe(years)}", allowed)
         if not 2 <= years <= n_obs:
             raise DriverError(f"{name}.years", f"= {years} is not a number of observed years "
                               f"of {name} to fit a trend on", allowed)
@@ -410,7 +397,7 @@ def parse_projection(name: str, row: object) -> Projection:
         if rate is None:
             raise DriverError(f"{name}.rate", "is missing", allowed)
         if not _number(rate):
-            raise DriverError(f"{name}.rate", f"must be a number, not {_describe(rate)}",
+            raise DriverError(f"{name}.rate", f"must be a number, not {describe(rate)}",
                               allowed)
         if not math.isfinite(rate) or rate <= -1:
             raise DriverError(f"{name}.rate", f"= {rate} is not a growth rate", allowed)
@@ -421,7 +408,7 @@ def parse_projection(name: str, row: object) -> Projection:
         raise DriverError(f"{name}.values", "is missing", allowed)
     if not isinstance(values, dict) or not values:
         raise DriverError(f"{name}.values", f"must be a non-empty table, not "
-                          f"{_describe(values)}", allowed)
+                          f"{describe(values)}", allowed)
     path = []
     for key, value in values.items():
         where = f"{name}.values.{key}"
@@ -452,7 +439,7 @@ def parse_drivers(table: object) -> dict[str, Projection]:
     model.drivers.DriverError: key 'ladr' is not a driver; ... did you mean 'ladder'?
     """
     if not isinstance(table, dict):
-        raise DriverError("", f"must be a table, not {_describe(table)}",
+        raise DriverError("", f"must be a table, not {describe(table)}",
                           "a [drivers] table of name = { projection = ... }")
     return {name: parse_projection(name, row) for name, row in table.items()}
 

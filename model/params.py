@@ -258,6 +258,38 @@ class Param:
         return self.source.startswith("assumption")
 
 
+def describe(value: object) -> str:
+    """The type and value of a bad input, for error messages.
+
+    Examples
+    --------
+    >>> describe(True)
+    'bool True'
+    """
+    return f"{type(value).__name__} {value!r}"
+
+
+class RowError(ValueError):
+    """A key of a table row in an input file is invalid (the file is named by the caller).
+
+    ``key`` is the key inside the row, ``problem`` what is wrong, ``allowed`` what would be
+    accepted and ``hint`` an optional ``"; did you mean ..."``. The drivers and the
+    interventions raise subclasses; the scenario loader adds the file and the row.
+
+    Examples
+    --------
+    >>> str(RowError("uptake", "= 2 is outside [0, 1]", "a share from 0 to 1"))
+    "key 'uptake' = 2 is outside [0, 1]; allowed: a share from 0 to 1"
+    """
+
+    def __init__(self, key: str, problem: str, allowed: str, hint: str = ""):
+        self.key = key
+        self.problem = problem
+        self.allowed = allowed
+        self.hint = hint
+        super().__init__(f"key '{key}' {problem}; allowed: {allowed}{hint}")
+
+
 class ParamError(ValueError):
     """A parameter override is unknown, of the wrong type or out of bounds.
 

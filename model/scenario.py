@@ -52,7 +52,7 @@ from model.interventions import (
     parse_intervention,
     unreachable_in_2012,
 )
-from model.params import REGISTRY, ParamError, defaults, suggest, validate_params
+from model.params import REGISTRY, ParamError, defaults, describe, suggest, validate_params
 
 __all__ = ["Scenario", "ScenarioError", "DEFAULT_SCALE", "FIRST_YEAR", "LAST_YEAR", "load_scenario",
            "check_year", "check_scale", "check_window", "check_intervention_windows",
@@ -179,17 +179,6 @@ def input_error(where: str, key: str | None, problem: str, allowed: str,
     """
     head = f"{where}: key '{key}' {problem}" if key is not None else f"{where}: {problem}"
     return ScenarioError(" ".join(f"{head}; allowed: {allowed}{hint}".splitlines()))
-
-
-def describe(value: object) -> str:
-    """The type and value of a bad input, for error messages.
-
-    Examples
-    --------
-    >>> describe(True)
-    'bool True'
-    """
-    return f"{type(value).__name__} {value!r}"
 
 
 def check_year(value: object, key: str, where: str) -> int:

@@ -231,8 +231,14 @@ def test_non_uniform_priors_by_hand():
     norm = Param("n", 1.0, (0.0, 2.0), "1", "d", "assumption: n", prior=("normal", 1.0, 0.5))
     ppf = norm.prior_dist().ppf(np.array([0.0, 0.5, 1.0]))
     assert ppf.tolist() == pytest.approx([0.0, 1.0, 2.0])
-    # Phi(1) of the untruncated normal lies closer to mu once truncated at 2 sigma
-    assert 1.0 < norm.prior_dist().ppf(0.8413) < 1.5
+    # truncated at 2 sigma: ppf(q) = mu + sigma * Phi^-1(Phi(-2) + q (Phi(2) - Phi(-2))),
+    # closer to mu than the untruncated mu + sigma = 1.5
+    from scipy.stats import norm as std_normal
+
+    lo, hi = std_normal.cdf(-2.0), std_normal.cdf(2.0)
+    want = 1.0 + 0.5 * std_normal.ppf(lo + 0.8413 * (hi - lo))
+    assert norm.prior_dist().ppf(0.8413) == pytest.approx(want, rel=1e-9)
+    assert want < 1.5
     assert norm.prior_dist().describe() == "normal(1, 0.5)"
 
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Lever", "LEVERS", "ALTERNATIVES", "SWITCHES", "InterventionError", "describe"]
+from model.params import RowError
+
+__all__ = ["Lever", "LEVERS", "ALTERNATIVES", "SWITCHES", "InterventionError"]
 
 ALTERNATIVES = ("emigrate", "labour", "study", "stay")
 """Alternatives of the household decision a lever may name (``stay`` is the reference)."""
@@ -88,33 +90,13 @@ LEVERS: dict[str, Lever] = {lever.name: lever for lever in _LEVERS}
 """Every lever type by its key."""
 
 
-class InterventionError(ValueError):
-    """An intervention row is invalid.
+class InterventionError(RowError):
+    """An intervention row is invalid (the key is the row's, e.g. ``target.region``).
 
-    ``key`` is the row key (e.g. ``"target.region"``), ``problem`` what is wrong, ``allowed``
-    what would be accepted and ``hint`` an optional ``"; did you mean ..."``. The scenario
-    loader adds the file and the row number.
+    The scenario loader adds the file and the row number.
 
     Examples
     --------
     >>> str(InterventionError("uptake", "= 2 is outside [0, 1]", "a share from 0 to 1"))
     "key 'uptake' = 2 is outside [0, 1]; allowed: a share from 0 to 1"
     """
-
-    def __init__(self, key: str, problem: str, allowed: str, hint: str = ""):
-        self.key = key
-        self.problem = problem
-        self.allowed = allowed
-        self.hint = hint
-        super().__init__(f"key '{key}' {problem}; allowed: {allowed}{hint}")
-
-
-def describe(value: object) -> str:
-    """The type and value of a bad input, for error messages.
-
-    Examples
-    --------
-    >>> describe("x")
-    "str 'x'"
-    """
-    return f"{type(value).__name__} {value!r}"

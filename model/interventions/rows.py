@@ -41,9 +41,9 @@ import math
 import re
 from dataclasses import dataclass, field, replace
 
-from model.interventions.registry import LEVERS, SWITCHES, InterventionError, describe
+from model.interventions.registry import LEVERS, SWITCHES, InterventionError
 from model.interventions.targets import Target, parse_target
-from model.params import suggest
+from model.params import describe, suggest
 
 __all__ = ["Intervention", "parse_intervention", "ROW_KEYS", "NAME_RE", "DESIGN_FIELDS",
            "with_design_value"]

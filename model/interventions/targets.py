@@ -32,8 +32,8 @@ from typing import NamedTuple
 import numpy as np
 
 from model import datasets
-from model.interventions.registry import InterventionError, describe
-from model.params import suggest
+from model.interventions.registry import InterventionError
+from model.params import describe, suggest
 
 __all__ = ["Target", "HouseholdAttributes", "parse_target", "unreachable_in_2012",
            "TARGET_KEYS", "EDUCATION_LEVELS", "REGION_GROUPS", "HEAD_AGES_2012"]
