@@ -319,3 +319,14 @@ def test_sensitivity_designs_keep_the_registry_defaults(shipped_small):
         for name in DRAWS[0]:
             if name not in varied:
                 assert s.scenario.params[name] == defaults()[name], name
+
+
+def test_sensitivity_run_ids_do_not_depend_on_the_posterior_file(monkeypatch, tmp_path):
+    from model.analysis.design import experiment_specs
+    from model.analysis.experiment import load_experiment
+
+    exp = load_experiment(ROOT / "experiments" / "morris_screening.toml")
+    monkeypatch.setattr(mp, "default_posterior_path", lambda: tmp_path / "absent.csv")
+    without = [s.run_id for s in experiment_specs(exp)[:6]]
+    monkeypatch.setattr(mp, "default_posterior_path", lambda: SMALL)
+    assert [s.run_id for s in experiment_specs(exp)[:6]] == without
