@@ -11,6 +11,9 @@ draw (an equally weighted sample, as a calibration writes it)::
 parameter of :data:`model.params.REGISTRY` and every value lies inside its bounds (whole
 numbers for ``int`` and ``year`` parameters), so a draw is always a valid parameter set.
 Parameters the file does not name keep their registry defaults.
+The rows must be in random order (a shuffled sample, as an ABC-SMC population resampled
+to equal weights is): a batch of ``R`` replicates uses the first ``R`` rows, so a file
+sorted by any parameter or by distance would give biased bands.
 
 How runs use it (:func:`model.runs.batch.replicate_specs`):
 
