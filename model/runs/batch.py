@@ -1,9 +1,11 @@
 """Run specifications: what one run of a batch is, its id, and how a worker runs it.
 
 A run is a model (``emigsim``, or ``ishigami`` for the analytic check of the sensitivity
-pipeline), a resolved scenario with any design-point values applied, and a seed. Its id
-hashes the code version, the resolved scenario, the design values and the seed, so a
-re-run of the same batch recognises what it has already done.
+pipeline), a resolved scenario with any design-point values (or posterior draw) applied,
+and a seed. Its id hashes the code version, the resolved scenario, the design values and
+the seed, and for a run made with a posterior that file's sha256 and the draw index, so a
+re-run of the same batch recognises what it has already done and a store made without
+the posterior (or with another one) is not silently resumed with it.
 
 Examples
 --------
@@ -32,6 +34,7 @@ import pandas as pd
 from model.core.rng import replicate_seed
 from model.interventions import with_design_value
 from model.params import validate_params
+from model.posterior import Posterior, apply_draw
 from model.scenario import Scenario
 
 __all__ = ["RunSpec", "code_version", "make_run_id", "replicate_specs", "design_specs",
@@ -127,6 +130,9 @@ class RunSpec:
         Values of the varied parameters at this point (empty without a design).
     model : str
         A key of :data:`MODELS`.
+    draw : int, optional
+        Index of the posterior draw whose values ``scenario.params`` holds (None: no
+        posterior, the scenario's own values).
     reducer : str or callable, optional
         What the worker returns instead of the run's rows: ``reducer(rows, model)``, called
         in the worker on the run's own ``year, metric, group, value`` frame and on the
@@ -154,6 +160,7 @@ class RunSpec:
     design: dict = field(default_factory=dict)
     model: str = "emigsim"
     reducer: str | Callable | None = field(default=None, compare=False)
+    draw: int | None = None
 
 
 IDENTITY_FREE_KEYS = ("name", "description", "source", "overrides")
@@ -179,45 +186,72 @@ def numeric_identity(scenario: Scenario) -> dict:
     return {k: v for k, v in scenario.resolved().items() if k not in IDENTITY_FREE_KEYS}
 
 
-def make_run_id(model: str, scenario: Scenario, design: dict, seed: int, point: int = 0) -> str:
+def make_run_id(model: str, scenario: Scenario, design: dict, seed: int, point: int = 0,
+                posterior: tuple[str, int] | None = None) -> str:
     """Stable id of a run.
 
     The design point's index is part of the id: under common random numbers a design that
     visits the same values twice (a Morris grid) has two runs with equal results, and each
-    point keeps its own row in the store.
+    point keeps its own row in the store. ``posterior`` is ``(sha256 of the posterior
+    file, draw index)`` for a run made with a posterior: a new posterior file makes new
+    runs even where a scenario's explicit values leave the parameters unchanged. Without
+    one the payload is what it was before posteriors existed, so stores made with the
+    registry defaults keep their ids.
 
     Examples
     --------
     >>> s = Scenario(scale=100)
     >>> make_run_id("emigsim", s, {}, 1) == make_run_id("emigsim", s, {}, 1)
     True
+    >>> make_run_id("emigsim", s, {}, 1) == make_run_id("emigsim", s, {}, 1,
+    ...                                                 posterior=("ab", 0))
+    False
     """
-    payload = json.dumps({"code": code_version(), "model": model,
-                          "scenario": numeric_identity(scenario),
-                          "design": design, "seed": int(seed), "point": int(point)},
-                         sort_keys=True, default=float)
+    identity = {"code": code_version(), "model": model, "scenario": numeric_identity(scenario),
+                "design": design, "seed": int(seed), "point": int(point)}
+    if posterior is not None:
+        identity["posterior"] = {"sha256": str(posterior[0]), "draw": int(posterior[1])}
+    payload = json.dumps(identity, sort_keys=True, default=float)
     return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
 def replicate_specs(scenario: Scenario, seed: int, replicates: int,
-                    point: int = 0) -> list[RunSpec]:
+                    point: int = 0, posterior: Posterior | None = None) -> list[RunSpec]:
     """Specs of ``replicates`` replicates of one scenario (seeds as :func:`model.run`).
 
     ``point`` is the scenario's place in a comparison: two scenarios of a comparison that
     happen to be equal in every number still get runs of their own (their ids differ by
     the point), while renaming a scenario keeps its runs.
 
+    With a ``posterior``, replicate ``r`` (0-based) takes draw ``r mod n_draws``
+    (:mod:`model.posterior`): its values replace the registry defaults, except for the
+    parameters the scenario sets explicitly, which win. The draw depends on ``r`` only, so
+    every scenario of a comparison gets the same draw for the same replicate. Without one
+    (the default here; :func:`model.runs.batches.run_scenarios` picks the shipped one) the
+    scenario runs as it is.
+
     Examples
     --------
     >>> a, b = replicate_specs(Scenario(), 1, 1), replicate_specs(Scenario(), 1, 1, point=1)
     >>> a[0].seed == b[0].seed, a[0].run_id == b[0].run_id
     (True, False)
+    >>> from pathlib import Path
+    >>> post = Posterior(Path("p.csv"), "ab", ("age_peak",), ((30.0,), (40.0,)))
+    >>> [(s.draw, s.scenario.params["age_peak"]) for s in replicate_specs(
+    ...     Scenario(), 1, 3, posterior=post)]
+    [(0, 30.0), (1, 40.0), (0, 30.0)]
     """
     out = []
     for r in range(replicates):
         s = replicate_seed(seed, r)
-        out.append(RunSpec(make_run_id("emigsim", scenario, {}, s, point), scenario, s,
-                           r + 1, point))
+        if posterior is None:
+            out.append(RunSpec(make_run_id("emigsim", scenario, {}, s, point), scenario, s,
+                               r + 1, point))
+            continue
+        d = posterior.index(r)
+        sc = apply_draw(scenario, posterior.draw(r), f"{posterior.path}, draw {d}")
+        out.append(RunSpec(make_run_id("emigsim", sc, {}, s, point, (posterior.sha256, d)),
+                           sc, s, r + 1, point, draw=d))
     return out
 
 
@@ -232,6 +266,11 @@ def design_specs(scenario: Scenario, points: list[dict], seed: int, replicates: 
     For ``emigsim`` the point's values are validated and applied to the scenario: a
     parameter name to its ``params``, ``interventions.<name>.magnitude`` (or ``.uptake``)
     to that intervention row.
+
+    No posterior: the parameters a design does not vary keep the scenario's values (the
+    registry defaults unless the scenario sets them), so sensitivity indices describe the
+    model around one documented reference point, and replicate noise is not mixed with
+    parameter draws (experiments/README.md).
 
     Examples
     --------

@@ -11,6 +11,12 @@ functions and the commands give identical tables and write identical folders:
   (:func:`model.runs.execution.execute`) into a resumable store, ``OUT/store`` or, without
   an output folder, a temporary one.
 
+Both take the posterior (:mod:`model.posterior`) by default: replicate ``r`` of every
+scenario runs with posterior draw ``r mod n_draws`` (parameters a scenario sets itself
+win), so bands include parameter uncertainty and comparisons stay paired;
+``posterior=None`` (``--no-posterior``) runs the registry defaults. While the shipped
+posterior file does not exist, runs use the registry defaults with a notice.
+
 Examples
 --------
 >>> import model as em
@@ -23,11 +29,13 @@ from __future__ import annotations
 
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from model.posterior import Posterior, PosteriorNotice, apply_draw, resolve_posterior, wrap_notice
 from model.runs.batch import RunSpec, replicate_specs
 from model.runs.execution import (
     BatchInterrupted,
@@ -142,8 +150,9 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
                   workers: int | None = None, scheduler: str | None = None,
                   out: str | Path | None = None, fresh: bool = False, progress: bool = False,
                   argv: Sequence[str] | None = None, accept_long: bool = False,
-                  on_start: Callable[[BatchEstimate | None], None] | None = None
-                  ) -> BatchOutcome:
+                  on_start: Callable[[BatchEstimate | None], None] | None = None,
+                  posterior: str | Path | Posterior | None = "default",
+                  on_notice: Callable[[str], None] | None = None) -> BatchOutcome:
     """Run scenarios (paired replicates), optionally writing an output folder.
 
     Parameters
@@ -175,6 +184,18 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
     on_start : callable, optional
         Called once everything is checked, just before the first thing is written, with
         the batch's :class:`~model.runs.sizing.BatchEstimate` (None for the single run).
+    posterior : "default", None, path or Posterior
+        Parameter draws of the replicates (:func:`model.posterior.resolve_posterior`):
+        ``"default"`` the shipped posterior (registry defaults, with a notice, while its
+        file is missing), None the registry defaults, or another posterior file. Replicate
+        ``r`` of every scenario takes draw ``r mod n_draws``; parameters a scenario sets
+        explicitly win over the draw. ``results.info["posterior"]`` (and the manifest)
+        records the file, its sha256, its number of draws and the draws used, or why
+        there was none.
+    on_notice : callable, optional
+        Receives each one-line notice (no posterior file yet, more replicates than
+        draws) just before ``on_start``; default: a :class:`~model.posterior.PosteriorNotice`
+        warning.
 
     Returns
     -------
@@ -185,7 +206,8 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
     Raises
     ------
     model.runs.outputs.OutputFolderError, model.runs.store.StoreConflictError, ValueError
-        Before any run.
+        Before any run (a :class:`~model.posterior.PosteriorError`, a ValueError, for a
+        posterior file that is missing or invalid).
     model.runs.scheduler.SchedulerError, model.runs.sizing.BatchSizeError
         Before anything is written: the scheduler cannot be used, or the batch (estimated
         before its run list is built) does not fit or takes too long.
@@ -202,17 +224,34 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
     out = None if out is None else Path(out)
     if out is not None:
         check_output_folder(out, kind="run" if len(scenarios) == 1 else "compare")
+    post, none_text, notice = resolve_posterior(posterior)
+    notices = [n for n in (notice, post and wrap_notice(post, replicates)) if n]
+    # what the manifest records: the posterior and the draw of each replicate (the same
+    # for every scenario), or why there was none
+    record = post.record([post.index(r) for r in range(replicates)]) if post else none_text
+
+    def started(estimate: BatchEstimate | None) -> None:
+        for text in notices:
+            if on_notice is not None:
+                on_notice(text)
+            else:
+                warnings.warn(text, PosteriorNotice, stacklevel=4)
+        if on_start is not None:
+            on_start(estimate)
+
     has_store = out is not None and has_batch_store(out)
     if len(scenarios) == 1 and replicates == 1 and not scheduler \
             and not (has_store and not fresh):
-        if on_start is not None:
-            on_start(None)
+        # the single run's draw, checked before anything is written
+        single = apply_draw(scenarios[0], post.draw(0), f"{post.path}, draw 0") \
+            if post else scenarios[0]
+        started(None)
         aside = None
         if has_store:  # fresh: the single run replaces the batch; its store goes aside
             assert out is not None
             aside = set_aside(out / "store", on_aside=lambda p: claim_output_folder(
                 out, "run", folders=[p.name]))
-        return _run_single(scenarios[0], seed, out, progress, argv, aside)
+        return _run_single(scenarios[0], single, seed, out, progress, argv, record, aside)
     # the batch is sized, and the scheduler reached, before its run list is built or
     # anything is written
     example = RunSpec("estimate", scenarios[0], 1, 1)
@@ -221,14 +260,17 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
                   progress=False) as ex:
         est = plan_batch(ex, example, n_runs, out if out is not None else
                          Path(tempfile.gettempdir()), accept_long=accept_long)
-        if on_start is not None:
-            on_start(est)
+        # every replicate's draw is applied (and checked) before anything is written
+        specs = [s for i, sc in enumerate(scenarios)
+                 for s in replicate_specs(sc, seed, replicates, point=i, posterior=post)]
+        started(est)
         if out is not None:
-            return _run_batch(scenarios, seed, replicates, ex, out, fresh, progress, argv)
+            return _run_batch(scenarios, specs, seed, replicates, ex, out, fresh, progress,
+                              argv, record)
         try:
             with tempfile.TemporaryDirectory(prefix="emigsim-store-") as tmp:
-                outcome = _run_batch(scenarios, seed, replicates, ex, Path(tmp), False,
-                                     progress, argv, write=False)
+                outcome = _run_batch(scenarios, specs, seed, replicates, ex, Path(tmp), False,
+                                     progress, argv, record, write=False)
         except BatchInterrupted as exc:  # its store was temporary: nothing is kept
             raise KeyboardInterrupt(f"interrupted after {exc.done} of {exc.total} runs; "
                                     "without an output folder nothing is kept") from None
@@ -236,12 +278,15 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
     return outcome
 
 
-def _run_single(scenario: Scenario, seed: int, out: Path | None, progress: bool,
-                argv: Sequence[str], aside: Path | None = None) -> BatchOutcome:
+def _run_single(scenario: Scenario, used: Scenario, seed: int, out: Path | None,
+                progress: bool, argv: Sequence[str], record: dict | str,
+                aside: Path | None = None) -> BatchOutcome:
+    """One replicate in this process: ``used`` is ``scenario`` with its draw applied."""
     from model.runs.runner import run as run_here
 
     started = datetime.now(UTC)
-    results = run_here(scenario, seed=seed, replicates=1, progress=progress)
+    results = run_here(used, seed=seed, replicates=1, progress=progress)
+    results.info["posterior"] = record
     ended = datetime.now(UTC)
     written = None
     if out is not None:
@@ -253,13 +298,11 @@ def _run_single(scenario: Scenario, seed: int, out: Path | None, progress: bool,
     return BatchOutcome(results, written=written)
 
 
-def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, executor: Executor,
-               out: Path, fresh: bool, progress: bool, argv: Sequence[str],
-               write: bool = True) -> BatchOutcome:
+def _run_batch(scenarios: list[Scenario], specs: list[RunSpec], seed: int, replicates: int,
+               executor: Executor, out: Path, fresh: bool, progress: bool,
+               argv: Sequence[str], record: dict | str, write: bool = True) -> BatchOutcome:
     started = datetime.now(UTC)
     scenario = scenarios[0]
-    specs = [s for i, sc in enumerate(scenarios)
-             for s in replicate_specs(sc, seed, replicates, point=i)]
     kind = "run" if len(scenarios) == 1 else "compare"
     # the marker lists store/ (and an old store --fresh moves aside) before they change
     claim = (lambda p: claim_output_folder(out, "batch", folders=["store", p.name])) \
@@ -276,13 +319,13 @@ def _run_batch(scenarios: list[Scenario], seed: int, replicates: int, executor: 
     executor.close()  # the workers are not needed to read and write the results
     if not report.complete:
         return BatchOutcome(None, report, store.path, set_aside=store.replaced)
-    n_households, n_persons = population_size(scenario, specs[0].seed)
+    n_households, n_persons = population_size(specs[0].scenario, specs[0].seed)
     batch = {"total": report.total, "done": report.done, "skipped": report.skipped,
              "failed": report.failed}
     info = {"n_households": n_households, "n_persons": n_persons, "scale": scenario.scale,
             "replicate_seeds": [s.seed for s in specs],
             "runtime_s": round((datetime.now(UTC) - started).total_seconds(), 3),
-            "batch": batch}
+            "batch": batch, "posterior": record}
     # the labels are this batch's names: a run stored under another name is the same run
     results = ResultSet.from_store(store, [s.run_id for s in specs],
                                    [sc.name for sc in scenarios], info,
@@ -309,7 +352,8 @@ def _results(outcome: BatchOutcome) -> ResultSet:
 def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicates: int = 1,
         workers: int | None = None, scheduler: str | None = None,
         out: str | Path | None = None, fresh: bool = False,
-        progress: bool = False, accept_long: bool = False) -> ResultSet:
+        progress: bool = False, accept_long: bool = False,
+        posterior: str | Path | Posterior | None = "default") -> ResultSet:
     """Run ``replicates`` replicates of a scenario, as ``emigsim run`` does.
 
     Parameters
@@ -336,6 +380,11 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
     accept_long : bool
         Start a batch estimated to take more than 24 hours anyway (see
         :mod:`model.runs.sizing`).
+    posterior : "default", None, str or Path
+        ``"default"``: replicate ``r`` takes draw ``r mod n_draws`` of the shipped
+        posterior (:mod:`model.posterior`; the registry defaults, with a notice, while its
+        file does not exist); None: the registry defaults (``--no-posterior``); a path:
+        that posterior file. Parameters the scenario sets explicitly win over the draw.
 
     Returns
     -------
@@ -358,20 +407,21 @@ def run(scenario: Scenario | str | Path = "baseline", *, seed: int = 1, replicat
     """
     outcome = run_scenarios([_scenario(scenario)], seed=seed, replicates=replicates,
                             workers=workers, scheduler=scheduler, out=out, fresh=fresh,
-                            progress=progress, accept_long=accept_long)
+                            progress=progress, accept_long=accept_long, posterior=posterior)
     return _results(outcome)
 
 
 def compare(scenarios: Sequence[Scenario | str | Path], *, seed: int = 1, replicates: int = 5,
             workers: int | None = None, scheduler: str | None = None,
             out: str | Path | None = None, fresh: bool = False,
-            progress: bool = False, accept_long: bool = False) -> ResultSet:
+            progress: bool = False, accept_long: bool = False,
+            posterior: str | Path | Posterior | None = "default") -> ResultSet:
     """Run several scenarios with paired replicates, as ``emigsim compare`` does.
 
-    Replicate ``r`` of every scenario uses the same seed (common random numbers), so
-    :meth:`ResultSet.paired_differences` isolates each scenario's effect from the draw's.
-    Parameters as :func:`run`; the first scenario is the reference. With ``out`` the
-    folder also holds ``differences.csv``.
+    Replicate ``r`` of every scenario uses the same seed (common random numbers) and the
+    same posterior draw, so :meth:`ResultSet.paired_differences` isolates each scenario's
+    effect from the draw's. Parameters as :func:`run`; the first scenario is the
+    reference. With ``out`` the folder also holds ``differences.csv``.
 
     Examples
     --------
@@ -389,5 +439,5 @@ def compare(scenarios: Sequence[Scenario | str | Path], *, seed: int = 1, replic
         raise ValueError("compare needs at least two scenarios")
     outcome = run_scenarios(scs, seed=seed, replicates=replicates, workers=workers,
                             scheduler=scheduler, out=out, fresh=fresh, progress=progress,
-                            accept_long=accept_long)
+                            accept_long=accept_long, posterior=posterior)
     return _results(outcome)

@@ -165,7 +165,10 @@ def build_manifest(scenario: Scenario, results: Any, argv: Sequence[str], starte
         series with its last observed year and the projection after it), ``seed``,
         ``replicates``, ``replicate_seeds``, ``n_households``, ``n_persons``, ``scale``, ``runtime_s``,
         ``versions``, ``git_commit``, ``git_dirty``, ``command``, ``cwd``, ``platform``,
-        ``started``, ``ended``, plus ``extra``.
+        ``started``, ``ended``, ``posterior`` (``path``, ``sha256``, ``n_draws``,
+        ``parameters`` and ``draws``, the draw of each replicate, the same for every
+        scenario; or a text saying why there was none, e.g. ``"none (file missing)"``;
+        ``scenario`` holds the scenario's own values, before any draw), plus ``extra``.
 
     Examples
     --------
@@ -203,6 +206,7 @@ def build_manifest(scenario: Scenario, results: Any, argv: Sequence[str], starte
         "platform": platform.platform(),
         "started": started.isoformat(),
         "ended": ended.isoformat(),
+        "posterior": info.get("posterior"),
     }
     manifest.update(extra or {})
     return to_jsonable(manifest)

@@ -98,6 +98,19 @@ def _batch_options(parser: argparse.ArgumentParser, what: str) -> None:
                             "of resuming it")
 
 
+def _posterior_options(parser: argparse.ArgumentParser) -> None:
+    """--posterior and --no-posterior, shared by run and compare."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--posterior", metavar="FILE",
+                       help="posterior CSV whose draw r replicate r takes (default: the "
+                            "shipped calibration/posterior/kz_2012_2018.csv, or the registry "
+                            "defaults while it does not exist); parameters the scenario sets "
+                            "win over the draw")
+    which.add_argument("--no-posterior", action="store_true",
+                       help="run the registry defaults (and the scenario's own values) "
+                            "instead of posterior draws")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``emigsim`` (run, sensitivity, summarize, params).
 
@@ -163,7 +176,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="real households per simulated household, > 0; 1 = full "
                           f"population (default: the scenario's, else {Scenario.scale:g})")
     run.add_argument("--quiet", action="store_true",
-                     help="no progress bar or start message (result paths are still printed)")
+                     help="no progress bar, start message or notices (result paths are "
+                          "still printed)")
+    _posterior_options(run)
     _batch_options(run, "replicates")
 
     comp = sub.add_parser(
@@ -188,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
         comp.add_argument(opt, metavar="YEAR", help=f"{opt[2:]} year for every scenario")
     comp.add_argument("--scale", metavar="K",
                       help="real households per simulated one, for every scenario")
-    comp.add_argument("--quiet", action="store_true", help="no progress bar")
+    comp.add_argument("--quiet", action="store_true",
+                      help="no progress bar, start message or notices")
+    _posterior_options(comp)
     _batch_options(comp, "comparison")
 
     sens = sub.add_parser(

@@ -32,7 +32,7 @@ from model.scenario import (
 __all__ = ["CliError", "CLI", "resolve_scenario_path", "resolve_experiment_path",
            "apply_run_options", "batch_values", "workers_option", "scheduler_option",
            "check_out", "store_conflict", "scheduler_refusal", "size_refusal", "float_option",
-           "summary_metrics", "summary_quantiles"]
+           "summary_metrics", "summary_quantiles", "posterior_option"]
 
 CLI = "command line"
 """What an error names when the bad value came from the command line."""
@@ -189,6 +189,26 @@ def batch_values(args: argparse.Namespace) -> tuple[int, int, int | None, str | 
     replicates = _at_least(_int_option(args.replicates, "--replicates", "an integer >= 1"),
                            "--replicates", 1, "an integer >= 1")
     return seed, replicates, workers_option(args), scheduler_option(args)
+
+
+def posterior_option(args: argparse.Namespace) -> str | Path | None:
+    """--posterior FILE / --no-posterior: a path, None (registry defaults) or "default".
+
+    The file itself is read and checked by :func:`model.posterior.load_posterior` before
+    anything runs (a bad one is a one-line error naming it).
+
+    Examples
+    --------
+    >>> posterior_option(argparse.Namespace(posterior=None, no_posterior=True)) is None
+    True
+    >>> posterior_option(argparse.Namespace(posterior=None, no_posterior=False))
+    'default'
+    """
+    if args.no_posterior:
+        return None
+    if args.posterior is not None:
+        return Path(args.posterior)
+    return "default"
 
 
 def workers_option(args: argparse.Namespace) -> int | None:

@@ -26,6 +26,7 @@ from model.ui.options import (
     apply_run_options,
     batch_values,
     check_out,
+    posterior_option,
     resolve_scenario_path,
     scheduler_refusal,
     size_refusal,
@@ -132,18 +133,22 @@ def _run(args: argparse.Namespace, argv: Sequence[str], scenarios: list[Scenario
     from model.runs.store import StoreConflictError
 
     out = Path(args.out)
+    notices: list[str] = []
 
     def on_start(estimate) -> None:
         # once the scheduler answered and the batch fits: a refusal stays one line
         if not args.quiet:
             print(start, file=sys.stderr)
+            for text in notices:  # no posterior file yet, or draws that wrap around
+                print(f"{PROG}: notice: {text}", file=sys.stderr)
             announce(estimate)
 
     try:
         outcome = run_scenarios(scenarios, seed=seed, replicates=replicates, workers=workers,
                                 scheduler=scheduler, out=out, fresh=args.fresh,
                                 progress=not args.quiet, argv=argv, accept_long=args.yes,
-                                on_start=on_start)
+                                on_start=on_start, posterior=posterior_option(args),
+                                on_notice=notices.append)
     except StoreConflictError as exc:
         raise store_conflict(out, exc) from None
     except SchedulerError as exc:
