@@ -38,15 +38,16 @@ RANGES = {
                    "for 2050 lie well below the former 28.4 M; natural increase about 1.4% "
                    "in 2018 falls as the population ages"),
     "tfr": (2.0, 3.3, "no TFR series in the data (only 1999 = 1.8); the issue quotes about "
-            "2.8-3.3 for the 2010s; the model's 2012-2018 values are too high (see above); "
-            "2050 below the 2010s as fertility declines with urbanisation"),
+            "2.8-3.3 for the 2010s; 2050 below the 2010s as fertility declines with "
+            "urbanisation"),
     "e0": (74.0, 81.0, "73.15 in 2018 (BNS); +2 years a decade by assumption "
            "(life_expectancy_gain_per_decade; 0-4 spans 73-86)"),
     "e0_men": (69.0, 77.0, "women minus men 9.7 years (BNS 2011, male_mortality_excess)"),
     "e0_women": (78.0, 86.0, "as e0 and the sex gap"),
-    "median_age": (28.0, 38.0, "average age 31 at the 2009 census, 32 in 2021 (data README, "
-                   "census age file); should rise slowly as fertility stays below the "
-                   "1980s and life expectancy rises, not fall"),
+    "median_age": (28.0, 38.0, "average (mean) age 31 at the 2009 census (data README, "
+                   "census age file; the synthetic 2012 mean is 31.0, its median lower); "
+                   "should rise slowly as fertility falls and life expectancy rises, not "
+                   "fall"),
     "household_size": (2.8, 4.2, "3.5-3.7 persons at the 2009 census (UN 3.496, derived "
                        "3.72); a slow fall is plausible"),
     "one_person_share": (0.08, 0.35, "no census breakdown by size in the data; one-person "
@@ -117,12 +118,11 @@ def main(argv: list[str] | None = None) -> None:
               f"fertility levels change by {P['fertility_change_per_decade']:+.0%} a decade "
               "(`fertility_change_per_decade`), life expectancy rises by "
               f"{P['life_expectancy_gain_per_decade']:g} years a decade "
-              "(`life_expectancy_gain_per_decade`). The model's TFR of 2012-2018 is above "
-              "the statistics because its synthetic women aged 15-49 are too few (3.97 "
-              "million in 2012) and its children too many (2020 age-band shares), while "
-              "births are fitted; holding the levels instead "
-              "(`fertility_change_per_decade` = 0) gives about 28 million people and a "
-              "median age of 26 in 2050. Households stay plausible through partnering "
+              "(`life_expectancy_gain_per_decade`). The 2012 age structure is built from "
+              "the births by region of 2000-2011 (ages 0-11) and a stable shape above, "
+              "solved to the regional deaths of 2012-2018 (mean age 31.0, census 2009: 31; "
+              "women 15-49 4.30 million), so the TFR fitted to the births of 2012-2018 is "
+              "about 3.0. Households stay plausible through partnering "
               "(adults living alone form couples within their region and ethnic group); "
               "their share depends on the scale (fewer matches at coarse scales).\n")
         print("| " + " | ".join(head) + " |")

@@ -308,12 +308,13 @@ _POINT_FIT = (" (point fit with calibration/point_fit.py to the targets after th
               "rebuild)")
 _P: list[Param] = [
     # --- intention stage: alternative-specific constants -------------------------------
-    Param("asc_emigrate", -7.20, (-9.0, 0.0), "utility",
+    Param("asc_emigrate", -7.25, (-9.0, 0.0), "utility",
           "Constant of the intention to emigrate permanently (vs staying).",
           _A + "set (with p_intention_persist) so that about 10% of adults intend to move "
           "abroad at the defaults "
           "(survey Jan 2019, Strategy Foundation, via CABAR 2019; kz_migration_targets.csv)"
-          + _POINT_FIT),
+          + _POINT_FIT + "; -7.20 moved to -7.25 with the 2012 age structure from births "
+          "and deaths, to hold the share intending"),
     Param("asc_labour", -4.4, (-10.0, 0.0), "utility",
           "Constant of the intention to send a working-age member abroad for work.",
           _A + "set so that new labour migrants are of the order of the EEC series "
@@ -483,11 +484,12 @@ _P: list[Param] = [
           "named drivers carry the dynamics).",
           _A + "a residual, reported in the fit"),
     # --- realisation stage ------------------------------------------------------------
-    Param("realise_emigrate", 0.0253, (0.0, 0.5), "per year",
+    Param("realise_emigrate", 0.0257, (0.0, 0.5), "per year",
           "Probability that a household whose head intends to emigrate, and whose draw of the "
           "year is emigration, leaves within the year (registered).",
           _A + "intentions (~10% of adults) far exceed yearly departures (~0.2%)"
-          + _POINT_FIT),
+          + _POINT_FIT + "; 0.0253 moved to 0.0257 with the 2012 age structure from births "
+          "and deaths, to hold the emigrants of 2012-2018 in total"),
     Param("p_intention_persist", 0.8, (0.0, 1.0), "per year",
           "Probability that an adult intending to emigrate still intends a year later.",
           _A + "no panel of intentions in the window; intentions last about five years "
@@ -602,27 +604,26 @@ _P: list[Param] = [
           "(0 holds the levels fitted to the births of 2012-2018).",
           _A + "no fertility series after 2018 may enter the project and national TFR data "
           "are one point (1999 = 1.8, kz_fertility_tfr_national.csv), so no trend can be "
-          "fitted. The model's period TFR of 2018 (about 3.6) is above the 2.8-3.3 of the "
-          "statistics (issue 11) because the synthetic 2012 population has too few women "
-          "aged 15-49 (3.97 million) and too many children (2020 age-band shares), so the "
-          "levels fitted to the births are too high for the long run; -10% a decade brings "
-          "the TFR to about 2.8 by 2050 (docs/long_run.md); 0 holds the levels (the "
-          "population then grows to about 28 million by 2050)",
+          "fitted. The model's period TFR of 2012-2018 (about 3.0-3.1, on the 2012 age "
+          "structure built from the births and deaths by region) is within the 2.8-3.3 "
+          "quoted in issue 11; -10% a decade, a gradual decline as with urbanisation, "
+          "brings it to about 2.3 by 2050 (docs/long_run.md); 0 holds the levels",
           group="context", role="context"),
-    Param("fertility_level_scale", 1.05, (0.8, 1.2), "1",
+    Param("fertility_level_scale", 1.021, (0.8, 1.2), "1",
           "Multiplier of every region's fitted fertility level (the levels reproduce the "
           "mean crude birth rate 2012-2018 on the model's women of 2012).",
           "fitted: least squares of the national births 2012-2018 (BNS, "
           "kz_births_deaths_by_region_2000_2018.csv) on the births of the baseline, 5 "
-          "replicates at scale 50 (mean 374 thousand at 1, observed 393 thousand): it makes "
-          "up for the fall of the model's women 15-49 per person over 2012-2018, whose "
-          "single years of age are spread within the 2020 bands (no single-year data)",
+          "replicates at scale 50 (calibration/fertility/fit_level_scale.py; 1.017 gave "
+          "a mean of 391.8 thousand, observed 393.4): close to 1 since the 2012 age "
+          "structure is built from the births of 2000-2011 and the deaths of 2012-2018 "
+          "(the 2020-band structure needed 1.05)",
           group="demography", role="structural"),
     Param("kazakh_fertility_ratio", 1.0, (1.0, 2.5), "1",
           "Fertility of Kazakh women relative to other women of the same region and age.",
           _A + "not identified: a least-squares fit across regions of the mean births "
-          "2012-2018 on the model's Kazakh and other women gives about 8.7 (16 regions) "
-          "and 6.2 (the 4 regions with census ethnic shares), ratios that confound the "
+          "2012-2018 on the model's Kazakh and other women gives about 8.9 (16 regions) "
+          "and 6.9 (the 4 regions with census ethnic shares), ratios that confound the "
           "ethnic differential with regional differences (12 regions share one filled "
           "ethnic mix); 1 leaves all differences to the regional levels "
           "(calibration/fertility/fit_ethnic_ratio.py)",
@@ -643,15 +644,6 @@ _P: list[Param] = [
           "Youngest age of a household head in the synthetic 2012 population.",
           _A + "heads are adults of 20 and over; other members take the rest of the age "
           "distribution (data README)", kind="int", group="population", role="structural"),
-    Param("pension_spread_years", 6.0, (4.0, 25.0), "years",
-          "Mean of the geometric spread of single years of age beyond the pension threshold "
-          "(63 men, 59 women) in the synthetic 2012 population.",
-          _A + "only the 2020 functional age groups by region and sex are shipped "
-          "(kz_population_age_groups_by_region_2020.csv); single years spread "
-          "geometrically, mean 6 years: with the regional life tables of 2012 this gives "
-          "the 2012 deaths (145 thousand expected vs 143,411 BNS; 12 gave 195 thousand "
-          "and 67 thousand persons aged 90+) (data README)", group="population",
-          role="structural"),
     Param("abroad_student_min_age", 17, (14, 22), "years",
           "Youngest age of the students placed abroad in the population of 1 January 2012.",
           _A + "the UIS outbound stock of 2011 (42,244) is placed among non-heads aged 17-24",

@@ -176,7 +176,7 @@ def test_every_parameter_has_a_role_and_every_role_is_used():
         by_role("calibrated")
 
 
-STRUCTURAL = ["max_household_size", "head_min_age", "pension_spread_years",
+STRUCTURAL = ["max_household_size", "head_min_age",
               "abroad_student_min_age", "abroad_student_max_age", "work_age_min",
               "work_age_max", "study_age_min", "study_age_max", "gompertz_a", "gompertz_b",
               "male_mortality_excess", "infant_mortality", "fertile_age_min", "fertile_age_max",
@@ -204,7 +204,6 @@ def test_the_former_constants_are_structural_with_their_values():
                            "max_household_size", "abroad_student_min_age",
                            "abroad_student_max_age")] == [18, 62, 16, 24, 16, 22, 20, 34, 16,
                                                           15, 27, 49, 20, 12, 17, 24]
-    assert d["pension_spread_years"] == 6.0
 
 
 @pytest.mark.parametrize("p", PARAMS, ids=lambda p: p.name)

@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from model import datasets
+from model.core import population
+from model.core.lifetables import life_table_params, life_tables
 from model.core.population import (
     HOME,
     LABOUR,
@@ -74,16 +76,55 @@ def test_ethnic_shares_near_census(pop):
     assert rus[north].mean() > rus[south].mean() + 0.2
 
 
-def test_age_sex_structure_matches_target(pop):
+def test_age_sex_structure_follows_births_and_deaths(pop):
     hh, pp = pop
-    groups = datasets.age_sex_groups()
-    target = groups.sum() / groups.sum().sum()
-    for s, (sex, pension_from) in enumerate((("men", 63), ("women", 59))):
-        a = pp.age[pp.sex == s]
-        got = {"child": np.sum(a <= 15), "work": np.sum((a >= 16) & (a < pension_from)),
-               "pension": np.sum(a >= pension_from)}
-        for band, count in got.items():
-            assert abs(count / pp.n - target[(sex, band)]) < 0.01, (sex, band)
+    # ages 0-11: the BNS births of 2000-2011 in each region, nearly all surviving
+    births = datasets.births_by_region()
+    for r in (datasets.REGIONS.index("South Kazakhstan"), datasets.REGIONS.index("Kostanay")):
+        expected = births.loc[2011, datasets.REGIONS[r]] / SCALE
+        got = np.sum((pp.age == 0) & (pp.region == r))
+        assert abs(got - expected) < 4 * np.sqrt(expected) + 1
+    # older ages solved to the deaths of 2012-2018: a closed projection of the structure
+    # (period tables of each year, BNS births entering at age 0) has the BNS deaths in total,
+    # region by region
+    counts, _ = population._structure(life_table_params(defaults()))
+    tables = life_tables(defaults())
+    n = np.zeros((2, 16, 121))
+    n[:, :, :101] = np.moveaxis(counts, 1, 0)
+    male = 105 / 205
+    dead = np.zeros(16)
+    for y in range(2012, 2019):
+        q = tables.period_q(y)
+        dead += (n * q).sum(axis=(0, 2))
+        alive = n * (1 - q)
+        n = np.zeros_like(n)
+        n[:, :, 1:] = alive[:, :, :-1]
+        n[:, :, 0] = births.loc[y].to_numpy(float) * np.array([[male], [1 - male]])
+    observed = datasets.deaths_by_region().loc[2012:2018].to_numpy(float).sum(axis=0)
+    np.testing.assert_allclose(dead, observed, rtol=1e-6)
+    # the north is older than the south (higher death rates at similar life expectancy)
+    old = pp.age >= 60
+    north = pp.region == datasets.REGIONS.index("North Kazakhstan")
+    south = pp.region == datasets.REGIONS.index("South Kazakhstan")
+    assert old[north].mean() > 2 * old[south].mean()
+    # the 2009 census average age was 31 years (kz_census2009_age_national.csv)
+    assert 29.5 < pp.age.mean() + 0.5 < 32.5
+
+
+def test_structure_counts_hand_case():
+    # two regions, ages 0-2, young = 1, q = 0.75 at age 2 only (survivors 1, 1, 0.5)
+    q = np.tile(np.array([0.0, 0.0, 0.75]), (2, 2, 1))
+    births = np.array([[20.0], [10.0]])
+    # region 0: 20 deaths -> 26.67 aged 2, g = 0; region 1: 80 persons over 1 : 0.5 e^-g,
+    # 12 deaths would need 16 aged 2 (g = ln 2), beyond the bracket: g stops at 0.2
+    c, g = population.structure_counts(births, np.array([100.0, 90.0]),
+                                       np.array([20.0, 12.0]), q, 0.6, young=1)
+    w = 0.5 * np.exp(-0.2)
+    np.testing.assert_allclose(c.sum(axis=1), [[20, 160 / 3, 80 / 3],
+                                               [10, 80 / (1 + w), 80 * w / (1 + w)]], rtol=1e-9)
+    np.testing.assert_allclose(g, [0.0, 0.2], atol=1e-9)
+    # sexes split by the share of boys at birth, also among the older
+    np.testing.assert_allclose(c[:, 0] / c.sum(axis=1), 0.6)
 
 
 def test_age_sex_distribution_is_a_distribution():

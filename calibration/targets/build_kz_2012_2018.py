@@ -182,6 +182,12 @@ def main(folder: Path) -> None:
                 note += ("; fitted: births come from age-specific fertility with one level "
                          "per region fitted to the mean crude birth rate 2012-2018, so the "
                          "yearly path and the national total are outputs")
+            else:
+                note += ("; fitted: the 2012 ages 12+ of each region are solved so that the "
+                         "expected deaths of the synthetic population over 2012-2018 equal "
+                         "the region's BNS deaths of 2012-2018 in total "
+                         "(model.core.population.structure_counts): the level over the "
+                         "window is an input, the yearly path is the output")
             add(year, metric, "all", "count", float(r["value"]), "persons", "full_year",
                 f"count:{COUNT_FLOOR}", OFFICIAL_REL, bd, str(n), r["source"], r["quality"],
                 note, fitted=fitted)

@@ -185,6 +185,18 @@ class LifeTables:
         w_men = self.sex_ratio / (self.sex_ratio + 100.0)
         return {"men": men, "women": women, "both": w_men * men + (1 - w_men) * women}
 
+    def period_q(self, year: int) -> np.ndarray:
+        """Yearly death probabilities of the period table of ``year``: (sex, region, age).
+
+        Examples
+        --------
+        >>> q = life_tables(Mortality()).period_q(2012)
+        >>> q.shape[:2], bool((q[0, :, 60] > q[1, :, 60]).all()), float(q[0, 0, -1])
+        ((2, 16), True, 1.0)
+        """
+        lv = self.level(year)
+        return np.stack([_q(lv, s, self.schedule) for s in (0, 1)])
+
     def death_age(self, age: np.ndarray, sex: np.ndarray, region: np.ndarray, year: int,
                   u: np.ndarray) -> np.ndarray:
         """Age of death of persons aged ``age`` in calendar ``year``, drawn with uniforms ``u``.
@@ -250,11 +262,14 @@ def _build(m: Mortality, sex_ratio: float, gain: float) -> LifeTables:
     return LifeTables(m, sex_ratio, gain, target, levels, cum, first_cohort, upper)
 
 
-def life_tables(params: dict | Mortality) -> LifeTables:
+def life_tables(params: dict | Mortality | tuple) -> LifeTables:
     """The life tables of a parameter set (or of a schedule, other settings at defaults).
 
-    Cached per distinct schedule, sex ratio and projection (the last eight).
+    ``params`` may also be the key :func:`life_table_params` returns. Cached per distinct
+    schedule, sex ratio and projection (the last eight).
     """
+    if isinstance(params, tuple) and not isinstance(params, Mortality):
+        return _build(*params)
     if isinstance(params, Mortality):
         from model.params import defaults
 

@@ -11,11 +11,15 @@ How the 2012 population is built (assumptions are listed in ``model/data/README.
 * household sizes: 1 + Poisson(mean_household_size - 1), capped at max_household_size
   (12), the last household of a region trimmed so that its persons match the official
   count exactly;
-* ages and sexes: the region's 2020 shares of children (0-15), working age and pension age
-  by sex (BNS open data), spread evenly over single years within the child and working
-  bands and geometrically (mean pension_spread_years, 12, beyond the threshold) within the
-  pension band; heads are adults of head_min_age (20) and over, other members take the
-  rest of the distribution;
+* ages and sexes (:func:`structure_counts`, data of 2000-2018 only): ages 0-11 are the
+  region's BNS births of 2000-2011 (``kz_births_deaths_by_region_2000_2018.csv``), split
+  by the sex ratio at birth and survived with the region's 2012 life table; ages 12-100
+  follow a stable shape, survivors ``l(x)`` of the 2012 table times ``exp(-g (x - 12))``,
+  scaled to the persons the children leave, with ``g`` of each region solved so that the
+  region's BNS deaths of 2012-2018 are reproduced in total by the structure's expected
+  deaths (no age table of 2009-2018 exists in the data; the 2009 census average age of 31
+  is a check: the result is 31.0); heads are adults of head_min_age (20) and over, other
+  members take the rest of the distribution;
 * education: pupils below secondary_age (16) basic, then secondary, from higher_age (22)
   by the 2009 census shares by sex;
 * ethnicity (per household): 2009 census shares by region (partly assumed, see datasets);
@@ -25,9 +29,9 @@ How the 2012 population is built (assumptions are listed in ``model/data/README.
 * abroad on 1 January 2012: students aged abroad_student_min_age-abroad_student_max_age
   (17-24) and labour migrants of working age (work_age_min-work_age_max, 18-62).
 
-The bands of the 2020 age table (0-15, 16 to the pension age, pension age 63 men and 59
-women) are definitions of that data table, and ``MAX_AGE`` is the width of its single-year
-spread; they stay constants.
+``BIRTH_COHORTS`` (the births file's years before 2012), ``DEATH_YEARS`` (its years from
+2012) and ``MAX_AGE`` (the width of the single-year table) are definitions of the data and
+the table; they stay constants.
 
 Examples
 --------
@@ -45,16 +49,17 @@ from functools import cache
 import numpy as np
 
 from model import datasets
-from model.core.lifetables import life_tables
+from model.core.lifetables import life_table_params, life_tables
 from model.core.network import draw_contacts
 from model.core.recorder import Recorder
 from model.core.rng import stream
-from model.params import REGISTRY
+from model.params import defaults
 
 __all__ = [
     "Households", "Persons", "synthesize", "add_households", "age_sex_distribution",
     "HOME", "LABOUR", "STUDY", "EMIGRATED", "DEAD", "RESIDENT", "HH_EMIGRATED", "DISSOLVED",
-    "MAX_AGE", "POPULATION_PARAMS",
+    "MAX_AGE", "POPULATION_PARAMS", "structure_counts", "age_gradient", "BIRTH_COHORTS",
+    "YOUNG_AGES", "STRUCTURE_YEAR", "DEATH_YEARS", "window_death_weight",
 ]
 
 from model.core.states import (
@@ -212,14 +217,170 @@ class Persons(_Table):
         super().__init__(capacity)
 
 
-@cache
-def age_sex_distribution(region: int,
-                         pension_spread: float = REGISTRY["pension_spread_years"].default
-                         ) -> np.ndarray:
-    """Share of a region's population by sex (rows: men, women) and single year of age.
+BIRTH_COHORTS = (2000, 2011)
+"""Birth years whose BNS births by region (``kz_births_deaths_by_region_2000_2018.csv``) give
+the persons aged 0-11 on 1 January 2012: the first and last year of that file before 2012."""
+YOUNG_AGES = BIRTH_COHORTS[1] - BIRTH_COHORTS[0] + 1
+"""Single years of age (0 to YOUNG_AGES - 1) built from the births of BIRTH_COHORTS."""
+STRUCTURE_YEAR = 2012
+"""Year of the synthetic population (1 January)."""
+DEATH_YEARS = (2012, 2018)
+"""Years of the BNS deaths by region whose total the older ages of 2012 are solved to."""
+_GRADIENT_BOUNDS = (-0.1, 0.2)  # bracket of the yearly gradient (per year of age) searched
 
-    Built from the region's 2020 functional age groups (see the module docstring);
-    ``pension_spread`` is the parameter ``pension_spread_years``.
+
+def _survivors(q: np.ndarray) -> np.ndarray:
+    """Survivors to the middle of each year of age, ``sqrt(l(x) l(x + 1))``, ``l(0) = 1``.
+
+    A person aged ``x`` on 1 January was born ``x`` to ``x + 1`` years before, so half a year
+    into age ``x`` on average.
+    """
+    lx = np.concatenate([np.ones(q.shape[:-1] + (1,)), np.cumprod(1.0 - q, axis=-1)], axis=-1)
+    return np.sqrt(lx[..., :-1] * lx[..., 1:])
+
+
+def structure_counts(births: np.ndarray, population: np.ndarray, deaths: np.ndarray,
+                     q: np.ndarray, male_share: float, young: int = YOUNG_AGES,
+                     death_weight: np.ndarray | None = None,
+                     iterations: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Persons by region, sex and single year of age, and the gradient of each region.
+
+    Parameters
+    ----------
+    births : ndarray, shape (regions, young)
+        Births of each region ``x + 1`` calendar years before the structure's year, for
+        ages ``x = 0 .. young - 1``.
+    population, deaths : ndarray, shape (regions,)
+        Persons on 1 January, and the deaths among them to be matched (during the year,
+        or over a window, see ``death_weight``).
+    q : ndarray, shape (2, regions, ages)
+        Yearly death probabilities of the year's period tables (men, women): the survivors.
+    male_share : float
+        Share of boys at birth.
+    young : int
+        Ages built from births (0 to ``young - 1``); older ages follow the stable shape.
+    death_weight : ndarray, shape (2, regions, ages), optional
+        Expected deaths per person of each age on 1 January (default ``q``: the deaths of
+        the year; :func:`window_death_weight` for a window of years).
+    iterations : int
+        Bisection steps on ``g`` (60 reach machine precision on the bracket).
+
+    Returns
+    -------
+    counts : ndarray, shape (regions, 2, ages)
+        Ages below ``young``: ``births * sex share * survivors``. Older ages: the stable
+        shape ``sex share * survivors(x) * exp(-g * (x - young))``, scaled to the persons
+        the young leave; ``g`` of each region (bisection) makes the expected deaths,
+        ``sum(counts * death_weight)``, equal ``deaths`` (within the bracket).
+    gradient : ndarray, shape (regions,)
+
+    Examples
+    --------
+    One region of 100 persons, ages 0-2, deaths only at age 2 (q = 0.75, so survivors 1,
+    1 and sqrt(0.25) = 0.5), young = 1: the 20 births give 20 persons aged 0; the other 80
+    go to ages 1 and 2 in the ratio 1 : 0.5 e^-g. 20 deaths need 20 / 0.75 = 26.67 persons
+    aged 2, hence 53.33 aged 1 and g = 0.
+
+    >>> q = np.tile(np.array([0.0, 0.0, 0.75]), (2, 1, 1))
+    >>> c, g = structure_counts(np.array([[20.0]]), np.array([100.0]), np.array([20.0]), q,
+    ...                         0.5, young=1)
+    >>> [round(float(v), 3) for v in c[0].sum(axis=0)], abs(round(float(g[0]), 6))
+    ([20.0, 53.333, 26.667], 0.0)
+    """
+    births = np.asarray(births, float)
+    n_r, n_a = births.shape[0], q.shape[-1]
+    ages = np.arange(n_a)
+    sex_share = np.array([male_share, 1.0 - male_share])[None, :, None]
+    surv = np.moveaxis(_survivors(q), 0, 1)                      # region, sex, age
+    counts = np.zeros((n_r, 2, n_a))
+    counts[:, :, :young] = births[:, None, :] * sex_share * surv[:, :, :young]
+    rest = np.asarray(population, float) - counts.sum(axis=(1, 2))
+    q_rs = np.moveaxis(q if death_weight is None else death_weight, 0, 1)
+    older = ages >= young
+
+    def fill(g: np.ndarray) -> np.ndarray:
+        w = sex_share * surv * np.exp(-g[:, None, None] * (ages - young)) * older
+        return w * (rest / w.sum(axis=(1, 2)))[:, None, None]
+
+    def excess(g: np.ndarray) -> np.ndarray:
+        return ((counts + fill(g)) * q_rs).sum(axis=(1, 2)) - np.asarray(deaths, float)
+
+    lo = np.full(n_r, _GRADIENT_BOUNDS[0])   # most old persons: the most deaths
+    hi = np.full(n_r, _GRADIENT_BOUNDS[1])
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        too_many = excess(mid) > 0
+        lo = np.where(too_many, mid, lo)
+        hi = np.where(too_many, hi, mid)
+    g = 0.5 * (lo + hi)
+    return counts + fill(g), g
+
+
+def window_death_weight(q: np.ndarray) -> np.ndarray:
+    """Expected deaths over a window of years per person of each age at its start.
+
+    ``q`` holds the period death probabilities of each year of the window, shape
+    (years, ..., ages); a person aged ``x`` at the start dies in year ``k`` with
+    probability ``prod(1 - q[j, x + j] for j < k) * q[k, x + k]`` (ages beyond the table
+    take its last age).
+
+    Examples
+    --------
+    Two years, q = 0.1 then 0.2 at every age: 0.1 + 0.9 * 0.2 = 0.28.
+
+    >>> w = window_death_weight(np.array([[0.1, 0.1, 0.1], [0.2, 0.2, 0.2]]))
+    >>> [round(float(v), 6) for v in w]
+    [0.28, 0.28, 0.28]
+    """
+    q = np.asarray(q, float)
+    n_y, n_a = q.shape[0], q.shape[-1]
+    ages = np.arange(n_a)
+    alive = np.ones(q.shape[1:])
+    weight = np.zeros(q.shape[1:])
+    for k in range(n_y):  # years of the window (seven), not persons
+        qk = q[k][..., np.minimum(ages + k, n_a - 1)]
+        weight += alive * qk
+        alive = alive * (1.0 - qk)
+    return weight
+
+
+@cache
+def _structure(life: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`structure_counts` of 1 January 2012 from the data and the life tables ``life``.
+
+    The older ages are solved so that the expected deaths of the persons of 1 January 2012
+    over DEATH_YEARS, plus those of the children born in the window (BNS births), equal the
+    BNS deaths of the window, region by region.
+    """
+    tables = life_tables(life)
+    lo, hi = BIRTH_COHORTS
+    births = datasets.births_by_region()
+    young = births.loc[lo:hi].to_numpy(float)[::-1].T  # age 0 first
+    first, last = DEATH_YEARS
+    q_years = np.stack([tables.period_q(y) for y in range(first, last + 1)])  # y, sex, r, age
+    weight = window_death_weight(q_years)[:, :, : MAX_AGE + 1]
+    male = tables.sex_ratio / (tables.sex_ratio + 100.0)
+    # children born in year first + j enter at age 0 the next year and meet the rest
+    newborn_deaths = np.zeros(len(datasets.REGIONS))
+    for j in range(last - first):
+        w0 = window_death_weight(q_years[j + 1:])[:, :, 0]  # sex, region
+        newborn_deaths += births.loc[first + j].to_numpy(float) * (male * w0[0]
+                                                                 + (1 - male) * w0[1])
+    observed = datasets.deaths_by_region().loc[first:last].to_numpy(float).sum(axis=0)
+    counts, g = structure_counts(young, datasets.population_by_region(STRUCTURE_YEAR),
+                                 observed - newborn_deaths,
+                                 tables.period_q(STRUCTURE_YEAR)[:, :, : MAX_AGE + 1], male,
+                                 death_weight=weight)
+    for a in (counts, g):
+        a.setflags(write=False)
+    return counts, g
+
+
+def age_sex_distribution(region: int, params: dict | None = None) -> np.ndarray:
+    """Share of a region's 2012 population by sex (rows: men, women) and single year of age.
+
+    Built by :func:`structure_counts` (see the module docstring) with the life tables of
+    ``params`` (default: the registry defaults).
 
     Examples
     --------
@@ -227,20 +388,22 @@ def age_sex_distribution(region: int,
     >>> d.shape, round(float(d.sum()), 6)
     ((2, 101), 1.0)
     """
-    groups = datasets.age_sex_groups().iloc[region]
-    ages = np.arange(MAX_AGE + 1)
-    out = np.zeros((2, MAX_AGE + 1))
-    for s, (sex, pension_from) in enumerate((("men", 63), ("women", 59))):
-        child = ages <= 15
-        work = (ages >= 16) & (ages < pension_from)
-        pens = ages >= pension_from
-        decay = np.exp(-(ages - pension_from) / pension_spread) * pens
-        out[s, child] = groups[(sex, "child")] / child.sum()
-        out[s, work] = groups[(sex, "work")] / work.sum()
-        out[s, pens] = groups[(sex, "pension")] * decay[pens] / decay.sum()
-    out /= out.sum()
+    counts, _ = _structure(life_table_params(defaults() if params is None else params))
+    out = counts[region] / counts[region].sum()
     out.setflags(write=False)
     return out
+
+
+def age_gradient(params: dict | None = None) -> np.ndarray:
+    """The solved gradient ``g`` of each region (per year of age; see :func:`structure_counts`).
+
+    Examples
+    --------
+    >>> g = age_gradient()
+    >>> g.shape, bool((g > -0.1).all() and (g < 0.2).all())
+    ((16,), True)
+    """
+    return _structure(life_table_params(defaults() if params is None else params))[1]
 
 
 def _education(age: np.ndarray, sex: np.ndarray, u: np.ndarray, secondary_age: int,
@@ -295,11 +458,12 @@ def _stacked_cdf(pdf: np.ndarray) -> np.ndarray:
 
 
 @cache
-def _age_tables(head_min_age: int, pension_spread: float) -> tuple[np.ndarray, np.ndarray]:
+def _age_tables(head_min_age: int, life: tuple) -> tuple[np.ndarray, np.ndarray]:
     """Every region's (sex, age) distribution, of all persons and of heads (cached)."""
     adult = np.tile(np.arange(MAX_AGE + 1) >= head_min_age, 2)
-    all_pdf = np.array([age_sex_distribution(r, pension_spread).ravel()
-                        for r in range(len(datasets.REGIONS))])
+    counts, _ = _structure(life)
+    all_pdf = counts.reshape(len(counts), -1)
+    all_pdf = all_pdf / all_pdf.sum(axis=1, keepdims=True)
     head_pdf = all_pdf * adult
     head_pdf /= head_pdf.sum(axis=1, keepdims=True)
     return all_pdf, head_pdf
@@ -385,7 +549,7 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
         return np.zeros(0, dtype=np.int64)
     local, age, sex = _members(rng, sizes, region,
                                _age_tables(int(params["head_min_age"]),
-                                           float(params["pension_spread_years"])))
+                                           life_table_params(params)))
     owner = local + first_hh
     region = region.astype(np.int8)
     age = age.astype(np.int16)
@@ -440,7 +604,7 @@ POPULATION_PARAMS = ("abroad_student_max_age", "abroad_student_min_age",
                      "max_household_size", "mean_household_size", "mortality_level",
                      "n_contacts", "optimism_concentration", "p_contact_in_region",
                      "p_contact_same_ethnicity", "p_return_labour", "p_settle_labour",
-                     "p_diaspora_european", "p_diaspora_other", "pension_spread_years",
+                     "p_diaspora_european", "p_diaspora_other",
                      "secondary_age", "sex_ratio_birth", "study_years", "work_age_max",
                      "work_age_min")
 """Every parameter :func:`synthesize` reads: the population of a run depends on these, its
