@@ -308,7 +308,7 @@ _POINT_FIT = (" (point fit with calibration/point_fit.py to the targets after th
               "rebuild)")
 _P: list[Param] = [
     # --- intention stage: alternative-specific constants -------------------------------
-    Param("asc_emigrate", -7.20, (-9.0, 0.0), "utility",
+    Param("asc_emigrate", -7.20, (-14.0, 0.0), "utility",
           "Constant of the intention to emigrate permanently (vs staying).",
           _A + "set (with p_intention_persist) so that about 10% of adults intend to move "
           "abroad at the defaults "
@@ -330,7 +330,8 @@ _P: list[Param] = [
           _A + "destinations are closer substitutes for each other than for staying"),
     # --- push and pull factors --------------------------------------------------------
     Param("b_income_emigrate", 0.67, (0.0, 4.0), "utility per log point",
-          "Weight of the income gap on emigration: to CIS the wage gap in a common currency, "
+          "Weight of the expected income gap (adaptive in expectation_memory) on "
+          "emigration: to CIS the wage gap in a common currency, "
           "log(average Russian wage in tenge / own region's money income per person in "
           "tenge), which moves with the tenge and rouble exchange rates (devaluations of "
           "February 2014 and August 2015); to non-CIS log(German GDP per person at PPP / "
@@ -464,6 +465,21 @@ _P: list[Param] = [
           "prospects.",
           _A + "BNS GRP per person by region (kz_grp_by_region_2000_2024.csv); the sign is "
           "left to the fit to the regional shares of emigrants"),
+    Param("b_devaluation_emigrate", 0.0, (0.0, 3.0), "utility per log point",
+          "Weight on emigration of the expected fall of the tenge against the US dollar "
+          "since 2012 (decisions.devaluation_expectation: adaptive in expectation_memory): "
+          "the devaluations of February 2014 and August 2015 halved the dollar value of "
+          "earnings and savings, and the fear of further falls is a push to leave.",
+          "World Bank WDI tenge per US dollar (comparators_gdp_per_capita_2005_2023.csv, "
+          "driver kzt_per_usd); CABAR 2019 names the devaluations among the causes of the "
+          "rise in emigration from 2014; size is an assumption" + _POINT_FIT),
+    Param("expectation_memory", 0.0, (0.0, 0.95), "1",
+          "Weight of last year's expectation in households' adaptive expectations, since "
+          "2012, of the tenge's fall against the dollar and of the income gaps that drive "
+          "emigration (0: they act on the current year; near 1: on the distant past).",
+          _A + "expectations adjust over about two years (mean lag memory / (1 - memory) "
+          "= 1 year at 0.5); no Kazakhstan survey of expectations found; labour and study "
+          "respond to the current gaps"),
     Param("residual_study", 0.0, (-0.3, 0.3), "utility per year",
           "Unexplained yearly change in the utility of study abroad since 2012 (0: the named "
           "drivers carry the dynamics).",
@@ -492,6 +508,15 @@ _P: list[Param] = [
           "Probability that an adult intending to emigrate still intends a year later.",
           _A + "no panel of intentions in the window; intentions last about five years "
           "on average (1 / (1 - 0.8))"),
+    Param("intention_scale", 1.0, (1.0, 20.0), "1",
+          "Multiple of the household's yearly probability of choosing emigration at which "
+          "an adult forms a lasting intention to emigrate (capped at 1): the survey's "
+          "'plans to move abroad' is a wider wish than the year's choice that, with "
+          "realise_emigrate, leads to a registered departure.",
+          _A + "set with p_intention_persist and realise_emigrate so that about 10% of "
+          "adults intend (survey Jan 2019, Strategy Foundation via CABAR 2019) while "
+          "registered departures stay near the BNS counts; 1 ties intentions to the choice"
+          + _POINT_FIT),
     Param("intention_age_peak", 38.0, (25.0, 55.0), "years",
           "Age at which an adult is most likely to form an intention to emigrate (the "
           "age profile is a Gaussian bump of this peak, 1 at the peak, 0 under 18).",
