@@ -171,7 +171,7 @@ def test_raising_b_russian_moves_only_russian_emigration():
 @pytest.mark.parametrize("name,param", [("German", "b_german"), ("Ukrainian", "b_ukrainian"),
                                         ("Tatar", "b_tatar"), ("Uzbek", "b_other_ethnic"),
                                         ("Uighur", "b_other_ethnic"),
-                                        ("Other", "b_other_ethnic")])
+                                        ("Other", "b_other_group")])
 def test_ethnicity_coefficients(name, param):
     p = defaults()
     coef = ethnicity_coefficients(p)
@@ -302,7 +302,7 @@ RESIDUALS = {"residual_emigrate": 0.1, "residual_labour": 0.05, "residual_study"
 
 def test_without_residuals_nothing_trends():
     # with the residual_* terms at 0 the context-free utilities do not move between years;
-    # the shipped default leaves only residual_emigrate (the point fit's unexplained rise)
+    # the shipped defaults leave every residual at 0 (residual_emigrate may be set by a fit)
     p = {**defaults(), **NO_CONTEXT}
     a, b = U(p, 2013, one()), U(p, 2017, one())
     for alt in ("cis", "noncis", "labour", "study"):

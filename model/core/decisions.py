@@ -232,7 +232,7 @@ def ethnicity_coefficients(params: dict) -> np.ndarray:
     other = params["b_other_ethnic"]
     by_name = {"Kazakh": 0.0, "Russian": params["b_russian"], "Uzbek": other,
                "Ukrainian": params["b_ukrainian"], "Uighur": other, "Tatar": params["b_tatar"],
-               "German": params["b_german"], "Other": other}
+               "German": params["b_german"], "Other": params["b_other_group"]}
     return np.array([by_name[g] for g in datasets.ETHNIC_GROUPS], dtype=np.float32)
 
 

@@ -16,7 +16,7 @@ NORTH = {"Akmola", "Karaganda", "East Kazakhstan", "Kostanay", "Pavlodar", "Nort
 COMPATRIOT = {"Russian", "Ukrainian", "Tatar"}
 ETHNIC_PARAM = {"Kazakh": None, "Russian": "b_russian", "German": "b_german",
                 "Ukrainian": "b_ukrainian", "Tatar": "b_tatar", "Uzbek": "b_other_ethnic",
-                "Uighur": "b_other_ethnic", "Other": "b_other_ethnic"}
+                "Uighur": "b_other_ethnic", "Other": "b_other_group"}
 
 
 class HouseholdRef:
