@@ -249,7 +249,8 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            used_by=_GAPS + ": non-CIS emigration"),
     Driver("kzt_per_usd", "Tenge per US dollar, annual average (World Bank WDI)", _GDP_FILE,
            "exchange_rate_lcu_per_usd (iso3 KAZ)", "tenge per US dollar", "lcu_per_usd:KAZ",
-           _fx("KAZ")),
+           _fx("KAZ"), used_by="emigration: the expected fall of the tenge since 2012 "
+                               "(decisions.devaluation_expectation, b_devaluation_emigrate)"),
     Driver("rub_per_usd", "Roubles per US dollar, annual average (World Bank WDI)", _GDP_FILE,
            "exchange_rate_lcu_per_usd (iso3 RUS)", "roubles per US dollar", "lcu_per_usd:RUS",
            _fx("RUS")),

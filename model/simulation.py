@@ -31,6 +31,7 @@ from model.core.decisions import (
     LABOUR,
     STUDY,
     Context,
+    intention_base,
     nested_logit,
     utility_tables,
 )
@@ -276,7 +277,8 @@ class EmigrationModel(mesa.Model):
         5. intentions: every resident household draws its preferred alternative of the
            year from the nested logit; every adult (18+) at home keeps an intention to
            emigrate for good with ``p_intention_persist`` or forms one with the
-           household's probability of emigrating times an age profile;
+           household's probability of emigrating times ``intention_scale`` (at most 1)
+           times an age profile;
            ``share_intending`` is the share of adults at home who intend (the survey
            question of CABAR 2019);
         6. realisation: a household whose head intends and whose draw is emigration
@@ -440,14 +442,17 @@ class EmigrationModel(mesa.Model):
 
         Every adult (18+) at home in a deciding household keeps an intention with
         ``p_intention_persist`` or, not intending, forms one with the household's
-        nested-logit probability of emigrating times the age profile (Gaussian in age,
+        nested-logit probability of emigrating times ``intention_scale`` (at most 1) times
+        the age profile (Gaussian in age,
         ``intention_age_peak`` and ``intention_age_spread``): one uniform per person slot
         on the stream ``intention.person`` (:func:`model.core.kernels.update_intentions`).
         In the first year the state is drawn from its stationary distribution.
         """
         hh, pp = self.households, self.persons
         p_h = np.zeros(hh.n, dtype=np.float32)
-        p_h[choosers] = prob.emigrate
+        # a wish to leave (the survey's "plan to move") is wider than the year's choice:
+        # it forms at intention_scale times the household's probability of emigrating
+        p_h[choosers] = intention_base(prob.emigrate, self.params["intention_scale"])
         rules = kernels.IntentionRules(
             p_emigrate=p_h, profile=self._intention_profile,
             key=stream_key(self.seed, "intention.person", year),

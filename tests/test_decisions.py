@@ -26,7 +26,9 @@ from model.core.decisions import (
     Utilities,
     age_bump,
     coefficients,
+    devaluation_expectation,
     ethnicity_coefficients,
+    intention_base,
     nested_logit,
     utility_tables,
 )
@@ -169,7 +171,7 @@ def test_raising_b_russian_moves_only_russian_emigration():
 @pytest.mark.parametrize("name,param", [("German", "b_german"), ("Ukrainian", "b_ukrainian"),
                                         ("Tatar", "b_tatar"), ("Uzbek", "b_other_ethnic"),
                                         ("Uighur", "b_other_ethnic"),
-                                        ("Other", "b_other_ethnic")])
+                                        ("Other", "b_other_group")])
 def test_ethnicity_coefficients(name, param):
     p = defaults()
     coef = ethnicity_coefficients(p)
@@ -294,13 +296,13 @@ def test_eaeu_term_from_eaeu_year():
 NO_CONTEXT = {"b_income_emigrate": 0.0, "b_income_labour": 0.0, "b_income_study": 0.0,
               "b_eaeu_labour": 0.0, "b_compatriot": 0.0, "b_eaeu_emigrate": 0.0,
               "b_visa_labour": 0.0, "b_grp_emigrate": 0.0, "residual_emigrate": 0.0,
-              "residual_labour": 0.0, "residual_study": 0.0}
+              "residual_labour": 0.0, "residual_study": 0.0, "b_devaluation_emigrate": 0.0}
 RESIDUALS = {"residual_emigrate": 0.1, "residual_labour": 0.05, "residual_study": -0.02}
 
 
 def test_without_residuals_nothing_trends():
     # with the residual_* terms at 0 the context-free utilities do not move between years;
-    # the shipped default leaves only residual_emigrate (the point fit's unexplained rise)
+    # the shipped defaults leave every residual at 0 (residual_emigrate may be set by a fit)
     p = {**defaults(), **NO_CONTEXT}
     a, b = U(p, 2013, one()), U(p, 2017, one())
     for alt in ("cis", "noncis", "labour", "study"):
@@ -308,6 +310,34 @@ def test_without_residuals_nothing_trends():
     d = defaults()
     assert d["residual_labour"] == d["residual_study"] == 0.0
     assert 0.0 <= d["residual_emigrate"] < 0.1
+
+
+def test_devaluation_expectation_hand_computed():
+    # tenge per dollar 2012-2016 (WDI): 149.1, 152.1, 179.2, 221.7, 342.2 (rounded); with
+    # memory 0.5: x_t = log(rate_t / 149.1) = 0.0199, 0.1839, 0.3967, 0.8308, so E13 = 0.0100,
+    # E14 = 0.0969, E15 = 0.2468, E16 = 0.5388 (E_t = 0.5 E_(t-1) + 0.5 x_t), by hand
+    rates = [149.1, 152.1, 179.2, 221.7, 342.2]
+    x = [math.log(r / 149.1) for r in rates]
+    e = 0.0
+    for xt in x[1:]:
+        e = 0.5 * e + 0.5 * xt
+    assert e == pytest.approx(0.5388, abs=1e-4)
+    assert devaluation_expectation(rates, 0.5) == pytest.approx(e, rel=1e-12)
+    assert devaluation_expectation(rates, 0.0) == pytest.approx(x[-1], rel=1e-12)
+    p = {**defaults(), "expectation_memory": 0.5}
+    assert Context.for_year(2016, p).devaluation == pytest.approx(0.5388, abs=2e-3)
+    assert Context.for_year(2012, p).devaluation == 0.0
+
+
+def test_devaluation_term_shifts_emigration_only():
+    p0 = {**defaults(), **NO_CONTEXT}
+    p1 = {**p0, "b_devaluation_emigrate": 0.8}
+    ctx = Context.for_year(2016, p1)
+    a, b = U(p0, 2016, one()), U(p1, 2016, one())
+    for alt in ("cis", "noncis"):
+        assert getattr(b, alt)[0] - getattr(a, alt)[0] == pytest.approx(
+            0.8 * ctx.devaluation, abs=1e-5)
+    assert b.labour[0] == a.labour[0] and b.study[0] == a.study[0]
 
 
 def test_residuals_per_year():
@@ -557,3 +587,26 @@ def test_tie_weights_fade_by_years_since_emigration():
     assert w[2017] == 1.0 and w[2016] == np.float32(0.75)
     assert w[2013] == pytest.approx(0.75 ** 4, rel=1e-6) and w[2018] == w[2030] == 1.0
     assert (tie_weights(0.0, 2018) == 1.0).all()
+
+
+def test_intention_base_scales_and_caps():
+    # 0.02 * 4 = 0.08; 0.3 * 4 = 1.2 -> capped at 1; scale 1 keeps the probability
+    p = np.array([0.02, 0.3, 0.0], dtype=np.float32)
+    assert intention_base(p, 4.0).tolist() == pytest.approx([0.08, 1.0, 0.0], abs=1e-7)
+    assert (intention_base(p, 1.0) == p).all()
+
+
+def test_emigration_weighs_the_expected_gap():
+    # memory 0.5 from 2012: E12 = g12, E13 = (g12 + g13) / 2, E14 = g12/4 + g13/4 + g14/2
+    p = {**defaults(), "expectation_memory": 0.5}
+    g = {y: Context.for_year(y, p) for y in (2012, 2013, 2014)}
+    for cur, exp in (("gap_cis", "expected_cis"), ("gap_noncis", "expected_noncis")):
+        hand = (0.25 * getattr(g[2012], cur) + 0.25 * getattr(g[2013], cur)
+                + 0.5 * getattr(g[2014], cur))
+        np.testing.assert_allclose(getattr(g[2014], exp), hand, rtol=1e-12)
+        np.testing.assert_allclose(getattr(g[2012], exp), getattr(g[2012], cur))
+    q = {**p, **NO_CONTEXT, "b_income_emigrate": 1.0}
+    a = U({**q, "b_income_emigrate": 0.0}, 2014, one())
+    b = U(q, 2014, one())
+    assert b.cis[0] - a.cis[0] == pytest.approx(g[2014].expected_cis[0], abs=1e-5)  # Akmola
+    assert b.labour[0] == a.labour[0]  # labour weighs the current gap, not this one

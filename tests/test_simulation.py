@@ -232,7 +232,8 @@ def test_different_seeds_differ():
 
 @pytest.fixture(scope="module")
 def crn_pair():
-    base = Scenario(scale=300, end=2013)
+    # the programme with a pull (b_compatriot is 0 in the shipped defaults) against none
+    base = Scenario(scale=300, end=2013, params=validate_params({"b_compatriot": 1.0}))
     variant = Scenario(scale=300, end=2013, params=validate_params({"b_compatriot": 0}))
     return simulate(base, seed=4), simulate(variant, seed=4)
 

@@ -6,7 +6,7 @@ and send a member aged 16-24 abroad to study. Utilities are sums of named push a
 terms, each with a parameter of :mod:`model.params`::
 
     V_emigrate,d = asc_emigrate + [d = non-CIS] (asc_noncis + b_german_noncis [German])
-                   + b_income_emigrate * gap_d(region, year)
+                   + b_income_emigrate * expected gap_d(region, year)
                    + b_age_emigrate * bump(head age) + b_higher_emigrate [head higher ed.]
                    + b_optimism_emigrate * (optimism - 0.5) + ethnicity term
                    + [d = CIS] (b_compatriot [Russian, Ukrainian, Tatar; year >= compatriot_year]
@@ -15,6 +15,7 @@ terms, each with a parameter of :mod:`model.params`::
                    + b_north_emigrate [northern/industrial region]
                    + b_grp_emigrate * log(region's GRP per person / national)
                    + b_hhsize_emigrate * (members - 1) + b_children_emigrate [children]
+                   + b_devaluation_emigrate * devaluation(year)
                    + residual_emigrate * (min(year, residual_until) - 2012)
     V_labour     = asc_labour + b_income_labour * gap_RUS + b_age_labour * bump
                    + b_higher_labour [higher] + b_optimism_labour * (optimism - 0.5)
@@ -29,6 +30,10 @@ with ``bump(a) = exp(-((a - age_peak) / age_width)^2 / 2)`` and
 ``gap_RUS = gap_CIS = log(Russian wage in tenge / region's income per person in tenge)`` (a
 common currency: the exchange rates move it) and
 ``gap_non-CIS = log(German GDP per person at PPP / Kazakhstan's) - log(region income ratio)``.
+``devaluation(year)`` is the expected fall of the tenge against the US dollar since 2012,
+adaptive in ``expectation_memory`` (:func:`devaluation_expectation`). Emigration, a lasting
+move, weighs the *expected* gaps (``Context.expected_cis``, ``expected_noncis``: the same
+adaptive expectation of each year's gap since 2012), labour and study the current ones.
 The ``residual_*`` terms (default 0) are what no named driver explains.
 The share of contacts abroad weighs a contact with a member abroad 1 and an emigrated
 contact ``(1 - network_decay) ** (years since it left - 1)`` (:func:`tie_weights`).
@@ -60,7 +65,7 @@ __all__ = ["Context", "Utilities", "Probabilities", "nested_logit",
            "UTILITY_TERMS", "UtilityCoefficients", "coefficients", "CellTerms", "HeadTerms",
            "UtilityTables", "utility_tables", "tie_weights", "TIE_YEARS",
            "STAY", "EMIGRATE", "LABOUR", "STUDY",
-           "ethnicity_coefficients", "age_bump"]
+           "ethnicity_coefficients", "age_bump", "devaluation_expectation", "intention_base"]
 
 STAY, EMIGRATE, LABOUR, STUDY = 0, 1, 2, 3
 UNAVAILABLE = -np.inf
@@ -92,6 +97,16 @@ class Context:
     eaeu_on: bool
     visa_on: bool = False
     grp: np.ndarray = field(default_factory=lambda: np.zeros(len(datasets.REGIONS)))
+    devaluation: float = 0.0
+    expected_cis: np.ndarray | None = None
+    expected_noncis: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        # without a history (a hand-made context) households expect this year's gaps
+        if self.expected_cis is None:
+            object.__setattr__(self, "expected_cis", self.gap_cis)
+        if self.expected_noncis is None:
+            object.__setattr__(self, "expected_noncis", self.gap_noncis)
 
     @classmethod
     def for_year(cls, year: int, params: dict, drivers: Drivers | None = None) -> Context:
@@ -104,18 +119,77 @@ class Context:
         held after its data).
         """
         dr = drivers_for() if drivers is None else drivers
-        ratio = dr.value("income_ratio_by_region", year)
-        own = np.log(ratio)
-        wage = np.log(dr.value("russia_wage_kzt", year) / dr.value("income_kzt", year)) - own
-        kaz = dr.value("gdp_ppp_kaz", year)
-        deu = np.log(dr.value("gdp_ppp_deu", year) / kaz) - own
+        memory = params.get("expectation_memory", 0.0)
+        wage, deu = _gaps(dr, year)
+        exp_cis, exp_noncis = wage, deu
+        if year > _FX_BASE_YEAR:  # adaptive expectations from the first year's gaps
+            exp_cis, exp_noncis = _gaps(dr, _FX_BASE_YEAR)
+            for y in range(_FX_BASE_YEAR + 1, year + 1):
+                w, d = _gaps(dr, y) if y < year else (wage, deu)
+                exp_cis = memory * exp_cis + (1.0 - memory) * w
+                exp_noncis = memory * exp_noncis + (1.0 - memory) * d
         grp = dr.value("grp_per_capita_by_region", year)
         pop = dr.value("population_by_region", year)
         rel_grp = np.log(grp / (grp @ pop / pop.sum()))
+        fx = [dr.value("kzt_per_usd", y)
+              for y in range(_FX_BASE_YEAR, max(year, _FX_BASE_YEAR) + 1)]
         return cls(year=year, gap_cis=wage, gap_noncis=deu, gap_labour=wage, gap_study=wage,
                    compatriot_on=year >= params["compatriot_year"],
                    eaeu_on=year >= params["eaeu_year"],
-                   visa_on=year >= params.get("visa_korea_year", 10_000), grp=rel_grp)
+                   visa_on=year >= params.get("visa_korea_year", 10_000), grp=rel_grp,
+                   devaluation=devaluation_expectation(fx, memory),
+                   expected_cis=exp_cis, expected_noncis=exp_noncis)
+
+
+def _gaps(dr: Drivers, year: int) -> tuple[np.ndarray, np.ndarray]:
+    """The year's wage gap to Russia in tenge and PPP gap to Germany, by region."""
+    own = np.log(dr.value("income_ratio_by_region", year))
+    wage = np.log(dr.value("russia_wage_kzt", year) / dr.value("income_kzt", year)) - own
+    deu = np.log(dr.value("gdp_ppp_deu", year) / dr.value("gdp_ppp_kaz", year)) - own
+    return wage, deu
+
+
+def intention_base(p_emigrate: np.ndarray, scale: float) -> np.ndarray:
+    """Yearly chance that an adult at the age profile's peak forms an intention to emigrate.
+
+    The household's probability of choosing emigration in the year times ``scale``
+    (``intention_scale``), at most 1 (float32): the survey's "plans to move abroad" is a
+    wider wish than the year's choice.
+
+    Examples
+    --------
+    >>> intention_base(np.array([0.1, 0.5], dtype=np.float32), 3.0).round(6).tolist()
+    [0.3, 1.0]
+    """
+    return np.minimum(p_emigrate * np.float32(scale), np.float32(1.0))
+
+
+_FX_BASE_YEAR = 2012
+"""The reference year of :func:`devaluation_expectation` (the model's first year)."""
+
+
+def devaluation_expectation(kzt_per_usd, memory: float) -> float:
+    """Expected log fall of the tenge against the dollar since the first of ``kzt_per_usd``.
+
+    Adaptive expectations: with ``x_t = log(rate_t / rate_0)`` (tenge per US dollar, the
+    first value is the reference year), ``E_0 = 0`` and ``E_t = memory * E_(t-1) + (1 -
+    memory) * x_t``; the last ``E`` is returned. The devaluations of February 2014 and
+    August 2015 (the tenge lost more than half its dollar value) reach emigration gradually,
+    as households come to expect that the loss of their earnings' and savings' value in a
+    common currency lasts. ``memory`` 0 gives the current depreciation.
+
+    Examples
+    --------
+    >>> round(devaluation_expectation([100.0, 200.0], 0.5), 4)  # 0.5 * log 2
+    0.3466
+    >>> devaluation_expectation([150.0], 0.5)  # the reference year itself
+    0.0
+    """
+    base = float(np.log(kzt_per_usd[0]))
+    e = 0.0
+    for rate in kzt_per_usd[1:]:  # a few years of one national series, not a per-agent loop
+        e = memory * e + (1.0 - memory) * (float(np.log(rate)) - base)
+    return e
 
 
 @dataclass
@@ -158,7 +232,7 @@ def ethnicity_coefficients(params: dict) -> np.ndarray:
     other = params["b_other_ethnic"]
     by_name = {"Kazakh": 0.0, "Russian": params["b_russian"], "Uzbek": other,
                "Ukrainian": params["b_ukrainian"], "Uighur": other, "Tatar": params["b_tatar"],
-               "German": params["b_german"], "Other": other}
+               "German": params["b_german"], "Other": params["b_other_group"]}
     return np.array([by_name[g] for g in datasets.ETHNIC_GROUPS], dtype=np.float32)
 
 
@@ -343,13 +417,14 @@ def _cell_tables(p: dict, ctx: Context) -> tuple[np.ndarray, ...]:
     north = _NORTH[region].astype(float)
     common = (p["asc_emigrate"] + ethnicity_coefficients(p)[eth].astype(float)
               + p["b_diaspora"] * kin + p["b_north_emigrate"] * north
-              + p["b_grp_emigrate"] * ctx.grp[region] + p["residual_emigrate"] * t)
-    cis = common + p["b_income_emigrate"] * ctx.gap_cis[region]
+              + p["b_grp_emigrate"] * ctx.grp[region] + p["residual_emigrate"] * t
+              + p["b_devaluation_emigrate"] * ctx.devaluation)
+    cis = common + p["b_income_emigrate"] * ctx.expected_cis[region]
     if ctx.compatriot_on:
         cis = cis + p["b_compatriot"] * _COMPATRIOT[eth]
     if ctx.eaeu_on:
         cis = cis + p["b_eaeu_emigrate"]
-    noncis = (common + p["b_income_emigrate"] * ctx.gap_noncis[region] + p["asc_noncis"]
+    noncis = (common + p["b_income_emigrate"] * ctx.expected_noncis[region] + p["asc_noncis"]
               + p["b_german_noncis"] * (eth == _GERMAN))
     labour = (p["asc_labour"] + p["b_income_labour"] * ctx.gap_labour[region]
               + p["b_north_labour"] * north + p["residual_labour"] * t

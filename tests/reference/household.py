@@ -16,7 +16,7 @@ NORTH = {"Akmola", "Karaganda", "East Kazakhstan", "Kostanay", "Pavlodar", "Nort
 COMPATRIOT = {"Russian", "Ukrainian", "Tatar"}
 ETHNIC_PARAM = {"Kazakh": None, "Russian": "b_russian", "German": "b_german",
                 "Ukrainian": "b_ukrainian", "Tatar": "b_tatar", "Uzbek": "b_other_ethnic",
-                "Uighur": "b_other_ethnic", "Other": "b_other_ethnic"}
+                "Uighur": "b_other_ethnic", "Other": "b_other_group"}
 
 
 class HouseholdRef:
@@ -66,13 +66,14 @@ class HouseholdRef:
                   + p["b_grp_emigrate"] * float(ctx.grp[r])
                   + p["b_hhsize_emigrate"] * (self.members - 1)
                   + p["b_children_emigrate"] * (1.0 if self.children else 0.0)
+                  + p["b_devaluation_emigrate"] * float(ctx.devaluation)
                   + p["residual_emigrate"] * t)
-        cis = common + p["b_income_emigrate"] * float(ctx.gap_cis[r])
+        cis = common + p["b_income_emigrate"] * float(ctx.expected_cis[r])
         if self.ethnicity in COMPATRIOT and ctx.year >= p["compatriot_year"]:
             cis += p["b_compatriot"]
         if ctx.year >= p["eaeu_year"]:
             cis += p["b_eaeu_emigrate"]
-        noncis = (common + p["b_income_emigrate"] * float(ctx.gap_noncis[r]) + p["asc_noncis"]
+        noncis = (common + p["b_income_emigrate"] * float(ctx.expected_noncis[r]) + p["asc_noncis"]
                   + (p["b_german_noncis"] if self.ethnicity == "German" else 0.0))
         labour = None
         if self.can_labour:

@@ -225,9 +225,12 @@ class World:
         u_real = stream(seed, "realisation", year).random(len(self.households),
                                                           dtype=np.float32)
         # 5b. adults' lasting intentions: kept with p_intention_persist, else formed with
-        # the household's probability of emigrating times the age profile; in the first
+        # the household's probability of emigrating times intention_scale (at most 1) times
+        # the age profile; in the first
         # year drawn from the stationary share f / (1 - persist + f)
-        p_emig = {h: prob.emigrate[j] for j, h in enumerate(choosers)}
+        # (the household's probability of emigrating times intention_scale, at most 1)
+        scale = F32(p["intention_scale"])
+        p_emig = {h: F32(min(prob.emigrate[j] * scale, F32(1.0))) for j, h in enumerate(choosers)}
         persist = F32(p["p_intention_persist"])
         for q in self.persons:
             if q.status != HOME or q.age < 18 or not p_emig.get(q.household, 0.0) > 0:
