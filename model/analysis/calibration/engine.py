@@ -141,6 +141,7 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
     logging.getLogger("pyabc").setLevel(logging.WARNING)
     keys = list(observed)
     model = ReplayModel()
+    db = Path(db)
 
     def line(t, accepted, evaluated, simulated, seconds):
         if report is not None:
@@ -151,8 +152,13 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
                   f"({accepted / max(evaluated, 1):.1%}), {simulated} simulations, "
                   f"{seconds:.0f} s", flush=True)
 
-    sampler = OrderedBatchSampler(simulate, model, seed,
-                                  min_batch=max(4, population_size // 4), report=line)
+    history = load_history(db)
+    done_sims = 0 if history is None else int(history.total_nr_simulations)
+    sampler = OrderedBatchSampler(
+        simulate, model, seed, min_batch=max(4, population_size // 4),
+        max_batch=5 * population_size, max_simulations=max_total_simulations - done_sims,
+        deadline=None if max_walltime is None else time.monotonic() + max_walltime,
+        report=line)
     kernel = pyabc.IndependentNormalKernel(var=[float(variances[k]) for k in keys], keys=keys)
     # pyABC draws its first temperature and the acceptor's normalisation from a prior
     # sample; seeding here makes even that part reproducible
@@ -161,8 +167,6 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
     abc = pyabc.ABCSMC(model, pyabc_prior(priors), kernel, population_size=population_size,
                        eps=pyabc.Temperature(), acceptor=pyabc.StochasticAcceptor(),
                        sampler=sampler)
-    db = Path(db)
-    history = load_history(db)
     if history is None:
         abc.new(f"sqlite:///{db}", {k: float(observed[k]) for k in keys})
         done = 0

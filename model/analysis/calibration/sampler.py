@@ -80,7 +80,7 @@ def rng_seed(seed: int, generation: int, index: int) -> int:
     >>> rng_seed(1, 0, 3) == rng_seed(1, 0, 3), rng_seed(1, 0, 3) == rng_seed(1, 1, 3)
     (True, False)
     """
-    ss = np.random.SeedSequence([int(seed), int(generation) + 1, int(index), 2**20])
+    ss = np.random.SeedSequence([int(seed), int(generation) + 10, int(index), 2**20])
     return int(ss.generate_state(1, dtype=np.uint32)[0])
 
 
@@ -95,20 +95,30 @@ class OrderedBatchSampler(Sampler):
         The model object given to :class:`pyabc.ABCSMC`.
     seed : int
         The calibration's seed.
-    min_batch : int
-        Fewest evaluations in a batch (the first batch of a generation has ``n``).
+    min_batch, max_batch : int
+        Fewest and most evaluations in a batch (the first batch of a generation has ``n``;
+        default most: ``20 n``).
+    max_simulations : float
+        Simulations (of this sampler) after which no new batch starts.
+    deadline : float, optional
+        ``time.monotonic()`` after which no new batch starts.
     report : callable, optional
         ``report(generation, accepted, evaluated, simulated, seconds)`` after each
         generation.
     """
 
     def __init__(self, simulate: BatchSimulator, model: ReplayModel, seed: int, *,
-                 min_batch: int = 8, report: Callable | None = None):
+                 min_batch: int = 8, max_batch: int | None = None,
+                 max_simulations: float = math.inf, deadline: float | None = None,
+                 report: Callable | None = None):
         super().__init__()
         self.simulate = simulate
         self.model = model
         self.seed = int(seed)
         self.min_batch = int(min_batch)
+        self.max_batch = max_batch
+        self.max_simulations = max_simulations
+        self.deadline = deadline
         self.report = report
         self.n_simulated = 0
         self.simulated_by_generation: dict[int, int] = {}
@@ -134,6 +144,11 @@ class OrderedBatchSampler(Sampler):
         accepted = evaluated = simulated = j = 0
         size = int(n)
         while accepted < n and j < max_eval:
+            # budgets end a generation between batches (pyABC then keeps the last whole
+            # generation); the simulation budget is reproducible, the deadline is not
+            if self.n_simulated + simulated >= self.max_simulations or (
+                    self.deadline is not None and time.monotonic() > self.deadline):
+                break
             size = int(min(size, max_eval - j)) if math.isfinite(max_eval) else size
             indices = list(range(j, j + size))
             proposals = [self._propose(simulate_one, t, i) for i in indices]
@@ -154,7 +169,8 @@ class OrderedBatchSampler(Sampler):
             j += size
             # the next batch from the acceptance rate so far (depends on data only)
             rate = max(accepted / max(evaluated, 1), 1.0 / (20 * n))
-            size = max(self.min_batch, min(20 * n, math.ceil(1.2 * (n - accepted) / rate)))
+            size = max(self.min_batch, min(self.max_batch or 20 * n,
+                                           math.ceil(1.2 * (n - accepted) / rate)))
         self.nr_evaluations_ = evaluated
         self.n_simulated += simulated
         self.simulated_by_generation[int(t)] = simulated

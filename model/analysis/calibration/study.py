@@ -98,10 +98,10 @@ _SETTINGS = {
 }
 SECTIONS = tuple(_SETTINGS)
 """Sections of plain settings (``[quick]`` takes any of their keys)."""
-_QUICK_DEFAULTS = {"population_size": 12, "posterior_draws": 200, "max_generations": 3,
-                   "max_total_simulations": 400, "max_walltime": 60.0, "scale": 400.0,
-                   "noise_runs": 4, "prior_predictive_draws": 8,
-                   "posterior_predictive_draws": 8}
+_QUICK_DEFAULTS = {"population_size": 10, "posterior_draws": 200, "max_generations": 3,
+                   "max_total_simulations": 100, "max_walltime": 25.0, "scale": 400.0,
+                   "noise_runs": 3, "prior_predictive_draws": 6,
+                   "posterior_predictive_draws": 6}
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def particle_seed(seed: int, generation: int, index: int, replicate: int = 0) ->
     >>> particle_seed(1, 0, 5) == particle_seed(1, 0, 5), particle_seed(1, 0, 5) == particle_seed(1, 0, 6)
     (True, False)
     """
-    ss = np.random.SeedSequence([int(seed), int(generation) + 1, int(index), int(replicate)])
+    ss = np.random.SeedSequence([int(seed), int(generation) + 10, int(index), int(replicate)])
     return int(ss.generate_state(1, dtype=np.uint32)[0] & 0x7FFFFFFF)
 
 
