@@ -191,7 +191,7 @@ class _Folder:
 def _fingerprint(study: Study, observed: Mapping[str, float], target_ids: Sequence[str],
                  quick: bool) -> dict:
     s = study.quick() if quick else study
-    return {"study": s.name, "source": s.source, "quick": bool(quick), "seed": s.seed,
+    return {"study": s.name, "quick": bool(quick), "seed": s.seed,
             "scenario": s.scenario.name, "window": [s.start, s.end], "scale": s.scale,
             "replicates": s.replicates, "population_size": s.population_size,
             "free": {n: s.priors[n].describe() + f" on [{s.priors[n].lo:g}, "
@@ -203,16 +203,17 @@ def _fingerprint(study: Study, observed: Mapping[str, float], target_ids: Sequen
 # ---------------------------------------------------------------------- noise
 def measure_noise(study: Study, sim: ModelSimulator, observed: Mapping[str, float],
                   variances: Mapping[str, float]) -> pd.DataFrame:
-    """Simulation noise of a particle's summaries at the prior median vs observation sd.
+    """Simulation noise of a particle's summaries near the data vs observation sd.
 
-    ``study.noise_runs`` runs at the prior median (seeds of "generation" -2); the noise sd
-    of a particle is their sd over the square root of the replicates per particle.
+    ``study.noise_runs`` runs at the scenario's own values (the hand-tuned point, close to
+    the data; at the prior median emigration is several times the observed and so is its
+    noise); the noise sd of a particle is their sd over the square root of the replicates
+    per particle.
     """
     n = max(2, study.noise_runs)
-    med = study.prior_medians()
     from model.runs.batch import RunSpec
 
-    sc = study.run_scenario(med)
+    sc = study.run_scenario()
     specs = [RunSpec(f"noise-{i}", sc, particle_seed(study.seed, -3, i), i + 1,
                      reducer=sim.reducer) for i in range(n)]
     vals = pd.DataFrame(sim.run_values(specs, "simulation noise"))
@@ -312,8 +313,8 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
         if (out / "noise.csv").exists():
             noise = pd.read_csv(out / "noise.csv")
         else:
-            say(f"measuring simulation noise: {run_study.noise_runs} runs at the prior "
-                f"median, scale {run_study.scale:g}")
+            say(f"measuring simulation noise: {run_study.noise_runs} runs at the scenario's "
+                f"values, scale {run_study.scale:g}")
             noise = measure_noise(run_study, sim, obs, variances)
             folder.write_csv("noise.csv", noise)
         noisy = noise[noise["ratio"] > 0.5]
