@@ -135,6 +135,7 @@ class ModelSimulator:
 
     def __call__(self, t: int, indices: Sequence[int], proposals: Sequence[Mapping],
                  label: str | None = None) -> list[dict]:
+        """Mean summaries of each proposal's replicates, in proposal order."""
         label = label or ("calibration sample" if t < 0 else f"generation {t}")
         values = self.run_values(self.specs(t, indices, proposals), label)
         r = self.study.replicates
@@ -221,9 +222,11 @@ def measure_noise(study: Study, sim: ModelSimulator, observed: Mapping[str, floa
     for k in sim.target_ids:
         sd = float(vals[k].std(ddof=1)) / np.sqrt(study.replicates)
         obs_sd = float(np.sqrt(variances[k]))
+        # the stochastic acceptor's posterior is exact for observation error plus this
+        # noise: effective_sd is the error the posterior is in effect conditioned with
         rows.append({"target_id": k, "observed": float(observed[k]), "obs_sd": obs_sd,
-                     "mean_at_prior_median": float(vals[k].mean()), "noise_sd": sd,
-                     "ratio": sd / obs_sd})
+                     "mean_at_scenario": float(vals[k].mean()), "noise_sd": sd,
+                     "ratio": sd / obs_sd, "effective_sd": float(np.hypot(obs_sd, sd))})
     return pd.DataFrame(rows)
 
 
@@ -341,6 +344,12 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
         (out / ".wall_seconds").write_text(f"{wall}\n")
         gens = generations_table(res.history)
         history = res.history
+        if history.max_t < 0:
+            raise CalibrationError(
+                f"the budget ({run_study.max_total_simulations} simulations, "
+                f"{run_study.max_walltime:g} s) ran out before the first generation was "
+                f"complete; raise max_total_simulations or max_walltime (the history in "
+                f"{out / 'abc.db'} is kept)")
         population = last_population(history, run_study.free)
         posterior = equal_weight_sample(population, run_study.posterior_draws,
                                         run_study.seed)

@@ -66,6 +66,7 @@ class ReplayModel:
         self.replay: dict | None = None
 
     def __call__(self, pars) -> dict:
+        """Hand the proposal back (no stored summaries), or return the stored ones."""
         if self.replay is None:
             raise Proposed({k: float(v) for k, v in dict(pars).items()})
         out, self.replay = self.replay, None
@@ -125,7 +126,7 @@ class OrderedBatchSampler(Sampler):
 
     def _seed(self, t: int, j: int) -> None:
         s = rng_seed(self.seed, t, j)
-        np.random.seed(s)
+        np.random.seed(s)  # noqa: NPY002 - pyABC draws from the global state
         random.seed(s)
 
     def _propose(self, simulate_one, t: int, j: int) -> dict:

@@ -339,7 +339,7 @@ def _scenario(value: object, base: Path, where: str) -> Scenario:
 
 
 def load_study(path: str | Path) -> Study:
-    """Read and check a study file.
+    r"""Read and check a study file.
 
     Parameters
     ----------
@@ -359,7 +359,7 @@ def load_study(path: str | Path) -> Study:
     --------
     >>> import tempfile, pathlib
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "s.toml"
-    >>> _ = f.write_text('[parameters]\\nasc_emigrat = "registry"\\n')
+    >>> _ = f.write_text('[parameters]\nasc_emigrat = "registry"\n')
     >>> try:
     ...     load_study(f)
     ... except StudyError as exc:

@@ -77,7 +77,8 @@ def particle_seed(seed: int, generation: int, index: int, replicate: int = 0) ->
 
     Examples
     --------
-    >>> particle_seed(1, 0, 5) == particle_seed(1, 0, 5), particle_seed(1, 0, 5) == particle_seed(1, 0, 6)
+    >>> a = particle_seed(1, 0, 5)
+    >>> a == particle_seed(1, 0, 5), a == particle_seed(1, 0, 6)
     (True, False)
     """
     ss = np.random.SeedSequence([int(seed), int(generation) + 10, int(index), int(replicate)])
