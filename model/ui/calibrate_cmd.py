@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import sys
 
 from model.ui.options import CliError
 
@@ -71,11 +72,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run ``emigsim calibrate``; bad input raises (the CLI prints one line, exit 2)."""
     from pathlib import Path
 
-    from model.analysis.calibration import calibrate, load_study
+    from model.analysis.calibration import CalibrationError, calibrate, load_study
     from model.analysis.calibration.calibrate import _Folder
 
     workers = _workers(args.workers)
     study = load_study(args.study)
     _Folder(Path(args.out))  # refuses a folder that is not ours before anything runs
-    calibrate(study, args.out, quick=args.quick, workers=workers, progress=not args.quiet)
+    try:
+        calibrate(study, args.out, quick=args.quick, workers=workers,
+                  progress=not args.quiet)
+    except CalibrationError as exc:
+        print(f"emigsim: calibration stopped: {exc}", file=sys.stderr)
+        return 1
     return 0

@@ -195,6 +195,7 @@ def _fingerprint(study: Study, observed: Mapping[str, float], target_ids: Sequen
     return {"study": s.name, "quick": bool(quick), "seed": s.seed,
             "scenario": s.scenario.name, "window": [s.start, s.end], "scale": s.scale,
             "replicates": s.replicates, "population_size": s.population_size,
+            "noise_in_kernel": s.noise_in_kernel,
             "free": {n: s.priors[n].describe() + f" on [{s.priors[n].lo:g}, "
                      f"{s.priors[n].hi:g}]" for n in s.free},
             "observed": {k: float(observed[k]) for k in target_ids},
@@ -323,6 +324,16 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
         noisy = noise[noise["ratio"] > 0.5]
         say(f"simulation noise / observation sd: median {noise['ratio'].median():.2f}, "
             f"max {noise['ratio'].max():.2f} ({len(noisy)} of {len(noise)} targets above 0.5)")
+        if run_study.noise_in_kernel:
+            # the brief's explicit noise model: the kernel's variance is the observation
+            # variance plus the simulation variance near the data, so that targets whose
+            # down-scaling noise exceeds their observation error can still be accepted
+            # at temperature 1 (the posterior is then exact for an error of variance
+            # obs^2 + 2 noise^2: the noise enters once in the runs and once here)
+            sd = dict(zip(noise["target_id"], noise["noise_sd"], strict=True))
+            variances = {k: v + float(sd.get(k, 0.0)) ** 2 for k, v in variances.items()}
+            say("kernel variance = observation variance + simulation noise variance "
+                "(noise_in_kernel = true)")
         folder.claim("abc.db", ".wall_seconds")
         started = time.perf_counter()
         history = load_history(out / "abc.db")
@@ -342,7 +353,7 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
                       progress=progress)
         wall = prior_time + time.perf_counter() - started
         (out / ".wall_seconds").write_text(f"{wall}\n")
-        gens = generations_table(res.history)
+        gens = generations_table(res.history, res.simulated_by_generation)
         history = res.history
         if history.max_t < 0:
             raise CalibrationError(
@@ -365,8 +376,8 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
         if dossier:
             from model.analysis.calibration.dossier import write_dossier
 
-            write_dossier(run_study, result, folder=folder, executor=ex, observed=obs,
-                          target_ids=ids, progress=progress)
+            write_dossier(run_study, result, observed=obs, target_ids=ids,
+                          progress=progress, folder=folder, executor=ex)
     folder.write_text("result.json", json.dumps(
         {"n_simulations": n_sims, "wall_seconds": wall, "generations": int(len(gens)),
          "final_temperature": result.final_temperature,

@@ -7,6 +7,7 @@ Written into ``<out>/dossier/`` by every calibration:
 ``posterior_table.csv``      (2) per parameter: prior and posterior median and 90%
                              interval, width ratio posterior/prior, identifiability
 ``marginals.png``, ``pairs.png``  (2) posterior marginals and pairwise scatter
+``predictive_series.parquet``  the posterior predictive runs (kept for a rewrite)
 ``fit.csv``, ``fit.png``     (3) the fit report (:mod:`model.analysis.fit`) of every target
                              with the runs of posterior draws as replicates: posterior bands
 
@@ -196,32 +197,82 @@ def _md_table(df: pd.DataFrame, cols: Sequence[str], fmt: str = "{:.4g}") -> str
     return head + "\n".join(lines) + "\n"
 
 
-def write_dossier(study: Study, result: CalibrationResult, *, folder, executor,
-                  observed: Mapping[str, float], target_ids: Sequence[str],
-                  progress: bool = True, recovery: pd.DataFrame | None = None) -> None:
+def write_dossier(study: Study, result: CalibrationResult, *,
+                  recovery: pd.DataFrame | None = None,
+                  observed: Mapping[str, float] | None = None,
+                  target_ids: Sequence[str] | None = None, workers: int | None = 0,
+                  progress: bool = True, folder=None, executor=None) -> None:
     """Write ``dossier/`` (see the module notes) into the calibration's out folder.
 
-    ``recovery``: the recovery study's per-parameter coverage (``param, covered_50,
-    covered_90``); when given, the posterior table gets those columns and the verdict
-    combines them with the width ratio.
-    """
-    from model.analysis.calibration.calibrate import ModelSimulator
-    from model.analysis.fit import fit_figure, fit_report, fit_total, with_total
-    from model.analysis.targets import load_targets
+    Parameters
+    ----------
+    study : Study
+        The study as calibrated (``study.quick()`` for a ``--quick`` calibration).
+    result : CalibrationResult
+        Its result (:func:`~model.analysis.calibration.calibrate.load_result` reads one
+        back); the dossier goes to ``result.out_dir / "dossier"``.
+    recovery : pandas.DataFrame, optional
+        The recovery study's per-parameter coverage (``param, covered_50, covered_90``);
+        when given, the posterior table gets those columns and the verdict combines them
+        with the width ratio.
+    observed : mapping, optional
+        The values calibrated to (default: the targets file's).
+    target_ids : sequence of str, optional
+        The targets calibrated to (default: the study's).
+    workers : int, optional
+        Worker processes for the predictive runs when no ``executor`` is given.
+    progress : bool
+        Print what is being done.
+    folder, executor
+        The calibration's out folder and executor (when called from ``calibrate``).
 
+    Notes
+    -----
+    The prior and posterior predictive runs are kept in ``dossier/`` and reused when the
+    dossier is written again (e.g. with a recovery table): they depend only on the study
+    and on the finished posterior.
+    """
+    from model.analysis.calibration.calibrate import ModelSimulator, _Folder
+    from model.analysis.fit import fit_figure, fit_report, fit_total, needed_metrics, with_total
+    from model.analysis.targets import load_targets
+    from model.runs.execution import Executor
+
+    ids = list(study.target_ids if target_ids is None else target_ids)
+    if observed is None:
+        observed = {k: t.value for k, t in study.targets(ids).items()}
+    if folder is None:
+        folder = _Folder(result.out_dir)
+    if executor is None:
+        with Executor(workers=workers, progress=progress) as ex:
+            return write_dossier(study, result, recovery=recovery, observed=observed,
+                                 target_ids=ids, progress=progress, folder=folder,
+                                 executor=ex)
+    target_ids = ids
     say = print if progress else (lambda *a, **k: None)
     sim = ModelSimulator(study, executor, target_ids)
-    say(f"dossier: prior predictive check ({study.prior_predictive_draws} prior draws)")
-    ppc = prior_predictive(study, sim, observed)
-    folder.write_csv("dossier/prior_predictive.csv", ppc)
+    kept = folder.out / "dossier" / "prior_predictive.csv"
+    if kept.exists():
+        ppc = pd.read_csv(kept, keep_default_na=False, na_values=[""])
+        ppc["side"] = ppc["side"].fillna("")
+    else:
+        say(f"dossier: prior predictive check ({study.prior_predictive_draws} prior draws)")
+        ppc = prior_predictive(study, sim, observed)
+        folder.write_csv("dossier/prior_predictive.csv", ppc)
     table = posterior_table(study, result.posterior, recovery)
     folder.write_csv("dossier/posterior_table.csv", table)
     figures = _figures(study, result.posterior, table, folder)
-    say(f"dossier: posterior predictive fit ({study.posterior_predictive_draws} posterior "
-        "draws)")
-    series = _posterior_predictive_series(study, result.posterior, executor,
-                                          study.posterior_predictive_draws)
     every = load_targets(study.targets_path)
+    kept = folder.out / "dossier" / "predictive_series.parquet"
+    if kept.exists():
+        series = pd.read_parquet(kept)
+    else:
+        say(f"dossier: posterior predictive fit ({study.posterior_predictive_draws} "
+            "posterior draws)")
+        series = _posterior_predictive_series(study, result.posterior, executor,
+                                              study.posterior_predictive_draws)
+        series = series[series["metric"].isin(needed_metrics(every))].reset_index(drop=True)
+        folder.claim("dossier/predictive_series.parquet", folder="dossier")
+        series.to_parquet(kept, index=False)
     report = fit_report(series, every)
     fitted = report[report["target_id"].isin(target_ids)]
     folder.write_csv("dossier/fit.csv", with_total(report))

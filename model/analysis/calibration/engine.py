@@ -174,7 +174,13 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
     np.random.seed(seed % 2**32)  # noqa: NPY002 - pyABC draws from the global state
     random.seed(seed)
     abc = pyabc.ABCSMC(model, pyabc_prior(priors), kernel, population_size=population_size,
-                       eps=pyabc.Temperature(), acceptor=pyabc.StochasticAcceptor(),
+                       eps=pyabc.Temperature(),
+                       # normalised by the kernel's own maximum (the density at the observed
+                       # values): acceptance probabilities never exceed 1. Normalising by
+                       # the largest density found so far (pyABC's default) overflows when a
+                       # later particle is far better than every earlier one.
+                       acceptor=pyabc.StochasticAcceptor(
+                           pdf_norm_method=pyabc.acceptor.pdf_norm_from_kernel),
                        sampler=sampler)
     if history is None:
         abc.new(f"sqlite:///{db}", {k: float(observed[k]) for k in keys})

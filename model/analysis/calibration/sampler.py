@@ -100,9 +100,10 @@ class OrderedBatchSampler(Sampler):
         Fewest and most evaluations in a batch (the first batch of a generation has ``n``;
         default most: ``20 n``).
     max_simulations : float
-        Simulations (of this sampler) after which no new batch starts.
+        Simulations (of this sampler) after which no new batch starts (from the second
+        generation on: the first one always finishes).
     deadline : float, optional
-        ``time.monotonic()`` after which no new batch starts.
+        ``time.monotonic()`` after which no new batch starts (idem).
     report : callable, optional
         ``report(generation, accepted, evaluated, simulated, seconds)`` after each
         generation.
@@ -146,9 +147,12 @@ class OrderedBatchSampler(Sampler):
         size = int(n)
         while accepted < n and j < max_eval:
             # budgets end a generation between batches (pyABC then keeps the last whole
-            # generation); the simulation budget is reproducible, the deadline is not
-            if self.n_simulated + simulated >= self.max_simulations or (
-                    self.deadline is not None and time.monotonic() > self.deadline):
+            # generation); the simulation budget is reproducible, the deadline is not.
+            # The prior sample and the first generation always finish, so that even a
+            # small budget ends with a population.
+            over = self.n_simulated + simulated >= self.max_simulations or (
+                self.deadline is not None and time.monotonic() > self.deadline)
+            if over and t > 0:
                 break
             size = int(min(size, max_eval - j)) if math.isfinite(max_eval) else size
             indices = list(range(j, j + size))

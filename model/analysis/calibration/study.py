@@ -13,6 +13,8 @@ A study file is TOML (the shipped one is ``calibration/kz_2012_2018.toml``)::
     [simulation]
     scale = 50                       # real households per simulated household
     replicates = 1                   # runs per particle (their summaries are averaged)
+    noise_runs = 20                  # runs at the scenario's values measuring the noise
+    noise_in_kernel = true           # kernel variance = observation var + noise var
     [abc]
     population_size = 200            # particles per generation
     posterior_draws = 1000           # rows of posterior.csv (resampled from the last one)
@@ -90,6 +92,7 @@ _TOP = ("name", "description", "scenario", "targets_file", "seed", "window", "si
 _SETTINGS = {
     "window": {"start": "int", "end": "int"},
     "simulation": {"scale": "pos", "replicates": "count", "noise_runs": "count",
+                   "noise_in_kernel": "bool",
                    "prior_predictive_draws": "count", "posterior_predictive_draws": "count"},
     "abc": {"population_size": "count", "posterior_draws": "count",
             "min_temperature": "ge1", "max_generations": "count",
@@ -98,8 +101,8 @@ _SETTINGS = {
 }
 SECTIONS = tuple(_SETTINGS)
 """Sections of plain settings (``[quick]`` takes any of their keys)."""
-_QUICK_DEFAULTS = {"population_size": 10, "posterior_draws": 200, "max_generations": 3,
-                   "max_total_simulations": 100, "max_walltime": 25.0, "scale": 400.0,
+_QUICK_DEFAULTS = {"population_size": 8, "posterior_draws": 200, "max_generations": 2,
+                   "max_total_simulations": 250, "max_walltime": 45.0, "scale": 1000.0,
                    "noise_runs": 3, "prior_predictive_draws": 6,
                    "posterior_predictive_draws": 6}
 
@@ -140,6 +143,7 @@ class Study:
     max_walltime: float = 1800.0
     max_total_simulations: int = 8000
     noise_runs: int = 20
+    noise_in_kernel: bool = True
     prior_predictive_draws: int = 100
     posterior_predictive_draws: int = 100
     description: str = ""
@@ -177,6 +181,10 @@ class Study:
 
 
 def _check_setting(value: object, kind: str, key: str, where: str):
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise input_error(where, key, f"= {value!r} is not a flag", "true or false")
+        return value
     if kind == "int" or kind == "count":
         if isinstance(value, bool) or not isinstance(value, int):
             raise input_error(where, key, f"= {value!r} is not a whole number",
