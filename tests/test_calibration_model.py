@@ -78,3 +78,18 @@ def test_same_posterior_with_two_workers(study, observed, result, tmp_path):
                   dossier=False)
     pd.testing.assert_frame_equal(a.population, b.population)
     pd.testing.assert_frame_equal(a.posterior, b.posterior)
+
+
+def test_dossier_with_recovery_adds_coverage_and_verdict(study, result, observed):
+    from model.analysis.calibration import write_dossier
+
+    rec = pd.DataFrame({"param": ["asc_emigrate"], "covered_50": [0.4], "covered_90": [0.5]})
+    write_dossier(study, result, recovery=rec, observed=observed, progress=False)
+    table = pd.read_csv(result.out_dir / "dossier" / "posterior_table.csv")
+    assert table["covered_90"].iloc[0] == 0.5
+    # coverage below 0.7 demotes the width-ratio verdict by one step
+    ratio = table["width_ratio"].iloc[0]
+    expect = "weakly identified" if ratio < 0.5 else "not identified"
+    assert table["identifiability"].iloc[0] == expect
+    assert "recovery coverage included" in (result.out_dir / "dossier" /
+                                             "dossier.md").read_text()
