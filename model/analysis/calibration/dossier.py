@@ -252,8 +252,7 @@ def write_dossier(study: Study, result: CalibrationResult, *,
     sim = ModelSimulator(study, executor, target_ids)
     kept = folder.out / "dossier" / "prior_predictive.csv"
     if kept.exists():
-        ppc = pd.read_csv(kept, keep_default_na=False, na_values=[""])
-        ppc["side"] = ppc["side"].fillna("")
+        ppc = pd.read_csv(kept, dtype={"side": str}, keep_default_na=False)
     else:
         say(f"dossier: prior predictive check ({study.prior_predictive_draws} prior draws)")
         ppc = prior_predictive(study, sim, observed)
