@@ -285,8 +285,23 @@ def write_dossier(study: Study, result: CalibrationResult, *,
              f"{study.scale:g}, {study.replicates} run(s) a particle, {study.population_size}"
              f" particles; {result.n_simulations} simulations, {result.wall_seconds:.0f} s of "
              f"ABC-SMC, final temperature {result.final_temperature:.3g} (1 = exact "
-             "posterior under the targets' error models).", "",
-             "## Generations", "",
+             "posterior under the targets' error models).", ""]
+    if not result.final_temperature <= 1.0 + 1e-9:
+        lines += [f"**Not yet the posterior:** the budget stopped ABC-SMC at temperature "
+                  f"{result.final_temperature:.3g}; the sample below is a tempered "
+                  "approximation, wider than the posterior.", ""]
+    if result.noise is not None:
+        noisy = result.noise[result.noise["ratio"] > 1.0]
+        lines += [f"Simulation noise at scale {study.scale:g} (`../noise.csv`, "
+                  f"{study.noise_runs} runs at the scenario's values): median noise sd / "
+                  f"observation sd {result.noise['ratio'].median():.2f}; "
+                  f"{len(noisy)} targets where the noise exceeds the observation error"
+                  + (": " + ", ".join(f"`{t}`" for t in noisy["target_id"]) if len(noisy)
+                     else "") + ". " +
+                  ("The acceptance kernel's variance is observation variance plus noise "
+                   "variance (`noise_in_kernel = true`)." if study.noise_in_kernel else
+                   "The acceptance kernel is the observation error alone."), ""]
+    lines += ["## Generations", "",
              _md_table(result.generations, ["t", "temperature", "n_simulations",
                                             "acceptance_rate", "ess"]), "",
              "## 1. Prior predictive check", "",
