@@ -1,0 +1,95 @@
+"""A tiny real-model calibration: moves toward known truth, same result for 0 and 2 workers,
+finished calibration is not redone, and the dossier is written."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from model.analysis.calibration import (
+    calibrate,
+    default_study_path,
+    load_study,
+    simulate_summaries,
+)
+
+IDS = ("new_emigrants.count.all.2013", "new_emigrants.count.all.2014")
+TRUTH = {"asc_emigrate": -7.2}
+
+
+@pytest.fixture(scope="module")
+def study():
+    s = load_study(default_study_path())
+    # one free parameter, two emigrant counts, a coarse scale and a short window
+    return dataclasses.replace(
+        s, free=("asc_emigrate",), priors={"asc_emigrate": s.priors["asc_emigrate"]},
+        target_ids=IDS, end=2014, scale=1000.0, population_size=16, max_generations=3,
+        max_total_simulations=400, max_walltime=300.0, posterior_draws=100, noise_runs=3,
+        prior_predictive_draws=6, posterior_predictive_draws=6)
+
+
+@pytest.fixture(scope="module")
+def observed(study):
+    return simulate_summaries(study, TRUTH, seed=99)
+
+
+@pytest.fixture(scope="module")
+def result(study, observed, tmp_path_factory):
+    return calibrate(study, tmp_path_factory.mktemp("cal") / "out", observed=observed,
+                     workers=0, progress=False)
+
+
+def test_posterior_moves_toward_truth(study, result):
+    prior_median = study.priors["asc_emigrate"].ppf(0.5)  # -4.5, truth -7.2
+    post = result.posterior["asc_emigrate"]
+    assert abs(post.median() - TRUTH["asc_emigrate"]) < abs(prior_median - TRUTH["asc_emigrate"])
+    assert abs(post.median() - TRUTH["asc_emigrate"]) < 1.0
+    assert len(result.posterior) == 100
+    assert set(result.generations.columns) >= {"t", "temperature", "n_simulations",
+                                               "acceptance_rate", "ess"}
+
+
+def test_out_folder_and_dossier(result):
+    out = result.out_dir
+    for name in ("posterior.csv", "generations.csv", "population.csv", "abc.db", "noise.csv",
+                 "dossier/dossier.md", "dossier/fit.csv", "dossier/posterior_table.csv",
+                 "dossier/prior_predictive.csv", "dossier/marginals.png"):
+        assert (out / name).exists(), name
+    post = pd.read_csv(out / "posterior.csv")
+    assert list(post.columns) == ["draw", "asc_emigrate"]
+    table = pd.read_csv(out / "dossier" / "posterior_table.csv")
+    assert table["width_ratio"].iloc[0] < 1.0
+
+
+def test_finished_calibration_is_not_redone(study, observed, result, capsys):
+    again = calibrate(study, result.out_dir, observed=observed, workers=0, progress=True)
+    assert "already finished" in capsys.readouterr().out
+    pd.testing.assert_frame_equal(again.posterior, result.posterior)
+
+
+def test_same_posterior_with_two_workers(study, observed, result, tmp_path):
+    small = dataclasses.replace(study, max_generations=1, population_size=8,
+                                max_total_simulations=3000)
+    a = calibrate(small, tmp_path / "a", observed=observed, workers=0, progress=False,
+                  dossier=False)
+    b = calibrate(small, tmp_path / "b", observed=observed, workers=2, progress=False,
+                  dossier=False)
+    pd.testing.assert_frame_equal(a.population, b.population)
+    pd.testing.assert_frame_equal(a.posterior, b.posterior)
+
+
+def test_dossier_with_recovery_adds_coverage_and_verdict(study, result, observed):
+    from model.analysis.calibration import write_dossier
+
+    rec = pd.DataFrame({"param": ["asc_emigrate"], "covered_50": [0.4], "covered_90": [0.5]})
+    write_dossier(study, result, recovery=rec, observed=observed, progress=False)
+    table = pd.read_csv(result.out_dir / "dossier" / "posterior_table.csv")
+    assert table["covered_90"].iloc[0] == 0.5
+    # coverage below 0.7 demotes the width-ratio verdict by one step
+    ratio = table["width_ratio"].iloc[0]
+    expect = "weakly identified" if ratio < 0.5 else "not identified"
+    assert table["identifiability"].iloc[0] == expect
+    assert "recovery coverage included" in (result.out_dir / "dossier" /
+                                             "dossier.md").read_text()

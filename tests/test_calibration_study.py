@@ -1,0 +1,94 @@
+"""Calibration study files: the shipped one parses; bad ones fail in one line, exit 2."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from model.analysis.calibration import StudyError, default_study_path, load_study
+from model.ui.cli import main
+
+GOOD = '''
+scenario = "baseline"
+seed = 3
+[simulation]
+scale = 200
+[parameters]
+asc_emigrate = "registry"
+b_russian = ["normal", 4.0, 1.0]
+[targets]
+include = ["new_emigrants.count.all.201[3-4]", "new_emigrants.share.destination=*"]
+exclude = ["new_emigrants.share.destination=CIS.2018"]
+'''
+
+
+def _write(tmp_path, text):
+    f = tmp_path / "s.toml"
+    f.write_text(text, encoding="utf-8")
+    return f
+
+
+def test_shipped_study_selects_fitted_targets_and_behaviour_parameters():
+    s = load_study(default_study_path())
+    targets = s.targets()
+    assert all(t.counted for t in targets.values())
+    assert 20 <= len(s.target_ids) <= 40 and 10 <= len(s.free) <= 20
+    assert dataclasses.replace(s, population_size=7).population_size == 7
+    assert s.quick().population_size < s.population_size
+
+
+def test_selectors_priors_and_exclude(tmp_path):
+    s = load_study(_write(tmp_path, GOOD))
+    assert s.target_ids == ("new_emigrants.count.all.2013", "new_emigrants.count.all.2014",
+                            "new_emigrants.share.destination=CIS.2012.Jan-Jul",
+                            "new_emigrants.share.destination=CIS.2013.Jan-Jul",
+                            "new_emigrants.share.destination=CIS.2017")
+    assert s.priors["b_russian"].describe() == "normal(4, 1)"
+    assert s.priors["asc_emigrate"].family == "uniform"
+    assert (s.scale, s.seed) == (200.0, 3)
+
+
+@pytest.mark.parametrize("old,new,expect", [
+    ('asc_emigrate = "registry"', 'asc_emigrat = "registry"', "did you mean 'asc_emigrate'"),
+    ('asc_emigrate = "registry"', 'sex_ratio_birth = "registry"', "role 'structural'"),
+    ('asc_emigrate = "registry"', 'study_years = "registry"', "whole number"),
+    ('b_russian = ["normal", 4.0, 1.0]', 'b_russian = ["normal", 9.0, 1.0]',
+     "parameters.b_russian"),
+    ('b_russian = ["normal", 4.0, 1.0]', 'b_russian = ["gamma", 1.0]', "prior family"),
+    ("scale = 200", "scale = -1", "'simulation.scale'"),
+    ("scale = 200", "scael = 200", "did you mean 'scale'"),
+    ("seed = 3", "population_size = 3", "put it under [abc]"),
+    ('"new_emigrants.share.destination=*"', '"no_such.*"', "matches no fitted target"),
+    ('"new_emigrants.share.destination=*"', '"net_migration.balance.all.2014"',
+     "not fitted"),
+    ('"new_emigrants.share.destination=*"', '"population.stock.all.2012"',
+     "by construction"),
+    ('scenario = "baseline"', 'scenario = "baselin"', "did you mean 'baseline'"),
+])
+def test_bad_study_is_one_line_exit_2_nothing_written(tmp_path, capsys, old, new, expect):
+    assert old in GOOD
+    f = _write(tmp_path, GOOD.replace(old, new))
+    with pytest.raises(StudyError) as err:
+        load_study(f)
+    assert expect in str(err.value)
+    out = tmp_path / "out"
+    assert main(["calibrate", str(f), "--out", str(out), "--workers", "0"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and str(f) in lines[0] and "allowed:" in lines[0]
+    assert not out.exists()
+
+
+def test_out_folder_with_foreign_files_is_refused(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("x")
+    assert main(["calibrate", str(_write(tmp_path, GOOD)), "--out", str(out)]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["mine.txt"]
+
+
+def test_bad_workers_is_exit_2(tmp_path, capsys):
+    assert main(["calibrate", str(_write(tmp_path, GOOD)), "--out", str(tmp_path / "o"),
+                 "--workers", "-1"]) == 2
+    assert "--workers" in capsys.readouterr().err
