@@ -76,7 +76,7 @@ from model.core.states import (
 
 __all__ = ["uniform_of", "census", "update_intentions", "act_return_die", "fertility_mass",
            "births",
-           "age_and_move",
+           "age_and_move", "partner_singles", "match_couples", "form_couples",
            "household_utilities", "realise", "group_order", "warm_up"]
 # __all__ lists the compiled passes only (a test reads their signatures from it); the named
 # tuples they take are public too: PersonArrays, HouseholdArrays, Census, Acts, ActRules,
@@ -113,6 +113,7 @@ class PersonArrays(NamedTuple):
     death_age: np.ndarray
     group_base: np.ndarray
     intending: np.ndarray
+    ethnicity: np.ndarray
 
     @classmethod
     def of(cls, table) -> PersonArrays:
@@ -320,6 +321,25 @@ class AgeRules(NamedTuple):
     key_leave: np.uint64
     p_leave: np.float32
     ages: np.ndarray
+
+
+class CoupleRules(NamedTuple):
+    """Ages, probability and stream of :func:`form_couples`.
+
+    ``min_age`` and ``max_age`` of a single (registry ``partner_min_age``,
+    ``partner_max_age``); ``p_partner`` (float32) and ``key``, the stream ``partner`` of the
+    year, decide who enters the year's market.
+
+    Examples
+    --------
+    >>> CoupleRules(20, 49, np.float32(0.5), np.uint64(1)).max_age
+    49
+    """
+
+    min_age: int
+    max_age: int
+    p_partner: np.float32
+    key: np.uint64
 
 
 class Draws(NamedTuple):
@@ -735,6 +755,177 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
 
 
 @njit(cache=True, nogil=True)
+def partner_singles(pp, hh, min_age, max_age):
+    """Slots of the heads at home aged ``min_age``-``max_age`` without a partner.
+
+    ``pp`` is a :class:`PersonArrays`, ``hh`` a :class:`HouseholdArrays`. Without a partner:
+    no other living de jure member (at home or abroad) of the resident household is
+    ``min_age`` or over. Returned in increasing slot order (rule 1 of
+    :mod:`model.core.partnering`; the numpy statement is ``tests/reference/oracles.py``'s
+    ``singles``).
+
+    Examples
+    --------
+    >>> pp = PersonArrays.zeros(3, hh=[0, 1, 1], age=[30, 40, 10])
+    >>> hh = HouseholdArrays.zeros(2, head=[0, 1])
+    >>> partner_singles(pp, hh, 20, 49).tolist()  # the lone mother of household 1 too
+    [0, 1]
+    >>> partner_singles(pp, hh, 5, 49).tolist()  # ... unless her child counts as an adult
+    [0]
+    """
+    status, age, owner = pp.status, pp.age, pp.hh
+    hh_status, hh_head = hh.status, hh.head
+    n_p = len(status)
+    # living de jure members aged min_age or over; every slot adds 0 or 1 (no branch: which
+    # slots count is as good as random, and a mispredicted branch costs more than the add)
+    adults = np.zeros(len(hh_status), np.int32)
+    for i in range(n_p):
+        adults[_ix(owner[i])] += (status[i] <= STUDY) & (age[i] >= min_age)
+    # every household's head is written, the count moves on for a single (no branch); a
+    # slot heading two households would be listed twice, as a sort of the heads lists it
+    out = np.empty(len(hh_status) + 1, np.int64)
+    n = 0
+    for h in range(len(hh_status)):
+        j = _ix(hh_head[h])
+        a = age[j]
+        out[n] = j
+        n += ((hh_status[h] == RESIDENT) & (adults[h] == 1) & (status[j] == HOME)
+              & (a >= min_age) & (a <= max_age))
+    out = np.sort(out[:n])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def match_couples(sex, age, group):
+    """Pair the k-th youngest man with the k-th youngest woman of each group.
+
+    ``sex`` (0 men), ``age`` and ``group`` (non-negative codes) describe the persons of the
+    market, one entry each; within a group and an age the earlier entry ranks first.
+    Returns the positions of the matched men and women, aligned (pair ``j`` is
+    ``men[j], women[j]``), ordered by group and then age rank; the unmatched oldest of the
+    larger side of a group are left out. A counting sort by (group, age): two passes, no
+    comparisons (rule 3 of :mod:`model.core.partnering`).
+
+    Examples
+    --------
+    >>> sex = np.array([0, 1, 0, 1, 0]); age = np.array([30, 25, 22, 40, 50])
+    >>> [m.tolist() for m in match_couples(sex, age, np.zeros(5, np.int64))]
+    [[2, 0], [1, 3]]
+    """
+    n = len(sex)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a_lo, a_hi, g_hi = age[0], age[0], group[0]
+    for j in range(n):
+        a_lo = min(a_lo, age[j])
+        a_hi = max(a_hi, age[j])
+        g_hi = max(g_hi, group[j])
+    n_ages = np.int64(a_hi) - np.int64(a_lo) + 1
+    n_groups = np.int64(g_hi) + 1
+    # per side (0 men, 1 women) and (group, age) bucket: the count, then the first rank
+    slot = np.zeros((2, n_groups * n_ages), np.int64)
+    for j in range(n):
+        side = 0 if sex[j] == 0 else 1
+        slot[side, np.int64(group[j]) * n_ages + (np.int64(age[j]) - a_lo)] += 1
+    pairs = np.empty(n_groups, np.int64)
+    for g in range(n_groups):
+        total = np.zeros(2, np.int64)
+        for side in range(2):
+            run = np.int64(0)
+            for b in range(g * n_ages, (g + 1) * n_ages):
+                c = slot[side, b]
+                slot[side, b] = run
+                run += c
+            total[side] = run
+        pairs[g] = min(total[0], total[1])
+    first = np.empty(n_groups, np.int64)  # where each group's pairs start in the output
+    n_pairs = np.int64(0)
+    for g in range(n_groups):
+        first[g] = n_pairs
+        n_pairs += pairs[g]
+    out = np.empty((2, n_pairs), np.int64)
+    for j in range(n):
+        side = 0 if sex[j] == 0 else 1
+        g = np.int64(group[j])
+        b = g * n_ages + (np.int64(age[j]) - a_lo)
+        rank = slot[side, b]
+        slot[side, b] = rank + 1
+        if rank < pairs[g]:
+            out[side, first[g] + rank] = j
+    return out[0].copy(), out[1].copy()
+
+
+@njit(cache=True, nogil=True)
+def form_couples(pp, hh, rules):
+    """Singles, the year's market, matching and moving in; returns the men and women matched.
+
+    ``pp`` is a :class:`PersonArrays` (household indices are updated), ``hh`` a
+    :class:`HouseholdArrays` (statuses are updated), ``rules`` a :class:`CoupleRules`. The
+    rules of :mod:`model.core.partnering`: the singles (:func:`partner_singles`) whose
+    uniform in ``rules.key`` is below ``rules.p_partner`` (float32) enter the market; its
+    men and women are matched by age rank within each region and ethnic group of the
+    person (:func:`match_couples`, ties: the lower slot first); each matched woman and the
+    living de jure members of her household join the man's household, and hers is
+    dissolved. The men and women are returned aligned, ordered by region, ethnic group and
+    age rank.
+
+    Examples
+    --------
+    >>> pp = PersonArrays.zeros(3, hh=[0, 1, 2], age=[30, 28, 60], sex=[0, 1, 1])
+    >>> hh = HouseholdArrays.zeros(3, head=[0, 1, 2])
+    >>> men, women = form_couples(pp, hh, CoupleRules(20, 49, np.float32(1.0), np.uint64(1)))
+    >>> men.tolist(), women.tolist(), pp.hh.tolist(), hh.status.tolist()
+    ([0], [1], [0, 0, 2], [0, 2, 0])
+    """
+    status, owner, region, ethnicity = pp.status, pp.hh, pp.region, pp.ethnicity
+    single = partner_singles(pp, hh, rules.min_age, rules.max_age)
+    market = np.empty(len(single), np.int64)
+    n = 0
+    for j in range(len(single)):
+        i = single[j]
+        if uniform_of(rules.key, i) < rules.p_partner:
+            market[n] = i
+            n += 1
+    # the market's own rows, in slot order (so ties break by slot); group code by region
+    # and ethnicity, ethnicity the faster digit
+    stride = np.int64(1)
+    for j in range(n):
+        stride = max(stride, np.int64(ethnicity[_ix(market[j])]) + 1)
+    sex = np.empty(n, np.int8)
+    age = np.empty(n, np.int16)
+    group = np.empty(n, np.int64)
+    for j in range(n):
+        i = _ix(market[j])
+        sex[j] = pp.sex[i]
+        age[j] = pp.age[i]
+        group[j] = np.int64(region[i]) * stride + ethnicity[i]
+    m_pos, w_pos = match_couples(sex, age, group)
+    men = np.empty(len(m_pos), np.int64)
+    women = np.empty(len(w_pos), np.int64)
+    for j in range(len(m_pos)):
+        men[j] = market[m_pos[j]]
+        women[j] = market[w_pos[j]]
+    if len(women) == 0:
+        return men, women
+    # moving in: a woman's household (she heads it) moves into her partner's
+    hh_status = hh.status
+    leaving = np.zeros(len(hh_status), np.bool_)
+    new_home = np.empty(len(hh_status), owner.dtype)
+    old = np.empty(len(women), np.int64)
+    for j in range(len(women)):
+        old[j] = owner[_ix(women[j])]
+        new_home[_ix(old[j])] = owner[_ix(men[j])]
+        leaving[_ix(old[j])] = True
+    for i in range(len(status)):
+        h = _ix(owner[i])
+        if leaving[h] and status[i] <= STUDY:
+            owner[i] = new_home[h]
+    for j in range(len(women)):
+        hh_status[_ix(old[j])] = DISSOLVED
+    return men, women
+
+
+@njit(cache=True, nogil=True)
 def group_order(keys, counts):
     """Slots grouped by key, in slot order within a key: ``np.argsort(keys, kind="stable")``.
 
@@ -916,6 +1107,7 @@ def warm_up() -> None:
     age_and_move(0, pp, hh, AgeRules(key, half, key, half, np.zeros(5, np.int32)), table,
                  np.zeros((2, 1), np.int64))
     group_order(i1, i8)
+    form_couples(pp, hh, CoupleRules(20, 49, half, key))
     p = defaults()
     tab = utility_tables(p, Context.for_year(2012, p))
     household_utilities(ip, hh, pp, composition, tab, np.zeros((4, 0), np.float32),
