@@ -507,11 +507,11 @@ def act_return_die(pp, band_code, acts, rules, tallies):
         if k != 0:
             if s == HOME:
                 a = _ix(age[i])
-                if record and a >= adult_age:
+                if record:  # the same for every person; adds 0 or 1 without a branch
                     cell = _cell(group_base, band_code, age, edu, i)
-                    all_cells[cell] += 1
-                    if intending[i] != 0:
-                        yes_cells[cell] += 1
+                    adult = a >= adult_age
+                    all_cells[cell] += adult
+                    yes_cells[cell] += adult & (intending[i] != 0)
                 code = _ix(k - 1)
                 if acting[h] and k != emigrate and eligible[code, a]:
                     u = uniform_of(keys[code], i)
@@ -588,20 +588,27 @@ def update_intentions(pp, rules):
     status, age, owner, intending = pp.status, pp.age, pp.hh, pp.intending
     p_emig, profile, key, persist = rules.p_emigrate, rules.profile, rules.key, rules.persist
     adult = rules.adult_age
+    if rules.first:
+        for i in range(len(status)):
+            if status[i] != HOME or age[i] < adult:
+                continue
+            p_h = p_emig[_ix(owner[i])]
+            if p_h <= 0:
+                continue
+            u = uniform_of(key, i)
+            f = np.float32(p_h * profile[_ix(min(age[i], 120))])
+            intending[i] = u < np.float32(f / (np.float32(1.0) - persist + f))
+        return
+    # every slot is weighed and written, those not asked keep their state (no branch per
+    # person: who is an adult at home is as good as random to the branch predictor)
     for i in range(len(status)):
-        if status[i] != HOME or age[i] < adult:
-            continue
         p_h = p_emig[_ix(owner[i])]
-        if p_h <= 0:
-            continue
+        asked = (status[i] == HOME) & (age[i] >= adult) & (p_h > 0)
         u = uniform_of(key, i)
         f = np.float32(p_h * profile[_ix(min(age[i], 120))])
-        if rules.first:
-            intending[i] = u < np.float32(f / (np.float32(1.0) - persist + f))
-        elif intending[i] != 0:
-            intending[i] = u < persist
-        else:
-            intending[i] = u < f
+        had = intending[i] != 0
+        now = (had & (u < persist)) | (~had & (u < f))
+        intending[i] = now if asked else intending[i]
 
 
 @njit(cache=True, nogil=True)
@@ -709,7 +716,7 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
     n_h = len(hh_status)
     flag = np.zeros(n_h, np.bool_)
     for h in range(n_h):
-        flag[h] = hh_status[h] == RESIDENT and status[_ix(hh_head[h])] != HOME
+        flag[h] = (hh_status[h] == RESIDENT) & (status[_ix(hh_head[h])] != HOME)
     best_rank = np.full(n_h, -1, np.int32)
     best = np.full(n_h, -1, np.intp)
     n = 0
@@ -729,13 +736,16 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
         if s != HOME:
             abroad_cells[_ix(s - 1), _cell(group_base, band_code, age, edu, i)] += 1
         h = _ix(owner[i])
-        if s == HOME and a >= leave_lo and a <= leave_hi and hh_status[h] == RESIDENT:
+        # the draw is made for every living person, so that the branch below is taken
+        # rarely (an unpredictable test of age and status would cost more than the draw)
+        if ((s == HOME) & (a >= leave_lo) & (a <= leave_hi) & (hh_status[h] == RESIDENT)
+                & (uniform_of(key_leave, i) < p_leave)):
             head = _ix(hh_head[h])
             if head != i:
                 a_head = np.int32(age[head])
                 if head > i and head < n_aged and status[head] <= STUDY:
                     a_head += 1  # ages later in this pass
-                if a_head - a >= gap and uniform_of(key_leave, i) < p_leave:
+                if a_head - a >= gap:
                     out[n] = i
                     n += 1
                     continue  # gone: not a candidate head of the home it leaves
