@@ -615,3 +615,25 @@ def test_form_couples_is_the_numpy_statement(seed, p_partner):
     assert (len(want_women) > 5) == (p_partner > 0)
     assert men.tolist() == want_men.tolist() and women.tolist() == want_women.tolist()
     assert (pp.hh == pp_o.hh).all() and (hh.status == hh_o.status).all()
+
+
+# --- contact blocks ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_key_blocks_and_next_in_block_are_the_numpy_statements(seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 40, 3000).astype(np.int8)
+    keys[keys == 7] = 8  # a code with no slot
+    keys[17] = 39  # a code with one slot: its next is itself
+    keys[keys == 39] = 38
+    keys[17] = 39
+    order, counts, starts = kernels.key_blocks(keys)
+    want_counts = np.bincount(keys, minlength=40)
+    assert order.tolist() == np.argsort(keys, kind="stable").tolist()
+    assert counts.tolist() == want_counts.tolist()
+    assert starts.tolist() == np.r_[0, np.cumsum(want_counts)[:-1]].tolist()
+    own = rng.choice(3000, 500, replace=False)
+    own[0] = 17
+    got = kernels.next_in_block(keys, order, counts, starts, own)
+    assert got.tolist() == oracles.next_in_block(keys, own).tolist()
+    assert got[0] == 17

@@ -77,7 +77,8 @@ from model.core.states import (
 __all__ = ["uniform_of", "census", "update_intentions", "act_return_die", "fertility_mass",
            "births",
            "age_and_move", "partner_singles", "match_couples", "form_couples",
-           "household_utilities", "realise", "group_order", "warm_up"]
+           "household_utilities", "realise", "group_order", "key_blocks", "next_in_block",
+           "warm_up"]
 # __all__ lists the compiled passes only (a test reads their signatures from it); the named
 # tuples they take are public too: PersonArrays, HouseholdArrays, Census, Acts, ActRules,
 # ActTallies, IntentionRules, AgeRules, Draws, Choices
@@ -958,6 +959,62 @@ def group_order(keys, counts):
 
 
 @njit(cache=True, nogil=True)
+def key_blocks(keys):
+    """Slots grouped by key (slot order within a key), each key's count and first position.
+
+    ``keys`` are non-negative codes; counts and first positions cover the codes 0 to the
+    largest (``np.bincount`` and its exclusive cumulative sum); the order is
+    ``np.argsort(keys, kind="stable")``. One counting pass and one placing pass.
+
+    Examples
+    --------
+    >>> order, counts, starts = key_blocks(np.array([1, 0, 1, 0], np.int8))
+    >>> order.tolist(), counts.tolist(), starts.tolist()
+    ([1, 3, 0, 2], [2, 2], [0, 2])
+    """
+    top = 0
+    for i in range(len(keys)):
+        top = max(top, np.int64(keys[i]))
+    counts = np.zeros(top + 1, np.int64)
+    for i in range(len(keys)):
+        counts[_ix(keys[i])] += 1
+    starts = np.zeros(top + 1, np.int64)
+    for k in range(1, top + 1):
+        starts[k] = starts[k - 1] + counts[k - 1]
+    return group_order(keys, counts), counts, starts
+
+
+@njit(cache=True, nogil=True)
+def next_in_block(keys, order, counts, starts, own):
+    """The slot after each of ``own`` in its block of :func:`key_blocks` (cyclically).
+
+    ``order``, ``counts`` and ``starts`` are :func:`key_blocks` of ``keys``; every slot of
+    ``own`` is in its block, found there by bisection (blocks are in slot order).
+
+    Examples
+    --------
+    >>> keys = np.array([1, 0, 1, 0, 1], np.int8)
+    >>> next_in_block(keys, *key_blocks(keys), np.array([0, 4, 3])).tolist()
+    [2, 0, 1]
+    """
+    out = np.empty(len(own), order.dtype)
+    for j in range(len(own)):
+        o = own[j]
+        k = _ix(keys[_ix(o)])
+        lo = starts[k]
+        hi = lo + counts[k]
+        first = lo
+        while lo < hi:  # leftmost position in the block whose slot is not below o
+            mid = (lo + hi) // 2
+            if order[mid] < o:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[j] = order[first + (lo - first + 1) % max(counts[k], 1)]
+    return out
+
+
+@njit(cache=True, nogil=True)
 def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     """Utilities of CIS, non-CIS, labour and study (rows of ``out``) for every chooser.
 
@@ -1117,6 +1174,8 @@ def warm_up() -> None:
     age_and_move(0, pp, hh, AgeRules(key, half, key, half, np.zeros(5, np.int32)), table,
                  np.zeros((2, 1), np.int64))
     group_order(i1, i8)
+    blocks = key_blocks(i1)
+    next_in_block(i1, *blocks, i8)
     form_couples(pp, hh, CoupleRules(20, 49, half, key))
     p = defaults()
     tab = utility_tables(p, Context.for_year(2012, p))

@@ -323,6 +323,26 @@ def form_couples(hh, pp, min_age: int, max_age: int, p_partner: float, *, seed: 
     return men, women
 
 
+# --- contacts (model.core.network, compiled as kernels.key_blocks and next_in_block) --------
+
+def next_in_block(keys: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """The slot after each of ``own`` among the slots of its key, in slot order (cyclically).
+
+    Examples
+    --------
+    >>> next_in_block(np.array([1, 0, 1, 0, 1]), np.array([0, 4, 3])).tolist()
+    [2, 0, 1]
+    """
+    n = len(keys)
+    counts = np.bincount(keys, minlength=int(keys.max()) + 1 if n else 1)
+    order = np.argsort(keys, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    kk = keys[own].astype(np.int64)
+    block_keys = keys[order].astype(np.int64) * n + order  # blocks are in slot order
+    pos = np.searchsorted(block_keys, kk * n + own) - starts[kk]
+    return order[starts[kk] + (pos + 1) % np.maximum(counts[kk], 1)]
+
+
 # --- records ---------------------------------------------------------------------------------
 
 def tally(age: np.ndarray, edu: np.ndarray, region: np.ndarray, ethnicity: np.ndarray,
