@@ -430,7 +430,8 @@ class EmigrationModel(mesa.Model):
             self._intending = np.zeros(n_h, dtype=bool)
             self._intending[choosers[head_intends]] = True
         leave = head_intends & (choice == EMIGRATE) & (
-            uniform_at(self.seed, "emigration.hazard", year, choosers) < rate_e)
+            kernels.uniforms(stream_key(self.seed, "emigration.hazard", year), choosers)
+            < rate_e)
         choice = np.where(leave, np.int8(EMIGRATE), choice).astype(np.int8)
         act = act | leave
         return SimpleNamespace(choosers=choosers, prob=prob, choice=choice, act=act)

@@ -93,6 +93,14 @@ def test_uniform_of_is_uniform_at_bit_for_bit(seed):
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+def test_uniforms_are_uniform_at_bit_for_bit(seed):
+    slots = np.random.default_rng(seed).integers(0, 2**40, 5000)
+    got = kernels.uniforms(stream_key(seed, "emigration.hazard", 2020), slots)
+    assert got.dtype == np.float32
+    assert (got == uniform_at(seed, "emigration.hazard", 2020, slots)).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
 def test_census(seed):
     hh, pp, _ = tables(seed)
     pack = np.arange(121, dtype=np.int64) * 7 + 1
