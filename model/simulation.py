@@ -633,11 +633,14 @@ class EmigrationModel(mesa.Model):
         n_b = len(mothers)
         slots = np.arange(n_p, n_p + n_b)
         ratio = float(p["sex_ratio_birth"])
-        sex = (uniform_at(self.seed, "sex", year, slots) >= ratio / (ratio + 100.0)
+        sex = (kernels.uniforms(stream_key(self.seed, "sex", year), slots)
+               >= ratio / (ratio + 100.0)
                ).astype(np.int8)
         # aged 0 in the next calendar year, in their mother's region
         dies_at = self._life.death_age(np.zeros(n_b, np.int64), sex, pp.region[mothers],
-                                       year + 1, uniform_at(self.seed, "death_age", year, slots))
+                                       year + 1,
+                                       kernels.uniforms(stream_key(self.seed, "death_age", year),
+                                                        slots))
         pp.append(hh=pp.hh[mothers], age=np.zeros(n_b, np.int16), sex=sex,
                   edu=np.zeros(n_b, np.int8), status=np.full(n_b, HOME, np.int8),
                   years_abroad=np.zeros(n_b, np.int8), region=pp.region[mothers],
