@@ -297,8 +297,9 @@ class EmigrationModel(mesa.Model):
 
         The person-level parts run as four compiled passes (:mod:`model.core.kernels`): the
         census (1); adults' intentions (5); who goes, returns and deaths (6-8); schooling,
-        ageing, leaving home and new heads (8). Within a pass each person meets the rules in
-        this order.
+        ageing, leaving home and new heads (8); partnering is compiled too
+        (:func:`model.core.kernels.form_couples`). Within a pass each person meets the rules
+        in this order.
 
         Each stage is a method named after it, called in this order below: ``_census``
         (1), ``_drivers_and_interventions`` (2-3), ``_update_optimism`` (4), ``_decide``

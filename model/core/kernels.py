@@ -5,9 +5,10 @@ the yearly step touches every person slot several times (the census of 1 January
 births, schooling and ageing, household formation, new heads) and gathers a dozen attributes
 per household for its utilities. Written as numpy expressions each of these is a chain of 5
 to 15 whole-array passes with temporaries and index sets; here each is one loop that reads a
-slot's fields once. A year makes four passes over the persons, each applying in slot order
-the rules that follow one another in the step (a person's fate in one rule only depends on
-its own earlier rules and on household-level values fixed before the pass):
+slot's fields once. A year makes four passes over the persons that apply its rules, each in
+slot order the rules that follow one another in the step (a person's fate in one rule only
+depends on its own earlier rules and on household-level values fixed before the pass), and
+partnering (:func:`form_couples`) two more that count and move household members:
 
 1. :func:`census` on 1 January;
 2. within the decision, :func:`update_intentions`: each adult at home keeps, drops or
@@ -16,6 +17,10 @@ its own earlier rules and on household-level values fixed before the pass):
    abroad, deaths and the women who may give birth (then :func:`births` over those women
    only);
 4. :func:`age_and_move`: schooling, ageing, leaving home, new heads, the stocks abroad.
+
+Hot loops avoid branches on per-person tests that are as good as random (alive, adult, at
+home, of leaving age): they add 0 or 1, or draw a uniform for every slot so that the one
+branch left is the rare event, because a mispredicted branch costs more than the work.
 
 These passes are the model's statement of its yearly rules. The probabilities and tables
 they read are computed in numpy by the calling modules
