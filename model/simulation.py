@@ -299,8 +299,9 @@ class EmigrationModel(mesa.Model):
 
         The person-level parts run as four compiled passes (:mod:`model.core.kernels`): the
         census (1); adults' intentions (5); who goes, returns and deaths (6-8); schooling,
-        ageing, leaving home and new heads (8). Within a pass each person meets the rules in
-        this order.
+        ageing, leaving home and new heads (8); partnering is compiled too
+        (:func:`model.core.kernels.form_couples`). Within a pass each person meets the rules
+        in this order.
 
         Each stage is a method named after it, called in this order below: ``_census``
         (1), ``_drivers_and_interventions`` (2-3), ``_update_optimism`` (4), ``_decide``
@@ -432,7 +433,8 @@ class EmigrationModel(mesa.Model):
             self._intending = np.zeros(n_h, dtype=bool)
             self._intending[choosers[head_intends]] = True
         leave = head_intends & (choice == EMIGRATE) & (
-            uniform_at(self.seed, "emigration.hazard", year, choosers) < rate_e)
+            kernels.uniforms(stream_key(self.seed, "emigration.hazard", year), choosers)
+            < rate_e)
         choice = np.where(leave, np.int8(EMIGRATE), choice).astype(np.int8)
         act = act | leave
         return SimpleNamespace(choosers=choosers, prob=prob, choice=choice, act=act)
@@ -637,11 +639,14 @@ class EmigrationModel(mesa.Model):
         n_b = len(mothers)
         slots = np.arange(n_p, n_p + n_b)
         ratio = float(p["sex_ratio_birth"])
-        sex = (uniform_at(self.seed, "sex", year, slots) >= ratio / (ratio + 100.0)
+        sex = (kernels.uniforms(stream_key(self.seed, "sex", year), slots)
+               >= ratio / (ratio + 100.0)
                ).astype(np.int8)
         # aged 0 in the next calendar year, in their mother's region
         dies_at = self._life.death_age(np.zeros(n_b, np.int64), sex, pp.region[mothers],
-                                       year + 1, uniform_at(self.seed, "death_age", year, slots))
+                                       year + 1,
+                                       kernels.uniforms(stream_key(self.seed, "death_age", year),
+                                                        slots))
         pp.append(hh=pp.hh[mothers], age=np.zeros(n_b, np.int16), sex=sex,
                   edu=np.zeros(n_b, np.int8), status=np.full(n_b, HOME, np.int8),
                   years_abroad=np.zeros(n_b, np.int8), region=pp.region[mothers],

@@ -44,6 +44,7 @@ from model.core.population import (
 from model.core.recorder import Recorder
 from model.core.rng import stream_key, uniform_at
 from model.params import defaults
+from tests.reference import oracles
 from tests.reference.oracles import Choosers, choose, reassign_heads, share_abroad, utilities
 
 SEEDS = [0, 1, 2, 3]
@@ -89,6 +90,14 @@ def test_uniform_of_is_uniform_at_bit_for_bit(seed):
     key = stream_key(seed, "birth", 2020)
     mine = np.array([kernels.uniform_of(key, int(s)) for s in slots], dtype=np.float32)
     assert (mine == uniform_at(seed, "birth", 2020, slots)).all()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_uniforms_are_uniform_at_bit_for_bit(seed):
+    slots = np.random.default_rng(seed).integers(0, 2**40, 5000)
+    got = kernels.uniforms(stream_key(seed, "emigration.hazard", 2020), slots)
+    assert got.dtype == np.float32
+    assert (got == uniform_at(seed, "emigration.hazard", 2020, slots)).all()
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -565,3 +574,74 @@ def test_emigrated_contacts_weigh_less_the_longer_ago_they_left():
         kernels.household_utilities(np.array([0]), hh, pp, comp, tab,
                                     np.zeros((4, 0), np.float32), v[decay])
     assert v[0.0][0, 0] - v[0.5][0, 0] == pytest.approx(2.0 * (1.0 - 0.625), abs=1e-5)
+
+
+# --- partnering -------------------------------------------------------------------------------
+
+def partner_tables(seed: int):
+    """Random tables with many small households of young adults (so that many are single)."""
+    hh, pp, rng = tables(seed, n_h=600)
+    pp.age[:] = np.where(rng.random(pp.n) < 0.7, rng.integers(18, 52, pp.n), pp.age)
+    pp.region[:] %= 3  # few regions and groups: enough singles in each to match
+    pp.ethnicity[:] %= 2
+    return hh, pp, rng
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("ages", [(20, 49), (16, 60)])
+def test_partner_singles_is_the_numpy_statement(seed, ages):
+    hh, pp, _ = partner_tables(seed)
+    got = kernels.partner_singles(PersonArrays.of(pp), HouseholdArrays.of(hh), *ages)
+    want = oracles.singles(hh, pp, *ages)
+    assert len(want) > 20
+    assert got.tolist() == want.tolist()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_match_couples_is_the_numpy_statement(seed):
+    rng = np.random.default_rng(seed)
+    n = 400
+    sex = rng.integers(0, 2, n).astype(np.int8)
+    age = rng.integers(20, 50, n).astype(np.int16)  # 30 ages: many ties
+    group = rng.integers(0, 12, n).astype(np.int64)
+    group[group == 5] = 7  # a group code with nobody in it
+    men, women = kernels.match_couples(sex, age, group)
+    want_men, want_women = oracles.match(np.arange(n), sex, age, group, 12)
+    assert len(want_men) > 50
+    assert men.tolist() == want_men.tolist() and women.tolist() == want_women.tolist()
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("p_partner", [0.0, 0.6, 1.0])
+def test_form_couples_is_the_numpy_statement(seed, p_partner):
+    hh, pp, _ = partner_tables(seed)
+    hh_o, pp_o = hh.copy(), pp.copy()
+    rules = kernels.CoupleRules(20, 49, np.float32(p_partner), stream_key(seed, "partner", 2017))
+    men, women = kernels.form_couples(PersonArrays.of(pp), HouseholdArrays.of(hh), rules)
+    want_men, want_women = oracles.form_couples(hh_o, pp_o, 20, 49, p_partner, seed=seed,
+                                                year=2017, n_regions=16)
+    assert (len(want_women) > 5) == (p_partner > 0)
+    assert men.tolist() == want_men.tolist() and women.tolist() == want_women.tolist()
+    assert (pp.hh == pp_o.hh).all() and (hh.status == hh_o.status).all()
+
+
+# --- contact blocks ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_key_blocks_and_next_in_block_are_the_numpy_statements(seed):
+    rng = np.random.default_rng(seed)
+    keys = rng.integers(0, 40, 3000).astype(np.int8)
+    keys[keys == 7] = 8  # a code with no slot
+    keys[17] = 39  # a code with one slot: its next is itself
+    keys[keys == 39] = 38
+    keys[17] = 39
+    order, counts, starts = kernels.key_blocks(keys)
+    want_counts = np.bincount(keys, minlength=40)
+    assert order.tolist() == np.argsort(keys, kind="stable").tolist()
+    assert counts.tolist() == want_counts.tolist()
+    assert starts.tolist() == np.r_[0, np.cumsum(want_counts)[:-1]].tolist()
+    own = rng.choice(3000, 500, replace=False)
+    own[0] = 17
+    got = kernels.next_in_block(keys, order, counts, starts, own)
+    assert got.tolist() == oracles.next_in_block(keys, own).tolist()
+    assert got[0] == 17

@@ -5,9 +5,10 @@ the yearly step touches every person slot several times (the census of 1 January
 births, schooling and ageing, household formation, new heads) and gathers a dozen attributes
 per household for its utilities. Written as numpy expressions each of these is a chain of 5
 to 15 whole-array passes with temporaries and index sets; here each is one loop that reads a
-slot's fields once. A year makes four passes over the persons, each applying in slot order
-the rules that follow one another in the step (a person's fate in one rule only depends on
-its own earlier rules and on household-level values fixed before the pass):
+slot's fields once. A year makes four passes over the persons that apply its rules, each in
+slot order the rules that follow one another in the step (a person's fate in one rule only
+depends on its own earlier rules and on household-level values fixed before the pass), and
+partnering (:func:`form_couples`) two more that count and move household members:
 
 1. :func:`census` on 1 January;
 2. within the decision, :func:`update_intentions`: each adult at home keeps, drops or
@@ -16,6 +17,10 @@ its own earlier rules and on household-level values fixed before the pass):
    abroad, deaths and the women who may give birth (then :func:`births` over those women
    only);
 4. :func:`age_and_move`: schooling, ageing, leaving home, new heads, the stocks abroad.
+
+Hot loops avoid branches on per-person tests that are as good as random (alive, adult, at
+home, of leaving age): they add 0 or 1, or draw a uniform for every slot so that the one
+branch left is the rare event, because a mispredicted branch costs more than the work.
 
 These passes are the model's statement of its yearly rules. The probabilities and tables
 they read are computed in numpy by the calling modules
@@ -74,10 +79,11 @@ from model.core.states import (
     STUDY,
 )
 
-__all__ = ["uniform_of", "census", "update_intentions", "act_return_die", "fertility_mass",
-           "births",
-           "age_and_move",
-           "household_utilities", "realise", "group_order", "warm_up"]
+__all__ = ["uniform_of", "uniforms", "census", "update_intentions", "act_return_die",
+           "fertility_mass", "births",
+           "age_and_move", "partner_singles", "match_couples", "form_couples",
+           "household_utilities", "realise", "group_order", "key_blocks", "next_in_block",
+           "warm_up"]
 # __all__ lists the compiled passes only (a test reads their signatures from it); the named
 # tuples they take are public too: PersonArrays, HouseholdArrays, Census, Acts, ActRules,
 # ActTallies, IntentionRules, AgeRules, Draws, Choices
@@ -113,6 +119,7 @@ class PersonArrays(NamedTuple):
     death_age: np.ndarray
     group_base: np.ndarray
     intending: np.ndarray
+    ethnicity: np.ndarray
 
     @classmethod
     def of(cls, table) -> PersonArrays:
@@ -322,6 +329,25 @@ class AgeRules(NamedTuple):
     ages: np.ndarray
 
 
+class CoupleRules(NamedTuple):
+    """Ages, probability and stream of :func:`form_couples`.
+
+    ``min_age`` and ``max_age`` of a single (registry ``partner_min_age``,
+    ``partner_max_age``); ``p_partner`` (float32) and ``key``, the stream ``partner`` of the
+    year, decide who enters the year's market.
+
+    Examples
+    --------
+    >>> CoupleRules(20, 49, np.float32(0.5), np.uint64(1)).max_age
+    49
+    """
+
+    min_age: int
+    max_age: int
+    p_partner: np.float32
+    key: np.uint64
+
+
 class Draws(NamedTuple):
     """Each household slot's uniforms of the decision: ``intention`` and ``realisation``.
 
@@ -364,6 +390,26 @@ def uniform_of(key: np.uint64, slot: int) -> np.float32:
     x *= SPLITMIX_M2
     x ^= x >> np.uint64(31)
     return np.float32(x >> np.uint64(40)) * _TWO_M24
+
+
+@njit(cache=True, nogil=True)
+def uniforms(key, slots):
+    """The uniform of each of ``slots`` in the stream with ``key`` (float32).
+
+    :func:`model.core.rng.uniform_at` bit for bit, in one pass instead of numpy's eight
+    whole-array steps.
+
+    Examples
+    --------
+    >>> from model.core.rng import stream_key, uniform_at
+    >>> slots = np.array([3, 1, 4])
+    >>> bool((uniforms(stream_key(1, "x", 2013), slots) == uniform_at(1, "x", 2013, slots)).all())
+    True
+    """
+    out = np.empty(len(slots), np.float32)
+    for j in range(len(slots)):
+        out[j] = uniform_of(key, slots[j])
+    return out
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -487,11 +533,11 @@ def act_return_die(pp, band_code, acts, rules, tallies):
         if k != 0:
             if s == HOME:
                 a = _ix(age[i])
-                if record and a >= adult_age:
+                if record:  # the same for every person; adds 0 or 1 without a branch
                     cell = _cell(group_base, band_code, age, edu, i)
-                    all_cells[cell] += 1
-                    if intending[i] != 0:
-                        yes_cells[cell] += 1
+                    adult = a >= adult_age
+                    all_cells[cell] += adult
+                    yes_cells[cell] += adult & (intending[i] != 0)
                 code = _ix(k - 1)
                 if acting[h] and k != emigrate and eligible[code, a]:
                     u = uniform_of(keys[code], i)
@@ -568,20 +614,27 @@ def update_intentions(pp, rules):
     status, age, owner, intending = pp.status, pp.age, pp.hh, pp.intending
     p_emig, profile, key, persist = rules.p_emigrate, rules.profile, rules.key, rules.persist
     adult = rules.adult_age
+    if rules.first:
+        for i in range(len(status)):
+            if status[i] != HOME or age[i] < adult:
+                continue
+            p_h = p_emig[_ix(owner[i])]
+            if p_h <= 0:
+                continue
+            u = uniform_of(key, i)
+            f = np.float32(p_h * profile[_ix(min(age[i], 120))])
+            intending[i] = u < np.float32(f / (np.float32(1.0) - persist + f))
+        return
+    # every slot is weighed and written, those not asked keep their state (no branch per
+    # person: who is an adult at home is as good as random to the branch predictor)
     for i in range(len(status)):
-        if status[i] != HOME or age[i] < adult:
-            continue
         p_h = p_emig[_ix(owner[i])]
-        if p_h <= 0:
-            continue
+        asked = (status[i] == HOME) & (age[i] >= adult) & (p_h > 0)
         u = uniform_of(key, i)
         f = np.float32(p_h * profile[_ix(min(age[i], 120))])
-        if rules.first:
-            intending[i] = u < np.float32(f / (np.float32(1.0) - persist + f))
-        elif intending[i] != 0:
-            intending[i] = u < persist
-        else:
-            intending[i] = u < f
+        had = intending[i] != 0
+        now = (had & (u < persist)) | (~had & (u < f))
+        intending[i] = now if asked else intending[i]
 
 
 @njit(cache=True, nogil=True)
@@ -689,7 +742,7 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
     n_h = len(hh_status)
     flag = np.zeros(n_h, np.bool_)
     for h in range(n_h):
-        flag[h] = hh_status[h] == RESIDENT and status[_ix(hh_head[h])] != HOME
+        flag[h] = (hh_status[h] == RESIDENT) & (status[_ix(hh_head[h])] != HOME)
     best_rank = np.full(n_h, -1, np.int32)
     best = np.full(n_h, -1, np.intp)
     n = 0
@@ -709,13 +762,16 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
         if s != HOME:
             abroad_cells[_ix(s - 1), _cell(group_base, band_code, age, edu, i)] += 1
         h = _ix(owner[i])
-        if s == HOME and a >= leave_lo and a <= leave_hi and hh_status[h] == RESIDENT:
+        # the draw is made for every living person, so that the branch below is taken
+        # rarely (an unpredictable test of age and status would cost more than the draw)
+        if ((s == HOME) & (a >= leave_lo) & (a <= leave_hi) & (hh_status[h] == RESIDENT)
+                & (uniform_of(key_leave, i) < p_leave)):
             head = _ix(hh_head[h])
             if head != i:
                 a_head = np.int32(age[head])
                 if head > i and head < n_aged and status[head] <= STUDY:
                     a_head += 1  # ages later in this pass
-                if a_head - a >= gap and uniform_of(key_leave, i) < p_leave:
+                if a_head - a >= gap:
                     out[n] = i
                     n += 1
                     continue  # gone: not a candidate head of the home it leaves
@@ -732,6 +788,177 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
             else:
                 hh_status[h] = DISSOLVED
     return out[:n].copy()
+
+
+@njit(cache=True, nogil=True)
+def partner_singles(pp, hh, min_age, max_age):
+    """Slots of the heads at home aged ``min_age``-``max_age`` without a partner.
+
+    ``pp`` is a :class:`PersonArrays`, ``hh`` a :class:`HouseholdArrays`. Without a partner:
+    no other living de jure member (at home or abroad) of the resident household is
+    ``min_age`` or over. Returned in increasing slot order (rule 1 of
+    :mod:`model.core.partnering`; the numpy statement is ``tests/reference/oracles.py``'s
+    ``singles``).
+
+    Examples
+    --------
+    >>> pp = PersonArrays.zeros(3, hh=[0, 1, 1], age=[30, 40, 10])
+    >>> hh = HouseholdArrays.zeros(2, head=[0, 1])
+    >>> partner_singles(pp, hh, 20, 49).tolist()  # the lone mother of household 1 too
+    [0, 1]
+    >>> partner_singles(pp, hh, 5, 49).tolist()  # ... unless her child counts as an adult
+    [0]
+    """
+    status, age, owner = pp.status, pp.age, pp.hh
+    hh_status, hh_head = hh.status, hh.head
+    n_p = len(status)
+    # living de jure members aged min_age or over; every slot adds 0 or 1 (no branch: which
+    # slots count is as good as random, and a mispredicted branch costs more than the add)
+    adults = np.zeros(len(hh_status), np.int32)
+    for i in range(n_p):
+        adults[_ix(owner[i])] += (status[i] <= STUDY) & (age[i] >= min_age)
+    # every household's head is written, the count moves on for a single (no branch); a
+    # slot heading two households would be listed twice, as a sort of the heads lists it
+    out = np.empty(len(hh_status) + 1, np.int64)
+    n = 0
+    for h in range(len(hh_status)):
+        j = _ix(hh_head[h])
+        a = age[j]
+        out[n] = j
+        n += ((hh_status[h] == RESIDENT) & (adults[h] == 1) & (status[j] == HOME)
+              & (a >= min_age) & (a <= max_age))
+    out = np.sort(out[:n])
+    return out
+
+
+@njit(cache=True, nogil=True)
+def match_couples(sex, age, group):
+    """Pair the k-th youngest man with the k-th youngest woman of each group.
+
+    ``sex`` (0 men), ``age`` and ``group`` (non-negative codes) describe the persons of the
+    market, one entry each; within a group and an age the earlier entry ranks first.
+    Returns the positions of the matched men and women, aligned (pair ``j`` is
+    ``men[j], women[j]``), ordered by group and then age rank; the unmatched oldest of the
+    larger side of a group are left out. A counting sort by (group, age): two passes, no
+    comparisons (rule 3 of :mod:`model.core.partnering`).
+
+    Examples
+    --------
+    >>> sex = np.array([0, 1, 0, 1, 0]); age = np.array([30, 25, 22, 40, 50])
+    >>> [m.tolist() for m in match_couples(sex, age, np.zeros(5, np.int64))]
+    [[2, 0], [1, 3]]
+    """
+    n = len(sex)
+    if n == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a_lo, a_hi, g_hi = age[0], age[0], group[0]
+    for j in range(n):
+        a_lo = min(a_lo, age[j])
+        a_hi = max(a_hi, age[j])
+        g_hi = max(g_hi, group[j])
+    n_ages = np.int64(a_hi) - np.int64(a_lo) + 1
+    n_groups = np.int64(g_hi) + 1
+    # per side (0 men, 1 women) and (group, age) bucket: the count, then the first rank
+    slot = np.zeros((2, n_groups * n_ages), np.int64)
+    for j in range(n):
+        side = 0 if sex[j] == 0 else 1
+        slot[side, np.int64(group[j]) * n_ages + (np.int64(age[j]) - a_lo)] += 1
+    pairs = np.empty(n_groups, np.int64)
+    for g in range(n_groups):
+        total = np.zeros(2, np.int64)
+        for side in range(2):
+            run = np.int64(0)
+            for b in range(g * n_ages, (g + 1) * n_ages):
+                c = slot[side, b]
+                slot[side, b] = run
+                run += c
+            total[side] = run
+        pairs[g] = min(total[0], total[1])
+    first = np.empty(n_groups, np.int64)  # where each group's pairs start in the output
+    n_pairs = np.int64(0)
+    for g in range(n_groups):
+        first[g] = n_pairs
+        n_pairs += pairs[g]
+    out = np.empty((2, n_pairs), np.int64)
+    for j in range(n):
+        side = 0 if sex[j] == 0 else 1
+        g = np.int64(group[j])
+        b = g * n_ages + (np.int64(age[j]) - a_lo)
+        rank = slot[side, b]
+        slot[side, b] = rank + 1
+        if rank < pairs[g]:
+            out[side, first[g] + rank] = j
+    return out[0].copy(), out[1].copy()
+
+
+@njit(cache=True, nogil=True)
+def form_couples(pp, hh, rules):
+    """Singles, the year's market, matching and moving in; returns the men and women matched.
+
+    ``pp`` is a :class:`PersonArrays` (household indices are updated), ``hh`` a
+    :class:`HouseholdArrays` (statuses are updated), ``rules`` a :class:`CoupleRules`. The
+    rules of :mod:`model.core.partnering`: the singles (:func:`partner_singles`) whose
+    uniform in ``rules.key`` is below ``rules.p_partner`` (float32) enter the market; its
+    men and women are matched by age rank within each region and ethnic group of the
+    person (:func:`match_couples`, ties: the lower slot first); each matched woman and the
+    living de jure members of her household join the man's household, and hers is
+    dissolved. The men and women are returned aligned, ordered by region, ethnic group and
+    age rank.
+
+    Examples
+    --------
+    >>> pp = PersonArrays.zeros(3, hh=[0, 1, 2], age=[30, 28, 60], sex=[0, 1, 1])
+    >>> hh = HouseholdArrays.zeros(3, head=[0, 1, 2])
+    >>> men, women = form_couples(pp, hh, CoupleRules(20, 49, np.float32(1.0), np.uint64(1)))
+    >>> men.tolist(), women.tolist(), pp.hh.tolist(), hh.status.tolist()
+    ([0], [1], [0, 0, 2], [0, 2, 0])
+    """
+    status, owner, region, ethnicity = pp.status, pp.hh, pp.region, pp.ethnicity
+    single = partner_singles(pp, hh, rules.min_age, rules.max_age)
+    market = np.empty(len(single), np.int64)
+    n = 0
+    for j in range(len(single)):
+        i = single[j]
+        if uniform_of(rules.key, i) < rules.p_partner:
+            market[n] = i
+            n += 1
+    # the market's own rows, in slot order (so ties break by slot); group code by region
+    # and ethnicity, ethnicity the faster digit
+    stride = np.int64(1)
+    for j in range(n):
+        stride = max(stride, np.int64(ethnicity[_ix(market[j])]) + 1)
+    sex = np.empty(n, np.int8)
+    age = np.empty(n, np.int16)
+    group = np.empty(n, np.int64)
+    for j in range(n):
+        i = _ix(market[j])
+        sex[j] = pp.sex[i]
+        age[j] = pp.age[i]
+        group[j] = np.int64(region[i]) * stride + ethnicity[i]
+    m_pos, w_pos = match_couples(sex, age, group)
+    men = np.empty(len(m_pos), np.int64)
+    women = np.empty(len(w_pos), np.int64)
+    for j in range(len(m_pos)):
+        men[j] = market[m_pos[j]]
+        women[j] = market[w_pos[j]]
+    if len(women) == 0:
+        return men, women
+    # moving in: a woman's household (she heads it) moves into her partner's
+    hh_status = hh.status
+    leaving = np.zeros(len(hh_status), np.bool_)
+    new_home = np.empty(len(hh_status), owner.dtype)
+    old = np.empty(len(women), np.int64)
+    for j in range(len(women)):
+        old[j] = owner[_ix(women[j])]
+        new_home[_ix(old[j])] = owner[_ix(men[j])]
+        leaving[_ix(old[j])] = True
+    for i in range(len(status)):
+        h = _ix(owner[i])
+        if leaving[h] and status[i] <= STUDY:
+            owner[i] = new_home[h]
+    for j in range(len(women)):
+        hh_status[_ix(old[j])] = DISSOLVED
+    return men, women
 
 
 @njit(cache=True, nogil=True)
@@ -753,6 +980,62 @@ def group_order(keys, counts):
         k = _ix(keys[i])
         out[nxt[k]] = i
         nxt[k] += 1
+    return out
+
+
+@njit(cache=True, nogil=True)
+def key_blocks(keys):
+    """Slots grouped by key (slot order within a key), each key's count and first position.
+
+    ``keys`` are non-negative codes; counts and first positions cover the codes 0 to the
+    largest (``np.bincount`` and its exclusive cumulative sum); the order is
+    ``np.argsort(keys, kind="stable")``. One counting pass and one placing pass.
+
+    Examples
+    --------
+    >>> order, counts, starts = key_blocks(np.array([1, 0, 1, 0], np.int8))
+    >>> order.tolist(), counts.tolist(), starts.tolist()
+    ([1, 3, 0, 2], [2, 2], [0, 2])
+    """
+    top = 0
+    for i in range(len(keys)):
+        top = max(top, np.int64(keys[i]))
+    counts = np.zeros(top + 1, np.int64)
+    for i in range(len(keys)):
+        counts[_ix(keys[i])] += 1
+    starts = np.zeros(top + 1, np.int64)
+    for k in range(1, top + 1):
+        starts[k] = starts[k - 1] + counts[k - 1]
+    return group_order(keys, counts), counts, starts
+
+
+@njit(cache=True, nogil=True)
+def next_in_block(keys, order, counts, starts, own):
+    """The slot after each of ``own`` in its block of :func:`key_blocks` (cyclically).
+
+    ``order``, ``counts`` and ``starts`` are :func:`key_blocks` of ``keys``; every slot of
+    ``own`` is in its block, found there by bisection (blocks are in slot order).
+
+    Examples
+    --------
+    >>> keys = np.array([1, 0, 1, 0, 1], np.int8)
+    >>> next_in_block(keys, *key_blocks(keys), np.array([0, 4, 3])).tolist()
+    [2, 0, 1]
+    """
+    out = np.empty(len(own), order.dtype)
+    for j in range(len(own)):
+        o = own[j]
+        k = _ix(keys[_ix(o)])
+        lo = starts[k]
+        hi = lo + counts[k]
+        first = lo
+        while lo < hi:  # leftmost position in the block whose slot is not below o
+            mid = (lo + hi) // 2
+            if order[mid] < o:
+                lo = mid + 1
+            else:
+                hi = mid
+        out[j] = order[first + (lo - first + 1) % max(counts[k], 1)]
     return out
 
 
@@ -905,6 +1188,7 @@ def warm_up() -> None:
     hh = HouseholdArrays.zeros(0)
     composition = Census(i8, i8, b1)
     census(pp, table, np.zeros(121, np.int64), composition)
+    uniforms(key, i8)
     act_return_die(pp, table, Acts(i1, b1, f4, ip),
                    ActRules(np.zeros((4, 121), np.bool_), np.zeros(4, np.uint64), key, key,
                             half, half, half, 4.0, 18, True, np.zeros(121, np.float32)),
@@ -916,6 +1200,9 @@ def warm_up() -> None:
     age_and_move(0, pp, hh, AgeRules(key, half, key, half, np.zeros(5, np.int32)), table,
                  np.zeros((2, 1), np.int64))
     group_order(i1, i8)
+    blocks = key_blocks(i1)
+    next_in_block(i1, *blocks, i8)
+    form_couples(pp, hh, CoupleRules(20, 49, half, key))
     p = defaults()
     tab = utility_tables(p, Context.for_year(2012, p))
     household_utilities(ip, hh, pp, composition, tab, np.zeros((4, 0), np.float32),

@@ -20,24 +20,25 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.core.kernels import group_order
+from model.core.kernels import key_blocks, next_in_block
 
 __all__ = ["draw_contacts"]
 
 
 def _blocks(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Slots grouped by key (slot order within a key), each key's count and first position."""
+    if keys.dtype == np.int8:  # compiled for int8 keys only (kernels.warm_up)
+        return key_blocks(keys)
     counts = np.bincount(keys, minlength=int(keys.max()) + 1 if len(keys) else 1)
-    # group_order = np.argsort(keys, kind="stable") in one pass, compiled for int8 keys only
-    # (kernels.warm_up); other keys take the numpy sort
-    order = (group_order(keys, counts) if keys.dtype == np.int8
-             else np.argsort(keys, kind="stable"))
+    order = np.argsort(keys, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     return order, counts, starts
 
 
 def _next_in_block(keys, order, counts, starts, own):
     """The household after ``own`` in its block of ``keys`` (cyclically)."""
+    if keys.dtype == np.int8 and order.dtype == np.int64:  # compiled (kernels.warm_up)
+        return next_in_block(keys, order, counts, starts, np.asarray(own, np.int64))
     n = len(keys)
     kk = keys[own].astype(np.int64)
     block_keys = keys[order].astype(np.int64) * n + order  # blocks are in slot order

@@ -1,4 +1,4 @@
-"""Partnering: adults living alone form couples within region and ethnicity (numpy).
+"""Partnering: adults living alone form couples within region and ethnicity.
 
 The rule of a year, after young adults have left home and headed households of their own
 (:func:`model.core.kernels.age_and_move`):
@@ -19,6 +19,9 @@ The rule of a year, after young adults have left home and headed households of t
 
 The matching depends on the scale: at coarse scales a region and ethnic group has few
 singles a year, so fewer of them find a match (see ``model/data/README.md``).
+
+The rules run as one compiled pass (:func:`model.core.kernels.form_couples`); their numpy
+statement is the oracle ``form_couples`` of ``tests/reference/oracles.py``.
 
 Widowhood needs no rule: when a partner dies, the household keeps its slot and the
 survivor (or the oldest member at home) heads it (rule 3 of ``age_and_move``).
@@ -45,8 +48,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from model.core.rng import uniform_at
-from model.core.states import DISSOLVED, HOME, RESIDENT, STUDY
+from model.core import kernels
+from model.core.rng import stream_key
 
 __all__ = ["PartnerRules", "singles", "match", "form_couples"]
 
@@ -69,7 +72,8 @@ def singles(hh, pp, min_age: int, max_age: int) -> np.ndarray:
     """Slots of the heads at home aged ``min_age``-``max_age`` without a partner (rule 1).
 
     Without a partner: no other living de jure member (at home or abroad) of the resident
-    household is ``min_age`` or over. Returned in increasing slot order.
+    household is ``min_age`` or over. Returned in increasing slot order
+    (:func:`model.core.kernels.partner_singles`).
 
     Examples
     --------
@@ -86,33 +90,18 @@ def singles(hh, pp, min_age: int, max_age: int) -> np.ndarray:
     >>> singles(hh, pp, 5, 49).tolist()  # ... unless her child counts as an adult
     [0]
     """
-    adults = (pp.status <= STUDY) & (pp.age >= min_age)
-    # weights rather than a masked index: a quarter of the time, and exact (small counts)
-    members = np.bincount(pp.hh, weights=adults, minlength=hh.n)
-    alone = np.flatnonzero((hh.status == RESIDENT) & (members == 1.0))
-    head = hh.head[alone].astype(np.int64)
-    a = pp.age[head]
-    head = head[(pp.status[head] == HOME) & (a >= min_age) & (a <= max_age)]
-    return np.sort(head)
-
-
-def _ranked(slots: np.ndarray, age: np.ndarray, region: np.ndarray, n_regions: int
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``slots`` ordered by (region, age, slot), their regions, ranks in region, counts."""
-    order = np.lexsort((slots, age[slots], region[slots]))
-    s = slots[order]
-    r = region[s].astype(np.int64)
-    counts = np.bincount(r, minlength=n_regions)
-    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    return s, r, np.arange(len(s)) - start[r], counts
+    return kernels.partner_singles(kernels.PersonArrays.of(pp), kernels.HouseholdArrays.of(hh),
+                                   int(min_age), int(max_age))
 
 
 def match(market: np.ndarray, sex: np.ndarray, age: np.ndarray, region: np.ndarray,
           n_regions: int) -> tuple[np.ndarray, np.ndarray]:
     """Rule 3: pair the k-th youngest man with the k-th youngest woman of each region.
 
-    Returns the matched men and women, aligned (pair ``j`` is ``men[j], women[j]``),
-    ordered by region and then age rank.
+    ``market`` are slots into ``sex``, ``age`` and ``region`` (ties of age: the lower slot
+    first); ``n_regions`` bounds the region codes. Returns the matched men and women,
+    aligned (pair ``j`` is ``men[j], women[j]``), ordered by region and then age rank
+    (:func:`model.core.kernels.match_couples`).
 
     Examples
     --------
@@ -121,37 +110,20 @@ def match(market: np.ndarray, sex: np.ndarray, age: np.ndarray, region: np.ndarr
     >>> [m.tolist() for m in match(np.arange(5), sex, age, region, 1)]
     [[2, 0], [1, 3]]
     """
-    men = market[sex[market] == 0]
-    women = market[sex[market] != 0]
-    ms, mr, mrank, mc = _ranked(men, age, region, n_regions)
-    ws, wr, wrank, wc = _ranked(women, age, region, n_regions)
-    pairs = np.minimum(mc, wc)
-    return ms[mrank < pairs[mr]], ws[wrank < pairs[wr]]
+    slots = np.sort(np.asarray(market, dtype=np.int64))
+    men, women = kernels.match_couples(np.asarray(sex)[slots], np.asarray(age)[slots],
+                                       np.asarray(region, dtype=np.int64)[slots])
+    return slots[men], slots[women]
 
 
 def form_couples(hh, pp, rules: PartnerRules, *, seed: int, year: int, n_regions: int
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Rules 1-4 on the tables: matched women (and their children) join their partners.
 
-    Returns the matched men and women (aligned, as :func:`match`).
+    Returns the matched men and women (aligned, as :func:`match`; ``n_regions`` is not
+    needed by the compiled pass and kept for the callers).
     """
-    single = singles(hh, pp, int(rules.min_age), int(rules.max_age))
-    u = uniform_at(seed, "partner", year, single)
-    market = single[u < np.float32(rules.p_partner)]
-    n_eth = int(pp.ethnicity.max()) + 1 if pp.n else 1
-    # match on the market's own rows (positions keep the slot order, so ties break alike)
-    group = pp.region[market].astype(np.int64) * n_eth + pp.ethnicity[market]
-    men, women = match(np.arange(len(market)), pp.sex[market], pp.age[market], group,
-                       n_regions * n_eth)
-    men, women = market[men], market[women]
-    if len(women):
-        old = pp.hh[women]
-        new_home = np.arange(hh.n, dtype=pp.hh.dtype)
-        new_home[old] = pp.hh[men]
-        leaving = np.zeros(hh.n, dtype=bool)
-        leaving[old] = True
-        moving = np.flatnonzero(leaving[pp.hh])
-        moving = moving[pp.status[moving] <= STUDY]
-        pp.hh[moving] = new_home[pp.hh[moving]]
-        hh.status[old] = DISSOLVED
-    return men, women
+    return kernels.form_couples(
+        kernels.PersonArrays.of(pp), kernels.HouseholdArrays.of(hh),
+        kernels.CoupleRules(int(rules.min_age), int(rules.max_age),
+                            np.float32(rules.p_partner), stream_key(seed, "partner", year)))

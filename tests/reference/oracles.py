@@ -21,7 +21,8 @@ from model.core.decisions import (
     utility_tables,
 )
 from model.core.demography import AGE_BANDS
-from model.core.states import DISSOLVED, HOME, RESIDENT
+from model.core.rng import uniform_at
+from model.core.states import DISSOLVED, HOME, RESIDENT, STUDY
 
 _N_ETH = len(datasets.ETHNIC_GROUPS)
 _MAX_MEMBERS = 40
@@ -217,6 +218,129 @@ def reassign_heads(hh, pp, affected: np.ndarray) -> None:
     # nobody alive: dissolved (only resident households; emigrated ones keep their status)
     gone = np.flatnonzero(flag)
     hh_status[gone[hh_status[gone] == RESIDENT]] = DISSOLVED
+
+
+# --- partnering (model.core.partnering, compiled as kernels.form_couples) ------------------
+
+def singles(hh, pp, min_age: int, max_age: int) -> np.ndarray:
+    """Slots of the heads at home aged ``min_age``-``max_age`` without a partner.
+
+    Without a partner: no other living de jure member (at home or abroad) of the resident
+    household is ``min_age`` or over. Returned in increasing slot order.
+
+    Examples
+    --------
+    >>> from model.core.population import Households, Persons
+    >>> hh, pp = Households(0, k=1), Persons(0)
+    >>> _ = pp.append(hh=[0, 1, 1], age=[30, 40, 10], sex=[0, 1, 0], edu=[1, 1, 0],
+    ...               status=[0, 0, 0], years_abroad=[0, 0, 0], region=[0, 0, 0],
+    ...               ethnicity=[0, 0, 0], death_age=[90, 90, 90], group_base=[0, 0, 0])
+    >>> _ = hh.append(region=[0, 0], ethnicity=[0, 0], optimism=[0.5, 0.5],
+    ...               diaspora=[False, False], status=[0, 0], head=[0, 1],
+    ...               contacts=[[0], [0]])
+    >>> singles(hh, pp, 20, 49).tolist(), singles(hh, pp, 5, 49).tolist()
+    ([0, 1], [0])
+    """
+    adults = (pp.status <= STUDY) & (pp.age >= min_age)
+    members = np.bincount(pp.hh, weights=adults, minlength=hh.n)
+    alone = np.flatnonzero((hh.status == RESIDENT) & (members == 1.0))
+    head = hh.head[alone].astype(np.int64)
+    a = pp.age[head]
+    head = head[(pp.status[head] == HOME) & (a >= min_age) & (a <= max_age)]
+    return np.sort(head)
+
+
+def _ranked(slots: np.ndarray, age: np.ndarray, region: np.ndarray, n_regions: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``slots`` ordered by (region, age, slot), their regions, ranks in region, counts."""
+    order = np.lexsort((slots, age[slots], region[slots]))
+    s = slots[order]
+    r = region[s].astype(np.int64)
+    counts = np.bincount(r, minlength=n_regions)
+    start = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return s, r, np.arange(len(s)) - start[r], counts
+
+
+def match(market: np.ndarray, sex: np.ndarray, age: np.ndarray, region: np.ndarray,
+          n_regions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair the k-th youngest man with the k-th youngest woman of each region.
+
+    Returns the matched men and women, aligned, ordered by region and then age rank.
+
+    Examples
+    --------
+    >>> sex = np.array([0, 1, 0, 1, 0]); age = np.array([30, 25, 22, 40, 50])
+    >>> [m.tolist() for m in match(np.arange(5), sex, age, np.zeros(5, np.int8), 1)]
+    [[2, 0], [1, 3]]
+    """
+    men = market[sex[market] == 0]
+    women = market[sex[market] != 0]
+    ms, mr, mrank, mc = _ranked(men, age, region, n_regions)
+    ws, wr, wrank, wc = _ranked(women, age, region, n_regions)
+    pairs = np.minimum(mc, wc)
+    return ms[mrank < pairs[mr]], ws[wrank < pairs[wr]]
+
+
+def form_couples(hh, pp, min_age: int, max_age: int, p_partner: float, *, seed: int,
+                 year: int, n_regions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Singles, market, matching within region and ethnic group, and moving in.
+
+    Changes the tables in place; returns the matched men and women (aligned).
+
+    Examples
+    --------
+    >>> from model.core.population import Households, Persons
+    >>> hh, pp = Households(0, k=1), Persons(0)
+    >>> _ = pp.append(hh=[0, 1, 2], age=[30, 28, 60], sex=[0, 1, 1], edu=[1, 1, 1],
+    ...               status=[0, 0, 0], years_abroad=[0, 0, 0], region=[3, 3, 3],
+    ...               ethnicity=[0, 0, 0], death_age=[90, 90, 90], group_base=[0, 0, 0])
+    >>> _ = hh.append(region=[3, 3, 3], ethnicity=[0, 0, 0], optimism=[0.5] * 3,
+    ...               diaspora=[False] * 3, status=[0, 0, 0], head=[0, 1, 2],
+    ...               contacts=[[0], [0], [0]])
+    >>> men, women = form_couples(hh, pp, 20, 49, 1.0, seed=1, year=2012, n_regions=16)
+    >>> men.tolist(), women.tolist(), pp.hh.tolist(), hh.status.tolist()
+    ([0], [1], [0, 0, 2], [0, 2, 0])
+    """
+    single = singles(hh, pp, int(min_age), int(max_age))
+    u = uniform_at(seed, "partner", year, single)
+    market = single[u < np.float32(p_partner)]
+    n_eth = int(pp.ethnicity.max()) + 1 if pp.n else 1
+    # match on the market's own rows (positions keep the slot order, so ties break alike)
+    group = pp.region[market].astype(np.int64) * n_eth + pp.ethnicity[market]
+    men, women = match(np.arange(len(market)), pp.sex[market], pp.age[market], group,
+                       n_regions * n_eth)
+    men, women = market[men], market[women]
+    if len(women):
+        old = pp.hh[women]
+        new_home = np.arange(hh.n, dtype=pp.hh.dtype)
+        new_home[old] = pp.hh[men]
+        leaving = np.zeros(hh.n, dtype=bool)
+        leaving[old] = True
+        moving = np.flatnonzero(leaving[pp.hh])
+        moving = moving[pp.status[moving] <= STUDY]
+        pp.hh[moving] = new_home[pp.hh[moving]]
+        hh.status[old] = DISSOLVED
+    return men, women
+
+
+# --- contacts (model.core.network, compiled as kernels.key_blocks and next_in_block) --------
+
+def next_in_block(keys: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """The slot after each of ``own`` among the slots of its key, in slot order (cyclically).
+
+    Examples
+    --------
+    >>> next_in_block(np.array([1, 0, 1, 0, 1]), np.array([0, 4, 3])).tolist()
+    [2, 0, 1]
+    """
+    n = len(keys)
+    counts = np.bincount(keys, minlength=int(keys.max()) + 1 if n else 1)
+    order = np.argsort(keys, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    kk = keys[own].astype(np.int64)
+    block_keys = keys[order].astype(np.int64) * n + order  # blocks are in slot order
+    pos = np.searchsorted(block_keys, kk * n + own) - starts[kk]
+    return order[starts[kk] + (pos + 1) % np.maximum(counts[kk], 1)]
 
 
 # --- records ---------------------------------------------------------------------------------
