@@ -41,7 +41,7 @@ import model
 from model.analysis.experiment import shipped_experiments_dir
 from model.params import ROLES
 from model.scenario import FIRST_YEAR, LAST_YEAR, Scenario, ScenarioError, shipped_scenarios_dir
-from model.ui import fit_command
+from model.ui import fit_command, validate_cmd
 from model.ui.console import PROG
 from model.ui.options import CliError, resolve_experiment_path, resolve_scenario_path
 from model.ui.params_table import cmd_params, format_params_table
@@ -243,6 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="quantiles across runs (default: 0.05 0.5 0.95)")
 
     fit_command.add_parser(sub)
+    validate_cmd.add_parser(sub)
 
     params = sub.add_parser(
         "params", formatter_class=fmt, help="print the parameter registry",
@@ -291,6 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_summarize(args)
         if args.command == "fit":
             return fit_command.cmd_fit(args)
+        if args.command == "validate":
+            return validate_cmd.cmd_validate(args)
         return cmd_params(args)
     except (ScenarioError, CliError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
