@@ -65,8 +65,8 @@ def test_conjugate_normal_coverage_is_near_nominal(tmp_path):
     assert toy.calls[0].population_size == 10      # the reduced budget was used
     s = recovery_summary(table).set_index("param")
     # binomial sd with 200 datasets: 0.035 at 50%, 0.021 at 90%
-    assert s.loc["theta", "coverage_50"] == pytest.approx(0.5, abs=0.12)
-    assert s.loc["theta", "coverage_90"] == pytest.approx(0.9, abs=0.07)
+    assert s.loc["theta", "covered_50"] == pytest.approx(0.5, abs=0.12)
+    assert s.loc["theta", "covered_90"] == pytest.approx(0.9, abs=0.07)
     # the data halve the variance: 90% width ratio sqrt(1/2) = 0.71
     assert s.loc["theta", "median_width_ratio"] == pytest.approx(np.sqrt(0.5), abs=0.05)
     assert s.loc["b", "median_width_ratio"] == pytest.approx(1.0, abs=0.05)
@@ -103,7 +103,7 @@ def test_resume_calibrates_only_missing_datasets(tmp_path):
 
 def test_identifiability_thresholds():
     rec = pd.DataFrame({"param": list("abcdefg"),
-                        "coverage_90": [0.9, IDENTIFIED_MIN_COVERAGE, 0.69, 0.9, 0.9, 0.9,
+                        "covered_90": [0.9, IDENTIFIED_MIN_COVERAGE, 0.69, 0.9, 0.9, 0.9,
                                         np.nan]})
     ratio = pd.Series({"a": 0.2, "b": 0.49, "c": 0.3, "d": IDENTIFIED_MAX_RATIO,
                        "e": NOT_IDENTIFIED_MIN_RATIO, "f": 0.86, "g": 0.2})
@@ -120,5 +120,5 @@ def test_identifiability_thresholds():
 def test_identifiability_from_recovery_rows():
     rows = pd.DataFrame({"param": ["a"] * 10, "inside_90": [1] * 7 + [0] * 3})
     v = identifiability(rows, pd.Series({"a": 0.3}))
-    assert v["coverage_90"].item() == pytest.approx(0.7)
+    assert v["covered_90"].item() == pytest.approx(0.7)
     assert v["verdict"].item() == "identified"

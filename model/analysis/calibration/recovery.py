@@ -25,7 +25,7 @@ re-run calibrates only the datasets without that file.
 
 Examples
 --------
->>> rec = pd.DataFrame({"param": ["a", "b", "c"], "coverage_90": [0.9, 0.9, 0.5]})
+>>> rec = pd.DataFrame({"param": ["a", "b", "c"], "covered_90": [0.9, 0.9, 0.5]})
 >>> ratio = pd.Series({"a": 0.3, "b": 0.95, "c": 0.3})
 >>> identifiability(rec, ratio)["verdict"].tolist()
 ['identified', 'not identified', 'weakly identified']
@@ -43,8 +43,8 @@ from matplotlib.figure import Figure
 
 from model.analysis.targets import Targets, error_sd, load_targets
 
-__all__ = ["run_recovery", "recovery_summary", "identifiability", "recovery_figure",
-           "draw_truths", "synthetic_observed", "posterior_rows", "ROW_COLUMNS",
+__all__ = ["run_recovery", "quiet_calibrate", "recovery_summary", "identifiability",
+           "recovery_figure", "draw_truths", "synthetic_observed", "posterior_rows", "ROW_COLUMNS",
            "IDENTIFIED_MAX_RATIO", "IDENTIFIED_MIN_COVERAGE", "NOT_IDENTIFIED_MIN_RATIO"]
 
 IDENTIFIED_MAX_RATIO = 0.5
@@ -59,6 +59,30 @@ NOT_IDENTIFIED_MIN_RATIO = 0.85
 ROW_COLUMNS = ("dataset", "param", "true", "prior_q05", "prior_q95", "median", "q05", "q25",
                "q75", "q95", "inside_50", "inside_90", "width_ratio")
 """Columns of ``recovery.csv``: one row per dataset and parameter."""
+
+
+def quiet_calibrate(calibrate_fn: Callable, *args, **kwargs):
+    """Call ``calibrate_fn``, without its dossier when it has a ``dossier`` switch.
+
+    Recovery datasets and validation origins need only the posterior; the dossier's prior
+    and posterior predictive runs would add simulations to every one of them.
+
+    Examples
+    --------
+    >>> quiet_calibrate(lambda x, dossier=True: dossier, 1)
+    False
+    >>> quiet_calibrate(lambda x: x, 1)
+    1
+    """
+    import inspect
+
+    try:
+        params = inspect.signature(calibrate_fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "dossier" in params:
+        kwargs.setdefault("dossier", False)
+    return calibrate_fn(*args, **kwargs)
 
 
 def _targets(study) -> Targets:
@@ -209,9 +233,9 @@ def run_recovery(study, out_dir: str | Path, n_datasets: int = 10, *,
         observed.rename_axis("target_id").to_csv(folder / "observed.csv")
         echo(f"dataset {k + 1}/{n_datasets}: calibrating on synthetic data from "
              + ", ".join(f"{n}={v:.3g}" for n, v in truth.items()))
-        result = calibrate_fn(run_study, folder / "calibration", observed=observed,
-                              target_ids=ids, quick=quick, workers=workers,
-                              progress=progress)
+        result = quiet_calibrate(calibrate_fn, run_study, folder / "calibration",
+                                 observed=observed, target_ids=ids, quick=quick,
+                                 workers=workers, progress=progress)
         rows = posterior_rows(k, truth, result.posterior, priors)
         tmp = done.with_suffix(".tmp")
         rows.to_csv(tmp, index=False)
@@ -233,13 +257,13 @@ def recovery_summary(table: pd.DataFrame) -> pd.DataFrame:
     >>> t = pd.DataFrame({"param": ["a", "a"], "inside_50": [1, 0], "inside_90": [1, 1],
     ...                   "width_ratio": [0.2, 0.4], "true": [1.0, 2.0],
     ...                   "median": [1.0, 2.5]})
-    >>> recovery_summary(t)[["coverage_50", "coverage_90", "median_width_ratio"]].values.tolist()
+    >>> recovery_summary(t)[["covered_50", "covered_90", "median_width_ratio"]].values.tolist()
     [[0.5, 1.0, 0.30000000000000004]]
     """
     g = table.groupby("param", sort=False)
     out = pd.DataFrame({
-        "n_datasets": g.size(), "coverage_50": g["inside_50"].mean(),
-        "coverage_90": g["inside_90"].mean(),
+        "n_datasets": g.size(), "covered_50": g["inside_50"].mean(),
+        "covered_90": g["inside_90"].mean(),
         "median_width_ratio": g["width_ratio"].median(),
         "mean_abs_error": g.apply(lambda d: (d["median"] - d["true"]).abs().mean(),
                                   include_groups=False)})
@@ -253,7 +277,7 @@ def identifiability(recovery_table: pd.DataFrame, width_ratio: pd.Series) -> pd.
     ----------
     recovery_table : pandas.DataFrame
         :func:`run_recovery`'s rows (``param, inside_90``) or :func:`recovery_summary`
-        (``param, coverage_90``).
+        (``param, covered_90``).
     width_ratio : pandas.Series
         Posterior 90% width over prior 90% width per parameter, from the real-data
         calibration (index: parameter names).
@@ -261,18 +285,18 @@ def identifiability(recovery_table: pd.DataFrame, width_ratio: pd.Series) -> pd.
     Returns
     -------
     pandas.DataFrame
-        ``param, width_ratio, coverage_90, verdict, reason``, one row per parameter of
+        ``param, width_ratio, covered_90, verdict, reason``, one row per parameter of
         ``width_ratio`` (coverage NaN where the recovery did not cover the parameter).
 
     Examples
     --------
     >>> rec = pd.DataFrame({"param": ["a", "a", "b"], "inside_90": [1, 0, 1]})
     >>> v = identifiability(rec, pd.Series({"a": 0.2, "b": 0.6}))
-    >>> v[["coverage_90", "verdict"]].values.tolist()
+    >>> v[["covered_90", "verdict"]].values.tolist()
     [[0.5, 'weakly identified'], [1.0, 'weakly identified']]
     """
-    if "coverage_90" in recovery_table.columns:
-        cov = recovery_table.set_index("param")["coverage_90"]
+    if "covered_90" in recovery_table.columns:
+        cov = recovery_table.set_index("param")["covered_90"]
     else:
         cov = recovery_table.groupby("param")["inside_90"].mean()
     rows = []
@@ -295,9 +319,9 @@ def identifiability(recovery_table: pd.DataFrame, width_ratio: pd.Series) -> pd.
                           else f"narrow ({r:.0%} of the prior) but no recovery result")
             else:
                 reason = f"posterior 90% interval is {r:.0%} of the prior's"
-        rows.append({"param": name, "width_ratio": r, "coverage_90": c, "verdict": verdict,
+        rows.append({"param": name, "width_ratio": r, "covered_90": c, "verdict": verdict,
                      "reason": reason})
-    return pd.DataFrame(rows, columns=["param", "width_ratio", "coverage_90", "verdict",
+    return pd.DataFrame(rows, columns=["param", "width_ratio", "covered_90", "verdict",
                                        "reason"])
 
 

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from model.analysis.calibration.recovery import quiet_calibrate
 from model.analysis.targets import Target, Targets, load_targets
 from model.analysis.validation.baselines import SERIES, naive_forecasts, official_history
 from model.analysis.validation.scoring import QUANTILE_COLUMNS, sample_quantiles, score
@@ -422,8 +423,9 @@ def run_validation(study, out_dir: str | Path, origins: Sequence[int], *,
             if hasattr(st, "end"):
                 # targets after the origin are not fitted: no need to simulate them
                 st = dataclasses.replace(st, end=origin)
-            result = calibrate_fn(st, folder / "calibration", target_ids=fit_ids,
-                                  quick=quick, workers=workers, progress=progress)
+            result = quiet_calibrate(calibrate_fn, st, folder / "calibration",
+                                     target_ids=fit_ids, quick=quick, workers=workers,
+                                     progress=progress)
             tmp = post_path.with_suffix(".tmp")
             result.posterior.to_csv(tmp, index=False)
             tmp.replace(post_path)  # atomic: a kill never leaves half a posterior
