@@ -306,7 +306,10 @@ def skill_figure(fans: pd.DataFrame, targets: Targets, rel: pd.DataFrame) -> Fig
             c = colors[k % len(colors)]
             ax.fill_between(g["year"], g["q05"], g["q95"], color=c, alpha=0.15, lw=0)
             ax.fill_between(g["year"], g["q25"], g["q75"], color=c, alpha=0.3, lw=0)
-            ax.plot(g["year"], g["q50"], color=c, lw=1.5, label=f"origin {origin}")
+            # whiskers as well: an origin with one year left has no area to fill
+            ax.vlines(g["year"] + 0.04 * k, g["q05"], g["q95"], color=c, lw=1, alpha=0.6)
+            ax.plot(g["year"], g["q50"], color=c, lw=1.5, marker="o", ms=3,
+                    label=f"origin {origin}")
         if obs:
             ax.plot(*zip(*obs, strict=True), "ko-", ms=4, lw=1, label="official")
         ax.set_title(f"{metric}: model fans (50%, 90%) by origin", fontsize=10)
@@ -320,6 +323,8 @@ def skill_figure(fans: pd.DataFrame, targets: Targets, rel: pd.DataFrame) -> Fig
         axr.set_title(f"{metric}: model WIS / baseline WIS (below 1: model better)",
                       fontsize=10)
         axr.set_xlabel("horizon (years after origin)")
+        if len(r):
+            axr.set_xticks(sorted(r["horizon"].unique()))
         if len(r):
             axr.legend(fontsize=7)
     return fig
@@ -372,7 +377,8 @@ def run_validation(study, out_dir: str | Path, origins: Sequence[int], *,
         Study fields replaced for each origin's calibration (a reduced budget), e.g.
         ``{"population_size": 100, "max_total_simulations": 2000}``.
     quick : bool
-        Passed to ``calibrate_fn`` (the calibration's quick budget).
+        Passed to ``calibrate_fn`` (the calibration's quick budget); the forecasts then
+        run at the quick study's scale (``study.quick()``) too.
     seed : int
         Seed of the forecast simulations and of their observation noise.
     calibrate_fn : callable, optional
@@ -438,7 +444,9 @@ def run_validation(study, out_dir: str | Path, origins: Sequence[int], *,
             posterior = pd.read_csv(post_path).head(n_draws)
             echo(f"origin {origin}: forecasting {len(fc_ids)} targets of {origin + 1}-"
                  f"{last} with {len(posterior)} posterior draws")
-            samples = forecast_fn(study, posterior, fc_ids, seed=seed + origin,
+            # --quick forecasts at the quick study's (coarser) scale too
+            fc_study = study.quick() if quick and hasattr(study, "quick") else study
+            samples = forecast_fn(fc_study, posterior, fc_ids, seed=seed + origin,
                                   progress=progress)
             tmp = samples_path.with_suffix(".tmp")
             samples.to_csv(tmp, index=False)
