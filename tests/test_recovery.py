@@ -122,3 +122,28 @@ def test_identifiability_from_recovery_rows():
     v = identifiability(rows, pd.Series({"a": 0.3}))
     assert v["covered_90"].item() == pytest.approx(0.7)
     assert v["verdict"].item() == "identified"
+
+
+def test_dataset_with_zero_observation_error_is_skipped(tmp_path):
+    rel = Targets(y=Target("y", 2013, "new_emigrants", "all", "count", 10.0, "persons",
+                           "full_year", "normal_rel", 0.03))
+    study = dataclasses.replace(ToyStudy())
+    object.__setattr__(study, "targets", lambda: rel)
+    toy = Toy()
+
+    def simulate(study, params, seed, target_ids=None):
+        # dataset 0 simulates zero (sd 0 under a relative error), the others do not
+        return pd.Series({"y": 0.0 if seed == first_seed[0] else 5.0})
+
+    first_seed = []
+
+    def recording(study, params, seed, target_ids=None):
+        if not first_seed:
+            first_seed.append(seed)
+        return simulate(study, params, seed, target_ids)
+
+    table = run_recovery(study, tmp_path, n_datasets=3, calibrate_fn=toy.calibrate,
+                         simulate_fn=recording, progress=False, echo=lambda s: None)
+    assert sorted(table["dataset"].unique()) == [1, 2]
+    assert len(toy.calls) == 2
+    assert "zero observation sd" in (tmp_path / "dataset_0" / "skipped.txt").read_text()

@@ -9,6 +9,10 @@ intervals and whether they contain the truth. With a correct calibration the sha
 truths inside the 50% (90%) intervals is near 0.5 (0.9): lower means the posterior is
 overconfident or biased.
 
+A dataset whose synthetic value of some target has a zero observation sd under its error
+model (a relative error on a simulated zero) cannot be calibrated; it is skipped and
+``OUT/dataset_k/skipped.txt`` says why (the summary's ``n_datasets`` counts the others).
+
 Resumable: the truths are drawn once into ``OUT/truths.csv``; dataset ``k`` calibrates in
 ``OUT/dataset_k/`` and writes its rows to ``OUT/dataset_k/recovery_rows.csv`` when done, so a
 re-run calibrates only the datasets without that file.
@@ -44,7 +48,8 @@ from matplotlib.figure import Figure
 from model.analysis.targets import Targets, error_sd, load_targets
 
 __all__ = ["run_recovery", "quiet_calibrate", "recovery_summary", "identifiability",
-           "recovery_figure", "draw_truths", "synthetic_observed", "posterior_rows", "ROW_COLUMNS",
+           "recovery_figure", "draw_truths", "synthetic_observed", "degenerate_targets",
+           "posterior_rows", "ROW_COLUMNS",
            "IDENTIFIED_MAX_RATIO", "IDENTIFIED_MIN_COVERAGE", "NOT_IDENTIFIED_MIN_RATIO"]
 
 IDENTIFIED_MAX_RATIO = 0.5
@@ -128,6 +133,21 @@ def synthetic_observed(clean: pd.Series, targets: Targets,
         sd = error_sd(t.error_model, t.error_e, float(v))
         values[tid] = float(v) + (float(rng.normal(0.0, sd)) if sd > 0 else 0.0)
     return pd.Series(values, name="value", dtype=float)
+
+
+def degenerate_targets(observed: pd.Series, targets: Targets) -> list[str]:
+    """Targets whose error model gives a zero sd at the (synthetic) observed value.
+
+    Examples
+    --------
+    >>> from model.analysis.targets import Target
+    >>> t = Targets(y=Target("y", 2013, "m", "all", "count", 5.0, "p", "full_year",
+    ...                      "normal_rel", 0.03))
+    >>> degenerate_targets(pd.Series({"y": 0.0}), t), degenerate_targets(pd.Series({"y": 2.0}), t)
+    (['y'], [])
+    """
+    return [tid for tid, v in observed.items()
+            if not error_sd(targets[tid].error_model, targets[tid].error_e, float(v)) > 0]
 
 
 def posterior_rows(dataset: int, truth: Mapping[str, float], posterior: pd.DataFrame,
@@ -231,6 +251,15 @@ def run_recovery(study, out_dir: str | Path, n_datasets: int = 10, *,
         clean = simulate_fn(study, truth, sim_seed, target_ids=ids)
         observed = synthetic_observed(clean, targets, np.random.default_rng(noise_seed))
         observed.rename_axis("target_id").to_csv(folder / "observed.csv")
+        zero = degenerate_targets(observed, targets)
+        if zero:
+            # e.g. no students abroad under a relative error: the likelihood has zero
+            # variance, so the dataset cannot be calibrated; say so instead of failing
+            echo(f"dataset {k + 1}/{n_datasets}: skipped, zero observation error for "
+                 f"{', '.join(zero[:3])}" + (" ..." if len(zero) > 3 else ""))
+            (folder / "skipped.txt").write_text(
+                "zero observation sd at the synthetic value of: " + ", ".join(zero) + "\n")
+            continue
         echo(f"dataset {k + 1}/{n_datasets}: calibrating on synthetic data from "
              + ", ".join(f"{n}={v:.3g}" for n, v in truth.items()))
         result = quiet_calibrate(calibrate_fn, run_study, folder / "calibration",
@@ -241,7 +270,8 @@ def run_recovery(study, out_dir: str | Path, n_datasets: int = 10, *,
         rows.to_csv(tmp, index=False)
         tmp.replace(done)  # atomic: a killed run never marks a dataset done
         parts.append(rows)
-    table = pd.concat(parts, ignore_index=True)
+    table = (pd.concat(parts, ignore_index=True) if parts
+             else pd.DataFrame(columns=list(ROW_COLUMNS)))
     table.to_csv(out_dir / "recovery.csv", index=False)
     recovery_summary(table).to_csv(out_dir / "recovery_summary.csv", index=False)
     recovery_figure(table).savefig(out_dir / "recovery.png", dpi=110)
