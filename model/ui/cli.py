@@ -41,7 +41,7 @@ import model
 from model.analysis.experiment import shipped_experiments_dir
 from model.params import ROLES
 from model.scenario import FIRST_YEAR, LAST_YEAR, Scenario, ScenarioError, shipped_scenarios_dir
-from model.ui import calibrate_cmd, fit_command
+from model.ui import calibrate_cmd, fit_command, validate_cmd
 from model.ui.console import PROG
 from model.ui.options import CliError, resolve_experiment_path, resolve_scenario_path
 from model.ui.params_table import cmd_params, format_params_table
@@ -261,6 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     fit_command.add_parser(sub)
     calibrate_cmd.add_parser(sub)
+    validate_cmd.add_parser(sub)
 
     params = sub.add_parser(
         "params", formatter_class=fmt, help="print the parameter registry",
@@ -311,6 +312,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fit_command.cmd_fit(args)
         if args.command == "calibrate":
             return calibrate_cmd.cmd_calibrate(args)
+        if args.command == "validate":
+            return validate_cmd.cmd_validate(args)
         return cmd_params(args)
     except (ScenarioError, CliError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

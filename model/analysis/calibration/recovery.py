@@ -1,0 +1,379 @@
+"""Recovery on synthetic data, and the identifiability verdict per parameter.
+
+:func:`run_recovery` draws ``n_datasets`` true parameter sets from the study's priors,
+simulates the study's targets with each (one run), adds observation noise drawn from each
+target's error model (:func:`model.analysis.targets.error_sd`, evaluated at the simulated
+value), calibrates on that synthetic "observed" data with the study's settings (a reduced
+budget may be passed) and records, per parameter, the posterior median and 50% / 90%
+intervals and whether they contain the truth. With a correct calibration the share of
+truths inside the 50% (90%) intervals is near 0.5 (0.9): lower means the posterior is
+overconfident or biased.
+
+A dataset whose synthetic value of some target has a zero observation sd under its error
+model (a relative error on a simulated zero) cannot be calibrated; it is skipped and
+``OUT/dataset_k/skipped.txt`` says why (the summary's ``n_datasets`` counts the others).
+
+Resumable: the truths are drawn once into ``OUT/truths.csv``; dataset ``k`` calibrates in
+``OUT/dataset_k/`` and writes its rows to ``OUT/dataset_k/recovery_rows.csv`` when done, so a
+re-run calibrates only the datasets without that file.
+
+:func:`identifiability` turns the recovery coverage and the real-data posterior-to-prior
+90% width ratio into a verdict per parameter (:data:`IDENTIFIED_MAX_RATIO`,
+:data:`IDENTIFIED_MIN_COVERAGE`, :data:`NOT_IDENTIFIED_MIN_RATIO`):
+
+* ``identified``: width ratio < 0.5 (the data halve the prior's 90% interval or better) and
+  the 90% intervals of the recovery hold the truth in at least 70% of the datasets;
+* ``not identified``: width ratio > 0.85 (the posterior is nearly the prior);
+* ``weakly identified``: everything in between, including a narrow posterior whose
+  recovery coverage is below 0.7 (narrow but not trustworthy).
+
+Examples
+--------
+>>> rec = pd.DataFrame({"param": ["a", "b", "c"], "covered_90": [0.9, 0.9, 0.5]})
+>>> ratio = pd.Series({"a": 0.3, "b": 0.95, "c": 0.3})
+>>> identifiability(rec, ratio)["verdict"].tolist()
+['identified', 'not identified', 'weakly identified']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from model.analysis.targets import Targets, error_sd, load_targets
+
+__all__ = ["run_recovery", "quiet_calibrate", "recovery_summary", "identifiability",
+           "recovery_figure", "draw_truths", "synthetic_observed", "degenerate_targets",
+           "posterior_rows", "ROW_COLUMNS",
+           "IDENTIFIED_MAX_RATIO", "IDENTIFIED_MIN_COVERAGE", "NOT_IDENTIFIED_MIN_RATIO"]
+
+IDENTIFIED_MAX_RATIO = 0.5
+"""Largest posterior/prior 90% width ratio of an identified parameter (exclusive)."""
+
+IDENTIFIED_MIN_COVERAGE = 0.7
+"""Smallest share of recovery truths inside the 90% interval of an identified parameter."""
+
+NOT_IDENTIFIED_MIN_RATIO = 0.85
+"""Width ratios above this: not identified (the data barely narrow the prior)."""
+
+ROW_COLUMNS = ("dataset", "param", "true", "prior_q05", "prior_q95", "median", "q05", "q25",
+               "q75", "q95", "inside_50", "inside_90", "width_ratio")
+"""Columns of ``recovery.csv``: one row per dataset and parameter."""
+
+
+def quiet_calibrate(calibrate_fn: Callable, *args, **kwargs):
+    """Call ``calibrate_fn``, without its dossier when it has a ``dossier`` switch.
+
+    Recovery datasets and validation origins need only the posterior; the dossier's prior
+    and posterior predictive runs would add simulations to every one of them.
+
+    Examples
+    --------
+    >>> quiet_calibrate(lambda x, dossier=True: dossier, 1)
+    False
+    >>> quiet_calibrate(lambda x: x, 1)
+    1
+    """
+    import inspect
+
+    try:
+        params = inspect.signature(calibrate_fn).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "dossier" in params:
+        kwargs.setdefault("dossier", False)
+    return calibrate_fn(*args, **kwargs)
+
+
+def _targets(study) -> Targets:
+    if hasattr(study, "targets") and callable(study.targets):
+        return study.targets()
+    every = load_targets(getattr(study, "targets_path", None))
+    return Targets({i: every[i] for i in study.target_ids})
+
+
+def draw_truths(priors: Mapping, n: int, seed: int) -> pd.DataFrame:
+    """``n`` parameter sets from the priors (``Prior.ppf`` of uniform draws).
+
+    Examples
+    --------
+    >>> from model.params import Prior
+    >>> t = draw_truths({"a": Prior(("uniform",), 0.0, 2.0)}, 3, seed=1)
+    >>> list(t.columns), len(t), bool(t["a"].between(0, 2).all())
+    (['dataset', 'a'], 3, True)
+    """
+    rng = np.random.default_rng(seed)
+    u = rng.random((n, len(priors)))
+    out = pd.DataFrame({name: np.asarray(p.ppf(u[:, j]), dtype=float)
+                        for j, (name, p) in enumerate(priors.items())})
+    out.insert(0, "dataset", np.arange(n))
+    return out
+
+
+def synthetic_observed(clean: pd.Series, targets: Targets,
+                       rng: np.random.Generator) -> pd.Series:
+    """Simulated target values plus one draw of each target's observation error.
+
+    Examples
+    --------
+    >>> from model.analysis.targets import Target
+    >>> t = Targets(y=Target("y", 2013, "m", "all", "count", 5.0, "p", "full_year",
+    ...                      "normal_abs", 0.0))
+    >>> synthetic_observed(pd.Series({"y": 7.0}), t, np.random.default_rng(0)).tolist()
+    [7.0]
+    """
+    values = {}
+    for tid, v in clean.items():
+        t = targets[tid]
+        sd = error_sd(t.error_model, t.error_e, float(v))
+        values[tid] = float(v) + (float(rng.normal(0.0, sd)) if sd > 0 else 0.0)
+    return pd.Series(values, name="value", dtype=float)
+
+
+def degenerate_targets(observed: pd.Series, targets: Targets) -> list[str]:
+    """Targets whose error model gives a zero sd at the (synthetic) observed value.
+
+    Examples
+    --------
+    >>> from model.analysis.targets import Target
+    >>> t = Targets(y=Target("y", 2013, "m", "all", "count", 5.0, "p", "full_year",
+    ...                      "normal_rel", 0.03))
+    >>> degenerate_targets(pd.Series({"y": 0.0}), t), degenerate_targets(pd.Series({"y": 2.0}), t)
+    (['y'], [])
+    """
+    return [tid for tid, v in observed.items()
+            if not error_sd(targets[tid].error_model, targets[tid].error_e, float(v)) > 0]
+
+
+def posterior_rows(dataset: int, truth: Mapping[str, float], posterior: pd.DataFrame,
+                   priors: Mapping) -> pd.DataFrame:
+    """Recovery rows (:data:`ROW_COLUMNS`) of one dataset from its posterior sample.
+
+    Examples
+    --------
+    >>> from model.params import Prior
+    >>> post = pd.DataFrame({"a": np.linspace(0.0, 1.0, 101)})
+    >>> r = posterior_rows(0, {"a": 0.6}, post, {"a": Prior(("uniform",), 0.0, 10.0)})
+    >>> r[["median", "inside_50", "inside_90", "width_ratio"]].round(2).values.tolist()
+    [[0.5, 1.0, 1.0, 0.1]]
+    """
+    rows = []
+    for name, prior in priors.items():
+        v = posterior[name].to_numpy(float)
+        q05, q25, q50, q75, q95 = np.quantile(v, [0.05, 0.25, 0.5, 0.75, 0.95])
+        p05, p95 = float(prior.ppf(0.05)), float(prior.ppf(0.95))
+        true = float(truth[name])
+        rows.append({"dataset": int(dataset), "param": name, "true": true,
+                     "prior_q05": p05, "prior_q95": p95, "median": q50, "q05": q05,
+                     "q25": q25, "q75": q75, "q95": q95,
+                     "inside_50": int(q25 <= true <= q75), "inside_90": int(q05 <= true <= q95),
+                     "width_ratio": (q95 - q05) / (p95 - p05) if p95 > p05 else np.nan})
+    return pd.DataFrame(rows, columns=list(ROW_COLUMNS))
+
+
+def run_recovery(study, out_dir: str | Path, n_datasets: int = 10, *,
+                 budget: Mapping[str, object] | None = None, quick: bool = False,
+                 seed: int | None = None, workers: int | None = None, progress: bool = True,
+                 calibrate_fn: Callable | None = None, simulate_fn: Callable | None = None,
+                 echo: Callable[[str], None] = print) -> pd.DataFrame:
+    """Calibrate on ``n_datasets`` synthetic datasets; return the rows of ``recovery.csv``.
+
+    Parameters
+    ----------
+    study : Study
+        The calibration study (its ``priors``, ``target_ids`` and settings are used).
+    out_dir : str or Path
+        Output folder (``truths.csv``, ``dataset_k/``, ``recovery.csv``,
+        ``recovery_summary.csv``, ``recovery.png``).
+    n_datasets : int
+        Synthetic datasets (the issue asks for at least 10).
+    budget : mapping, optional
+        Study fields replaced for every calibration (a reduced budget), e.g.
+        ``{"population_size": 100, "max_total_simulations": 2000}``.
+    quick : bool
+        Passed to ``calibrate_fn``.
+    seed : int, optional
+        Seed of the truths, the synthetic runs and their noise; default the study's seed.
+    workers, progress : int or None, bool
+        Passed to ``calibrate_fn``.
+    calibrate_fn : callable, optional
+        ``calibrate(study, out_dir, *, observed, target_ids, quick, workers, progress)``
+        with a ``posterior`` DataFrame on its result; default
+        :func:`model.analysis.calibration.calibrate`.
+    simulate_fn : callable, optional
+        ``simulate(study, params, seed, target_ids=None) -> Series``; default
+        :func:`model.analysis.calibration.simulate_summaries`.
+    echo : callable
+        Where progress lines go.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`ROW_COLUMNS`, one row per dataset and free parameter.
+    """
+    if calibrate_fn is None:
+        from model.analysis.calibration import calibrate as calibrate_fn
+    if simulate_fn is None:
+        from model.analysis.calibration import simulate_summaries as simulate_fn
+    if n_datasets < 1:
+        raise ValueError(f"n_datasets must be at least 1, not {n_datasets}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seed = int(getattr(study, "seed", 1) if seed is None else seed)
+    names = list(getattr(study, "free", None) or study.priors)
+    priors = {n: study.priors[n] for n in names}
+    targets = _targets(study)
+    ids = list(targets)
+    run_study = replace(study, **dict(budget)) if budget else study
+    truths_path = out_dir / "truths.csv"
+    truths = pd.read_csv(truths_path) if truths_path.exists() else None
+    if truths is None or len(truths) < n_datasets:
+        # row k depends only on (seed, k): a re-run asking for more datasets keeps the first
+        truths = draw_truths(priors, n_datasets, seed)
+        truths.to_csv(truths_path, index=False)
+    parts = []
+    for k in range(n_datasets):
+        folder = out_dir / f"dataset_{k}"
+        done = folder / "recovery_rows.csv"
+        if done.exists():
+            echo(f"dataset {k + 1}/{n_datasets}: done earlier")
+            parts.append(pd.read_csv(done))
+            continue
+        folder.mkdir(parents=True, exist_ok=True)
+        truth = {n: float(truths.at[k, n]) for n in names}
+        ss = np.random.SeedSequence([seed, k])
+        sim_seed, noise_seed = (int(x) for x in ss.generate_state(2) & 0x7FFFFFFF)
+        clean = simulate_fn(study, truth, sim_seed, target_ids=ids)
+        observed = synthetic_observed(clean, targets, np.random.default_rng(noise_seed))
+        observed.rename_axis("target_id").to_csv(folder / "observed.csv")
+        zero = degenerate_targets(observed, targets)
+        if zero:
+            # e.g. no students abroad under a relative error: the likelihood has zero
+            # variance, so the dataset cannot be calibrated; say so instead of failing
+            echo(f"dataset {k + 1}/{n_datasets}: skipped, zero observation error for "
+                 f"{', '.join(zero[:3])}" + (" ..." if len(zero) > 3 else ""))
+            (folder / "skipped.txt").write_text(
+                "zero observation sd at the synthetic value of: " + ", ".join(zero) + "\n")
+            continue
+        echo(f"dataset {k + 1}/{n_datasets}: calibrating on synthetic data from "
+             + ", ".join(f"{n}={v:.3g}" for n, v in truth.items()))
+        result = quiet_calibrate(calibrate_fn, run_study, folder / "calibration",
+                                 observed=observed, target_ids=ids, quick=quick,
+                                 workers=workers, progress=progress)
+        rows = posterior_rows(k, truth, result.posterior, priors)
+        tmp = done.with_suffix(".tmp")
+        rows.to_csv(tmp, index=False)
+        tmp.replace(done)  # atomic: a killed run never marks a dataset done
+        parts.append(rows)
+    table = (pd.concat(parts, ignore_index=True) if parts
+             else pd.DataFrame(columns=list(ROW_COLUMNS)))
+    table.to_csv(out_dir / "recovery.csv", index=False)
+    recovery_summary(table).to_csv(out_dir / "recovery_summary.csv", index=False)
+    recovery_figure(table).savefig(out_dir / "recovery.png", dpi=110)
+    echo(f"wrote {out_dir / 'recovery.csv'}, recovery_summary.csv, recovery.png")
+    return table
+
+
+def recovery_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per parameter: datasets, share of truths inside the 50% and 90% intervals, ratios.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"param": ["a", "a"], "inside_50": [1, 0], "inside_90": [1, 1],
+    ...                   "width_ratio": [0.2, 0.4], "true": [1.0, 2.0],
+    ...                   "median": [1.0, 2.5]})
+    >>> recovery_summary(t)[["covered_50", "covered_90", "median_width_ratio"]].values.tolist()
+    [[0.5, 1.0, 0.30000000000000004]]
+    """
+    g = table.groupby("param", sort=False)
+    out = pd.DataFrame({
+        "n_datasets": g.size(), "covered_50": g["inside_50"].mean(),
+        "covered_90": g["inside_90"].mean(),
+        "median_width_ratio": g["width_ratio"].median(),
+        "mean_abs_error": g.apply(lambda d: (d["median"] - d["true"]).abs().mean(),
+                                  include_groups=False)})
+    return out.reset_index()
+
+
+def identifiability(recovery_table: pd.DataFrame, width_ratio: pd.Series) -> pd.DataFrame:
+    """Verdict per parameter: identified, weakly identified or not identified.
+
+    Parameters
+    ----------
+    recovery_table : pandas.DataFrame
+        :func:`run_recovery`'s rows (``param, inside_90``) or :func:`recovery_summary`
+        (``param, covered_90``).
+    width_ratio : pandas.Series
+        Posterior 90% width over prior 90% width per parameter, from the real-data
+        calibration (index: parameter names).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``param, width_ratio, covered_90, verdict, reason``, one row per parameter of
+        ``width_ratio`` (coverage NaN where the recovery did not cover the parameter).
+
+    Examples
+    --------
+    >>> rec = pd.DataFrame({"param": ["a", "a", "b"], "inside_90": [1, 0, 1]})
+    >>> v = identifiability(rec, pd.Series({"a": 0.2, "b": 0.6}))
+    >>> v[["covered_90", "verdict"]].values.tolist()
+    [[0.5, 'weakly identified'], [1.0, 'weakly identified']]
+    """
+    if "covered_90" in recovery_table.columns:
+        cov = recovery_table.set_index("param")["covered_90"]
+    else:
+        cov = recovery_table.groupby("param")["inside_90"].mean()
+    rows = []
+    for name, ratio in width_ratio.items():
+        c = float(cov.get(name, np.nan))
+        r = float(ratio)
+        if r > NOT_IDENTIFIED_MIN_RATIO:
+            verdict = "not identified"
+            reason = (f"posterior 90% interval is {r:.0%} of the prior's: these targets "
+                      "barely inform it")
+        elif r < IDENTIFIED_MAX_RATIO and c >= IDENTIFIED_MIN_COVERAGE:
+            verdict = "identified"
+            reason = (f"posterior 90% interval {r:.0%} of the prior's and recovery holds "
+                      f"the truth in {c:.0%} of 90% intervals")
+        else:
+            verdict = "weakly identified"
+            if r < IDENTIFIED_MAX_RATIO:
+                reason = (f"narrow ({r:.0%} of the prior) but recovery holds the truth in "
+                          f"only {c:.0%} of 90% intervals" if np.isfinite(c)
+                          else f"narrow ({r:.0%} of the prior) but no recovery result")
+            else:
+                reason = f"posterior 90% interval is {r:.0%} of the prior's"
+        rows.append({"param": name, "width_ratio": r, "covered_90": c, "verdict": verdict,
+                     "reason": reason})
+    return pd.DataFrame(rows, columns=["param", "width_ratio", "covered_90", "verdict",
+                                       "reason"])
+
+
+def recovery_figure(table: pd.DataFrame) -> Figure:
+    """True value vs posterior median with 50% and 90% intervals, one panel per parameter."""
+    params = list(dict.fromkeys(table["param"]))
+    ncol = min(4, len(params))
+    nrow = -(-len(params) // ncol)
+    fig = Figure(figsize=(3.2 * ncol, 3.0 * nrow), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
+    for ax, name in zip(axes, params, strict=False):
+        d = table[table["param"] == name]
+        ax.vlines(d["true"], d["q05"], d["q95"], color="tab:blue", alpha=0.35, lw=1)
+        ax.vlines(d["true"], d["q25"], d["q75"], color="tab:blue", lw=3)
+        ax.plot(d["true"], d["median"], "o", color="tab:blue", ms=3)
+        lo, hi = float(d["prior_q05"].min()), float(d["prior_q95"].max())
+        ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--")
+        cov = f"in 50%: {d['inside_50'].mean():.0%}, in 90%: {d['inside_90'].mean():.0%}"
+        ax.set_title(f"{name}\n{cov}", fontsize=8)
+        ax.set_xlabel("true", fontsize=8)
+        ax.set_ylabel("posterior", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in axes[len(params):]:
+        ax.set_visible(False)
+    return fig
