@@ -276,7 +276,7 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            "natural_increase_rate", datasets.natural_increase_rate, regional=True,
            kind="signed", used_by="not read by the model (births and deaths are outputs)"),
     Driver("population_by_region", "Population on 1 January (BNS)",
-           "kz_population_by_region_2000_2019.csv", "population_1jan", "persons",
+           "kz_population_by_region_2000_2018.csv", "population_1jan", "persons",
            "population_by_region", datasets.population_by_region, regional=True,
            used_by="immigration: the regions of arriving households (in proportion)"),
 )}

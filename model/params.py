@@ -614,10 +614,12 @@ _P: list[Param] = [
           "within the band of the data README (household formation) to 2050; no data "
           "found",
           group="demography", role="structural"),
-    Param("p_higher_completion", 0.276, (0.0, 0.8), "1",
+    Param("p_higher_completion", 0.198, (0.0, 0.8), "1",
           "Share of each cohort that completes higher education at age 22.",
-          "2021 census: 27.6% of the population 15+ with higher education "
-          "(kz_census_education_2009_2021_national.csv), used as the cohort rate",
+          _A + "the 2009 census share of the population 15+ with higher education "
+          "(incl. postgraduate), 19.8% (kz_census_education_2009_national.csv), used as "
+          "the cohort rate; younger cohorts probably complete more often, but the project "
+          "holds no cohort or later figure (the 2021 census is kept out for validation)",
           group="demography", role="structural"),
     Param("mortality_level", 1.0, (0.5, 2.0), "1",
           "Multiplier of the mortality levels solved from the regional life expectancy "
