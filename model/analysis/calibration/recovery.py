@@ -1,4 +1,4 @@
-"""Recovery on synthetic data, and the identifiability verdict per parameter.
+"""Recovery on synthetic data: how often the posterior intervals hold the true values.
 
 :func:`run_recovery` draws ``n_datasets`` true parameter sets from the study's priors,
 simulates the study's targets with each (one run), adds observation noise drawn from each
@@ -17,22 +17,17 @@ Resumable: the truths are drawn once into ``OUT/truths.csv``; dataset ``k`` cali
 ``OUT/dataset_k/`` and writes its rows to ``OUT/dataset_k/recovery_rows.csv`` when done, so a
 re-run calibrates only the datasets without that file.
 
-:func:`identifiability` turns the recovery coverage and the real-data posterior-to-prior
-90% width ratio into a verdict per parameter (:data:`IDENTIFIED_MAX_RATIO`,
-:data:`IDENTIFIED_MIN_COVERAGE`, :data:`NOT_IDENTIFIED_MIN_RATIO`):
-
-* ``identified``: width ratio < 0.5 (the data halve the prior's 90% interval or better) and
-  the 90% intervals of the recovery hold the truth in at least 70% of the datasets;
-* ``not identified``: width ratio > 0.85 (the posterior is nearly the prior);
-* ``weakly identified``: everything in between, including a narrow posterior whose
-  recovery coverage is below 0.7 (narrow but not trustworthy).
+:func:`recovery_summary` gives the per-parameter coverage that the dossier shows and that
+:func:`model.analysis.calibration.verdicts.identifiability` (the single identifiability
+rule) combines with the real-data width ratio.
 
 Examples
 --------
->>> rec = pd.DataFrame({"param": ["a", "b", "c"], "covered_90": [0.9, 0.9, 0.5]})
->>> ratio = pd.Series({"a": 0.3, "b": 0.95, "c": 0.3})
->>> identifiability(rec, ratio)["verdict"].tolist()
-['identified', 'not identified', 'weakly identified']
+>>> rows = pd.DataFrame({"param": ["a"] * 4, "inside_50": [1, 0, 1, 0],
+...                      "inside_90": [1, 1, 1, 0], "width_ratio": [0.3] * 4,
+...                      "true": [0.0] * 4, "median": [0.1] * 4})
+>>> recovery_summary(rows)[["covered_50", "covered_90"]].values.tolist()
+[[0.5, 0.75]]
 """
 
 from __future__ import annotations
@@ -47,19 +42,9 @@ from matplotlib.figure import Figure
 
 from model.analysis.targets import Targets, error_sd, load_targets
 
-__all__ = ["run_recovery", "quiet_calibrate", "recovery_summary", "identifiability",
-           "recovery_figure", "draw_truths", "synthetic_observed", "degenerate_targets",
-           "posterior_rows", "ROW_COLUMNS",
-           "IDENTIFIED_MAX_RATIO", "IDENTIFIED_MIN_COVERAGE", "NOT_IDENTIFIED_MIN_RATIO"]
-
-IDENTIFIED_MAX_RATIO = 0.5
-"""Largest posterior/prior 90% width ratio of an identified parameter (exclusive)."""
-
-IDENTIFIED_MIN_COVERAGE = 0.7
-"""Smallest share of recovery truths inside the 90% interval of an identified parameter."""
-
-NOT_IDENTIFIED_MIN_RATIO = 0.85
-"""Width ratios above this: not identified (the data barely narrow the prior)."""
+__all__ = ["run_recovery", "quiet_calibrate", "recovery_summary", "recovery_figure",
+           "draw_truths", "synthetic_observed", "degenerate_targets", "posterior_rows",
+           "ROW_COLUMNS"]
 
 ROW_COLUMNS = ("dataset", "param", "true", "prior_q05", "prior_q95", "median", "q05", "q25",
                "q75", "q95", "inside_50", "inside_90", "width_ratio")
@@ -300,61 +285,6 @@ def recovery_summary(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def identifiability(recovery_table: pd.DataFrame, width_ratio: pd.Series) -> pd.DataFrame:
-    """Verdict per parameter: identified, weakly identified or not identified.
-
-    Parameters
-    ----------
-    recovery_table : pandas.DataFrame
-        :func:`run_recovery`'s rows (``param, inside_90``) or :func:`recovery_summary`
-        (``param, covered_90``).
-    width_ratio : pandas.Series
-        Posterior 90% width over prior 90% width per parameter, from the real-data
-        calibration (index: parameter names).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``param, width_ratio, covered_90, verdict, reason``, one row per parameter of
-        ``width_ratio`` (coverage NaN where the recovery did not cover the parameter).
-
-    Examples
-    --------
-    >>> rec = pd.DataFrame({"param": ["a", "a", "b"], "inside_90": [1, 0, 1]})
-    >>> v = identifiability(rec, pd.Series({"a": 0.2, "b": 0.6}))
-    >>> v[["covered_90", "verdict"]].values.tolist()
-    [[0.5, 'weakly identified'], [1.0, 'weakly identified']]
-    """
-    if "covered_90" in recovery_table.columns:
-        cov = recovery_table.set_index("param")["covered_90"]
-    else:
-        cov = recovery_table.groupby("param")["inside_90"].mean()
-    rows = []
-    for name, ratio in width_ratio.items():
-        c = float(cov.get(name, np.nan))
-        r = float(ratio)
-        if r > NOT_IDENTIFIED_MIN_RATIO:
-            verdict = "not identified"
-            reason = (f"posterior 90% interval is {r:.0%} of the prior's: these targets "
-                      "barely inform it")
-        elif r < IDENTIFIED_MAX_RATIO and c >= IDENTIFIED_MIN_COVERAGE:
-            verdict = "identified"
-            reason = (f"posterior 90% interval {r:.0%} of the prior's and recovery holds "
-                      f"the truth in {c:.0%} of 90% intervals")
-        else:
-            verdict = "weakly identified"
-            if r < IDENTIFIED_MAX_RATIO:
-                reason = (f"narrow ({r:.0%} of the prior) but recovery holds the truth in "
-                          f"only {c:.0%} of 90% intervals" if np.isfinite(c)
-                          else f"narrow ({r:.0%} of the prior) but no recovery result")
-            else:
-                reason = f"posterior 90% interval is {r:.0%} of the prior's"
-        rows.append({"param": name, "width_ratio": r, "covered_90": c, "verdict": verdict,
-                     "reason": reason})
-    return pd.DataFrame(rows, columns=["param", "width_ratio", "covered_90", "verdict",
-                                       "reason"])
-
-
 def recovery_figure(table: pd.DataFrame) -> Figure:
     """True value vs posterior median with 50% and 90% intervals, one panel per parameter."""
     params = list(dict.fromkeys(table["param"]))
@@ -377,3 +307,4 @@ def recovery_figure(table: pd.DataFrame) -> Figure:
     for ax in axes[len(params):]:
         ax.set_visible(False)
     return fig
+
