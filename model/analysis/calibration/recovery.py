@@ -44,7 +44,7 @@ from model.analysis.targets import Targets, error_sd, load_targets
 
 __all__ = ["run_recovery", "quiet_calibrate", "recovery_summary", "recovery_figure",
            "draw_truths", "synthetic_observed", "degenerate_targets", "posterior_rows",
-           "ROW_COLUMNS"]
+           "ROW_COLUMNS", "add_recovery", "format_verdicts"]
 
 ROW_COLUMNS = ("dataset", "param", "true", "prior_q05", "prior_q95", "median", "q05", "q25",
                "q75", "q95", "inside_50", "inside_90", "width_ratio")
@@ -308,3 +308,95 @@ def recovery_figure(table: pd.DataFrame) -> Figure:
         ax.set_visible(False)
     return fig
 
+
+def add_recovery(study, result, *, n_datasets: int | None = None, quick: bool = False,
+                 workers: int | None = None, progress: bool = True,
+                 echo: Callable[[str], None] = print) -> pd.DataFrame:
+    """Recovery for a finished calibration, then its dossier rewritten with the coverage.
+
+    Runs :func:`run_recovery` into ``result.out_dir / "recovery"`` (resumable per dataset)
+    with the study's ``[recovery]`` budget (:meth:`Study.recovery`), or with the
+    ``--quick`` settings when ``quick``; then rewrites ``dossier/`` with the coverage per
+    parameter and the combined verdict (the predictive runs kept in ``dossier/`` are
+    reused, so no model run is repeated).
+
+    Parameters
+    ----------
+    study : Study
+        The study as loaded (not yet reduced by ``quick``).
+    result : CalibrationResult
+        The finished real-data calibration (its ``out_dir`` and posterior).
+    n_datasets : int, optional
+        Synthetic datasets; default the study's ``[recovery] datasets`` (3 with ``quick``).
+    quick, workers, progress, echo
+        As for :func:`run_recovery`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The dossier's posterior table (with ``covered_50``, ``covered_90`` and the verdict).
+    """
+    from model.analysis.calibration.calibrate import _Folder
+    from model.analysis.calibration.dossier import posterior_table, write_dossier
+
+    n = int(n_datasets if n_datasets is not None else 3 if quick else study.recovery_datasets)
+    out = Path(result.out_dir)
+    folder = _Folder(out)
+    folder.claim(*(f"recovery/{f}" for f in ("truths.csv", "recovery.csv",
+                                             "recovery_summary.csv", "recovery.png")),
+                 folder="recovery")
+    if quick:
+        budget, note = None, "Budget: the study's --quick settings (a first look only)"
+    else:
+        r = study.recovery()
+        budget = dict(study.recovery_budget)
+        reduced = (r.population_size < study.population_size
+                   or r.max_total_simulations < study.max_total_simulations
+                   or r.max_walltime < study.max_walltime
+                   or r.max_generations < study.max_generations or r.scale > study.scale)
+        note = (("Reduced budget" if reduced else "Budget") +
+                f" per dataset: {r.population_size} particles, at most "
+                f"{r.max_generations} generations, {r.max_total_simulations} simulations and "
+                f"{r.max_walltime:g} s, scale {r.scale:g} (the real-data calibration: "
+                f"{study.population_size} particles, {study.max_total_simulations} "
+                f"simulations, scale {study.scale:g})")
+    echo(f"recovery: {n} synthetic datasets into {out / 'recovery'}")
+    table = run_recovery(study, out / "recovery", n, budget=budget, quick=quick,
+                         workers=workers, progress=progress, echo=echo)
+    if table.empty:
+        echo("recovery: every dataset was skipped; the dossier is left as it was")
+        return posterior_table(study.quick() if quick else study, result.posterior)
+    summary = recovery_summary(table)
+    calibrated = study.quick() if quick else study
+    kept = all((out / "dossier" / f).exists()
+               for f in ("prior_predictive.csv", "predictive_series.parquet"))
+    echo("rewriting the dossier with the recovery coverage")
+    # the kept predictive runs make the rewrite run no model: no worker cluster needed then
+    write_dossier(calibrated, result, recovery=summary, recovery_note=note,
+                  workers=0 if kept else workers, progress=progress, folder=folder)
+    verdicts = posterior_table(calibrated, result.posterior, summary)
+    echo(format_verdicts(verdicts, int(summary["n_datasets"].max())))
+    echo(f"dossier: {out / 'dossier' / 'dossier.md'}")
+    return verdicts
+
+
+def format_verdicts(table: pd.DataFrame, n_datasets: int) -> str:
+    """Recovery coverage and verdict per parameter, as text lines (the CLI's summary).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"param": ["a"], "width_ratio": [0.31], "covered_50": [0.5],
+    ...                   "covered_90": [1.0], "identifiability": ["identified"]})
+    >>> print(format_verdicts(t, 2))
+    recovery on 2 datasets: share of true values inside the 50% / 90% intervals
+      param  ratio  in 50%  in 90%  verdict
+      a       0.31    0.50    1.00  identified
+    """
+    w = max(5, *(len(p) for p in table["param"]))
+    lines = [f"recovery on {n_datasets} datasets: share of true values inside the "
+             "50% / 90% intervals",
+             f"  {'param':<{w}}  ratio  in 50%  in 90%  verdict"]
+    for r in table.itertuples():
+        lines.append(f"  {r.param:<{w}}  {r.width_ratio:5.2f}  {r.covered_50:6.2f}  "
+                     f"{r.covered_90:6.2f}  {r.identifiability}")
+    return "\n".join(lines)
