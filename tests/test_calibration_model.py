@@ -61,6 +61,9 @@ def test_out_folder_and_dossier(result):
     assert list(post.columns) == ["draw", "asc_emigrate"]
     table = pd.read_csv(out / "dossier" / "posterior_table.csv")
     assert table["width_ratio"].iloc[0] < 1.0
+    assert table["verdict_basis"].iloc[0] == "width ratio (no recovery)"
+    md = (out / "dossier" / "dossier.md").read_text()
+    assert "width ratio alone (no recovery)" in md and "Not run: `emigsim calibrate" in md
 
 
 def test_finished_calibration_is_not_redone(study, observed, result, capsys):
@@ -83,13 +86,17 @@ def test_same_posterior_with_two_workers(study, observed, result, tmp_path):
 def test_dossier_with_recovery_adds_coverage_and_verdict(study, result, observed):
     from model.analysis.calibration import write_dossier
 
-    rec = pd.DataFrame({"param": ["asc_emigrate"], "covered_50": [0.4], "covered_90": [0.5]})
+    rec = pd.DataFrame({"param": ["asc_emigrate"], "covered_50": [0.4], "covered_90": [0.5],
+                        "n_datasets": [10]})
     write_dossier(study, result, recovery=rec, observed=observed, progress=False)
     table = pd.read_csv(result.out_dir / "dossier" / "posterior_table.csv")
     assert table["covered_90"].iloc[0] == 0.5
-    # coverage below 0.7 demotes the width-ratio verdict by one step
+    # coverage below 0.7: never "identified"; a wide posterior stays "not identified"
     ratio = table["width_ratio"].iloc[0]
-    expect = "weakly identified" if ratio < 0.5 else "not identified"
+    expect = "not identified" if ratio > 0.85 else "weakly identified"
     assert table["identifiability"].iloc[0] == expect
-    assert "recovery coverage included" in (result.out_dir / "dossier" /
-                                             "dossier.md").read_text()
+    assert table["verdict_basis"].iloc[0] == "width ratio and recovery"
+    md = (result.out_dir / "dossier" / "dossier.md").read_text()
+    assert "## 4. Recovery on synthetic data" in md and "10 synthetic datasets" in md
+    assert "| asc_emigrate | 0.40 | 0.50 |" in md
+    assert "## 5. Identifiability" in md and "(no recovery)" not in md

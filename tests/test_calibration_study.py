@@ -92,3 +92,55 @@ def test_bad_workers_is_exit_2(tmp_path, capsys):
     assert main(["calibrate", str(_write(tmp_path, GOOD)), "--out", str(tmp_path / "o"),
                  "--workers", "-1"]) == 2
     assert "--workers" in capsys.readouterr().err
+
+
+def test_recovery_section_parses_and_defaults(tmp_path):
+    s = load_study(_write(tmp_path, GOOD))
+    assert (s.recovery_datasets, dict(s.recovery_budget)) == (10, {})
+    assert s.recovery().population_size == s.population_size
+    s = load_study(_write(tmp_path, GOOD + "[recovery]\ndatasets = 4\npopulation_size = 30\n"
+                          "max_total_simulations = 500\nmax_walltime = 90\n"
+                          "max_generations = 3\nscale = 400\n"))
+    assert s.recovery_datasets == 4
+    r = s.recovery()
+    assert (r.population_size, r.max_total_simulations, r.max_walltime, r.max_generations,
+            r.scale) == (30, 500, 90.0, 3, 400.0)
+    assert (s.population_size, s.scale) == (200, 200.0)   # the real calibration's, untouched
+
+
+def test_shipped_recovery_budget_is_reduced():
+    s = load_study(default_study_path())
+    r = s.recovery()
+    assert s.recovery_datasets == 10
+    assert (r.population_size, r.max_total_simulations, r.max_generations, r.max_walltime,
+            r.scale) == (60, 600, 6, 150.0, 100.0)
+
+
+@pytest.mark.parametrize("line,expect", [
+    ("datasets = 0", "'recovery.datasets' = 0 is below 1"),
+    ("datasets = 2.5", "'recovery.datasets' = 2.5 is not a whole number"),
+    ("scale = -5", "'recovery.scale' = -5 is not positive"),
+    ("max_walltime = \"long\"", "'recovery.max_walltime'"),
+    ("populaton_size = 10", "did you mean 'population_size'"),
+    ("noise_runs = 3", "is not a [recovery] setting"),
+])
+def test_bad_recovery_section_is_one_line_exit_2(tmp_path, capsys, line, expect):
+    f = _write(tmp_path, GOOD + f"[recovery]\n{line}\n")
+    with pytest.raises(StudyError) as err:
+        load_study(f)
+    assert expect in str(err.value)
+    out = tmp_path / "out"
+    assert main(["calibrate", str(f), "--out", str(out), "--workers", "0", "--recovery"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and str(f) in lines[0] and "allowed:" in lines[0]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value", ["0", "two"])
+def test_bad_recovery_count_is_one_line_exit_2(tmp_path, capsys, value):
+    out = tmp_path / "out"
+    assert main(["calibrate", str(default_study_path()), "--out", str(out), "--recovery",
+                 value]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "'--recovery'" in lines[0] and "allowed:" in lines[0]
+    assert not out.exists()

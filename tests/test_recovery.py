@@ -1,4 +1,4 @@
-"""Recovery on synthetic data with a conjugate-normal toy, and the identifiability rules."""
+"""Recovery on synthetic data with a conjugate-normal toy."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -7,15 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.analysis.calibration.recovery import (
-    IDENTIFIED_MAX_RATIO,
-    IDENTIFIED_MIN_COVERAGE,
-    NOT_IDENTIFIED_MIN_RATIO,
-    ROW_COLUMNS,
-    identifiability,
-    recovery_summary,
-    run_recovery,
-)
+from model.analysis.calibration.recovery import ROW_COLUMNS, recovery_summary, run_recovery
 from model.analysis.targets import Target, Targets
 from model.params import Prior
 
@@ -101,27 +93,15 @@ def test_resume_calibrates_only_missing_datasets(tmp_path):
     pd.testing.assert_frame_equal(table[table["dataset"] < 3].reset_index(drop=True), first)
 
 
-def test_identifiability_thresholds():
-    rec = pd.DataFrame({"param": list("abcdefg"),
-                        "covered_90": [0.9, IDENTIFIED_MIN_COVERAGE, 0.69, 0.9, 0.9, 0.9,
-                                        np.nan]})
-    ratio = pd.Series({"a": 0.2, "b": 0.49, "c": 0.3, "d": IDENTIFIED_MAX_RATIO,
-                       "e": NOT_IDENTIFIED_MIN_RATIO, "f": 0.86, "g": 0.2})
-    v = identifiability(rec, ratio).set_index("param")["verdict"]
-    assert v.to_dict() == {
-        "a": "identified", "b": "identified",
-        "c": "weakly identified",   # narrow, but recovery coverage below 0.7
-        "d": "weakly identified",   # ratio 0.5 is not below 0.5
-        "e": "weakly identified",   # 0.85 is not above 0.85
-        "f": "not identified",
-        "g": "weakly identified"}   # no recovery result: not called identified
+def test_summary_coverage_feeds_the_single_rule():
+    from model.analysis.calibration.verdicts import identifiability
 
-
-def test_identifiability_from_recovery_rows():
-    rows = pd.DataFrame({"param": ["a"] * 10, "inside_90": [1] * 7 + [0] * 3})
-    v = identifiability(rows, pd.Series({"a": 0.3}))
-    assert v["covered_90"].item() == pytest.approx(0.7)
-    assert v["verdict"].item() == "identified"
+    rows = pd.DataFrame({"param": ["a"] * 10, "inside_50": [1] * 5 + [0] * 5,
+                         "inside_90": [1] * 7 + [0] * 3, "width_ratio": [0.3] * 10,
+                         "true": [0.0] * 10, "median": [0.0] * 10})
+    s = recovery_summary(rows).set_index("param")
+    assert s.loc["a", "covered_90"] == pytest.approx(0.7)
+    assert identifiability(0.3, s.loc["a", "covered_90"]) == "identified"
 
 
 def test_dataset_with_zero_observation_error_is_skipped(tmp_path):

@@ -1,9 +1,15 @@
-"""``emigsim calibrate STUDY --out DIR [--quick] [--workers N]``: ABC-SMC calibration.
+"""``emigsim calibrate STUDY --out DIR [--quick] [--recovery [N]] [--workers N]``.
 
 Reads and checks the study file (:mod:`model.analysis.calibration.study`) before anything
 is written, then runs :func:`model.analysis.calibration.calibrate` into ``--out``: a
 killed calibration continues from its ``abc.db`` when the same command is run again, and
 a finished one only says where its results are.
+
+``--recovery [N]`` then (also on a finished calibration, which is not redone) calibrates N
+synthetic datasets drawn from the prior into ``OUT/recovery`` with the study's
+``[recovery]`` budget (N: default its ``datasets``, 3 with ``--quick``; resumable per
+dataset) and rewrites the dossier with the recovery coverage and the combined
+identifiability verdict (:func:`model.analysis.calibration.recovery.add_recovery`).
 
 Examples
 --------
@@ -12,8 +18,13 @@ Examples
 >>> sub = p.add_subparsers(dest="command")
 >>> _ = add_parser(sub)
 >>> a = p.parse_args(["calibrate", "calibration/kz_2012_2018.toml", "--out", "o", "--quick"])
->>> (a.command, a.study, a.out, a.quick, a.workers)
-('calibrate', 'calibration/kz_2012_2018.toml', 'o', True, None)
+>>> (a.command, a.study, a.out, a.quick, a.workers, a.recovery)
+('calibrate', 'calibration/kz_2012_2018.toml', 'o', True, None, None)
+>>> p.parse_args(["calibrate", "s.toml", "--out", "o", "--recovery"]).recovery
+''
+>>> _recovery_count(p.parse_args(["calibrate", "s.toml", "--out", "o", "--recovery", "4"]
+...                              ).recovery)
+4
 """
 
 from __future__ import annotations
@@ -40,7 +51,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  emigsim calibrate calibration/kz_2012_2018.toml --out runs/calibration\n"
                "  emigsim calibrate calibration/kz_2012_2018.toml --out runs/cal-quick "
-               "--quick")
+               "--quick\n"
+               "  emigsim calibrate calibration/kz_2012_2018.toml --out runs/calibration "
+               "--recovery")
     p.add_argument("study", metavar="STUDY", help="a calibration study TOML file")
     p.add_argument("--out", metavar="DIR", required=True,
                    help="out folder (new or empty; or the folder of an earlier run of the "
@@ -48,6 +61,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="tiny population and few generations: a first look in about a "
                         "minute (the study's [quick] settings)")
+    p.add_argument("--recovery", metavar="N", nargs="?", const="", default=None,
+                   help="after the calibration (or on a finished one), calibrate N "
+                        "synthetic datasets from the prior with the study's [recovery] "
+                        "budget into OUT/recovery and add their coverage and the "
+                        "identifiability verdict to the dossier (N: default the study's "
+                        "[recovery] datasets, 3 with --quick)")
     p.add_argument("--workers", metavar="N", type=str, default=None,
                    help="worker processes (default: one per core; 0: in this process)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -68,20 +87,43 @@ def _workers(text: str | None) -> int | None:
     return n
 
 
+def _recovery_count(text: str | None) -> int | None:
+    """``--recovery``'s N: None when not given (or given without N), else an int >= 1."""
+    if not text:
+        return None
+    try:
+        n = int(text)
+    except ValueError:
+        raise CliError(f"{_CLI}: key '--recovery' = {text!r} is not a whole number; "
+                       "allowed: a number of datasets >= 1, or nothing") from None
+    if n < 1:
+        raise CliError(f"{_CLI}: key '--recovery' = {n} is below 1; allowed: a number of "
+                       "datasets >= 1, or nothing")
+    return n
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run ``emigsim calibrate``; bad input raises (the CLI prints one line, exit 2)."""
     from pathlib import Path
 
-    from model.analysis.calibration import CalibrationError, calibrate, load_study
+    import model.analysis.calibration as cal
     from model.analysis.calibration.calibrate import _Folder
+    from model.analysis.calibration.recovery import add_recovery
 
     workers = _workers(args.workers)
-    study = load_study(args.study)
+    n_datasets = _recovery_count(getattr(args, "recovery", None))
+    study = cal.load_study(args.study)
     _Folder(Path(args.out))  # refuses a folder that is not ours before anything runs
+    progress = not args.quiet
     try:
-        calibrate(study, args.out, quick=args.quick, workers=workers,
-                  progress=not args.quiet)
-    except CalibrationError as exc:
+        # looked up on the package at call time, so a test can put a toy calibrate there
+        result = cal.calibrate(study, args.out, quick=args.quick, workers=workers,
+                               progress=progress)
+        if getattr(args, "recovery", None) is not None:
+            add_recovery(study, result, n_datasets=n_datasets, quick=args.quick,
+                         workers=workers, progress=progress,
+                         echo=print if progress else (lambda s: None))
+    except cal.CalibrationError as exc:
         print(f"emigsim: calibration stopped: {exc}", file=sys.stderr)
         return 1
     return 0

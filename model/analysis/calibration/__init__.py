@@ -11,7 +11,8 @@ Public API::
 Modules: :mod:`.study` (the study file), :mod:`.summaries` (the worker-side summaries),
 :mod:`.sampler` (a deterministic pyABC sampler), :mod:`.engine` (ABC-SMC with the
 observation errors as the acceptance kernel), :mod:`.calibrate` (the out folder, resume,
-noise), :mod:`.dossier` (the checks and tables).
+noise), :mod:`.dossier` (the checks and tables), :mod:`.recovery` (recovery on synthetic data),
+:mod:`.verdicts` (the identifiability rule).
 
 Examples
 --------
@@ -27,9 +28,10 @@ from model.analysis.calibration.calibrate import (
     calibrate,
     load_result,
 )
-from model.analysis.calibration.dossier import identifiability, posterior_table, write_dossier
+from model.analysis.calibration.dossier import posterior_table, write_dossier
 from model.analysis.calibration.study import Study, StudyError, default_study_path, load_study
 from model.analysis.calibration.summaries import simulate_summaries
+from model.analysis.calibration.verdicts import identifiability
 
 __all__ = ["load_study", "calibrate", "simulate_summaries", "Study", "StudyError",
            "CalibrationResult", "CalibrationError", "OutFolderError", "default_study_path",

@@ -1,4 +1,4 @@
-"""The calibration dossier: prior predictive check, posterior, posterior predictive fit.
+"""The calibration dossier: predictive checks, posterior, recovery and identifiability.
 
 Written into ``<out>/dossier/`` by every calibration:
 
@@ -11,11 +11,12 @@ Written into ``<out>/dossier/`` by every calibration:
 ``fit.csv``, ``fit.png``     (3) the fit report (:mod:`model.analysis.fit`) of every target
                              with the runs of posterior draws as replicates: posterior bands
 
-Identifiability from the width ratio alone (``r`` = posterior 90% width / prior 90%
-width): identified ``r < 0.5``, weakly identified ``0.5 <= r < 0.9``, not identified
-``r >= 0.9``. Given a recovery table (columns ``param, covered_50, covered_90``: the share
-of true values inside the 50% and 90% intervals), :func:`identifiability` also requires
-the intervals to cover: 90% coverage below 0.7 demotes a parameter by one step.
+With a recovery table (:func:`~model.analysis.calibration.recovery.recovery_summary`:
+``param, covered_50, covered_90``, the share of true values inside the 50% and 90%
+intervals) the posterior table and ``dossier.md`` also show (4) the recovery coverage per
+parameter and (5) the verdict of :func:`~model.analysis.calibration.verdicts.identifiability`
+from both; without one the verdict comes from the width ratio alone, marked
+"(no recovery)".
 
 Examples
 --------
@@ -33,24 +34,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from model.analysis.calibration.verdicts import VERDICTS, identifiability
+
 if TYPE_CHECKING:
     from model.analysis.calibration.calibrate import CalibrationResult
     from model.analysis.calibration.study import Study
 
 __all__ = ["write_dossier", "posterior_table", "identifiability", "prior_predictive",
            "VERDICTS"]
-
-VERDICTS = ("identified", "weakly identified", "not identified")
-IDENTIFIED_BELOW, WEAK_BELOW, MIN_COVERAGE_90 = 0.5, 0.9, 0.7
-
-
-def identifiability(width_ratio: float, covered_90: float | None = None) -> str:
-    """Verdict from the posterior/prior 90% width ratio (and recovery coverage if given)."""
-    step = 0 if width_ratio < IDENTIFIED_BELOW else 1 if width_ratio < WEAK_BELOW else 2
-    if covered_90 is not None and np.isfinite(covered_90) and covered_90 < MIN_COVERAGE_90:
-        step = min(2, step + 1)
-    return VERDICTS[step]
-
 
 def posterior_table(study: Study, posterior: pd.DataFrame,
                     recovery: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -61,11 +52,18 @@ def posterior_table(study: Study, posterior: pd.DataFrame,
     >>> from dataclasses import replace
     >>> from model.analysis.calibration.study import load_study, default_study_path
     >>> s = load_study(default_study_path())
-    >>> s = replace(s, free=("age_peak",), priors={"age_peak": s.priors["age_peak"]})
-    >>> post = pd.DataFrame({"age_peak": np.linspace(30.0, 32.0, 101)})
+    >>> s = replace(s, free=("asc_emigrate",), priors={"asc_emigrate": s.priors["asc_emigrate"]})
+    >>> post = pd.DataFrame({"asc_emigrate": np.linspace(-8.0, -7.0, 101)})
     >>> t = posterior_table(s, post)
     >>> round(float(t["width_ratio"].iloc[0]), 3), t["identifiability"].iloc[0]
-    (0.118, 'identified')
+    (0.071, 'identified')
+    >>> t["verdict_basis"].iloc[0]
+    'width ratio (no recovery)'
+    >>> rec = pd.DataFrame({"param": ["asc_emigrate"], "covered_50": [0.3],
+    ...                     "covered_90": [0.6]})
+    >>> t = posterior_table(s, post, rec)
+    >>> t[["covered_90", "identifiability", "verdict_basis"]].values.tolist()
+    [[0.6, 'weakly identified', 'width ratio and recovery']]
     """
     rows = []
     for name in study.free:
@@ -80,15 +78,19 @@ def posterior_table(study: Study, posterior: pd.DataFrame,
                      "posterior_median": float(pmed), "posterior_q05": float(plo),
                      "posterior_q95": float(phi), "width_ratio": float(ratio)})
     table = pd.DataFrame(rows)
+    cov = {"covered_50": {}, "covered_90": {}}
     if recovery is not None:
         rec = recovery.set_index("param")
-        for col in ("covered_50", "covered_90"):
-            table[col] = [float(rec[col].get(n, np.nan)) if col in rec else np.nan
-                          for n in table["param"]]
-        table["identifiability"] = [identifiability(r, c) for r, c in
-                                    zip(table["width_ratio"], table["covered_90"], strict=True)]
-    else:
-        table["identifiability"] = [identifiability(r) for r in table["width_ratio"]]
+        cov = {c: (rec[c].to_dict() if c in rec else {}) for c in cov}
+        for col, values in cov.items():
+            table[col] = [float(values.get(n, np.nan)) for n in table["param"]]
+    covered = [float(cov["covered_90"].get(n, np.nan)) for n in table["param"]]
+    table["identifiability"] = [identifiability(r, c) for r, c in
+                                zip(table["width_ratio"], covered, strict=True)]
+    # which evidence the verdict rests on: a parameter the recovery did not cover (or no
+    # recovery at all) is judged by its width ratio alone, and the dossier says so
+    table["verdict_basis"] = ["width ratio and recovery" if np.isfinite(c) else
+                              "width ratio (no recovery)" for c in covered]
     return table
 
 
@@ -197,8 +199,54 @@ def _md_table(df: pd.DataFrame, cols: Sequence[str], fmt: str = "{:.4g}") -> str
     return head + "\n".join(lines) + "\n"
 
 
+def _recovery_lines(table: pd.DataFrame, recovery: pd.DataFrame | None,
+                    note: str) -> list[str]:
+    lines = ["## 4. Recovery on synthetic data", ""]
+    if recovery is None:
+        return lines + ["Not run: `emigsim calibrate STUDY --out DIR --recovery` adds it "
+                        "(the verdicts below then use it)."]
+    rec = recovery.set_index("param")
+    n = int(rec["n_datasets"].max()) if "n_datasets" in rec and len(rec) else None
+    shown = table[["param", "covered_50", "covered_90"]].copy()
+    if "median_width_ratio" in rec:
+        shown["median_width_ratio"] = [float(rec["median_width_ratio"].get(p, np.nan))
+                                       for p in shown["param"]]
+    lines += [(f"{n} synthetic datasets" if n is not None else "Synthetic datasets") +
+              " simulated from parameter values drawn from the prior, each calibrated like "
+              "the real data (`../recovery/recovery.csv`, `recovery_summary.csv`, "
+              "`recovery.png`). Per parameter, the share of true values inside the "
+              "posterior 50% and 90% intervals (well calibrated: near 0.5 and 0.9; lower: "
+              "overconfident or biased)" + (f". {note}" if note else "") + ".", "",
+              _md_table(shown, list(shown.columns), fmt="{:.2f}")]
+    return lines
+
+
+def _verdict_lines(table: pd.DataFrame, with_recovery: bool) -> list[str]:
+    shown = table[["param", "width_ratio"]].copy()
+    if with_recovery:
+        shown["covered_90"] = table["covered_90"]
+    shown["identifiability"] = [
+        v + (" (no recovery)" if with_recovery and b.endswith("(no recovery)") else "")
+        for v, b in zip(table["identifiability"], table["verdict_basis"], strict=True)]
+    rule = ("identified: r < 0.5 and recovery 90% coverage >= 0.7; not identified: "
+            "r > 0.85; weakly identified: otherwise (r = posterior 90% width / prior 90% "
+            "width).")
+    basis = ("Verdicts from the width ratio and the recovery coverage of part 4"
+             if with_recovery else
+             "Verdicts from the width ratio alone (no recovery): identified then means "
+             "only r < 0.5")
+    lines = ["## 5. Identifiability", "", f"{basis}; {rule}", "",
+             _md_table(shown, list(shown.columns), fmt="{:.2f}")]
+    for verdict in VERDICTS[::-1]:
+        names = table.loc[table["identifiability"] == verdict, "param"].tolist()
+        if names:
+            lines += ["", f"**{verdict.capitalize()}** from these targets "
+                      f"({len(names)}): " + ", ".join(f"`{n}`" for n in names) + "."]
+    return lines
+
+
 def write_dossier(study: Study, result: CalibrationResult, *,
-                  recovery: pd.DataFrame | None = None,
+                  recovery: pd.DataFrame | None = None, recovery_note: str = "",
                   observed: Mapping[str, float] | None = None,
                   target_ids: Sequence[str] | None = None, workers: int | None = 0,
                   progress: bool = True, folder=None, executor=None) -> None:
@@ -214,7 +262,9 @@ def write_dossier(study: Study, result: CalibrationResult, *,
     recovery : pandas.DataFrame, optional
         The recovery study's per-parameter coverage (``param, covered_50, covered_90``);
         when given, the posterior table gets those columns and the verdict combines them
-        with the width ratio.
+        with the width ratio (parts 4 and 5 of ``dossier.md``).
+    recovery_note : str
+        Said in part 4 after the coverage table, e.g. the recovery's reduced budget.
     observed : mapping, optional
         The values calibrated to (default: the targets file's).
     target_ids : sequence of str, optional
@@ -244,7 +294,8 @@ def write_dossier(study: Study, result: CalibrationResult, *,
         folder = _Folder(result.out_dir)
     if executor is None:
         with Executor(workers=workers, progress=progress) as ex:
-            return write_dossier(study, result, recovery=recovery, observed=observed,
+            return write_dossier(study, result, recovery=recovery,
+                                 recovery_note=recovery_note, observed=observed,
                                  target_ids=ids, progress=progress, folder=folder,
                                  executor=ex)
     target_ids = ids
@@ -315,13 +366,9 @@ def write_dossier(study: Study, result: CalibrationResult, *,
         lines += ["", "No target lies outside what the prior can produce."]
     lines += ["", "## 2. Posterior", "",
               "Marginals: `marginals.png`; pairs: `pairs.png`; table: `posterior_table.csv` "
-              "(r = posterior 90% width / prior 90% width; identified r < 0.5, weakly "
-              "0.5-0.9, not identified r >= 0.9" +
-              ("; recovery coverage included" if recovery is not None else
-               "; recovery coverage not yet included") + ").", "",
+              "(r = posterior 90% width / prior 90% width; the verdicts: part 5).", "",
               _md_table(table, ["param", "prior", "prior_median", "posterior_median",
-                                "posterior_q05", "posterior_q95", "width_ratio",
-                                "identifiability"]),
+                                "posterior_q05", "posterior_q95", "width_ratio"]),
               "", "## 3. Posterior predictive fit", "",
               f"{study.posterior_predictive_draws} runs, each with its own posterior draw "
               "(`fit.csv`, `fit.png`: the bands are posterior predictive bands). "
@@ -329,5 +376,7 @@ def write_dossier(study: Study, result: CalibrationResult, *,
               f"over every counted target of the file: {int(total['inside'])} of "
               f"{int(total['counted'])} inside, sum z^2 = {float(total['z2']):.1f}.", "",
               "Simulation noise vs observation error per target: `../noise.csv`.", "",
-              "Figures: " + ", ".join(f"`{f}`" for f in [*figures, "fit.png"])]
+              "Figures: " + ", ".join(f"`{f}`" for f in [*figures, "fit.png"]), "",
+              *_recovery_lines(table, recovery, recovery_note), "",
+              *_verdict_lines(table, recovery is not None)]
     folder.write_text("dossier/dossier.md", "\n".join(lines) + "\n")

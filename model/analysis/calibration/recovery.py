@@ -1,4 +1,4 @@
-"""Recovery on synthetic data, and the identifiability verdict per parameter.
+"""Recovery on synthetic data: how often the posterior intervals hold the true values.
 
 :func:`run_recovery` draws ``n_datasets`` true parameter sets from the study's priors,
 simulates the study's targets with each (one run), adds observation noise drawn from each
@@ -17,22 +17,17 @@ Resumable: the truths are drawn once into ``OUT/truths.csv``; dataset ``k`` cali
 ``OUT/dataset_k/`` and writes its rows to ``OUT/dataset_k/recovery_rows.csv`` when done, so a
 re-run calibrates only the datasets without that file.
 
-:func:`identifiability` turns the recovery coverage and the real-data posterior-to-prior
-90% width ratio into a verdict per parameter (:data:`IDENTIFIED_MAX_RATIO`,
-:data:`IDENTIFIED_MIN_COVERAGE`, :data:`NOT_IDENTIFIED_MIN_RATIO`):
-
-* ``identified``: width ratio < 0.5 (the data halve the prior's 90% interval or better) and
-  the 90% intervals of the recovery hold the truth in at least 70% of the datasets;
-* ``not identified``: width ratio > 0.85 (the posterior is nearly the prior);
-* ``weakly identified``: everything in between, including a narrow posterior whose
-  recovery coverage is below 0.7 (narrow but not trustworthy).
+:func:`recovery_summary` gives the per-parameter coverage that the dossier shows and that
+:func:`model.analysis.calibration.verdicts.identifiability` (the single identifiability
+rule) combines with the real-data width ratio.
 
 Examples
 --------
->>> rec = pd.DataFrame({"param": ["a", "b", "c"], "covered_90": [0.9, 0.9, 0.5]})
->>> ratio = pd.Series({"a": 0.3, "b": 0.95, "c": 0.3})
->>> identifiability(rec, ratio)["verdict"].tolist()
-['identified', 'not identified', 'weakly identified']
+>>> rows = pd.DataFrame({"param": ["a"] * 4, "inside_50": [1, 0, 1, 0],
+...                      "inside_90": [1, 1, 1, 0], "width_ratio": [0.3] * 4,
+...                      "true": [0.0] * 4, "median": [0.1] * 4})
+>>> recovery_summary(rows)[["covered_50", "covered_90"]].values.tolist()
+[[0.5, 0.75]]
 """
 
 from __future__ import annotations
@@ -47,19 +42,9 @@ from matplotlib.figure import Figure
 
 from model.analysis.targets import Targets, error_sd, load_targets
 
-__all__ = ["run_recovery", "quiet_calibrate", "recovery_summary", "identifiability",
-           "recovery_figure", "draw_truths", "synthetic_observed", "degenerate_targets",
-           "posterior_rows", "ROW_COLUMNS",
-           "IDENTIFIED_MAX_RATIO", "IDENTIFIED_MIN_COVERAGE", "NOT_IDENTIFIED_MIN_RATIO"]
-
-IDENTIFIED_MAX_RATIO = 0.5
-"""Largest posterior/prior 90% width ratio of an identified parameter (exclusive)."""
-
-IDENTIFIED_MIN_COVERAGE = 0.7
-"""Smallest share of recovery truths inside the 90% interval of an identified parameter."""
-
-NOT_IDENTIFIED_MIN_RATIO = 0.85
-"""Width ratios above this: not identified (the data barely narrow the prior)."""
+__all__ = ["run_recovery", "quiet_calibrate", "recovery_summary", "recovery_figure",
+           "draw_truths", "synthetic_observed", "degenerate_targets", "posterior_rows",
+           "ROW_COLUMNS", "add_recovery", "format_verdicts"]
 
 ROW_COLUMNS = ("dataset", "param", "true", "prior_q05", "prior_q95", "median", "q05", "q25",
                "q75", "q95", "inside_50", "inside_90", "width_ratio")
@@ -300,61 +285,6 @@ def recovery_summary(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def identifiability(recovery_table: pd.DataFrame, width_ratio: pd.Series) -> pd.DataFrame:
-    """Verdict per parameter: identified, weakly identified or not identified.
-
-    Parameters
-    ----------
-    recovery_table : pandas.DataFrame
-        :func:`run_recovery`'s rows (``param, inside_90``) or :func:`recovery_summary`
-        (``param, covered_90``).
-    width_ratio : pandas.Series
-        Posterior 90% width over prior 90% width per parameter, from the real-data
-        calibration (index: parameter names).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``param, width_ratio, covered_90, verdict, reason``, one row per parameter of
-        ``width_ratio`` (coverage NaN where the recovery did not cover the parameter).
-
-    Examples
-    --------
-    >>> rec = pd.DataFrame({"param": ["a", "a", "b"], "inside_90": [1, 0, 1]})
-    >>> v = identifiability(rec, pd.Series({"a": 0.2, "b": 0.6}))
-    >>> v[["covered_90", "verdict"]].values.tolist()
-    [[0.5, 'weakly identified'], [1.0, 'weakly identified']]
-    """
-    if "covered_90" in recovery_table.columns:
-        cov = recovery_table.set_index("param")["covered_90"]
-    else:
-        cov = recovery_table.groupby("param")["inside_90"].mean()
-    rows = []
-    for name, ratio in width_ratio.items():
-        c = float(cov.get(name, np.nan))
-        r = float(ratio)
-        if r > NOT_IDENTIFIED_MIN_RATIO:
-            verdict = "not identified"
-            reason = (f"posterior 90% interval is {r:.0%} of the prior's: these targets "
-                      "barely inform it")
-        elif r < IDENTIFIED_MAX_RATIO and c >= IDENTIFIED_MIN_COVERAGE:
-            verdict = "identified"
-            reason = (f"posterior 90% interval {r:.0%} of the prior's and recovery holds "
-                      f"the truth in {c:.0%} of 90% intervals")
-        else:
-            verdict = "weakly identified"
-            if r < IDENTIFIED_MAX_RATIO:
-                reason = (f"narrow ({r:.0%} of the prior) but recovery holds the truth in "
-                          f"only {c:.0%} of 90% intervals" if np.isfinite(c)
-                          else f"narrow ({r:.0%} of the prior) but no recovery result")
-            else:
-                reason = f"posterior 90% interval is {r:.0%} of the prior's"
-        rows.append({"param": name, "width_ratio": r, "covered_90": c, "verdict": verdict,
-                     "reason": reason})
-    return pd.DataFrame(rows, columns=["param", "width_ratio", "covered_90", "verdict",
-                                       "reason"])
-
-
 def recovery_figure(table: pd.DataFrame) -> Figure:
     """True value vs posterior median with 50% and 90% intervals, one panel per parameter."""
     params = list(dict.fromkeys(table["param"]))
@@ -377,3 +307,96 @@ def recovery_figure(table: pd.DataFrame) -> Figure:
     for ax in axes[len(params):]:
         ax.set_visible(False)
     return fig
+
+
+def add_recovery(study, result, *, n_datasets: int | None = None, quick: bool = False,
+                 workers: int | None = None, progress: bool = True,
+                 echo: Callable[[str], None] = print) -> pd.DataFrame:
+    """Recovery for a finished calibration, then its dossier rewritten with the coverage.
+
+    Runs :func:`run_recovery` into ``result.out_dir / "recovery"`` (resumable per dataset)
+    with the study's ``[recovery]`` budget (:meth:`Study.recovery`), or with the
+    ``--quick`` settings when ``quick``; then rewrites ``dossier/`` with the coverage per
+    parameter and the combined verdict (the predictive runs kept in ``dossier/`` are
+    reused, so no model run is repeated).
+
+    Parameters
+    ----------
+    study : Study
+        The study as loaded (not yet reduced by ``quick``).
+    result : CalibrationResult
+        The finished real-data calibration (its ``out_dir`` and posterior).
+    n_datasets : int, optional
+        Synthetic datasets; default the study's ``[recovery] datasets`` (3 with ``quick``).
+    quick, workers, progress, echo
+        As for :func:`run_recovery`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The dossier's posterior table (with ``covered_50``, ``covered_90`` and the verdict).
+    """
+    from model.analysis.calibration.calibrate import _Folder
+    from model.analysis.calibration.dossier import posterior_table, write_dossier
+
+    n = int(n_datasets if n_datasets is not None else 3 if quick else study.recovery_datasets)
+    out = Path(result.out_dir)
+    folder = _Folder(out)
+    folder.claim(*(f"recovery/{f}" for f in ("truths.csv", "recovery.csv",
+                                             "recovery_summary.csv", "recovery.png")),
+                 folder="recovery")
+    if quick:
+        budget, note = None, "Budget: the study's --quick settings (a first look only)"
+    else:
+        r = study.recovery()
+        budget = dict(study.recovery_budget)
+        reduced = (r.population_size < study.population_size
+                   or r.max_total_simulations < study.max_total_simulations
+                   or r.max_walltime < study.max_walltime
+                   or r.max_generations < study.max_generations or r.scale > study.scale)
+        note = (("Reduced budget" if reduced else "Budget") +
+                f" per dataset: {r.population_size} particles, at most "
+                f"{r.max_generations} generations, {r.max_total_simulations} simulations and "
+                f"{r.max_walltime:g} s, scale {r.scale:g} (the real-data calibration: "
+                f"{study.population_size} particles, {study.max_total_simulations} "
+                f"simulations, scale {study.scale:g})")
+    echo(f"recovery: {n} synthetic datasets into {out / 'recovery'}")
+    table = run_recovery(study, out / "recovery", n, budget=budget, quick=quick,
+                         workers=workers, progress=progress, echo=echo)
+    if table.empty:
+        echo("recovery: every dataset was skipped; the dossier is left as it was")
+        return posterior_table(study.quick() if quick else study, result.posterior)
+    summary = recovery_summary(table)
+    calibrated = study.quick() if quick else study
+    kept = all((out / "dossier" / f).exists()
+               for f in ("prior_predictive.csv", "predictive_series.parquet"))
+    echo("rewriting the dossier with the recovery coverage")
+    # the kept predictive runs make the rewrite run no model: no worker cluster needed then
+    write_dossier(calibrated, result, recovery=summary, recovery_note=note,
+                  workers=0 if kept else workers, progress=progress, folder=folder)
+    verdicts = posterior_table(calibrated, result.posterior, summary)
+    echo(format_verdicts(verdicts, int(summary["n_datasets"].max())))
+    echo(f"dossier: {out / 'dossier' / 'dossier.md'}")
+    return verdicts
+
+
+def format_verdicts(table: pd.DataFrame, n_datasets: int) -> str:
+    """Recovery coverage and verdict per parameter, as text lines (the CLI's summary).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"param": ["a"], "width_ratio": [0.31], "covered_50": [0.5],
+    ...                   "covered_90": [1.0], "identifiability": ["identified"]})
+    >>> print(format_verdicts(t, 2))
+    recovery on 2 datasets: share of true values inside the 50% / 90% intervals
+      param  ratio  in 50%  in 90%  verdict
+      a       0.31    0.50    1.00  identified
+    """
+    w = max(5, *(len(p) for p in table["param"]))
+    lines = [f"recovery on {n_datasets} datasets: share of true values inside the "
+             "50% / 90% intervals",
+             f"  {'param':<{w}}  ratio  in 50%  in 90%  verdict"]
+    for r in table.itertuples():
+        lines.append(f"  {r.param:<{w}}  {r.width_ratio:5.2f}  {r.covered_50:6.2f}  "
+                     f"{r.covered_90:6.2f}  {r.identifiability}")
+    return "\n".join(lines)

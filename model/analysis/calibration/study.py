@@ -26,6 +26,11 @@ A study file is TOML (the shipped one is ``calibration/kz_2012_2018.toml``)::
     max_total_simulations = 8000
     [quick]                          # what --quick replaces (same keys as [simulation],
     population_size = 16             # [abc] and [budget])
+    [recovery]                       # `emigsim calibrate ... --recovery [N]`
+    datasets = 10                    # synthetic datasets (default 10; N replaces it)
+    population_size = 60             # the recovery's (reduced) budget: population_size,
+    max_total_simulations = 600      # max_total_simulations, max_walltime,
+                                     # max_generations, scale replace the study's values
     [parameters]                     # the free parameters: registry role "behaviour"
     asc_emigrate = "registry"        # the registry's prior on its bounds
     b_russian = ["normal", 4.0, 1.0] # or a prior of model.params.Prior on the bounds
@@ -46,6 +51,8 @@ Examples
 >>> q = s.quick()
 >>> q.population_size < s.population_size
 True
+>>> s.recovery_datasets, s.recovery().population_size < s.population_size
+(10, True)
 """
 
 from __future__ import annotations
@@ -69,7 +76,8 @@ from model.scenario import (
     shipped_scenarios_dir,
 )
 
-__all__ = ["Study", "StudyError", "load_study", "default_study_path", "SECTIONS"]
+__all__ = ["Study", "StudyError", "load_study", "default_study_path", "SECTIONS",
+           "RECOVERY_KEYS"]
 
 
 class StudyError(ScenarioError):
@@ -88,7 +96,7 @@ def default_study_path() -> Path:
 
 
 _TOP = ("name", "description", "scenario", "targets_file", "seed", "window", "simulation",
-        "abc", "budget", "quick", "parameters", "targets")
+        "abc", "budget", "quick", "recovery", "parameters", "targets")
 _SETTINGS = {
     "window": {"start": "int", "end": "int"},
     "simulation": {"scale": "pos", "replicates": "count", "noise_runs": "count",
@@ -101,6 +109,10 @@ _SETTINGS = {
 }
 SECTIONS = tuple(_SETTINGS)
 """Sections of plain settings (``[quick]`` takes any of their keys)."""
+RECOVERY_KEYS = {"datasets": "count", "population_size": "count",
+                 "max_total_simulations": "count", "max_walltime": "pos",
+                 "max_generations": "count", "scale": "pos"}
+"""Keys of ``[recovery]``: the number of datasets and the budget it may reduce."""
 _QUICK_DEFAULTS = {"population_size": 8, "posterior_draws": 200, "max_generations": 2,
                    "max_total_simulations": 250, "max_walltime": 45.0, "scale": 1000.0,
                    "noise_runs": 3, "prior_predictive_draws": 6,
@@ -149,6 +161,8 @@ class Study:
     description: str = ""
     source: str = ""
     quick_overrides: Mapping[str, float] = field(default_factory=dict)
+    recovery_datasets: int = 10
+    recovery_budget: Mapping[str, float] = field(default_factory=dict)
 
     def targets(self, target_ids=None) -> Targets:
         """The study's target rows (or those of ``target_ids``), in the study's order."""
@@ -175,7 +189,13 @@ class Study:
 
     def quick(self) -> Study:
         """The ``--quick`` variant: tiny population, few generations, coarse scale."""
-        over = {**_QUICK_DEFAULTS, **self.quick_overrides}
+        return self._with({**_QUICK_DEFAULTS, **self.quick_overrides})
+
+    def recovery(self) -> Study:
+        """The study each recovery dataset is calibrated with: the ``[recovery]`` budget."""
+        return self._with(self.recovery_budget)
+
+    def _with(self, over: Mapping[str, float]) -> Study:
         return replace(self, **{k: (int(v) if isinstance(getattr(self, k), int) else float(v))
                                 for k, v in over.items()})
 
@@ -235,6 +255,17 @@ def _quick(data: dict, where: str) -> dict:
             raise input_error(where, f"quick.{key}", "is not a setting --quick can replace",
                               ", ".join(allowed), suggest(key, allowed))
         out[key] = _check_setting(value, kinds[key], f"quick.{key}", where)
+    return out
+
+
+def _recovery(data: dict, where: str) -> dict:
+    table = _table(data, "recovery", where)
+    out = {}
+    for key, value in table.items():
+        if key not in RECOVERY_KEYS:
+            raise input_error(where, f"recovery.{key}", "is not a [recovery] setting",
+                              ", ".join(RECOVERY_KEYS), suggest(key, RECOVERY_KEYS))
+        out[key] = _check_setting(value, RECOVERY_KEYS[key], f"recovery.{key}", where)
     return out
 
 
@@ -412,6 +443,7 @@ def load_study(path: str | Path) -> Study:
         free, priors = _parameters(data, where)
         target_ids = _targets(data, where, targets, start, end)
         quick = _quick(data, where)
+        recovery = _recovery(data, where)
     except ScenarioError as exc:
         if isinstance(exc, StudyError):
             raise
@@ -419,4 +451,6 @@ def load_study(path: str | Path) -> Study:
     return Study(name=data.get("name", path.stem), scenario=scenario, free=free,
                  priors=priors, target_ids=target_ids, targets_path=str(targets.path),
                  seed=seed, start=start, end=end, description=data.get("description", ""),
-                 source=str(path), quick_overrides=quick, **settings)
+                 source=str(path), quick_overrides=quick,
+                 recovery_datasets=int(recovery.pop("datasets", 10)),
+                 recovery_budget=recovery, **settings)
