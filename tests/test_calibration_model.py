@@ -16,7 +16,7 @@ from model.analysis.calibration import (
 )
 
 IDS = ("new_emigrants.count.all.2013", "new_emigrants.count.all.2014")
-TRUTH = {"asc_emigrate": -7.2}
+TRUTH = {"asc_emigrate": -10.5}  # far from the prior median (-7 on [-14, 0])
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def result(study, observed, tmp_path_factory):
 
 
 def test_posterior_moves_toward_truth(study, result):
-    prior_median = study.priors["asc_emigrate"].ppf(0.5)  # -4.5, truth -7.2
+    prior_median = study.priors["asc_emigrate"].ppf(0.5)  # -7, truth -10.5
     post = result.posterior["asc_emigrate"]
     assert abs(post.median() - TRUTH["asc_emigrate"]) < abs(prior_median - TRUTH["asc_emigrate"])
     assert abs(post.median() - TRUTH["asc_emigrate"]) < 1.0
@@ -73,8 +73,10 @@ def test_finished_calibration_is_not_redone(study, observed, result, capsys):
 
 
 def test_same_posterior_with_two_workers(study, observed, result, tmp_path):
+    # the simulation budget binds, never the wall clock: a walltime stop would depend on
+    # the machine's load and the two runs could stop at different points
     small = dataclasses.replace(study, max_generations=1, population_size=8,
-                                max_total_simulations=3000)
+                                max_total_simulations=3000, max_walltime=7200.0)
     a = calibrate(small, tmp_path / "a", observed=observed, workers=0, progress=False,
                   dossier=False)
     b = calibrate(small, tmp_path / "b", observed=observed, workers=2, progress=False,
@@ -100,3 +102,21 @@ def test_dossier_with_recovery_adds_coverage_and_verdict(study, result, observed
     assert "## 4. Recovery on synthetic data" in md and "10 synthetic datasets" in md
     assert "| asc_emigrate | 0.40 | 0.50 |" in md
     assert "## 5. Identifiability" in md and "(no recovery)" not in md
+
+
+def test_budget_stopped_calibration_goes_on_with_a_larger_budget(study, observed, tmp_path):
+    tight = dataclasses.replace(study, max_generations=4, population_size=8,
+                                max_total_simulations=30, max_walltime=7200.0)
+    first = calibrate(tight, tmp_path / "c", observed=observed, workers=0, progress=False,
+                      dossier=False)
+    assert first.final_temperature > tight.min_temperature  # stopped by its budget
+    again = calibrate(tight, tmp_path / "c", observed=observed, workers=0, progress=False,
+                      dossier=False)  # same budget: reused, not redone
+    assert len(again.generations) == len(first.generations)
+    more = calibrate(dataclasses.replace(tight, max_total_simulations=400), tmp_path / "c",
+                     observed=observed, workers=0, progress=False, dossier=False)
+    assert len(more.generations) > len(first.generations)
+    assert more.n_simulations > first.n_simulations
+    n = len(first.generations)  # the earlier generations are kept, not redone
+    assert more.generations["temperature"].iloc[:n].tolist() == pytest.approx(
+        first.generations["temperature"].tolist())

@@ -94,6 +94,19 @@ def test_bad_workers_is_exit_2(tmp_path, capsys):
     assert "--workers" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flag, value", [("--max-simulations", "0"),
+                                         ("--max-simulations", "2.5"),
+                                         ("--max-walltime", "-1"),
+                                         ("--max-walltime", "soon")])
+def test_bad_budget_option_is_exit_2_and_writes_nothing(tmp_path, capsys, flag, value):
+    out = tmp_path / "o"
+    assert main(["calibrate", str(_write(tmp_path, GOOD)), "--out", str(out),
+                 flag, value]) == 2
+    err = capsys.readouterr().err
+    assert flag in err and "allowed" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 def test_recovery_section_parses_and_defaults(tmp_path):
     s = load_study(_write(tmp_path, GOOD))
     assert (s.recovery_datasets, dict(s.recovery_budget)) == (10, {})

@@ -69,6 +69,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "[recovery] datasets, 3 with --quick)")
     p.add_argument("--workers", metavar="N", type=str, default=None,
                    help="worker processes (default: one per core; 0: in this process)")
+    p.add_argument("--max-simulations", metavar="N", default=None,
+                   help="replace the study's [budget] max_total_simulations (a calibration "
+                        "that stopped by its budget before temperature 1 goes on when re-run "
+                        "with a larger budget)")
+    p.add_argument("--max-walltime", metavar="S", default=None,
+                   help="replace the study's [budget] max_walltime, in seconds")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(handler=cmd_calibrate)
     return p
@@ -102,6 +108,20 @@ def _recovery_count(text: str | None) -> int | None:
     return n
 
 
+def _positive(text: str | None, key: str, kind: type) -> float | int | None:
+    """A budget option's value: None when not given, else a number > 0 of ``kind``."""
+    if text is None:
+        return None
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not value > 0:
+        raise CliError(f"{_CLI}: key '{key}' = {text!r} is not allowed; allowed: a "
+                       f"{'whole ' if kind is int else ''}number > 0")
+    return value
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Run ``emigsim calibrate``; bad input raises (the CLI prints one line, exit 2)."""
     from pathlib import Path
@@ -112,7 +132,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     workers = _workers(args.workers)
     n_datasets = _recovery_count(getattr(args, "recovery", None))
+    max_sims = _positive(getattr(args, "max_simulations", None), "--max-simulations", int)
+    max_wall = _positive(getattr(args, "max_walltime", None), "--max-walltime", float)
     study = cal.load_study(args.study)
+    budget = {k: v for k, v in (("max_total_simulations", max_sims),
+                                ("max_walltime", max_wall)) if v is not None}
+    if budget:
+        import dataclasses
+
+        study = dataclasses.replace(study, **budget)
     _Folder(Path(args.out))  # refuses a folder that is not ours before anything runs
     progress = not args.quiet
     try:

@@ -42,7 +42,7 @@ from model.analysis.calibration.summaries import particle_seed, reducer_for
 from model.runs.ownership import read_marker, temp_name, write_marker
 from model.scenario import ScenarioError
 
-__all__ = ["calibrate", "CalibrationResult", "CalibrationError", "OutFolderError",
+__all__ = ["calibrate", "can_continue", "CalibrationResult", "CalibrationError", "OutFolderError",
            "ModelSimulator", "load_result", "OUTPUT_FILES"]
 
 MARKER_KIND = "calibration"
@@ -244,6 +244,32 @@ def load_result(out_dir: str | Path) -> CalibrationResult:
                              noise, float(info.get("final_temperature", np.nan)))
 
 
+def can_continue(done: Mapping[str, object], study: Study) -> bool:
+    """Whether a finished calibration (its ``result.json``) may go on under ``study``'s budget.
+
+    Only one that stopped by its budget above the minimum temperature, when the study now
+    allows more simulations, more wall time and more generations than it used.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from model.analysis.calibration import default_study_path, load_study
+    >>> s = load_study(default_study_path())
+    >>> done = {"final_temperature": 12.0, "n_simulations": 100, "wall_seconds": 10.0,
+    ...         "generations": 2}
+    >>> can_continue(done, s), can_continue({**done, "final_temperature": 1.0}, s)
+    (True, False)
+    >>> can_continue(done, dataclasses.replace(s, max_total_simulations=100))
+    False
+    """
+    temp = float(done.get("final_temperature", np.nan))
+    if not np.isfinite(temp) or temp <= study.min_temperature * (1 + 1e-9):
+        return False
+    return (int(done["n_simulations"]) < study.max_total_simulations
+            and float(done["wall_seconds"]) < study.max_walltime
+            and int(done.get("generations", 0)) < study.max_generations)
+
+
 def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None = None,
               target_ids: Sequence[str] | None = None, quick: bool = False,
               workers: int | None = None, progress: bool = True,
@@ -305,9 +331,17 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
                                  f"({', '.join(changed)} differ); allowed: a new folder, or "
                                  "the same study and options as before")
     if (out / "result.json").exists():
-        say(f"calibration already finished; its results are in {out} "
-            f"(posterior.csv, generations.csv, dossier/dossier.md)")
-        return load_result(out)
+        done = json.loads((out / "result.json").read_text(encoding="utf-8"))
+        if not can_continue(done, run_study):
+            say(f"calibration already finished; its results are in {out} "
+                f"(posterior.csv, generations.csv, dossier/dossier.md)")
+            return load_result(out)
+        # stopped by its budget before temperature 1, and the budget is now larger:
+        # the history goes on (result.json and the tables are rewritten at the end)
+        say(f"continuing: the earlier run stopped by its budget at temperature "
+            f"{done['final_temperature']:.3g} after {done['n_simulations']} simulations; "
+            f"the budget is now {run_study.max_total_simulations} simulations, "
+            f"{run_study.max_walltime:g} s")
     folder.write_text("study.json", json.dumps(fp, indent=2) + "\n")
     prior_time = 0.0
     if (out / ".wall_seconds").exists():

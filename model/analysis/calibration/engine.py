@@ -102,6 +102,60 @@ def load_history(db: str | Path):
     return h
 
 
+#: Largest log importance weight of one particle (see :func:`capped_acceptor`).
+LOG_WEIGHT_CAP = 50.0
+
+
+def capped_acceptor():
+    """PyABC's stochastic acceptor, normalised by the largest density found so far.
+
+    Normalising by the kernel's own maximum (the density at the observed values) makes the
+    acceptance probability at temperature 1 ``exp(-sum(z^2) / 2)``: with 40 targets that a
+    model cannot all meet within their errors, about ``exp(-50)`` even for the best
+    particle, so temperature 1 is never reached. pyABC's default instead normalises by the
+    largest density found in the history (``ScaledPDFNorm`` lowers it further once the
+    acceptance rate falls below 10%), and a particle denser than the norm is accepted with
+    the importance weight ``exp((density - norm) / T)``: still exact. That weight
+    overflows when a particle is far denser than every earlier one, which made NaN weights
+    in a real run; it is capped at ``exp(LOG_WEIGHT_CAP)``, so a particle more than e^50
+    times denser than the norm counts as e^50 times (it dominates the generation either
+    way).
+
+    Examples
+    --------
+    >>> a = capped_acceptor()
+    >>> type(a).__name__
+    'CappedStochasticAcceptor'
+    """
+    import pyabc
+    from pyabc.acceptor import AcceptorResult
+    from pyabc.distance import SCALE_LIN
+
+    class CappedStochasticAcceptor(pyabc.StochasticAcceptor):
+        def __call__(self, distance_function, eps, x, x_0, t, par):
+            temp = eps(t)
+            density = distance_function(x, x_0, t, par)
+            norm = self.pdf_norms[t]
+            if distance_function.ret_scale == SCALE_LIN:
+                log_ratio = (np.log(max(density, 1e-300)) - np.log(norm)) / temp
+            else:
+                log_ratio = (density - norm) / temp
+            log_ratio = min(float(log_ratio), LOG_WEIGHT_CAP)
+            acc_prob = float(np.exp(log_ratio))
+            accept = acc_prob >= np.random.uniform(low=0, high=1)  # noqa: NPY002
+            if acc_prob == 0.0:
+                weight = 0.0
+            elif self.apply_importance_weighting:
+                weight = acc_prob / min(1.0, acc_prob)
+            else:
+                weight = 1.0
+            return AcceptorResult(density, accept, weight)
+
+    return CappedStochasticAcceptor(
+        pdf_norm_method=pyabc.acceptor.ScaledPDFNorm(factor=10, alpha=0.5,
+                                                     min_acceptance_rate=0.1))
+
+
 def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[str, float],
             variances: Mapping[str, float], db: str | Path, *, population_size: int,
             seed: int, max_generations: int, min_temperature: float = 1.0,
@@ -175,12 +229,7 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
     random.seed(seed)
     abc = pyabc.ABCSMC(model, pyabc_prior(priors), kernel, population_size=population_size,
                        eps=pyabc.Temperature(),
-                       # normalised by the kernel's own maximum (the density at the observed
-                       # values): acceptance probabilities never exceed 1. Normalising by
-                       # the largest density found so far (pyABC's default) overflows when a
-                       # later particle is far better than every earlier one.
-                       acceptor=pyabc.StochasticAcceptor(
-                           pdf_norm_method=pyabc.acceptor.pdf_norm_from_kernel),
+                       acceptor=capped_acceptor(),
                        sampler=sampler)
     if history is None:
         abc.new(f"sqlite:///{db}", {k: float(observed[k]) for k in keys})
