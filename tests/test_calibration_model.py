@@ -59,6 +59,12 @@ def test_out_folder_and_dossier(result):
         assert (out / name).exists(), name
     post = pd.read_csv(out / "posterior.csv")
     assert list(post.columns) == ["draw", "asc_emigrate"]
+    # runs can use it as it is: model.posterior reads draws 0..n-1 in row order
+    from model.posterior import load_posterior
+
+    loaded = load_posterior(out / "posterior.csv")
+    assert loaded.n_draws == len(post) and loaded.draw(0) == {
+        "asc_emigrate": post["asc_emigrate"].iloc[0]}
     table = pd.read_csv(out / "dossier" / "posterior_table.csv")
     assert table["width_ratio"].iloc[0] < 1.0
     assert table["verdict_basis"].iloc[0] == "width ratio (no recovery)"

@@ -262,6 +262,8 @@ def can_continue(done: Mapping[str, object], study: Study) -> bool:
     >>> can_continue(done, dataclasses.replace(s, max_total_simulations=100))
     False
     """
+    if done.get("failure"):
+        return False  # the same seeds would fail the same way
     temp = float(done.get("final_temperature", np.nan))
     if not np.isfinite(temp) or temp <= study.min_temperature * (1 + 1e-9):
         return False
@@ -407,6 +409,9 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
                                    n_sims, wall, out, noise,
                                    float(gens["temperature"].iloc[-1]) if len(gens) else np.nan)
         say(format_generations(gens))
+        if res.failure:
+            say(f"stopped early: {res.failure}; the result is generation {history.max_t} "
+                f"at temperature {result.final_temperature:.3g}")
         if dossier:
             from model.analysis.calibration.dossier import write_dossier
 
@@ -414,7 +419,7 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
                           progress=progress, folder=folder, executor=ex)
     folder.write_text("result.json", json.dumps(
         {"n_simulations": n_sims, "wall_seconds": wall, "generations": int(len(gens)),
-         "final_temperature": result.final_temperature,
+         "final_temperature": result.final_temperature, "failure": res.failure,
          "posterior_draws": int(len(posterior))}, indent=2) + "\n")
     say(f"posterior: {out / 'posterior.csv'} ({len(posterior)} draws); "
         f"{n_sims} simulations, {wall:.0f} s of ABC-SMC")

@@ -86,6 +86,7 @@ class AbcOutcome:
     n_simulated: int
     seconds: float
     simulated_by_generation: dict
+    failure: str = ""  # why pyABC gave up on a generation ("" when it did not)
 
 
 def load_history(db: str | Path):
@@ -239,13 +240,21 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
         done = history.max_t + 1
     started = time.perf_counter()
     remaining = max_generations - done
+    failure = ""
     if remaining > 0:
-        abc.run(minimum_epsilon=min_temperature, max_nr_populations=remaining,
-                min_acceptance_rate=min_acceptance_rate,
-                max_total_nr_simulations=max_total_simulations,
-                max_walltime=None if max_walltime is None else timedelta(seconds=max_walltime))
+        try:
+            abc.run(minimum_epsilon=min_temperature, max_nr_populations=remaining,
+                    min_acceptance_rate=min_acceptance_rate,
+                    max_total_nr_simulations=max_total_simulations,
+                    max_walltime=None if max_walltime is None
+                    else timedelta(seconds=max_walltime))
+        except AssertionError as exc:
+            # pyABC refuses a generation whose weights do not normalise (seen at low
+            # temperature with 18 parameters: a total weight of NaN). The generations
+            # before it are complete in the history and are what the result reports.
+            failure = f"generation {abc.history.max_t + 1} failed in pyABC: {exc}"
     return AbcOutcome(abc.history, sampler.n_simulated, time.perf_counter() - started,
-                      dict(sampler.simulated_by_generation))
+                      dict(sampler.simulated_by_generation), failure)
 
 
 def generations_table(history, simulated: Mapping[int, int] | None = None) -> pd.DataFrame:
@@ -297,5 +306,5 @@ def equal_weight_sample(population: pd.DataFrame, n: int, seed: int) -> pd.DataF
     idx = np.minimum(np.searchsorted(np.cumsum(w), u), len(w) - 1)
     idx = np.random.default_rng(seed + 1).permutation(idx)
     out = population.drop(columns="weight").iloc[idx].reset_index(drop=True)
-    out.insert(0, "draw", np.arange(1, n + 1))
+    out.insert(0, "draw", np.arange(n))  # 0..n-1 in row order: what model.posterior reads
     return out
