@@ -110,9 +110,15 @@ def test_dossier_with_recovery_adds_coverage_and_verdict(study, result, observed
     assert "## 5. Identifiability" in md and "(no recovery)" not in md
 
 
-def test_budget_stopped_calibration_goes_on_with_a_larger_budget(study, observed, tmp_path):
-    tight = dataclasses.replace(study, max_generations=4, population_size=8,
-                                max_total_simulations=30, max_walltime=7200.0)
+def test_budget_stopped_calibration_goes_on_with_a_larger_budget(tmp_path):
+    # all 40 targets of the shipped study (the real data) at a coarse scale: the first
+    # temperatures are far above 1, so 30 simulations stop it by its budget
+    s = load_study(default_study_path())
+    tight = dataclasses.replace(
+        s, free=("asc_emigrate",), priors={"asc_emigrate": s.priors["asc_emigrate"]},
+        scale=1000.0, population_size=8, max_generations=4, max_total_simulations=30,
+        max_walltime=7200.0, noise_runs=3, posterior_draws=20)
+    observed = None
     first = calibrate(tight, tmp_path / "c", observed=observed, workers=0, progress=False,
                       dossier=False)
     assert first.final_temperature > tight.min_temperature  # stopped by its budget
@@ -126,3 +132,18 @@ def test_budget_stopped_calibration_goes_on_with_a_larger_budget(study, observed
     n = len(first.generations)  # the earlier generations are kept, not redone
     assert more.generations["temperature"].iloc[:n].tolist() == pytest.approx(
         first.generations["temperature"].tolist())
+
+
+def test_dossier_says_when_the_sample_is_degenerate(study, result, observed):
+    from model.analysis.calibration import write_dossier
+
+    md_path = result.out_dir / "dossier" / "dossier.md"
+    gens = result.generations.copy()
+    gens.loc[gens.index[-1], "ess"] = 1.0  # one particle carries the weight
+    write_dossier(study, dataclasses.replace(result, generations=gens), observed=observed,
+                  progress=False)
+    assert "**Degenerate sample:**" in md_path.read_text()
+    gens.loc[gens.index[-1], "ess"] = float(gens["n_particles"].iloc[-1])
+    write_dossier(study, dataclasses.replace(result, generations=gens), observed=observed,
+                  progress=False)
+    assert "Degenerate sample" not in md_path.read_text()

@@ -36,6 +36,9 @@ import pandas as pd
 
 from model.analysis.calibration.verdicts import VERDICTS, identifiability
 
+#: Below this share of the particles, the last generation's ESS marks a degenerate sample.
+DEGENERATE_ESS_SHARE = 0.2
+
 if TYPE_CHECKING:
     from model.analysis.calibration.calibrate import CalibrationResult
     from model.analysis.calibration.study import Study
@@ -341,6 +344,16 @@ def write_dossier(study: Study, result: CalibrationResult, *,
         lines += [f"**Not yet the posterior:** the budget stopped ABC-SMC at temperature "
                   f"{result.final_temperature:.3g}; the sample below is a tempered "
                   "approximation, wider than the posterior.", ""]
+    gens = result.generations
+    if len(gens) and "ess" in gens and "n_particles" in gens:
+        ess, n = float(gens["ess"].iloc[-1]), int(gens["n_particles"].iloc[-1])
+        if ess < DEGENERATE_ESS_SHARE * n:
+            # a few particles carry almost all the weight: the resampled draws repeat
+            # them, so every width (and a width-ratio verdict) is far too narrow
+            lines += [f"**Degenerate sample:** the last generation's effective sample size "
+                      f"is {ess:.1f} of {n} particles; the posterior widths below "
+                      "understate the uncertainty and the width-ratio verdicts are not "
+                      "evidence of identification.", ""]
     if result.noise is not None:
         noisy = result.noise[result.noise["ratio"] > 1.0]
         lines += [f"Simulation noise at scale {study.scale:g} (`../noise.csv`, "
