@@ -126,7 +126,7 @@ def test_shipped_recovery_budget_is_reduced():
     r = s.recovery()
     assert s.recovery_datasets == 10
     assert (r.population_size, r.max_total_simulations, r.max_generations, r.max_walltime,
-            r.scale) == (60, 600, 6, 150.0, 100.0)
+            r.scale) == (40, 300, 6, 600.0, 100.0)
 
 
 @pytest.mark.parametrize("line,expect", [

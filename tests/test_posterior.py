@@ -192,11 +192,13 @@ def test_compare_of_twins_with_a_posterior_is_exactly_paired():
 
 def test_explicit_scenario_values_win_even_at_the_default(tmp_path):
     path = tmp_path / "s.toml"
-    path.write_text("[params]\nb_compatriot = 0.54\n")  # the registry default, set explicitly
+    default = defaults()["b_compatriot"]
+    path.write_text(f"[params]\nb_compatriot = {default!r}\n")  # the default, set explicitly
     sc = load_scenario(path)
-    assert sc.params["b_compatriot"] == defaults()["b_compatriot"]
+    assert sc.params["b_compatriot"] == default
+    assert DRAWS[2]["b_compatriot"] != default  # else the test would prove nothing
     used = mp.apply_draw(sc, DRAWS[2])
-    assert used.params["b_compatriot"] == 0.54
+    assert used.params["b_compatriot"] == default
     assert used.params["asc_emigrate"] == -6.8 and used.overrides == sc.overrides
     # a Scenario built in Python: values away from the default count as explicit
     py = Scenario(params={**defaults(), "realise_emigrate": 0.1})

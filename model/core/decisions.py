@@ -158,7 +158,7 @@ def intention_base(p_emigrate: np.ndarray, scale: float) -> np.ndarray:
 
     Examples
     --------
-    >>> intention_base(np.array([0.1, 0.5], dtype=np.float32), 3.0).round(6).tolist()
+    >>> [round(float(v), 6) for v in intention_base(np.array([0.1, 0.5], dtype=np.float32), 3.0)]
     [0.3, 1.0]
     """
     return np.minimum(p_emigrate * np.float32(scale), np.float32(1.0))

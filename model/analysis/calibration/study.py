@@ -130,7 +130,7 @@ class Study:
     --------
     >>> s = load_study(default_study_path())
     >>> s.priors["asc_emigrate"].describe(), s.scale
-    ('uniform', 50.0)
+    ('uniform', 100.0)
     >>> import dataclasses
     >>> dataclasses.replace(s, population_size=50).population_size
     50
