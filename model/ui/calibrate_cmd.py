@@ -32,11 +32,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from model.ui.options import CliError
+from model.ui.options import int_at_least, positive_number
 
 __all__ = ["add_parser", "cmd_calibrate"]
 
-_CLI = "command line"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -80,46 +79,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _workers(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        raise CliError(f"{_CLI}: key '--workers' = {text!r} is not a whole number; "
-                       "allowed: an integer >= 0") from None
-    if n < 0:
-        raise CliError(f"{_CLI}: key '--workers' = {n} is below 0; allowed: an integer >= 0")
-    return n
-
-
 def _recovery_count(text: str | None) -> int | None:
     """``--recovery``'s N: None when not given (or given without N), else an int >= 1."""
-    if not text:
-        return None
-    try:
-        n = int(text)
-    except ValueError:
-        raise CliError(f"{_CLI}: key '--recovery' = {text!r} is not a whole number; "
-                       "allowed: a number of datasets >= 1, or nothing") from None
-    if n < 1:
-        raise CliError(f"{_CLI}: key '--recovery' = {n} is below 1; allowed: a number of "
-                       "datasets >= 1, or nothing")
-    return n
-
-
-def _positive(text: str | None, key: str, kind: type) -> float | int | None:
-    """A budget option's value: None when not given, else a number > 0 of ``kind``."""
-    if text is None:
-        return None
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not value > 0:
-        raise CliError(f"{_CLI}: key '{key}' = {text!r} is not allowed; allowed: a "
-                       f"{'whole ' if kind is int else ''}number > 0")
-    return value
+    return int_at_least(text or None, "--recovery", 1,
+                        "a number of datasets >= 1, or nothing")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -130,10 +93,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from model.analysis.calibration.calibrate import _Folder
     from model.analysis.calibration.recovery import add_recovery
 
-    workers = _workers(args.workers)
+    workers = int_at_least(args.workers, "--workers", 0)
     n_datasets = _recovery_count(getattr(args, "recovery", None))
-    max_sims = _positive(getattr(args, "max_simulations", None), "--max-simulations", int)
-    max_wall = _positive(getattr(args, "max_walltime", None), "--max-walltime", float)
+    max_sims = int_at_least(getattr(args, "max_simulations", None), "--max-simulations", 1)
+    max_wall = positive_number(getattr(args, "max_walltime", None), "--max-walltime",
+                               "seconds > 0")
     study = cal.load_study(args.study)
     budget = {k: v for k, v in (("max_total_simulations", max_sims),
                                 ("max_walltime", max_wall)) if v is not None}

@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from model.analysis.experiment import shipped_experiments_dir
@@ -155,6 +156,40 @@ def float_option(text: str | None, key: str, allowed: str) -> float | None:
 def _at_least(value: int, key: str, low: int, allowed: str) -> int:
     if value < low:
         raise CliError(f"{CLI}: key '{key}' = {value} is below {low}; allowed: {allowed}")
+    return value
+
+
+def int_at_least(text: str | None, key: str, low: int, allowed: str | None = None
+                 ) -> int | None:
+    """``text`` as a whole number >= ``low`` (None stays None), else a :class:`CliError`.
+
+    Examples
+    --------
+    >>> int_at_least("4", "--draws", 1), int_at_least(None, "--workers", 0)
+    (4, None)
+    """
+    allowed = allowed or f"a whole number >= {low}"
+    value = _int_option(text, key, allowed)
+    return None if value is None else _at_least(value, key, low, allowed)
+
+
+def positive_number(text: str | None, key: str, allowed: str) -> float | None:
+    """``text`` as a finite number > 0 (None stays None), else a :class:`CliError`.
+
+    Examples
+    --------
+    >>> positive_number("90", "--max-walltime", "seconds > 0")
+    90.0
+    """
+    if text is None:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise CliError(f"{CLI}: key '{key}' = {text!r} is not a positive number; "
+                       f"allowed: {allowed}")
     return value
 
 

@@ -20,10 +20,9 @@ Examples
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
-from model.ui.options import CLI, CliError
+from model.ui.options import CLI, CliError, int_at_least, positive_number
 
 __all__ = ["add_parser", "cmd_validate", "parse_options"]
 
@@ -73,18 +72,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _int(text: str, key: str, low: int) -> int:
-    try:
-        v = int(text)
-    except (TypeError, ValueError):
-        raise CliError(f"{CLI}: key '{key}' = {text!r} is not a whole number; allowed: a "
-                       f"whole number >= {low}") from None
-    if v < low:
-        raise CliError(f"{CLI}: key '{key}' = {v} is below {low}; allowed: a whole number "
-                       f">= {low}")
-    return v
-
-
 def parse_options(args: argparse.Namespace) -> dict:
     """Check the options that need no file; return them typed (raises :class:`CliError`).
 
@@ -110,23 +97,16 @@ def parse_options(args: argparse.Namespace) -> dict:
         if text is None:
             continue
         if field == "max_walltime":
-            try:
-                v = float(text)
-            except ValueError:
-                v = math.nan
-            if not (math.isfinite(v) and v > 0):
-                raise CliError(f"{CLI}: key '{key}' = {text!r} is not a positive number; "
-                               "allowed: seconds > 0")
-            budget[field] = v
+            budget[field] = positive_number(text, key, "seconds > 0")
         else:
-            budget[field] = _int(text, key, 1)
+            budget[field] = int_at_least(text, key, 1)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CliError(f"{CLI}: key '--out' = '{out}' is a file; allowed: a folder (new or "
                        "an earlier validation's, to resume)")
-    return {"origins": origins, "n_draws": _int(args.draws, "--draws", 1),
-            "seed": _int(args.seed, "--seed", 0),
-            "workers": None if args.workers is None else _int(args.workers, "--workers", 0),
+    return {"origins": origins, "n_draws": int_at_least(args.draws, "--draws", 1),
+            "seed": int_at_least(args.seed, "--seed", 0),
+            "workers": int_at_least(args.workers, "--workers", 0),
             "budget": budget, "out": out}
 
 
