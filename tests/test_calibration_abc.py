@@ -35,11 +35,13 @@ def _moments(history):
     return m, sd
 
 
-def test_conjugate_normal_posterior(tmp_path):
+@pytest.mark.parametrize("transition", ["normal", "local"])
+def test_conjugate_normal_posterior(tmp_path, transition):
     # prior N(0, 1); y_obs = 1.5 = theta + noise(0.3) + error(0.4): likelihood variance
     # 0.09 + 0.16 = 0.25, so the posterior is N(1.5 * 1 / 1.25, 0.25 / 1.25) = N(1.2, 0.447^2)
     out = run_abc(PRIOR, toy, {"y": 1.5}, {"y": 0.16}, tmp_path / "abc.db",
-                  population_size=500, seed=3, max_generations=10, progress=False)
+                  population_size=500, seed=3, max_generations=10, progress=False,
+                  transition=transition)
     gens = generations_table(out.history)
     assert gens["temperature"].iloc[-1] == pytest.approx(1.0)
     m, sd = _moments(out.history)

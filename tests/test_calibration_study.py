@@ -33,7 +33,7 @@ def test_shipped_study_selects_fitted_targets_and_behaviour_parameters():
     s = load_study(default_study_path())
     targets = s.targets()
     assert all(t.counted for t in targets.values())
-    assert 20 <= len(s.target_ids) <= 40 and 10 <= len(s.free) <= 20
+    assert 20 <= len(s.target_ids) <= 40 and 8 <= len(s.free) <= 20
     assert dataclasses.replace(s, population_size=7).population_size == 7
     assert s.quick().population_size < s.population_size
 
@@ -58,6 +58,10 @@ def test_selectors_priors_and_exclude(tmp_path):
     ('b_russian = ["normal", 4.0, 1.0]', 'b_russian = ["gamma", 1.0]', "prior family"),
     ("scale = 200", "scale = -1", "'simulation.scale'"),
     ("scale = 200", "scael = 200", "did you mean 'scale'"),
+    ("scale = 200", "scale = 200\ndiscrepancy_share = -0.01", "'simulation.discrepancy_share'"),
+    ("seed = 3", "seed = 3\n[abc]\ntransition = \"locl\"", "did you mean 'local'"),
+    ("scale = 200", "scale = 200\ndiscrepancy_level = \"big\"",
+     "'simulation.discrepancy_level'"),
     ("seed = 3", "population_size = 3", "put it under [abc]"),
     ('"new_emigrants.share.destination=*"', '"no_such.*"', "matches no fitted target"),
     ('"new_emigrants.share.destination=*"', '"net_migration.balance.all.2014"',
@@ -157,3 +161,19 @@ def test_bad_recovery_count_is_one_line_exit_2(tmp_path, capsys, value):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "'--recovery'" in lines[0] and "allowed:" in lines[0]
     assert not out.exists()
+
+
+def test_discrepancy_variances_by_kind(tmp_path):
+    from model.analysis.calibration.calibrate import discrepancy_variances
+
+    s = load_study(_write(tmp_path, GOOD.replace(
+        "scale = 200", "scale = 200\ndiscrepancy_level = 0.05\ndiscrepancy_share = 0.02")))
+    assert (s.discrepancy_level, s.discrepancy_share) == (0.05, 0.02)
+    t = s.targets()
+    obs = {k: t[k].value for k in t}
+    v = discrepancy_variances(s, t, obs)
+    # hand: 0.05 * 24,384 = 1,219.2 persons; a share gets 0.02 share points
+    assert v["new_emigrants.count.all.2013"] == pytest.approx(1219.2 ** 2)
+    assert v["new_emigrants.share.destination=CIS.2017"] == pytest.approx(0.0004)
+    plain = load_study(_write(tmp_path, GOOD))
+    assert set(discrepancy_variances(plain, t, obs).values()) == {0.0}

@@ -43,7 +43,7 @@ from model.runs.ownership import read_marker, temp_name, write_marker
 from model.scenario import ScenarioError
 
 __all__ = ["calibrate", "can_continue", "CalibrationResult", "CalibrationError", "OutFolderError",
-           "ModelSimulator", "load_result", "OUTPUT_FILES"]
+           "ModelSimulator", "load_result", "OUTPUT_FILES", "discrepancy_variances"]
 
 MARKER_KIND = "calibration"
 OUTPUT_FILES = ("study.json", "noise.csv", "abc.db", "generations.csv", "population.csv",
@@ -196,10 +196,42 @@ def _fingerprint(study: Study, observed: Mapping[str, float], target_ids: Sequen
             "scenario": s.scenario.name, "window": [s.start, s.end], "scale": s.scale,
             "replicates": s.replicates, "population_size": s.population_size,
             "noise_in_kernel": s.noise_in_kernel,
+            **({"discrepancy": [s.discrepancy_level, s.discrepancy_share]}
+               if s.discrepancy_level or s.discrepancy_share else {}),
+            **({"transition": s.transition} if s.transition != "normal" else {}),
             "free": {n: s.priors[n].describe() + f" on [{s.priors[n].lo:g}, "
                      f"{s.priors[n].hi:g}]" for n in s.free},
             "observed": {k: float(observed[k]) for k in target_ids},
             "scenario_params": {n: float(v) for n, v in sorted(s.scenario.params.items())}}
+
+
+def discrepancy_variances(study: Study, targets, observed: Mapping[str, float]
+                          ) -> dict[str, float]:
+    """Model-discrepancy variance of each target under the study's discrepancy settings.
+
+    Counts, balances and stocks get ``(discrepancy_level * |observed|)^2``; shares and
+    proportions ``discrepancy_share^2``. Both default to 0 (the kernel is then observation
+    error, plus noise when ``noise_in_kernel``).
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> from model.analysis.calibration.study import load_study, default_study_path
+    >>> s = replace(load_study(default_study_path()), discrepancy_level=0.1,
+    ...             discrepancy_share=0.02)
+    >>> t = s.targets(["new_emigrants.count.all.2013",
+    ...                "new_emigrants.share.edu=higher.2017"])
+    >>> v = discrepancy_variances(s, t, {k: t[k].value for k in t})
+    >>> round(v["new_emigrants.count.all.2013"] ** 0.5), v["new_emigrants.share.edu=higher.2017"]
+    (2438, 0.0004)
+    """
+    out = {}
+    for k, t in targets.items():
+        if t.kind in ("share", "proportion"):
+            out[k] = float(study.discrepancy_share) ** 2
+        else:
+            out[k] = (float(study.discrepancy_level) * abs(float(observed[k]))) ** 2
+    return out
 
 
 # ---------------------------------------------------------------------- noise
@@ -320,6 +352,7 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
 
     variances = {k: error_sd(targets[k].error_model, targets[k].error_e, obs[k]) ** 2
                  for k in ids}
+    discrepancy = discrepancy_variances(run_study, targets, obs)
     folder = _Folder(Path(out_dir))
     out = folder.out
     say = print if progress else (lambda *a, **k: None)
@@ -370,6 +403,15 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
             variances = {k: v + float(sd.get(k, 0.0)) ** 2 for k, v in variances.items()}
             say("kernel variance = observation variance + simulation noise variance "
                 "(noise_in_kernel = true)")
+        if any(v > 0 for v in discrepancy.values()):
+            # the model is not the world: with only observation and noise variance the
+            # posterior of a model that misses some targets by several sd concentrates on
+            # a sliver (and pyABC never reaches temperature 1); a stated discrepancy makes
+            # it the posterior of "data = model + discrepancy + observation error"
+            variances = {k: v + discrepancy[k] for k, v in variances.items()}
+            say(f"kernel variance includes model discrepancy: sd {run_study.discrepancy_level:g}"
+                f" x observed for counts, balances and stocks, {run_study.discrepancy_share:g}"
+                " for shares")
         folder.claim("abc.db", ".wall_seconds")
         started = time.perf_counter()
         history = load_history(out / "abc.db")
@@ -386,7 +428,7 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
                       min_acceptance_rate=run_study.min_acceptance_rate,
                       max_total_simulations=run_study.max_total_simulations,
                       max_walltime=max(1.0, run_study.max_walltime - prior_time),
-                      progress=progress)
+                      progress=progress, transition=run_study.transition)
         wall = prior_time + time.perf_counter() - started
         (out / ".wall_seconds").write_text(f"{wall}\n")
         gens = generations_table(res.history, res.simulated_by_generation)

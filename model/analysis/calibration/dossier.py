@@ -364,7 +364,13 @@ def write_dossier(study: Study, result: CalibrationResult, *,
                      else "") + ". " +
                   ("The acceptance kernel's variance is observation variance plus noise "
                    "variance (`noise_in_kernel = true`)." if study.noise_in_kernel else
-                   "The acceptance kernel is the observation error alone."), ""]
+                   "The acceptance kernel is the observation error alone.") +
+                  (f" It adds a model discrepancy of sd {study.discrepancy_level:g} x the "
+                   f"observed value for counts, balances and stocks and "
+                   f"{study.discrepancy_share:g} for shares (the study file says why): "
+                   "the posterior is that of data = model + discrepancy + observation "
+                   "error." if study.discrepancy_level or study.discrepancy_share else ""),
+                  ""]
     lines += ["## Generations", "",
              _md_table(result.generations, ["t", "temperature", "n_simulations",
                                             "acceptance_rate", "ess"]), "",

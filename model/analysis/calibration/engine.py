@@ -162,7 +162,7 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
             seed: int, max_generations: int, min_temperature: float = 1.0,
             min_acceptance_rate: float = 0.0, max_total_simulations: float = np.inf,
             max_walltime: float | None = None, progress: bool = True,
-            report: Callable | None = None) -> AbcOutcome:
+            report: Callable | None = None, transition: str = "normal") -> AbcOutcome:
     """Run (or continue) ABC-SMC until temperature ``min_temperature`` or a budget is hit.
 
     Parameters
@@ -194,6 +194,11 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
     report : callable, optional
         Called as the sampler's ``report`` (generation, accepted, evaluated, simulated,
         seconds) instead of the printed line.
+    transition : {"normal", "local"}
+        PyABC's perturbation kernel: one multivariate normal fitted to the whole
+        population, or ``LocalTransition`` (each particle's covariance from its nearest
+        quarter of the population), which keeps the importance weights of a curved or
+        narrow posterior in many dimensions from collapsing onto a few particles.
 
     Returns
     -------
@@ -231,6 +236,9 @@ def run_abc(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[s
     abc = pyabc.ABCSMC(model, pyabc_prior(priors), kernel, population_size=population_size,
                        eps=pyabc.Temperature(),
                        acceptor=capped_acceptor(),
+                       transitions=(pyabc.LocalTransition(k_fraction=0.25)
+                                    if transition == "local"
+                                    else pyabc.MultivariateNormalTransition()),
                        sampler=sampler)
     if history is None:
         abc.new(f"sqlite:///{db}", {k: float(observed[k]) for k in keys})

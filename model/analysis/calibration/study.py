@@ -15,12 +15,18 @@ A study file is TOML (the shipped one is ``calibration/kz_2012_2018.toml``)::
     replicates = 1                   # runs per particle (their summaries are averaged)
     noise_runs = 20                  # runs at the scenario's values measuring the noise
     noise_in_kernel = true           # kernel variance = observation var + noise var
+    discrepancy_level = 0.0          # model discrepancy sd of counts, balances and stocks,
+                                     # as a fraction of the observed value (default 0)
+    discrepancy_share = 0.0          # model discrepancy sd of shares, in share points
     [abc]
     population_size = 200            # particles per generation
     posterior_draws = 1000           # rows of posterior.csv (resampled from the last one)
     min_temperature = 1.0            # stop at temperature 1: the exact posterior
     max_generations = 12
     min_acceptance_rate = 0.005
+    transition = "normal"            # pyABC's perturbation kernel: "normal" (one
+                                     # multivariate normal) or "local" (each particle's
+                                     # covariance from its nearest neighbours)
     [budget]
     max_walltime = 1800              # seconds
     max_total_simulations = 8000
@@ -46,7 +52,7 @@ line naming the file, the key and what is allowed.
 Examples
 --------
 >>> s = load_study(default_study_path())
->>> s.name, 10 <= len(s.free) <= 20, 20 <= len(s.target_ids) <= 40
+>>> s.name, 8 <= len(s.free) <= 20, 20 <= len(s.target_ids) <= 40
 ('kz_2012_2018', True, True)
 >>> q = s.quick()
 >>> q.population_size < s.population_size
@@ -100,11 +106,12 @@ _TOP = ("name", "description", "scenario", "targets_file", "seed", "window", "si
 _SETTINGS = {
     "window": {"start": "int", "end": "int"},
     "simulation": {"scale": "pos", "replicates": "count", "noise_runs": "count",
-                   "noise_in_kernel": "bool",
+                   "noise_in_kernel": "bool", "discrepancy_level": "nonneg",
+                   "discrepancy_share": "nonneg",
                    "prior_predictive_draws": "count", "posterior_predictive_draws": "count"},
     "abc": {"population_size": "count", "posterior_draws": "count",
             "min_temperature": "ge1", "max_generations": "count",
-            "min_acceptance_rate": "rate"},
+            "min_acceptance_rate": "rate", "transition": "transition"},
     "budget": {"max_walltime": "pos", "max_total_simulations": "count"},
 }
 SECTIONS = tuple(_SETTINGS)
@@ -152,10 +159,13 @@ class Study:
     min_temperature: float = 1.0
     max_generations: int = 12
     min_acceptance_rate: float = 0.005
+    transition: str = "normal"
     max_walltime: float = 1800.0
     max_total_simulations: int = 8000
     noise_runs: int = 20
     noise_in_kernel: bool = True
+    discrepancy_level: float = 0.0
+    discrepancy_share: float = 0.0
     prior_predictive_draws: int = 100
     posterior_predictive_draws: int = 100
     description: str = ""
@@ -196,11 +206,22 @@ class Study:
         return self._with(self.recovery_budget)
 
     def _with(self, over: Mapping[str, float]) -> Study:
-        return replace(self, **{k: (int(v) if isinstance(getattr(self, k), int) else float(v))
+        return replace(self, **{k: (v if isinstance(getattr(self, k), str) else
+                                    int(v) if isinstance(getattr(self, k), int) else float(v))
                                 for k, v in over.items()})
 
 
+TRANSITIONS = ("normal", "local")
+"""Values of ``[abc] transition``."""
+
+
 def _check_setting(value: object, kind: str, key: str, where: str):
+    if kind == "transition":
+        if value not in TRANSITIONS:
+            raise input_error(where, key, f"= {value!r} is not a transition",
+                              ", ".join(repr(t) for t in TRANSITIONS),
+                              suggest(str(value), TRANSITIONS))
+        return value
     if kind == "bool":
         if not isinstance(value, bool):
             raise input_error(where, key, f"= {value!r} is not a flag", "true or false")
@@ -215,6 +236,8 @@ def _check_setting(value: object, kind: str, key: str, where: str):
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise input_error(where, key, f"= {value!r} is not a finite number", "a number")
     v = float(value)
+    if kind == "nonneg" and v < 0:
+        raise input_error(where, key, f"= {v:g} is negative", "a number >= 0")
     if kind == "pos" and not v > 0:
         raise input_error(where, key, f"= {v:g} is not positive", "a number > 0")
     if kind == "ge1" and v < 1:
