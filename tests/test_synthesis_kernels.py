@@ -15,12 +15,7 @@ from model.core.demography import MAX_LIFE, Mortality
 from model.core.kernels import key_blocks
 from model.core.lifetables import _GROUP_STRIDE, life_tables
 from model.core.network import draw_contacts
-from model.core.synthesis_kernels import (
-    cell_blocks,
-    pick_contacts,
-    sample_cells,
-    search_death_ages,
-)
+from model.core.synthesis_kernels import pick_contacts, sample_cells, search_death_ages
 
 
 def _oracle_blocks(keys):
@@ -156,14 +151,3 @@ def test_death_ages_match_searchsorted():
     np.testing.assert_array_equal(
         t.death_age(age.astype(np.int16), sex.astype(np.int8), region.astype(np.int8), 2012,
                     u), want)
-
-
-def test_cell_blocks_match_numpy():
-    g = np.random.default_rng(11)
-    region = g.integers(0, 16, 3000).astype(np.int8)
-    ethnicity = g.integers(0, 6, 3000).astype(np.int8)  # largest code 5: cells of width 6
-    cell, (order, counts, starts) = cell_blocks(region, ethnicity)
-    want = region.astype(np.int64) * (int(ethnicity.max()) + 1) + ethnicity
-    np.testing.assert_array_equal(cell, want)
-    for got, exp in zip((order, counts, starts), _oracle_blocks(want), strict=True):
-        np.testing.assert_array_equal(got, exp)

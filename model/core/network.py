@@ -21,7 +21,6 @@ from __future__ import annotations
 import numpy as np
 
 from model.core.kernels import key_blocks
-from model.core.synthesis_kernels import cell_blocks as region_cells
 from model.core.synthesis_kernels import pick_contacts
 
 __all__ = ["draw_contacts"]
@@ -95,8 +94,11 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
     if p_same_ethnicity > 0 and len(who):
         if ethnicity is None:
             raise ValueError("p_same_ethnicity > 0 needs the households' ethnicity")
-        # region * (largest ethnic code + 1) + ethnicity, and its blocks (compiled)
-        cell, cell_blocks = region_cells(region, ethnicity)
+        n_eth = int(ethnicity.max()) + 1
+        cell = region.astype(np.int64) * n_eth + ethnicity
+        if cell.max() <= np.iinfo(np.int8).max:  # 16 regions x 8 groups: 0-127
+            cell = cell.astype(np.int8)
+        cell_blocks = _blocks(cell)
         u_same = rng.random((len(who), k))
     # one compiled pass over the contacts (kind, pick, homophily, self-ties)
     c = pick_contacts(who, region, blocks, cell, cell_blocks, u_kind, u_pick, u_same,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["pick_contacts", "sample_cells", "search_death_ages", "cell_blocks"]
+__all__ = ["pick_contacts", "sample_cells", "search_death_ages"]
 
 _ix = np.uint64  # unsigned indices: numba skips the wraparound branch (see model.core.kernels)
 
@@ -177,45 +177,3 @@ def pick_contacts(who, region, blocks, cell, cell_blocks, u_kind, u_pick, u_same
                     v = _next_slot(region, order, counts, starts, h)
             out[j, c] = v
     return out
-
-
-@njit(cache=True, nogil=True)
-def cell_blocks(region, ethnicity):
-    """Region-and-ethnicity cells of every household slot, and their blocks, in one pass.
-
-    The cell is ``region * n_eth + ethnicity`` with ``n_eth`` one more than the largest
-    ethnic code; the blocks are :func:`model.core.kernels.key_blocks` of the cells (slots
-    by cell in slot order, each cell's count and first position, cells 0 to the largest).
-    Returns ``(cell, (order, counts, starts))``, the cells as int64.
-
-    Examples
-    --------
-    >>> cell, (order, counts, starts) = cell_blocks(np.array([1, 0, 1], np.int8),
-    ...                                             np.array([0, 1, 1], np.int8))
-    >>> cell.tolist(), order.tolist(), counts.tolist(), starts.tolist()
-    ([2, 1, 3], [1, 0, 2], [0, 1, 1, 1], [0, 0, 1, 2])
-    """
-    n = len(region)
-    n_eth = 0
-    for i in range(n):
-        n_eth = max(n_eth, np.int64(ethnicity[i]))
-    n_eth += 1
-    cell = np.empty(n, np.int64)
-    top = 0
-    for i in range(n):
-        c = np.int64(region[i]) * n_eth + np.int64(ethnicity[i])
-        cell[i] = c
-        top = max(top, c)
-    counts = np.zeros(top + 1, np.int64)
-    for i in range(n):
-        counts[_ix(cell[i])] += 1
-    starts = np.zeros(top + 1, np.int64)
-    for k in range(1, top + 1):
-        starts[k] = starts[k - 1] + counts[k - 1]
-    nxt = starts.copy()
-    order = np.empty(n, np.int64)
-    for i in range(n):
-        k = _ix(cell[i])
-        order[_ix(nxt[k])] = i
-        nxt[k] += 1
-    return cell, (order, counts, starts)
