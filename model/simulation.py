@@ -377,11 +377,9 @@ class EmigrationModel(mesa.Model):
         shift = p["optimism_ladder_weight"] * (ladder("ladder", year)
                                                - ladder("ladder", year - 1))
         noise = stream(self.seed, "optimism", year).standard_normal(hh.n, dtype=np.float32)
-        opt = hh.optimism
-        noise *= np.float32(p["optimism_sigma"])
-        noise += np.float32(shift / 10.0)
-        opt += noise
-        np.clip(opt, 0.0, 1.0, out=opt)
+        # optimism += noise * sigma + shift / 10, clipped to [0, 1], in one compiled pass
+        kernels.drift_optimism(hh.optimism, noise, np.float32(p["optimism_sigma"]),
+                               np.float32(shift / 10.0))
 
     def _decide(self, year: int, ctx: Context, effects: Effects | None, packed: np.ndarray,
                 abroad_hh: np.ndarray) -> SimpleNamespace:

@@ -454,7 +454,8 @@ def nested_logit(v_cis: np.ndarray, v_noncis: np.ndarray, v_labour: np.ndarray,
     v_cis, v_noncis : ndarray
         Utilities of the two emigration destinations (the nest).
     v_labour, v_study : ndarray
-        Utilities of the other alternatives (``-inf`` when unavailable).
+        Utilities of the other alternatives (``-inf`` when unavailable). All four of one
+        dtype (the results are of that dtype).
     nest_scale : float
         Scale of the emigration nest in (0, 1]; 1 gives the multinomial logit.
 
@@ -465,22 +466,53 @@ def nested_logit(v_cis: np.ndarray, v_noncis: np.ndarray, v_labour: np.ndarray,
     >>> p.stacked().round(2)
     array([[0.25, 0.25, 0.25, 0.25]])
     """
+    # The statement, as written before it reused its buffers (the same ufuncs on the same
+    # values in the same order, so the same bits; in place because at a million choosers
+    # each temporary is a fresh 4 MB array whose pages the kernel must fault in):
+    #   a, b = v_cis / lam, v_noncis / lam;  m = max(a, b);  closed = m == -inf
+    #   m_safe = where(closed, 0, m);  iv = lam * (m_safe + log(exp(a - m_safe) + exp(b - m_safe)))
+    #   iv = where(closed, -inf, iv);  top = max(max(iv, v_labour), max(v_study, 0))
+    #   e_x = exp(v_x - top) (stay: exp(-top));  total = e_stay + e_emig + e_lab + e_study
+    #   noncis = where(closed, 0, 1 / (1 + exp(a - b)));  p_x = e_x / total
     lam = np.float32(nest_scale)
-    a = v_cis / lam
-    b = v_noncis / lam
+    a = np.divide(v_cis, lam)
+    b = np.divide(v_noncis, lam)
     m = np.maximum(a, b)
     closed = np.isneginf(m)  # both destinations unavailable: the nest has weight 0
-    m_safe = np.where(closed, np.float32(0.0), m)
+    np.copyto(m, 0, where=closed)  # m_safe
+    iv = np.subtract(a, m)
+    np.exp(iv, out=iv)
+    work = np.subtract(b, m)
+    np.exp(work, out=work)
+    iv += work
     with np.errstate(divide="ignore"):
-        iv = lam * (m_safe + np.log(np.exp(a - m_safe) + np.exp(b - m_safe)))
-    iv = np.where(closed, np.float32(-np.inf), iv)
-    top = np.maximum(np.maximum(iv, v_labour), np.maximum(v_study, 0))
-    e_stay = np.exp(-top)
-    e_emig = np.exp(iv - top)
-    e_lab = np.exp(v_labour - top)
-    e_study = np.exp(v_study - top)
-    total = e_stay + e_emig + e_lab + e_study
+        np.log(iv, out=iv)
+    np.add(m, iv, out=iv)
+    np.multiply(lam, iv, out=iv)
+    np.copyto(iv, -np.inf, where=closed)
+    top = np.maximum(iv, v_labour)
+    np.maximum(v_study, 0, out=work)
+    np.maximum(top, work, out=top)
+    e_stay = np.negative(top)
+    np.exp(e_stay, out=e_stay)
+    e_emig = np.subtract(iv, top, out=iv)
+    np.exp(e_emig, out=e_emig)
+    e_lab = np.subtract(v_labour, top, out=m)
+    np.exp(e_lab, out=e_lab)
+    e_study = np.subtract(v_study, top, out=work)
+    np.exp(e_study, out=e_study)
+    total = np.add(e_stay, e_emig, out=top)
+    total += e_lab
+    total += e_study
     with np.errstate(invalid="ignore", over="ignore"):
-        noncis = np.where(closed, np.float32(0.0), 1.0 / (1.0 + np.exp(a - b)))
-    return Probabilities(stay=e_stay / total, emigrate=e_emig / total, labour=e_lab / total,
-                         study=e_study / total, noncis=noncis)
+        noncis = np.subtract(a, b, out=a)
+        np.exp(noncis, out=noncis)
+        np.add(1.0, noncis, out=noncis)
+        np.divide(1.0, noncis, out=noncis)
+    np.copyto(noncis, 0, where=closed)
+    e_stay /= total
+    e_emig /= total
+    e_lab /= total
+    e_study /= total
+    return Probabilities(stay=e_stay, emigrate=e_emig, labour=e_lab, study=e_study,
+                         noncis=noncis)

@@ -83,7 +83,7 @@ __all__ = ["uniform_of", "uniforms", "census", "update_intentions", "act_return_
            "fertility_mass", "births",
            "age_and_move", "partner_singles", "match_couples", "form_couples",
            "household_utilities", "realise", "group_order", "key_blocks", "next_in_block",
-           "warm_up"]
+           "drift_optimism", "warm_up"]
 # __all__ lists the compiled passes only (a test reads their signatures from it); the named
 # tuples they take are public too: PersonArrays, HouseholdArrays, Census, Acts, ActRules,
 # ActTallies, IntentionRules, AgeRules, Draws, Choices
@@ -1166,6 +1166,32 @@ def realise(choosers, prob, draws, rate, out):
         act[j] = u_real[h] < rate[ch]
 
 
+@njit(cache=True, nogil=True)
+def drift_optimism(optimism, noise, sigma, shift):
+    """Optimism moves by ``noise * sigma + shift`` and is held in [0, 1], in place (float32).
+
+    The statement ``noise *= sigma; noise += shift; optimism += noise;
+    np.clip(optimism, 0.0, 1.0, out=optimism)`` in one pass: the same float32 operations
+    in the same order on each slot (``noise`` is left as drawn).
+
+    Examples
+    --------
+    >>> opt = np.array([0.5, 0.95, 0.02], np.float32)
+    >>> drift_optimism(opt, np.array([1.0, 1.0, -1.0], np.float32), np.float32(0.1),
+    ...                np.float32(0.0))
+    >>> [round(float(x), 6) for x in opt]
+    [0.6, 1.0, 0.0]
+    """
+    zero = np.float32(0.0)
+    one = np.float32(1.0)
+    for i in range(len(optimism)):
+        x = optimism[i] + (noise[i] * sigma + shift)
+        if not np.isnan(x):  # as numpy's clip: NaN stays, -0.0 becomes 0.0
+            x = x if x > zero else zero
+            x = x if x < one else one
+        optimism[i] = x
+
+
 @cache
 def warm_up() -> None:
     """Load (or compile, the first time on a machine) every kernel for the model's dtypes.
@@ -1209,3 +1235,4 @@ def warm_up() -> None:
                         np.zeros((4, 0), np.float32))
     prob = nested_logit(f4, f4, f4, f4, 1.0)
     realise(ip, prob, Draws(f4, f4), f4, Choices(i1, b1))
+    drift_optimism(f4, f4, half, half)

@@ -40,6 +40,7 @@ import numpy as np
 
 from model import datasets
 from model.core.demography import MAX_LIFE, Mortality
+from model.core.synthesis_kernels import search_death_ages
 from model.drivers import HORIZON
 from model.scenario import FIRST_YEAR
 
@@ -214,18 +215,16 @@ class LifeTables:
         >>> bool((d >= 30).all() and d[0] < d[1])
         True
         """
-        age = np.asarray(age, dtype=np.int64)
         if len(age) == 0:
             return np.zeros(0, dtype=np.int16)
-        n_r, n_c = self.cum.shape[1], self.cum.shape[2]
-        cohort = np.clip(year - age - self.first_cohort, 0, n_c - 1)
-        g = (np.asarray(sex, dtype=np.int64) * n_r + np.asarray(region, dtype=np.int64)) * n_c \
-            + cohort
         flat = self.cum.reshape(-1, MAX_LIFE + 2)
         e = -np.log1p(-np.asarray(u, dtype=np.float64))
-        target = flat[g, age] + e + g * _GROUP_STRIDE
-        out = np.searchsorted(self.upper, target, side="right") - g * (MAX_LIFE + 1)
-        return np.minimum(out, MAX_LIFE).astype(np.int16)
+        # compiled: group g = (sex * regions + region) * cohorts + cohort (clipped), then
+        # np.searchsorted(self.upper, flat[g, age] + e + g * _GROUP_STRIDE, side="right")
+        # - g * (MAX_LIFE + 1), capped at MAX_LIFE (searched within the group)
+        return search_death_ages(self.upper, flat, np.asarray(sex), np.asarray(region),
+                                 np.asarray(age), year - self.first_cohort, self.cum.shape[1],
+                                 self.cum.shape[2], e, _GROUP_STRIDE)
 
 
 def life_table_params(params: dict) -> tuple[Mortality, float, float]:

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.core.kernels import key_blocks, next_in_block
+from model.core.kernels import key_blocks
+from model.core.synthesis_kernels import pick_contacts
 
 __all__ = ["draw_contacts"]
 
@@ -33,17 +34,6 @@ def _blocks(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     order = np.argsort(keys, kind="stable")
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     return order, counts, starts
-
-
-def _next_in_block(keys, order, counts, starts, own):
-    """The household after ``own`` in its block of ``keys`` (cyclically)."""
-    if keys.dtype == np.int8 and order.dtype == np.int64:  # compiled (kernels.warm_up)
-        return next_in_block(keys, order, counts, starts, np.asarray(own, np.int64))
-    n = len(keys)
-    kk = keys[own].astype(np.int64)
-    block_keys = keys[order].astype(np.int64) * n + order  # blocks are in slot order
-    pos = np.searchsorted(block_keys, kk * n + own) - starts[kk]
-    return order[starts[kk] + (pos + 1) % np.maximum(counts[kk], 1)]
 
 
 def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray, k: int,
@@ -95,17 +85,12 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
     >>> bool((eth[c] == eth[:, None]).all())
     True
     """
-    n = len(region)
     who = np.asarray(who)
-    order, counts, starts = _blocks(region)
-    r = region[who].astype(np.int64)[:, None]
+    blocks = _blocks(region)
     u_kind = rng.random((len(who), k))
     u_pick = rng.random((len(who), k))
-    within = order[starts[r] + (u_pick * counts[r]).astype(np.int64)]
-    anywhere = (u_pick * n).astype(np.int64)
-    in_region = u_kind < p_in_region
-    c = np.where(in_region, within, anywhere)
-    same = np.zeros_like(in_region)
+    # homophily draws its uniforms after these (so p_same_ethnicity = 0 draws nothing more)
+    cell, cell_blocks, u_same = region, blocks, np.zeros((0, k))
     if p_same_ethnicity > 0 and len(who):
         if ethnicity is None:
             raise ValueError("p_same_ethnicity > 0 needs the households' ethnicity")
@@ -113,23 +98,9 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
         cell = region.astype(np.int64) * n_eth + ethnicity
         if cell.max() <= np.iinfo(np.int8).max:  # 16 regions x 8 groups: 0-127
             cell = cell.astype(np.int8)
-        order_e, counts_e, starts_e = _blocks(cell)
-        ce = cell[who][:, None]
-        same = in_region & (rng.random((len(who), k)) < p_same_ethnicity)
-        of_group = order_e[starts_e[ce] + (u_pick * counts_e[ce]).astype(np.int64)]
-        c = np.where(same, of_group, c)
-    selfie = c == who[:, None]
-    if selfie.any():
-        rows, cols = np.nonzero(selfie)
-        own = who[rows]
-        by_region = ~same[rows, cols]
-        if by_region.any():
-            c[rows[by_region], cols[by_region]] = _next_in_block(region, order, counts, starts,
-                                                                 own[by_region])
-        if (~by_region).any():
-            r_e, c_e, o_e = rows[~by_region], cols[~by_region], own[~by_region]
-            nxt = _next_in_block(cell, order_e, counts_e, starts_e, o_e)
-            alone = nxt == o_e  # the only household of its group in the region
-            nxt[alone] = _next_in_block(region, order, counts, starts, o_e[alone])
-            c[r_e, c_e] = nxt
-    return c.astype(np.intp)
+        cell_blocks = _blocks(cell)
+        u_same = rng.random((len(who), k))
+    # one compiled pass over the contacts (kind, pick, homophily, self-ties)
+    c = pick_contacts(who, region, blocks, cell, cell_blocks, u_kind, u_pick, u_same,
+                      float(p_in_region), float(p_same_ethnicity))
+    return c.astype(np.intp, copy=False)

@@ -53,6 +53,7 @@ from model.core.lifetables import life_table_params, life_tables
 from model.core.network import draw_contacts
 from model.core.recorder import Recorder
 from model.core.rng import stream
+from model.core.synthesis_kernels import sample_cells
 from model.params import defaults
 
 __all__ = [
@@ -494,9 +495,8 @@ def _members(rng: np.random.Generator, sizes: np.ndarray, region: np.ndarray,
     cell = np.empty(len(owner), dtype=np.int64)
     for table, who in ((head_pdf, is_head), (rest, ~is_head)):
         r = person_region[who]
-        cell[who] = np.searchsorted(_stacked_cdf(table), r + rng.random(len(r)), side="right")
-    cell -= person_region * n_cells
-    np.clip(cell, 0, n_cells - 1, out=cell)
+        # np.searchsorted(_stacked_cdf(table), r + u) - r * n_cells, clipped (compiled)
+        cell[who] = sample_cells(_stacked_cdf(table), r, rng.random(len(r)), n_cells)
     sex, age = np.divmod(cell, MAX_AGE + 1)
     return owner, age, sex
 
@@ -578,19 +578,20 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
                               np.where(edu[adult] == 2, 1, edu[adult]))
     first_person = pp.n
     # ages of death along the cohort's future hazards in its region (model.core.lifetables)
+    p_region, p_ethnicity = region[local], ethnicity[local]  # each person's household's
     dies_at = life_tables(params).death_age(
-        age, sex, region[local], year, stream(seed, label + ".death_age", year).random(len(age)))
+        age, sex, p_region, year, stream(seed, label + ".death_age", year).random(len(age)))
     pp.append(hh=owner, age=age, sex=sex, edu=edu,
               status=np.full(len(age), HOME, np.int8),
-              years_abroad=np.zeros(len(age), np.int8), region=region[local],
-              ethnicity=ethnicity[local], death_age=dies_at,
-              group_base=Recorder.base(region[local], ethnicity[local]))
+              years_abroad=np.zeros(len(age), np.int8), region=p_region,
+              ethnicity=p_ethnicity, death_age=dies_at,
+              group_base=Recorder.base(p_region, p_ethnicity))
     heads = first_person + np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
     sl = hh.append(region=region, ethnicity=ethnicity, optimism=optimism, diaspora=diaspora,
                    status=np.full(n_new, RESIDENT, np.int8), head=heads,
                    contacts=np.zeros((n_new, hh.contacts.shape[1]), np.int32))
     new = np.arange(sl.start, sl.stop)
-    hh.contacts[new] = draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
+    hh.contacts[sl] = draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
                                      int(params["n_contacts"]),
                                      float(params["p_contact_in_region"]), hh.ethnicity,
                                      float(params["p_contact_same_ethnicity"]))

@@ -1,0 +1,179 @@
+"""Compiled passes of the population synthesis (numba): contacts, age cells, ages of death.
+
+Why compiled: building the national population (about 4.5 million households, 16.7 million
+persons) spent most of its time in whole-array numpy chains with one temporary per
+operation: the contacts (eight per household, each a pick, a kind, a homophily test and a
+self-tie check), the sampling of every person's (sex, age) cell and the search of every
+person's age of death. Each kernel here is one loop over the same values, reading the
+uniforms numpy drew (the random streams are drawn exactly as before, in the same order)
+and doing the arithmetic of the numpy statement it replaces in the same float64 order, so
+the results are identical bit for bit (``tests/test_synthesis_kernels.py`` compares each
+with that numpy statement).
+
+Examples
+--------
+>>> import numpy as np
+>>> table = np.array([0.5, 1.0, 1.5, 2.0])        # two rows of two cells, stacked
+>>> sample_cells(table, np.array([0, 1]), np.array([0.2, 0.7]), 2).tolist()
+[0, 1]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["pick_contacts", "sample_cells", "search_death_ages"]
+
+_ix = np.uint64  # unsigned indices: numba skips the wraparound branch (see model.core.kernels)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _right(table, lo, width, x):
+    """First position in ``table[lo:lo + width]`` whose value exceeds ``x`` (``side="right"``).
+
+    Branch-free bisection (the keys come in random order, so a branch on the comparison
+    would be mispredicted half of the time): ``lo + width`` when no value exceeds ``x``.
+    """
+    base = lo
+    n = width
+    while n > 1:
+        half = n >> 1
+        base = base + half if table[_ix(base + half)] <= x else base
+        n -= half
+    return base + (table[_ix(base)] <= x) if width > 0 else lo
+
+
+@njit(cache=True, nogil=True)
+def sample_cells(table, rows, u, width):
+    """Cells drawn from stacked CDFs: the search of :func:`model.core.population._members`.
+
+    ``table`` is :func:`model.core.population._stacked_cdf` (row ``r`` holds its CDF plus
+    ``r``, ``width`` cells a row), ``rows`` the row of every draw and ``u`` its uniform.
+    The cell is ``np.searchsorted(table, rows + u, side="right") - rows * width`` clipped
+    to ``0 .. width - 1``; the search runs within the row (the same result after the
+    clip: the rows before hold values up to ``r``, and a key rounded up to ``r + 1``
+    lands past the row either way), which stays in cache.
+
+    Examples
+    --------
+    >>> table = np.array([0.5, 1.0, 1.5, 2.0])        # two rows of two cells, stacked
+    >>> sample_cells(table, np.array([0, 1, 1]), np.array([0.2, 0.7, 0.5]), 2).tolist()
+    [0, 1, 1]
+    """
+    out = np.empty(len(rows), np.int64)
+    for i in range(len(rows)):
+        r = np.int64(rows[i])
+        lo = r * width
+        out[i] = min(_right(table, lo, width, r + u[i]) - lo, width - 1)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def search_death_ages(upper, cum, sex, region, age, birth_offset, n_regions, n_cohorts, e,
+                      stride):
+    """Ages of death: :meth:`model.core.lifetables.LifeTables.death_age` after its draws.
+
+    ``cum`` is the flattened cumulative hazard table, one row per group (sex, region,
+    cohort) and ages ``0 .. width`` (``width + 1`` columns); ``upper`` holds its values
+    from age 1 on, group ``g`` offset by ``g * stride`` (sorted). A person's cohort is
+    ``birth_offset - age`` (the year less the first cohort) clipped to the table, ``e`` its
+    exponential draw; the target ``cum[g, age] + e + g * stride`` is searched within its
+    group's ``width`` values (a search over the whole of ``upper`` ends there too: groups
+    are ``stride`` apart, more than any hazard sum), and the age found is capped at
+    ``width - 1``.
+
+    Examples
+    --------
+    One group (one sex, region and cohort), ``L(1) = 1, L(2) = 2``: a person aged 0 with
+    ``E = 1.5`` dies at age 1.
+
+    >>> cum = np.array([[0.0, 1.0, 2.0]])
+    >>> zero = np.zeros(1, np.int64)
+    >>> search_death_ages(cum[:, 1:].ravel(), cum, zero, zero, zero, 0, 1, 1,
+    ...                   np.array([1.5]), 1e4).tolist()
+    [1]
+    """
+    width = cum.shape[1] - 1
+    out = np.empty(len(age), np.int16)
+    for i in range(len(age)):
+        a = np.int64(age[i])
+        cohort = min(max(birth_offset - a, 0), n_cohorts - 1)
+        g = (np.int64(sex[i]) * n_regions + np.int64(region[i])) * n_cohorts + cohort
+        target = cum[_ix(g), _ix(a)] + e[i] + g * stride
+        lo = g * width
+        pos = _right(upper, lo, width, target) - lo
+        out[i] = np.int16(min(pos, width - 1))
+    return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _next_slot(keys, order, counts, starts, o):
+    """The slot after ``o`` in its block (cyclically): :func:`kernels.next_in_block`."""
+    k = _ix(keys[_ix(o)])
+    lo = starts[k]
+    hi = lo + counts[k]
+    first = lo
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if order[_ix(mid)] < o:
+            lo = mid + 1
+        else:
+            hi = mid
+    return order[_ix(first + (lo - first + 1) % max(counts[k], 1))]
+
+
+@njit(cache=True, nogil=True)
+def pick_contacts(who, region, blocks, cell, cell_blocks, u_kind, u_pick, u_same,
+                  p_in_region, p_same):
+    """Contacts of :func:`model.core.network.draw_contacts` from its uniforms.
+
+    ``blocks`` and ``cell_blocks`` are :func:`model.core.kernels.key_blocks` (order,
+    counts, first positions) of ``region`` and of the region-and-ethnicity ``cell`` of
+    every household slot; ``u_kind`` and ``u_pick`` (and ``u_same``, with no rows when
+    homophily is off) are the draws, one row per household of ``who``. The rule, contact
+    by contact: the own region's block with ``u_kind < p_in_region``, else any slot;
+    within the region, the own cell's block with ``u_same < p_same``; the pick is
+    ``u_pick`` times the pool's size; a pick of the household itself moves to the next
+    household of the block it was drawn from (of the region when the cell has no other).
+
+    Examples
+    --------
+    >>> from model.core.kernels import key_blocks
+    >>> region = np.zeros(3, np.int8)
+    >>> b = key_blocks(region)
+    >>> u = np.array([[0.0], [0.5], [0.9]])
+    >>> pick_contacts(np.arange(3), region, b, region, b, u, u, np.zeros((0, 1)),
+    ...               1.0, 0.0).tolist()
+    [[1], [2], [0]]
+    """
+    order, counts, starts = blocks
+    order_e, counts_e, starts_e = cell_blocks
+    n = len(region)
+    m, k = u_kind.shape
+    homophily = u_same.shape[0] > 0
+    out = np.empty((m, k), np.int64)
+    for j in range(m):
+        h = np.int64(who[j])
+        r = _ix(region[_ix(h)])
+        ce = _ix(cell[_ix(h)]) if homophily else _ix(0)
+        for c in range(k):
+            up = u_pick[j, c]
+            in_region = u_kind[j, c] < p_in_region
+            same = False
+            if in_region:
+                v = order[_ix(starts[r] + np.int64(up * counts[r]))]
+                if homophily and u_same[j, c] < p_same:
+                    same = True
+                    v = order_e[_ix(starts_e[ce] + np.int64(up * counts_e[ce]))]
+            else:
+                v = np.int64(up * n)
+            if v == h:  # a self-tie: the next household of the block drawn from
+                if same:
+                    v = _next_slot(cell, order_e, counts_e, starts_e, h)
+                    if v == h:  # the only household of its group in the region
+                        v = _next_slot(region, order, counts, starts, h)
+                else:
+                    v = _next_slot(region, order, counts, starts, h)
+            out[j, c] = v
+    return out

@@ -1,0 +1,153 @@
+"""The compiled passes of the population synthesis against the numpy statements they replace.
+
+Each oracle below is the numpy code the kernel replaced (``model/core/network.py``,
+``model/core/population.py`` and ``model/core/lifetables.py`` before the kernels), kept
+here so that the kernels are checked for exact equality, edge cases included: self-ties,
+households alone in their group, keys rounded up to the next row of a stacked CDF.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from model.core.demography import MAX_LIFE, Mortality
+from model.core.kernels import key_blocks
+from model.core.lifetables import _GROUP_STRIDE, life_tables
+from model.core.network import draw_contacts
+from model.core.synthesis_kernels import pick_contacts, sample_cells, search_death_ages
+
+
+def _oracle_blocks(keys):
+    counts = np.bincount(keys, minlength=int(keys.max()) + 1 if len(keys) else 1)
+    order = np.argsort(keys, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return order, counts, starts
+
+
+def _oracle_next(keys, order, counts, starts, own):
+    n = len(keys)
+    kk = keys[own].astype(np.int64)
+    block_keys = keys[order].astype(np.int64) * n + order
+    pos = np.searchsorted(block_keys, kk * n + own) - starts[kk]
+    return order[starts[kk] + (pos + 1) % np.maximum(counts[kk], 1)]
+
+
+def oracle_contacts(rng, region, who, k, p_in_region, ethnicity=None, p_same_ethnicity=0.0):
+    """draw_contacts as numpy expressions (the code before pick_contacts)."""
+    n = len(region)
+    who = np.asarray(who)
+    order, counts, starts = _oracle_blocks(region)
+    r = region[who].astype(np.int64)[:, None]
+    u_kind = rng.random((len(who), k))
+    u_pick = rng.random((len(who), k))
+    within = order[starts[r] + (u_pick * counts[r]).astype(np.int64)]
+    anywhere = (u_pick * n).astype(np.int64)
+    in_region = u_kind < p_in_region
+    c = np.where(in_region, within, anywhere)
+    same = np.zeros_like(in_region)
+    if p_same_ethnicity > 0 and len(who):
+        n_eth = int(ethnicity.max()) + 1
+        cell = region.astype(np.int64) * n_eth + ethnicity
+        order_e, counts_e, starts_e = _oracle_blocks(cell)
+        ce = cell[who][:, None]
+        same = in_region & (rng.random((len(who), k)) < p_same_ethnicity)
+        of_group = order_e[starts_e[ce] + (u_pick * counts_e[ce]).astype(np.int64)]
+        c = np.where(same, of_group, c)
+    selfie = c == who[:, None]
+    if selfie.any():
+        rows, cols = np.nonzero(selfie)
+        own = who[rows]
+        by_region = ~same[rows, cols]
+        if by_region.any():
+            c[rows[by_region], cols[by_region]] = _oracle_next(region, order, counts, starts,
+                                                               own[by_region])
+        if (~by_region).any():
+            r_e, c_e, o_e = rows[~by_region], cols[~by_region], own[~by_region]
+            nxt = _oracle_next(cell, order_e, counts_e, starts_e, o_e)
+            alone = nxt == o_e
+            nxt[alone] = _oracle_next(region, order, counts, starts, o_e[alone])
+            c[r_e, c_e] = nxt
+    return c.astype(np.intp)
+
+
+@pytest.mark.parametrize("p_in_region, p_same", [(0.0, 0.0), (0.8, 0.0), (0.8, 0.5),
+                                                 (1.0, 1.0), (0.5, 0.9)])
+def test_contacts_match_numpy_statement(p_in_region, p_same):
+    g = np.random.default_rng(7)
+    # small regions and groups: self-ties and households alone in their group are frequent
+    region = g.integers(0, 4, 60).astype(np.int8)
+    ethnicity = g.integers(0, 5, 60).astype(np.int8)
+    who = np.arange(60)
+    for seed in range(20):
+        got = draw_contacts(np.random.default_rng(seed), region, who, 6, p_in_region,
+                            ethnicity, p_same)
+        want = oracle_contacts(np.random.default_rng(seed), region, who, 6, p_in_region,
+                               ethnicity, p_same)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_contacts_of_new_households_only():
+    g = np.random.default_rng(3)
+    region = g.integers(0, 16, 500).astype(np.int8)
+    ethnicity = g.integers(0, 8, 500).astype(np.int8)
+    who = np.arange(450, 500)
+    got = draw_contacts(np.random.default_rng(1), region, who, 8, 0.8, ethnicity, 0.5)
+    want = oracle_contacts(np.random.default_rng(1), region, who, 8, 0.8, ethnicity, 0.5)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_pick_contacts_hand_case():
+    # one region of three households, every contact in the region: picks 0, 1, 2 of the
+    # block; household 1 picking itself moves on to 2, household 2 cyclically to 0
+    region = np.zeros(3, np.int8)
+    b = key_blocks(region)
+    u = np.array([[0.0], [0.5], [0.9]])
+    out = pick_contacts(np.arange(3), region, b, region, b, u, u, np.zeros((0, 1)), 1.0, 0.0)
+    assert out.tolist() == [[1], [2], [0]]
+
+
+def test_sample_cells_match_searchsorted():
+    g = np.random.default_rng(0)
+    width, rows = 7, 5
+    pdf = g.random((rows, width))
+    pdf[:, :2] = 0.0  # leading empty cells: keys that round up to r + 1 land past the row
+    pdf[2] = 0.0
+    pdf[2, 3] = 1.0
+    pdf /= pdf.sum(axis=1, keepdims=True)
+    cdf = np.cumsum(pdf, axis=1)
+    cdf[:, -1] = 1.0
+    table = (cdf + np.arange(rows)[:, None]).ravel()
+    r = g.integers(0, rows, 5000)
+    u = g.random(5000)
+    u[:50] = np.nextafter(1.0, 0.0)
+    u[50:100] = 0.0
+    want = np.clip(np.searchsorted(table, r + u, side="right") - r * width, 0, width - 1)
+    np.testing.assert_array_equal(sample_cells(table, r, u, width), want)
+
+
+def test_death_ages_match_searchsorted():
+    t = life_tables(Mortality())
+    g = np.random.default_rng(5)
+    n = 20000
+    age = g.integers(0, 101, n)
+    sex = g.integers(0, 2, n)
+    region = g.integers(0, 16, n)
+    u = g.random(n)
+    u[:20] = np.nextafter(1.0, 0.0)
+    n_r, n_c = t.cum.shape[1], t.cum.shape[2]
+    cohort = np.clip(2012 - age - t.first_cohort, 0, n_c - 1)
+    grp = (sex * n_r + region) * n_c + cohort
+    flat = t.cum.reshape(-1, MAX_LIFE + 2)
+    e = -np.log1p(-u)
+    target = flat[grp, age] + e + grp * _GROUP_STRIDE
+    want = np.minimum(np.searchsorted(t.upper, target, side="right") - grp * (MAX_LIFE + 1),
+                      MAX_LIFE).astype(np.int16)
+    np.testing.assert_array_equal(t.death_age(age, sex, region, 2012, u), want)
+    got = search_death_ages(t.upper, flat, sex, region, age, 2012 - t.first_cohort, n_r, n_c,
+                            e, _GROUP_STRIDE)
+    np.testing.assert_array_equal(got, want)
+    # the dtypes of the person table (and a year whose cohorts reach both ends of the table)
+    np.testing.assert_array_equal(
+        t.death_age(age.astype(np.int16), sex.astype(np.int8), region.astype(np.int8), 2012,
+                    u), want)
