@@ -43,7 +43,8 @@ from model.runs.ownership import read_marker, temp_name, write_marker
 from model.scenario import ScenarioError
 
 __all__ = ["calibrate", "can_continue", "CalibrationResult", "CalibrationError", "OutFolderError",
-           "ModelSimulator", "load_result", "OUTPUT_FILES", "discrepancy_variances"]
+           "ModelSimulator", "load_result", "OUTPUT_FILES", "discrepancy_variances",
+           "loglik_noise_sd"]
 
 MARKER_KIND = "calibration"
 OUTPUT_FILES = ("study.json", "noise.csv", "abc.db", "generations.csv", "population.csv",
@@ -234,6 +235,30 @@ def discrepancy_variances(study: Study, targets, observed: Mapping[str, float]
     return out
 
 
+def loglik_noise_sd(noise: pd.DataFrame, discrepancy: Mapping[str, float],
+                    noise_in_kernel: bool = True) -> float:
+    """Standard deviation of one particle's log acceptance density from simulation noise.
+
+    At parameters whose expected summaries equal the data, a run's log density is
+    ``-sum(e_k^2 / (2 V_k))`` with ``e_k ~ N(0, s_k^2)`` (``s_k``: the noise sd, ``V_k``:
+    the kernel variance), whose variance is ``sum((s_k^2 / V_k)^2) / 2``. The stochastic
+    acceptor is a pseudo-marginal sampler: once this sd is much above 1.5 the accepted
+    particles are those whose runs were lucky, acceptance near temperature 1 collapses, and
+    only less noise (a finer scale, more replicates) helps.
+
+    Examples
+    --------
+    >>> n = pd.DataFrame({"target_id": ["a", "b"], "obs_sd": [1.0, 1.0],
+    ...                   "noise_sd": [1.0, 0.0]})
+    >>> round(loglik_noise_sd(n, {"a": 0.0, "b": 0.0}), 4)  # (1/2)^2 / 2 = 0.125
+    0.3536
+    """
+    s2 = noise["noise_sd"].to_numpy(float) ** 2
+    v = (noise["obs_sd"].to_numpy(float) ** 2 + (s2 if noise_in_kernel else 0.0)
+         + noise["target_id"].map(lambda k: float(discrepancy.get(k, 0.0))).to_numpy(float))
+    return float(np.sqrt(np.sum((s2 / v) ** 2) / 2.0))
+
+
 # ---------------------------------------------------------------------- noise
 def measure_noise(study: Study, sim: ModelSimulator, observed: Mapping[str, float],
                   variances: Mapping[str, float]) -> pd.DataFrame:
@@ -412,6 +437,9 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
             say(f"kernel variance includes model discrepancy: sd {run_study.discrepancy_level:g}"
                 f" x observed for counts, balances and stocks, {run_study.discrepancy_share:g}"
                 " for shares")
+        say(f"log-density noise sd of one particle near the data: "
+            f"{loglik_noise_sd(noise, discrepancy, run_study.noise_in_kernel):.2f} "
+            "(above about 1.5 the acceptance near temperature 1 collapses)")
         folder.claim("abc.db", ".wall_seconds")
         started = time.perf_counter()
         history = load_history(out / "abc.db")

@@ -248,6 +248,17 @@ def _verdict_lines(table: pd.DataFrame, with_recovery: bool) -> list[str]:
     return lines
 
 
+def _loglik_sd(study, noise: pd.DataFrame, observed, target_ids) -> float:
+    from model.analysis.calibration.calibrate import discrepancy_variances, loglik_noise_sd
+
+    ids = [k for k in (target_ids or study.target_ids) if k in set(noise["target_id"])]
+    targets = study.targets(ids)
+    obs = {k: float(observed[k]) if observed is not None and k in observed else targets[k].value
+           for k in ids}
+    return loglik_noise_sd(noise[noise["target_id"].isin(ids)],
+                           discrepancy_variances(study, targets, obs), study.noise_in_kernel)
+
+
 def write_dossier(study: Study, result: CalibrationResult, *,
                   recovery: pd.DataFrame | None = None, recovery_note: str = "",
                   observed: Mapping[str, float] | None = None,
@@ -369,8 +380,11 @@ def write_dossier(study: Study, result: CalibrationResult, *,
                    f"observed value for counts, balances and stocks and "
                    f"{study.discrepancy_share:g} for shares (the study file says why): "
                    "the posterior is that of data = model + discrepancy + observation "
-                   "error." if study.discrepancy_level or study.discrepancy_share else ""),
-                  ""]
+                   "error." if study.discrepancy_level or study.discrepancy_share else "") +
+                  f" The noise makes one particle's log acceptance density vary with sd "
+                  f"{_loglik_sd(study, result.noise, observed, target_ids):.2f} near the "
+                  "data (a pseudo-marginal sampler needs about 1.5 or less to reach "
+                  "temperature 1).", ""]
     lines += ["## Generations", "",
              _md_table(result.generations, ["t", "temperature", "n_simulations",
                                             "acceptance_rate", "ess"]), "",
