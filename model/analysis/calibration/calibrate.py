@@ -236,15 +236,17 @@ def discrepancy_variances(study: Study, targets, observed: Mapping[str, float]
 
 
 def loglik_noise_sd(noise: pd.DataFrame, discrepancy: Mapping[str, float],
-                    noise_in_kernel: bool = True) -> float:
+                    noise_in_kernel: bool = True, bias: Mapping[str, float] | None = None
+                    ) -> float:
     """Standard deviation of one particle's log acceptance density from simulation noise.
 
-    At parameters whose expected summaries equal the data, a run's log density is
-    ``-sum(e_k^2 / (2 V_k))`` with ``e_k ~ N(0, s_k^2)`` (``s_k``: the noise sd, ``V_k``:
-    the kernel variance), whose variance is ``sum((s_k^2 / V_k)^2) / 2``. The stochastic
-    acceptor is a pseudo-marginal sampler: once this sd is much above 1.5 the accepted
-    particles are those whose runs were lucky, acceptance near temperature 1 collapses, and
-    only less noise (a finer scale, more replicates) helps.
+    A run's log density is ``-sum((b_k + e_k)^2 / (2 V_k))`` with ``e_k ~ N(0, s_k^2)``
+    (``s_k``: the noise sd, ``V_k``: the kernel variance, ``b_k``: the particle's bias,
+    expected summary minus observed), whose variance is
+    ``sum((s_k^2 / V_k)^2 / 2 + b_k^2 s_k^2 / V_k^2)``. Without ``bias`` this is the
+    lower bound of a particle that meets every target on average. The stochastic acceptor
+    is a pseudo-marginal sampler: once this sd is much above 1.5 the accepted particles are
+    those whose runs were lucky, and acceptance near temperature 1 collapses.
 
     Examples
     --------
@@ -252,11 +254,15 @@ def loglik_noise_sd(noise: pd.DataFrame, discrepancy: Mapping[str, float],
     ...                   "noise_sd": [1.0, 0.0]})
     >>> round(loglik_noise_sd(n, {"a": 0.0, "b": 0.0}), 4)  # (1/2)^2 / 2 = 0.125
     0.3536
+    >>> round(loglik_noise_sd(n, {}, bias={"a": 2.0}), 4)  # + 2^2 * 1 / 2^2 = 1
+    1.0607
     """
     s2 = noise["noise_sd"].to_numpy(float) ** 2
     v = (noise["obs_sd"].to_numpy(float) ** 2 + (s2 if noise_in_kernel else 0.0)
          + noise["target_id"].map(lambda k: float(discrepancy.get(k, 0.0))).to_numpy(float))
-    return float(np.sqrt(np.sum((s2 / v) ** 2) / 2.0))
+    b2 = (np.zeros(len(noise)) if bias is None else
+          noise["target_id"].map(lambda k: float(bias.get(k, 0.0))).to_numpy(float) ** 2)
+    return float(np.sqrt(np.sum((s2 / v) ** 2 / 2.0 + b2 * s2 / v ** 2)))
 
 
 # ---------------------------------------------------------------------- noise
@@ -437,9 +443,14 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
             say(f"kernel variance includes model discrepancy: sd {run_study.discrepancy_level:g}"
                 f" x observed for counts, balances and stocks, {run_study.discrepancy_share:g}"
                 " for shares")
-        say(f"log-density noise sd of one particle near the data: "
-            f"{loglik_noise_sd(noise, discrepancy, run_study.noise_in_kernel):.2f} "
-            "(above about 1.5 the acceptance near temperature 1 collapses)")
+        at_scenario = dict(zip(noise["target_id"], noise["mean_at_scenario"] - noise["observed"],
+                               strict=True))
+        say("log-density noise sd of one particle: "
+            f"{loglik_noise_sd(noise, discrepancy, run_study.noise_in_kernel):.2f} where it "
+            f"meets every target on average, "
+            f"{loglik_noise_sd(noise, discrepancy, run_study.noise_in_kernel, at_scenario):.2f}"
+            " at the scenario's values (above about 1.5 acceptance near temperature 1 "
+            "collapses)")
         folder.claim("abc.db", ".wall_seconds")
         started = time.perf_counter()
         history = load_history(out / "abc.db")

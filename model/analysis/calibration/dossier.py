@@ -248,15 +248,20 @@ def _verdict_lines(table: pd.DataFrame, with_recovery: bool) -> list[str]:
     return lines
 
 
-def _loglik_sd(study, noise: pd.DataFrame, observed, target_ids) -> float:
+def _loglik_sd(study, noise: pd.DataFrame, observed, target_ids) -> tuple[float, float]:
     from model.analysis.calibration.calibrate import discrepancy_variances, loglik_noise_sd
 
     ids = [k for k in (target_ids or study.target_ids) if k in set(noise["target_id"])]
     targets = study.targets(ids)
     obs = {k: float(observed[k]) if observed is not None and k in observed else targets[k].value
            for k in ids}
-    return loglik_noise_sd(noise[noise["target_id"].isin(ids)],
-                           discrepancy_variances(study, targets, obs), study.noise_in_kernel)
+    rows = noise[noise["target_id"].isin(ids)]
+    disc = discrepancy_variances(study, targets, obs)
+    bias = ({k: float(m) - obs[k] for k, m in zip(rows["target_id"], rows["mean_at_scenario"],
+                                                  strict=True)}
+            if "mean_at_scenario" in rows else None)
+    return (loglik_noise_sd(rows, disc, study.noise_in_kernel),
+            loglik_noise_sd(rows, disc, study.noise_in_kernel, bias))
 
 
 def write_dossier(study: Study, result: CalibrationResult, *,
@@ -381,10 +386,11 @@ def write_dossier(study: Study, result: CalibrationResult, *,
                    f"{study.discrepancy_share:g} for shares (the study file says why): "
                    "the posterior is that of data = model + discrepancy + observation "
                    "error." if study.discrepancy_level or study.discrepancy_share else "") +
-                  f" The noise makes one particle's log acceptance density vary with sd "
-                  f"{_loglik_sd(study, result.noise, observed, target_ids):.2f} near the "
-                  "data (a pseudo-marginal sampler needs about 1.5 or less to reach "
-                  "temperature 1).", ""]
+                  " The noise makes one particle's log acceptance density vary with sd "
+                  "{:.2f} where the particle meets every target on average and {:.2f} at "
+                  "the scenario's values (a pseudo-marginal sampler needs about 1.5 or "
+                  "less to reach temperature 1).".format(
+                      *_loglik_sd(study, result.noise, observed, target_ids)), ""]
     lines += ["## Generations", "",
              _md_table(result.generations, ["t", "temperature", "n_simulations",
                                             "acceptance_rate", "ess"]), "",
