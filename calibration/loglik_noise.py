@@ -31,7 +31,6 @@ sys.path.insert(0, str(ROOT))
 from model.analysis.calibration import default_study_path, load_study  # noqa: E402
 from model.analysis.calibration.calibrate import discrepancy_variances  # noqa: E402
 from model.analysis.calibration.summaries import simulate_summaries  # noqa: E402
-from model.analysis.targets import error_sd  # noqa: E402
 
 
 def main() -> int:
@@ -50,9 +49,9 @@ def main() -> int:
     ids = list(study.target_ids)
     targets = study.targets(ids)
     obs = np.array([targets[k].value for k in ids])
-    obs_var = np.array([error_sd(targets[k].error_model, targets[k].error_e,
-                                 targets[k].value) ** 2 for k in ids])
     noise = pd.read_csv(a.out / "noise.csv").set_index("target_id")
+    # the observation and noise sd calibrate measured the noise against (noise.csv)
+    obs_var = noise.loc[ids, "obs_sd"].to_numpy(float) ** 2
     noise_var = noise.loc[ids, "noise_sd"].to_numpy(float) ** 2
     d = discrepancy_variances(study, targets, {k: targets[k].value for k in ids})
     disc = np.array([d[k] for k in ids])

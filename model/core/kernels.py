@@ -1024,19 +1024,24 @@ def next_in_block(keys, order, counts, starts, own):
     """
     out = np.empty(len(own), order.dtype)
     for j in range(len(own)):
-        o = own[j]
-        k = _ix(keys[_ix(o)])
-        lo = starts[k]
-        hi = lo + counts[k]
-        first = lo
-        while lo < hi:  # leftmost position in the block whose slot is not below o
-            mid = (lo + hi) // 2
-            if order[mid] < o:
-                lo = mid + 1
-            else:
-                hi = mid
-        out[j] = order[first + (lo - first + 1) % max(counts[k], 1)]
+        out[j] = next_slot(keys, order, counts, starts, own[j])
     return out
+
+
+@njit(cache=True, nogil=True, inline="always")
+def next_slot(keys, order, counts, starts, o):
+    """The slot after ``o`` in its block (cyclically): one step of :func:`next_in_block`."""
+    k = _ix(keys[_ix(o)])
+    lo = starts[k]
+    hi = lo + counts[k]
+    first = lo
+    while lo < hi:  # leftmost position in the block whose slot is not below o
+        mid = (lo + hi) // 2
+        if order[_ix(mid)] < o:
+            lo = mid + 1
+        else:
+            hi = mid
+    return order[_ix(first + (lo - first + 1) % max(counts[k], 1))]
 
 
 @njit(cache=True, nogil=True)

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from model.core.kernels import next_slot
+
 __all__ = ["pick_contacts", "sample_cells", "search_death_ages"]
 
 _ix = np.uint64  # unsigned indices: numba skips the wraparound branch (see model.core.kernels)
@@ -107,22 +109,6 @@ def search_death_ages(upper, cum, sex, region, age, birth_offset, n_regions, n_c
     return out
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _next_slot(keys, order, counts, starts, o):
-    """The slot after ``o`` in its block (cyclically): :func:`kernels.next_in_block`."""
-    k = _ix(keys[_ix(o)])
-    lo = starts[k]
-    hi = lo + counts[k]
-    first = lo
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if order[_ix(mid)] < o:
-            lo = mid + 1
-        else:
-            hi = mid
-    return order[_ix(first + (lo - first + 1) % max(counts[k], 1))]
-
-
 @njit(cache=True, nogil=True)
 def pick_contacts(who, region, blocks, cell, cell_blocks, u_kind, u_pick, u_same,
                   p_in_region, p_same):
@@ -170,10 +156,10 @@ def pick_contacts(who, region, blocks, cell, cell_blocks, u_kind, u_pick, u_same
                 v = np.int64(up * n)
             if v == h:  # a self-tie: the next household of the block drawn from
                 if same:
-                    v = _next_slot(cell, order_e, counts_e, starts_e, h)
+                    v = next_slot(cell, order_e, counts_e, starts_e, h)
                     if v == h:  # the only household of its group in the region
-                        v = _next_slot(region, order, counts, starts, h)
+                        v = next_slot(region, order, counts, starts, h)
                 else:
-                    v = _next_slot(region, order, counts, starts, h)
+                    v = next_slot(region, order, counts, starts, h)
             out[j, c] = v
     return out

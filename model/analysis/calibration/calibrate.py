@@ -44,7 +44,7 @@ from model.scenario import ScenarioError
 
 __all__ = ["calibrate", "can_continue", "CalibrationResult", "CalibrationError", "OutFolderError",
            "ModelSimulator", "load_result", "OUTPUT_FILES", "discrepancy_variances",
-           "loglik_noise_sd"]
+           "loglik_noise_sd", "loglik_noise_sds"]
 
 MARKER_KIND = "calibration"
 OUTPUT_FILES = ("study.json", "noise.csv", "abc.db", "generations.csv", "population.csv",
@@ -265,6 +265,26 @@ def loglik_noise_sd(noise: pd.DataFrame, discrepancy: Mapping[str, float],
     return float(np.sqrt(np.sum((s2 / v) ** 2 / 2.0 + b2 * s2 / v ** 2)))
 
 
+def loglik_noise_sds(noise: pd.DataFrame, discrepancy: Mapping[str, float],
+                     noise_in_kernel: bool = True) -> tuple[float, float]:
+    """:func:`loglik_noise_sd` without bias and with the bias of the measured values.
+
+    The first is a particle that meets every target on average; the second one at the
+    values ``noise`` was measured at (bias ``mean_at_scenario - observed``).
+
+    Examples
+    --------
+    >>> n = pd.DataFrame({"target_id": ["a"], "observed": [0.0], "obs_sd": [1.0],
+    ...                   "mean_at_scenario": [2.0], "noise_sd": [1.0]})
+    >>> tuple(round(x, 4) for x in loglik_noise_sds(n, {}))
+    (0.3536, 1.0607)
+    """
+    bias = dict(zip(noise["target_id"], noise["mean_at_scenario"] - noise["observed"],
+                    strict=True))
+    return (loglik_noise_sd(noise, discrepancy, noise_in_kernel),
+            loglik_noise_sd(noise, discrepancy, noise_in_kernel, bias))
+
+
 # ---------------------------------------------------------------------- noise
 def measure_noise(study: Study, sim: ModelSimulator, observed: Mapping[str, float],
                   variances: Mapping[str, float]) -> pd.DataFrame:
@@ -443,14 +463,10 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
             say(f"kernel variance includes model discrepancy: sd {run_study.discrepancy_level:g}"
                 f" x observed for counts, balances and stocks, {run_study.discrepancy_share:g}"
                 " for shares")
-        at_scenario = dict(zip(noise["target_id"], noise["mean_at_scenario"] - noise["observed"],
-                               strict=True))
-        say("log-density noise sd of one particle: "
-            f"{loglik_noise_sd(noise, discrepancy, run_study.noise_in_kernel):.2f} where it "
-            f"meets every target on average, "
-            f"{loglik_noise_sd(noise, discrepancy, run_study.noise_in_kernel, at_scenario):.2f}"
-            " at the scenario's values (above about 1.5 acceptance near temperature 1 "
-            "collapses)")
+        at_data, at_scenario = loglik_noise_sds(noise, discrepancy, run_study.noise_in_kernel)
+        say(f"log-density noise sd of one particle: {at_data:.2f} where it meets every "
+            f"target on average, {at_scenario:.2f} at the scenario's values (above about "
+            "1.5 acceptance near temperature 1 collapses)")
         folder.claim("abc.db", ".wall_seconds")
         started = time.perf_counter()
         history = load_history(out / "abc.db")

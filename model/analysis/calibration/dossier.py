@@ -248,20 +248,11 @@ def _verdict_lines(table: pd.DataFrame, with_recovery: bool) -> list[str]:
     return lines
 
 
-def _loglik_sd(study, noise: pd.DataFrame, observed, target_ids) -> tuple[float, float]:
-    from model.analysis.calibration.calibrate import discrepancy_variances, loglik_noise_sd
+def _loglik_sds(study, noise: pd.DataFrame, observed, target_ids) -> tuple[float, float]:
+    from model.analysis.calibration.calibrate import discrepancy_variances, loglik_noise_sds
 
-    ids = [k for k in (target_ids or study.target_ids) if k in set(noise["target_id"])]
-    targets = study.targets(ids)
-    obs = {k: float(observed[k]) if observed is not None and k in observed else targets[k].value
-           for k in ids}
-    rows = noise[noise["target_id"].isin(ids)]
-    disc = discrepancy_variances(study, targets, obs)
-    bias = ({k: float(m) - obs[k] for k, m in zip(rows["target_id"], rows["mean_at_scenario"],
-                                                  strict=True)}
-            if "mean_at_scenario" in rows else None)
-    return (loglik_noise_sd(rows, disc, study.noise_in_kernel),
-            loglik_noise_sd(rows, disc, study.noise_in_kernel, bias))
+    disc = discrepancy_variances(study, study.targets(target_ids), observed)
+    return loglik_noise_sds(noise, disc, study.noise_in_kernel)
 
 
 def write_dossier(study: Study, result: CalibrationResult, *,
@@ -390,7 +381,7 @@ def write_dossier(study: Study, result: CalibrationResult, *,
                   "{:.2f} where the particle meets every target on average and {:.2f} at "
                   "the scenario's values (a pseudo-marginal sampler needs about 1.5 or "
                   "less to reach temperature 1).".format(
-                      *_loglik_sd(study, result.noise, observed, target_ids)), ""]
+                      *_loglik_sds(study, result.noise, observed, target_ids)), ""]
     lines += ["## Generations", "",
              _md_table(result.generations, ["t", "temperature", "n_simulations",
                                             "acceptance_rate", "ess"]), "",
