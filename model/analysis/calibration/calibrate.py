@@ -1,13 +1,21 @@
-"""``calibrate``: ABC-SMC of a study's free parameters, resumable, into an out folder.
+"""``calibrate``: the study's free parameters by ABC-SMC or emulation, resumable, into a folder.
+
+The study's ``method`` chooses the sampler: ``"abc-smc"`` (pyABC with the observation errors
+as a stochastic acceptance kernel, :mod:`.engine`) or ``"emulation"`` (history matching
+with Gaussian-process emulators and MCMC on the emulated likelihood, :mod:`.emulation`).
 
 The out folder holds, all written by this module (listed in its ownership marker,
 :mod:`model.runs.ownership`; nothing else in the folder is touched):
 
 ``study.json``        what was calibrated (a re-run with other settings is refused)
 ``noise.csv``         simulation noise sd per target at the study's scale vs observation sd
-``abc.db``            the pyABC history (SQLite): a killed calibration continues from it
-``generations.csv``   per generation: temperature, evaluations, acceptance rate, ESS
-``population.csv``    the last generation's particles and weights
+``abc.db``            (ABC-SMC) the pyABC history (SQLite): a killed calibration continues
+``design.csv``        (emulation) every design run: wave, parameters, summaries; a killed
+                      calibration continues from it
+``emulator.csv``      (emulation) per target: the last emulator's error vs the likelihood sd
+``generations.csv``   per generation (ABC-SMC) or wave (emulation): temperature, runs,
+                      acceptance rate (emulation: share of the support not ruled out), ESS
+``population.csv``    the last generation's particles and weights (emulation: the draws)
 ``posterior.csv``     equally weighted posterior sample (``draw``, then one column a parameter)
 ``dossier/``          prior and posterior predictive checks, posterior table and figures
 ``result.json``       written last: the calibration is finished (a re-run only reports it)
@@ -47,8 +55,11 @@ __all__ = ["calibrate", "can_continue", "CalibrationResult", "CalibrationError",
            "loglik_noise_sd", "loglik_noise_sds"]
 
 MARKER_KIND = "calibration"
-OUTPUT_FILES = ("study.json", "noise.csv", "abc.db", "generations.csv", "population.csv",
-                "posterior.csv", "result.json")
+EMULATION_KEYS = ("waves", "first_wave", "wave_size", "cutoff", "candidates", "fit_points",
+                  "walkers", "steps", "burn")
+"""Study fields of the emulation method (its ``[emulation]`` table)."""
+OUTPUT_FILES = ("study.json", "noise.csv", "abc.db", "design.csv", "emulator.csv",
+                "generations.csv", "population.csv", "posterior.csv", "result.json")
 """Files a calibration writes in its out folder (and the folder ``dossier/``)."""
 
 
@@ -91,6 +102,8 @@ class CalibrationResult:
     out_dir: Path
     noise: pd.DataFrame | None = None
     final_temperature: float = float("nan")
+    method: str = "abc-smc"
+    chain: Mapping[str, float] | None = None
 
 
 # ---------------------------------------------------------------------- the simulator
@@ -200,6 +213,8 @@ def _fingerprint(study: Study, observed: Mapping[str, float], target_ids: Sequen
             **({"discrepancy": [s.discrepancy_level, s.discrepancy_share]}
                if s.discrepancy_level or s.discrepancy_share else {}),
             **({"transition": s.transition} if s.transition != "normal" else {}),
+            **({"method": s.method, "emulation": {k: getattr(s, k) for k in EMULATION_KEYS},
+                "posterior_draws": s.posterior_draws} if s.method == "emulation" else {}),
             "free": {n: s.priors[n].describe() + f" on [{s.priors[n].lo:g}, "
                      f"{s.priors[n].hi:g}]" for n in s.free},
             "observed": {k: float(observed[k]) for k in target_ids},
@@ -324,7 +339,8 @@ def load_result(out_dir: str | Path) -> CalibrationResult:
                              pd.read_csv(out / "population.csv"),
                              pd.read_csv(out / "generations.csv"),
                              int(info["n_simulations"]), float(info["wall_seconds"]), out,
-                             noise, float(info.get("final_temperature", np.nan)))
+                             noise, float(info.get("final_temperature", np.nan)),
+                             info.get("method", "abc-smc"), info.get("chain"))
 
 
 def can_continue(done: Mapping[str, object], study: Study) -> bool:
@@ -345,8 +361,10 @@ def can_continue(done: Mapping[str, object], study: Study) -> bool:
     >>> can_continue(done, dataclasses.replace(s, max_total_simulations=100))
     False
     """
-    if done.get("failure"):
-        return False  # the same seeds would fail the same way
+    if done.get("failure") or done.get("method") == "emulation":
+        # the same seeds would fail the same way; an emulation is finished when it has
+        # its chains (a killed one, without result.json, resumes from design.csv)
+        return False
     temp = float(done.get("final_temperature", np.nan))
     if not np.isfinite(temp) or temp <= study.min_temperature * (1 + 1e-9):
         return False
@@ -358,8 +376,9 @@ def can_continue(done: Mapping[str, object], study: Study) -> bool:
 def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None = None,
               target_ids: Sequence[str] | None = None, quick: bool = False,
               workers: int | None = None, progress: bool = True,
-              dossier: bool = True) -> CalibrationResult:
-    """Calibrate ``study`` by ABC-SMC into ``out_dir`` (resumes; a finished one is reused).
+              dossier: bool = True, shared_design: str | Path | None = None
+              ) -> CalibrationResult:
+    """Calibrate ``study`` into ``out_dir`` (resumes; a finished one is reused).
 
     Parameters
     ----------
@@ -382,6 +401,11 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
         Print progress lines and bars.
     dossier : bool
         Write the dossier (prior and posterior predictive checks, posterior table).
+    shared_design : path, optional
+        (emulation) A CSV of wave-0 runs shared by calibrations of the same study on
+        other data (the recovery's datasets): read when it exists and has every target,
+        written after wave 0 when it does not. Wave 0 depends only on the study (its seed,
+        priors and scale), so the runs are the same ones either way.
 
     Returns
     -------
@@ -463,52 +487,18 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
             say(f"kernel variance includes model discrepancy: sd {run_study.discrepancy_level:g}"
                 f" x observed for counts, balances and stocks, {run_study.discrepancy_share:g}"
                 " for shares")
-        at_data, at_scenario = loglik_noise_sds(noise, discrepancy, run_study.noise_in_kernel)
-        say(f"log-density noise sd of one particle: {at_data:.2f} where it meets every "
-            f"target on average, {at_scenario:.2f} at the scenario's values (above about "
-            "1.5 acceptance near temperature 1 collapses)")
-        folder.claim("abc.db", ".wall_seconds")
-        started = time.perf_counter()
-        history = load_history(out / "abc.db")
-        if history is not None:
-            say(f"continuing the calibration in {out / 'abc.db'} after generation "
-                f"{history.max_t}")
-        say(f"ABC-SMC: {len(run_study.free)} parameters, {len(ids)} targets, "
-            f"{run_study.population_size} particles, scale {run_study.scale:g}, "
-            f"{run_study.replicates} run(s) a particle")
-        res = run_abc(run_study.priors, sim, obs, variances, out / "abc.db",
-                      population_size=run_study.population_size, seed=run_study.seed,
-                      max_generations=run_study.max_generations,
-                      min_temperature=run_study.min_temperature,
-                      min_acceptance_rate=run_study.min_acceptance_rate,
-                      max_total_simulations=run_study.max_total_simulations,
-                      max_walltime=max(1.0, run_study.max_walltime - prior_time),
-                      progress=progress, transition=run_study.transition)
-        wall = prior_time + time.perf_counter() - started
-        (out / ".wall_seconds").write_text(f"{wall}\n")
-        gens = generations_table(res.history, res.simulated_by_generation)
-        history = res.history
-        if history.max_t < 0:
-            raise CalibrationError(
-                f"the budget ({run_study.max_total_simulations} simulations, "
-                f"{run_study.max_walltime:g} s) ran out before the first generation was "
-                f"complete; raise max_total_simulations or max_walltime (the history in "
-                f"{out / 'abc.db'} is kept)")
-        population = last_population(history, run_study.free)
-        posterior = equal_weight_sample(population, run_study.posterior_draws,
-                                        run_study.seed)
-        folder.write_csv("generations.csv", gens)
-        folder.write_csv("population.csv", population)
-        folder.write_csv("posterior.csv", posterior)
-        n_sims = int(history.total_nr_simulations) * run_study.replicates
-        n_sims = max(n_sims, sim.runs)
-        result = CalibrationResult(posterior.drop(columns="draw"), population, gens,
-                                   n_sims, wall, out, noise,
-                                   float(gens["temperature"].iloc[-1]) if len(gens) else np.nan)
+        if run_study.method == "emulation":
+            result, failure = _emulate(run_study, sim, obs, variances, noise, folder,
+                                       prior_time, progress, shared_design)
+        else:
+            result, failure = _abc(run_study, sim, obs, variances, noise, discrepancy,
+                                   folder, prior_time, progress)
+        gens, posterior, wall, n_sims = (result.generations, result.posterior,
+                                         result.wall_seconds, result.n_simulations)
         say(format_generations(gens))
-        if res.failure:
-            say(f"stopped early: {res.failure}; the result is generation {history.max_t} "
-                f"at temperature {result.final_temperature:.3g}")
+        if failure:
+            say(f"stopped early: {failure}; the result is generation {int(gens['t'].max())}"
+                f" at temperature {result.final_temperature:.3g}")
         if dossier:
             from model.analysis.calibration.dossier import write_dossier
 
@@ -516,11 +506,135 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
                           progress=progress, folder=folder, executor=ex)
     folder.write_text("result.json", json.dumps(
         {"n_simulations": n_sims, "wall_seconds": wall, "generations": int(len(gens)),
-         "final_temperature": result.final_temperature, "failure": res.failure,
-         "posterior_draws": int(len(posterior))}, indent=2) + "\n")
+         "final_temperature": result.final_temperature, "failure": failure,
+         "posterior_draws": int(len(posterior)), "method": run_study.method,
+         **({"chain": dict(result.chain)} if result.chain else {})}, indent=2) + "\n")
     say(f"posterior: {out / 'posterior.csv'} ({len(posterior)} draws); "
-        f"{n_sims} simulations, {wall:.0f} s of ABC-SMC")
+        f"{n_sims} simulations, {wall:.0f} s of {_METHOD_NAMES[run_study.method]}")
     return result
+
+
+_METHOD_NAMES = {"abc-smc": "ABC-SMC", "emulation": "emulation"}
+
+
+def _abc(run_study: Study, sim: ModelSimulator, obs, variances, noise, discrepancy,
+         folder: _Folder, prior_time: float, progress: bool
+         ) -> tuple[CalibrationResult, str | None]:
+    """ABC-SMC (:func:`~model.analysis.calibration.engine.run_abc`) into the folder."""
+    say = print if progress else (lambda *a, **k: None)
+    out = folder.out
+    ids = list(obs)
+    at_data, at_scenario = loglik_noise_sds(noise, discrepancy, run_study.noise_in_kernel)
+    say(f"log-density noise sd of one particle: {at_data:.2f} where it meets every "
+        f"target on average, {at_scenario:.2f} at the scenario's values (above about "
+        "1.5 acceptance near temperature 1 collapses)")
+    folder.claim("abc.db", ".wall_seconds")
+    started = time.perf_counter()
+    history = load_history(out / "abc.db")
+    if history is not None:
+        say(f"continuing the calibration in {out / 'abc.db'} after generation "
+            f"{history.max_t}")
+    say(f"ABC-SMC: {len(run_study.free)} parameters, {len(ids)} targets, "
+        f"{run_study.population_size} particles, scale {run_study.scale:g}, "
+        f"{run_study.replicates} run(s) a particle")
+    res = run_abc(run_study.priors, sim, obs, variances, out / "abc.db",
+                  population_size=run_study.population_size, seed=run_study.seed,
+                  max_generations=run_study.max_generations,
+                  min_temperature=run_study.min_temperature,
+                  min_acceptance_rate=run_study.min_acceptance_rate,
+                  max_total_simulations=run_study.max_total_simulations,
+                  max_walltime=max(1.0, run_study.max_walltime - prior_time),
+                  progress=progress, transition=run_study.transition)
+    wall = prior_time + time.perf_counter() - started
+    (out / ".wall_seconds").write_text(f"{wall}\n")
+    gens = generations_table(res.history, res.simulated_by_generation)
+    history = res.history
+    if history.max_t < 0:
+        raise CalibrationError(
+            f"the budget ({run_study.max_total_simulations} simulations, "
+            f"{run_study.max_walltime:g} s) ran out before the first generation was "
+            f"complete; raise max_total_simulations or max_walltime (the history in "
+            f"{out / 'abc.db'} is kept)")
+    population = last_population(history, run_study.free)
+    posterior = equal_weight_sample(population, run_study.posterior_draws,
+                                    run_study.seed)
+    folder.write_csv("generations.csv", gens)
+    folder.write_csv("population.csv", population)
+    folder.write_csv("posterior.csv", posterior)
+    n_sims = int(history.total_nr_simulations) * run_study.replicates
+    n_sims = max(n_sims, sim.runs)
+    result = CalibrationResult(posterior.drop(columns="draw"), population, gens,
+                               n_sims, wall, out, noise,
+                               float(gens["temperature"].iloc[-1]) if len(gens) else np.nan)
+    return result, res.failure
+
+
+def _emulate(run_study: Study, sim: ModelSimulator, obs, variances, noise, folder: _Folder,
+             prior_time: float, progress: bool, shared_design
+             ) -> tuple[CalibrationResult, str | None]:
+    """History matching and MCMC on emulators (:mod:`.emulation`) into the folder."""
+    from model.analysis.calibration.emulation import EmulationSettings, run_emulation
+
+    say = print if progress else (lambda *a, **k: None)
+    out = folder.out
+    ids = list(obs)
+    settings = EmulationSettings(**{k: getattr(run_study, k) for k in EMULATION_KEYS},
+                                 posterior_draws=run_study.posterior_draws)
+    design = None
+    shared = Path(shared_design) if shared_design is not None else None
+    if (out / "design.csv").exists():
+        design = pd.read_csv(out / "design.csv")
+        say(f"continuing the calibration in {out / 'design.csv'} ({len(design)} runs made)")
+    elif shared is not None and shared.exists():
+        wave0 = pd.read_csv(shared)
+        if set(ids) <= set(wave0.columns):
+            design = wave0[wave0["wave"] == 0]
+            say(f"wave 0: {len(design)} runs shared from {shared}")
+    folder.claim("design.csv", "emulator.csv", ".wall_seconds")
+
+    def save(df: pd.DataFrame) -> None:
+        folder.write_csv("design.csv", df)
+
+    def simulate(w, idx, props):
+        return sim(w, idx, props, label=f"wave {w}")
+
+    noise_var = dict(zip(noise["target_id"], noise["noise_sd"] ** 2, strict=True))
+    say(f"emulation: {len(run_study.free)} parameters, {len(ids)} targets, "
+        f"{run_study.waves} waves ({run_study.first_wave} + {run_study.wave_size} a wave "
+        f"runs), scale {run_study.scale:g}, {run_study.replicates} run(s) a point")
+    started = time.perf_counter()
+    res = run_emulation(run_study.priors, simulate, obs, variances, settings,
+                        seed=run_study.seed, noise_var=noise_var, design=design, save=save,
+                        max_total_simulations=run_study.max_total_simulations,
+                        max_walltime=max(1.0, run_study.max_walltime - prior_time),
+                        progress=progress)
+    wall = prior_time + time.perf_counter() - started
+    (out / ".wall_seconds").write_text(f"{wall}\n")
+    save(res.design)
+    if shared is not None and not shared.exists():
+        shared.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_name(shared.parent, shared.name)
+        res.design[res.design["wave"] == 0].to_csv(tmp, index=False)
+        os.replace(tmp, shared)
+    em = res.emulators[-1]
+    emul_sd = np.sqrt(np.maximum(em.loo_var - np.array([noise_var.get(k, 0.0) for k in ids]),
+                                 0.0))
+    folder.write_csv("emulator.csv", pd.DataFrame({
+        "target_id": ids, "observed": [obs[k] for k in ids],
+        "likelihood_sd": [res.variances[k] ** 0.5 for k in ids],
+        "emulator_sd": emul_sd, "loo_sd": np.sqrt(em.loo_var),
+        "noise_sd": [noise_var.get(k, 0.0) ** 0.5 for k in ids],
+        "ratio": emul_sd / np.array([res.variances[k] ** 0.5 for k in ids])}))
+    posterior = res.posterior
+    population = posterior.drop(columns="draw").assign(weight=1.0 / len(posterior))
+    gens = res.waves
+    folder.write_csv("generations.csv", gens)
+    folder.write_csv("population.csv", population)
+    folder.write_csv("posterior.csv", posterior)
+    n_sims = int(len(res.design)) * run_study.replicates
+    result = CalibrationResult(posterior.drop(columns="draw"), population, gens, n_sims, wall,
+                               out, noise, 1.0, "emulation", res.chain_info)
+    return result, res.failure
 
 
 def format_generations(gens: pd.DataFrame) -> str:

@@ -255,6 +255,18 @@ def _loglik_sds(study, noise: pd.DataFrame, observed, target_ids) -> tuple[float
     return loglik_noise_sds(noise, disc, study.noise_in_kernel)
 
 
+def _emulator_sentence(result) -> str:
+    path = result.out_dir / "emulator.csv"
+    if not path.exists():
+        return ""
+    em = pd.read_csv(path)
+    worst = em.loc[em["ratio"].idxmax()]
+    return (" The likelihood's variance adds each target's emulator error (`../emulator.csv`:"
+            " leave-one-out error of the last emulator above the runs' own noise); median "
+            f"emulator sd / likelihood sd {em['ratio'].median():.2f}, largest "
+            f"{worst['ratio']:.2f} (`{worst['target_id']}`).")
+
+
 def write_dossier(study: Study, result: CalibrationResult, *,
                   recovery: pd.DataFrame | None = None, recovery_note: str = "",
                   observed: Mapping[str, float] | None = None,
@@ -341,12 +353,28 @@ def write_dossier(study: Study, result: CalibrationResult, *,
     total = fit_total(report).iloc[0]
     inside_cal = int(fitted["inside"].fillna(0).astype(int).sum())
     outside_prior = ppc[ppc["inside"] == 0]
-    lines = [f"# Calibration dossier: {study.name}", "",
-             f"{len(study.free)} free parameters, {len(target_ids)} targets, scale "
-             f"{study.scale:g}, {study.replicates} run(s) a particle, {study.population_size}"
-             f" particles; {result.n_simulations} simulations, {result.wall_seconds:.0f} s of "
-             f"ABC-SMC, final temperature {result.final_temperature:.3g} (1 = exact "
-             "posterior under the targets' error models).", ""]
+    emulation = result.method == "emulation"
+    if emulation:
+        chain = dict(result.chain or {})
+        head = (f"{len(study.free)} free parameters, {len(target_ids)} targets, scale "
+                f"{study.scale:g}, {study.replicates} run(s) a design point; "
+                f"{result.n_simulations} simulations in {len(result.generations)} waves of "
+                f"history matching with Gaussian-process emulators, {result.wall_seconds:.0f}"
+                f" s in all; the posterior sampled by MCMC on the emulated likelihood "
+                f"({study.walkers} walkers x {study.steps} steps, {study.burn} burn-in; "
+                f"acceptance {chain.get('acceptance_fraction', float('nan')):.2f}, "
+                f"autocorrelation time {chain.get('autocorr_time', float('nan')):.0f} steps,"
+                f" effective sample size {chain.get('ess', float('nan')):.0f}). The "
+                "likelihood is never tempered: this is the posterior under the targets' "
+                "error models, the discrepancy and the emulators' measured error.")
+    else:
+        head = (f"{len(study.free)} free parameters, {len(target_ids)} targets, scale "
+                f"{study.scale:g}, {study.replicates} run(s) a particle, "
+                f"{study.population_size} particles; {result.n_simulations} simulations, "
+                f"{result.wall_seconds:.0f} s of ABC-SMC, final temperature "
+                f"{result.final_temperature:.3g} (1 = exact posterior under the targets' "
+                "error models).")
+    lines = [f"# Calibration dossier: {study.name}", "", head, ""]
     if not result.final_temperature <= 1.0 + 1e-9:
         lines += [f"**Not yet the posterior:** the budget stopped ABC-SMC at temperature "
                   f"{result.final_temperature:.3g}; the sample below is a tempered "
@@ -377,15 +405,27 @@ def write_dossier(study: Study, result: CalibrationResult, *,
                    f"{study.discrepancy_share:g} for shares (the study file says why): "
                    "the posterior is that of data = model + discrepancy + observation "
                    "error." if study.discrepancy_level or study.discrepancy_share else "") +
-                  " The noise makes one particle's log acceptance density vary with sd "
-                  "{:.2f} where the particle meets every target on average and {:.2f} at "
-                  "the scenario's values (a pseudo-marginal sampler needs about 1.5 or "
-                  "less to reach temperature 1).".format(
-                      *_loglik_sds(study, result.noise, observed, target_ids)), ""]
-    lines += ["## Generations", "",
-             _md_table(result.generations, ["t", "temperature", "n_simulations",
-                                            "acceptance_rate", "ess"]), "",
-             "## 1. Prior predictive check", "",
+                  (_emulator_sentence(result) if emulation else
+                   " The noise makes one particle's log acceptance density vary with sd "
+                   "{:.2f} where the particle meets every target on average and {:.2f} at "
+                   "the scenario's values (a pseudo-marginal sampler needs about 1.5 or "
+                   "less to reach temperature 1).".format(
+                       *_loglik_sds(study, result.noise, observed, target_ids))), ""]
+    if emulation:
+        lines += ["## Waves", "",
+                  "`acceptance_rate` is the share of the prior's support that the earlier "
+                  "waves' emulators had not ruled out (implausibility below "
+                  f"{study.cutoff:g} on the second-worst target) when the wave's runs were "
+                  "drawn; `max_emulator_ratio` the largest emulator error sd / likelihood "
+                  "sd over targets.", "",
+                  _md_table(result.generations, ["t", "n_simulations", "acceptance_rate",
+                                                 "n_train", "max_emulator_ratio", "ess"]),
+                  ""]
+    else:
+        lines += ["## Generations", "",
+                  _md_table(result.generations, ["t", "temperature", "n_simulations",
+                                                 "acceptance_rate", "ess"]), ""]
+    lines += ["## 1. Prior predictive check", "",
              f"{study.prior_predictive_draws} prior draws (`prior_predictive.csv`). "
              f"{len(ppc) - len(outside_prior)} of {len(ppc)} observations lie inside the "
              "prior predictive 5-95% range."]

@@ -83,7 +83,7 @@ from model.scenario import (
 )
 
 __all__ = ["Study", "StudyError", "load_study", "default_study_path", "SECTIONS",
-           "RECOVERY_KEYS"]
+           "RECOVERY_KEYS", "METHODS"]
 
 
 class StudyError(ScenarioError):
@@ -101,8 +101,12 @@ def default_study_path() -> Path:
     return Path(__file__).resolve().parents[3] / "calibration" / "kz_2012_2018.toml"
 
 
-_TOP = ("name", "description", "scenario", "targets_file", "seed", "window", "simulation",
-        "abc", "budget", "quick", "recovery", "parameters", "targets")
+_TOP = ("name", "description", "scenario", "targets_file", "seed", "method", "window",
+        "simulation", "abc", "emulation", "budget", "quick", "recovery", "parameters",
+        "targets")
+METHODS = ("abc-smc", "emulation")
+"""Values of ``method``: ABC-SMC (:mod:`.engine`) or history matching with emulators and
+MCMC on the emulated likelihood (:mod:`.emulation`)."""
 _SETTINGS = {
     "window": {"start": "int", "end": "int"},
     "simulation": {"scale": "pos", "replicates": "count", "noise_runs": "count",
@@ -112,18 +116,25 @@ _SETTINGS = {
     "abc": {"population_size": "count", "posterior_draws": "count",
             "min_temperature": "ge1", "max_generations": "count",
             "min_acceptance_rate": "rate", "transition": "transition"},
+    "emulation": {"waves": "count", "first_wave": "count", "wave_size": "count",
+                  "cutoff": "pos", "candidates": "count", "fit_points": "count",
+                  "walkers": "count", "steps": "count", "burn": "int"},
     "budget": {"max_walltime": "pos", "max_total_simulations": "count"},
 }
 SECTIONS = tuple(_SETTINGS)
 """Sections of plain settings (``[quick]`` takes any of their keys)."""
 RECOVERY_KEYS = {"datasets": "count", "population_size": "count",
                  "max_total_simulations": "count", "max_walltime": "pos",
-                 "max_generations": "count", "scale": "pos"}
+                 "max_generations": "count", "scale": "pos", "waves": "count",
+                 "first_wave": "count", "wave_size": "count", "walkers": "count",
+                 "steps": "count", "burn": "int"}
 """Keys of ``[recovery]``: the number of datasets and the budget it may reduce."""
 _QUICK_DEFAULTS = {"population_size": 8, "posterior_draws": 200, "max_generations": 2,
                    "max_total_simulations": 250, "max_walltime": 45.0, "scale": 1000.0,
                    "noise_runs": 3, "prior_predictive_draws": 6,
-                   "posterior_predictive_draws": 6}
+                   "posterior_predictive_draws": 6, "waves": 2, "first_wave": 40,
+                   "wave_size": 30, "candidates": 4000, "fit_points": 60, "walkers": 16,
+                   "steps": 300, "burn": 100}
 
 
 @dataclass(frozen=True)
@@ -160,6 +171,16 @@ class Study:
     max_generations: int = 12
     min_acceptance_rate: float = 0.005
     transition: str = "normal"
+    method: str = "abc-smc"
+    waves: int = 3
+    first_wave: int = 800
+    wave_size: int = 500
+    cutoff: float = 3.0
+    candidates: int = 20000
+    fit_points: int = 250
+    walkers: int = 64
+    steps: int = 3000
+    burn: int = 1000
     max_walltime: float = 1800.0
     max_total_simulations: int = 8000
     noise_runs: int = 20
@@ -216,6 +237,12 @@ TRANSITIONS = ("normal", "local")
 
 
 def _check_setting(value: object, kind: str, key: str, where: str):
+    if kind == "method":
+        if value not in METHODS:
+            raise input_error(where, key, f"= {value!r} is not a calibration method",
+                              ", ".join(repr(m) for m in METHODS),
+                              suggest(str(value), METHODS))
+        return value
     if kind == "transition":
         if value not in TRANSITIONS:
             raise input_error(where, key, f"= {value!r} is not a transition",
@@ -451,6 +478,15 @@ def load_study(path: str | Path) -> Study:
         if seed < 0:
             raise input_error(where, "seed", f"= {seed} is negative", "a whole number >= 0")
         settings = _settings(data, where)
+        if "method" in data:
+            settings["method"] = _check_setting(data["method"], "method", "method", where)
+        if settings.get("burn", 0) < 0:
+            raise input_error(where, "emulation.burn", f"= {settings['burn']} is negative",
+                              "a whole number >= 0, below steps")
+        if settings.get("burn", 1000) >= settings.get("steps", 3000):
+            raise input_error(where, "emulation.burn", f"= {settings.get('burn', 1000)} is "
+                              f"not below steps = {settings.get('steps', 3000)}",
+                              "a whole number >= 0, below steps")
         start, end = settings.pop("start", FIRST_YEAR), settings.pop("end", 2018)
         if not FIRST_YEAR <= start <= end <= LAST_YEAR:
             raise input_error(where, "window", f"= {start}-{end} is not a window",
