@@ -97,6 +97,24 @@ def test_contacts_of_new_households_only():
     np.testing.assert_array_equal(got, want)
 
 
+@pytest.mark.parametrize("p_same", [0.0, 0.5])
+def test_contacts_in_blocks_match_whole_draw(monkeypatch, p_same):
+    # blocks of 7 households (a last short one): each set of uniforms is read from its own
+    # copy of the stream moved ahead, and the stream ends where the whole draw leaves it
+    import model.core.network as network
+
+    monkeypatch.setattr(network, "_BLOCK", 7)
+    g = np.random.default_rng(5)
+    region = g.integers(0, 3, 80).astype(np.int8)
+    ethnicity = g.integers(0, 4, 80).astype(np.int8)
+    who = np.arange(3, 80)
+    rng, ref = np.random.default_rng(2), np.random.default_rng(2)
+    got = draw_contacts(rng, region, who, 5, 0.7, ethnicity, p_same)
+    want = oracle_contacts(ref, region, who, 5, 0.7, ethnicity, p_same)
+    np.testing.assert_array_equal(got, want)
+    assert rng.random() == ref.random()
+
+
 def test_pick_contacts_hand_case():
     # one region of three households, every contact in the region: picks 0, 1, 2 of the
     # block; household 1 picking itself moves on to 2, household 2 cyclically to 0

@@ -591,10 +591,9 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
                    status=np.full(n_new, RESIDENT, np.int8), head=heads,
                    contacts=np.zeros((n_new, hh.contacts.shape[1]), np.int32))
     new = np.arange(sl.start, sl.stop)
-    hh.contacts[sl] = draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
-                                     int(params["n_contacts"]),
-                                     float(params["p_contact_in_region"]), hh.ethnicity,
-                                     float(params["p_contact_same_ethnicity"]))
+    draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
+                  int(params["n_contacts"]), float(params["p_contact_in_region"]), hh.ethnicity,
+                  float(params["p_contact_same_ethnicity"]), out=hh.contacts[sl])
     return new
 
 
