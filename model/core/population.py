@@ -53,7 +53,7 @@ from model.core.lifetables import life_table_params, life_tables
 from model.core.network import draw_contacts
 from model.core.recorder import Recorder
 from model.core.rng import stream
-from model.core.synthesis_kernels import sample_cells
+from model.core.synthesis_kernels import education_levels, member_cells
 from model.params import defaults
 
 __all__ = [
@@ -412,11 +412,9 @@ def _education(age: np.ndarray, sex: np.ndarray, u: np.ndarray, secondary_age: i
     shares = datasets.education_shares()
     cum_m = np.cumsum(shares["male"])
     cum_f = np.cumsum(shares["female"])
-    first = np.where(sex == 0, cum_m[0], cum_f[0])
-    second = np.where(sex == 0, cum_m[1], cum_f[1])
-    adult_level = (u >= first).astype(np.int8) + (u >= second)
-    edu = np.where(age < secondary_age, 0, np.where(age < higher_age, 1, adult_level))
-    return edu.astype(np.int8)
+    # per person: 0 / 1 by age, else (u >= first) + (u >= second) of the sex (compiled)
+    return education_levels(age, sex, u, secondary_age, higher_age,
+                            np.array([cum_m[0], cum_f[0]]), np.array([cum_m[1], cum_f[1]]))
 
 
 def _sizes_by_region(rng: np.random.Generator, persons: np.ndarray, mean_size: float,
@@ -478,27 +476,22 @@ def _members(rng: np.random.Generator, sizes: np.ndarray, region: np.ndarray,
     ``tables`` are :func:`_age_tables` of the run's parameters. Heads are drawn from their
     region's adults (``head_min_age`` and over); other members from what the heads
     leave of the region's distribution: ``all * persons - heads * households``, clipped at
-    zero. Returns (household of each person, age, sex), persons grouped by household.
+    zero. Returns (household of each person, int64; age, int16; sex, int8), persons
+    grouped by household.
     """
-    n_cells = 2 * (MAX_AGE + 1)
-    owner = np.repeat(np.arange(len(sizes)), sizes)
-    is_head = np.zeros(len(owner), dtype=bool)
-    is_head[np.concatenate([[0], np.cumsum(sizes)[:-1]])] = True
-    person_region = region[owner]
     all_pdf, head_pdf = tables
     n_regions = len(all_pdf)
     heads_r = np.bincount(region, minlength=n_regions)[:, None]
-    persons_r = np.bincount(person_region, minlength=n_regions)[:, None]
+    persons_r = np.bincount(region, weights=sizes, minlength=n_regions).astype(np.int64)[:, None]
     rest = np.clip(all_pdf * persons_r - head_pdf * heads_r, 0.0, None)
     total = rest.sum(axis=1, keepdims=True)
     rest = np.where(total > 0, rest / np.maximum(total, 1e-300), all_pdf)
-    cell = np.empty(len(owner), dtype=np.int64)
-    for table, who in ((head_pdf, is_head), (rest, ~is_head)):
-        r = person_region[who]
-        # np.searchsorted(_stacked_cdf(table), r + u) - r * n_cells, clipped (compiled)
-        cell[who] = sample_cells(_stacked_cdf(table), r, rng.random(len(r)), n_cells)
-    sex, age = np.divmod(cell, MAX_AGE + 1)
-    return owner, age, sex
+    # the heads' uniforms, then the other members' (in person order), as the draws were made
+    u_head = rng.random(len(sizes))
+    u_rest = rng.random(int(sizes.sum()) - len(sizes))
+    # each person's cell: np.searchsorted(_stacked_cdf(table), r + u) - r * n_cells, clipped
+    return member_cells(sizes, region, _stacked_cdf(head_pdf), _stacked_cdf(rest), u_head,
+                        u_rest, MAX_AGE + 1)
 
 
 def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year: int,
@@ -552,8 +545,6 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
                                            life_table_params(params)))
     owner = local + first_hh
     region = region.astype(np.int8)
-    age = age.astype(np.int16)
-    sex = sex.astype(np.int8)
     n_new = len(region)
 
     cum = np.cumsum(ethnicity_shares[region], axis=1)

@@ -25,7 +25,8 @@ from numba import njit
 
 from model.core.kernels import next_slot
 
-__all__ = ["pick_contacts", "sample_cells", "search_death_ages"]
+__all__ = ["pick_contacts", "sample_cells", "search_death_ages", "member_cells",
+           "education_levels"]
 
 _ix = np.uint64  # unsigned indices: numba skips the wraparound branch (see model.core.kernels)
 
@@ -68,6 +69,77 @@ def sample_cells(table, rows, u, width):
         r = np.int64(rows[i])
         lo = r * width
         out[i] = min(_right(table, lo, width, r + u[i]) - lo, width - 1)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def member_cells(sizes, region, head_table, rest_table, u_head, u_rest, n_ages):
+    """Household, age and sex of every member: the draws of :func:`model.core.population._members`.
+
+    Persons are laid out household by household (``sizes``), the head first. The head of
+    household ``h`` takes ``u_head[h]`` and the ``j``-th non-head (in person order)
+    ``u_rest[j]``; each draws its cell from its household's ``region`` row of the stacked
+    CDF ``head_table`` or ``rest_table`` (``2 * n_ages`` cells a row) exactly as
+    :func:`sample_cells`, and the cell is ``sex * n_ages + age``. Returns (household of
+    each person, int64; age, int16; sex, int8).
+
+    Examples
+    --------
+    >>> table = np.array([0.5, 1.0, 1.5, 2.0])        # two rows of two cells, stacked
+    >>> h, age, sex = member_cells(np.array([2, 1]), np.array([0, 1]), table, table,
+    ...                            np.array([0.2, 0.7]), np.array([0.9]), 1)
+    >>> h.tolist(), age.tolist(), sex.tolist()
+    ([0, 0, 1], [0, 0, 0], [0, 1, 1])
+    """
+    n = 0
+    for h in range(len(sizes)):
+        n += sizes[h]
+    width = 2 * n_ages
+    owner = np.empty(n, np.int64)
+    age = np.empty(n, np.int16)
+    sex = np.empty(n, np.int8)
+    i = 0
+    j = 0
+    for h in range(len(sizes)):
+        r = np.int64(region[h])
+        lo = r * width
+        for m in range(sizes[h]):
+            if m == 0:
+                cell = min(_right(head_table, lo, width, r + u_head[h]) - lo, width - 1)
+            else:
+                cell = min(_right(rest_table, lo, width, r + u_rest[j]) - lo, width - 1)
+                j += 1
+            owner[i] = h
+            sex[i] = np.int8(cell // n_ages)
+            age[i] = np.int16(cell % n_ages)
+            i += 1
+    return owner, age, sex
+
+
+@njit(cache=True, nogil=True)
+def education_levels(age, sex, u, secondary_age, higher_age, first, second):
+    """Education level of every person: :func:`model.core.population._education`'s rule.
+
+    Below ``secondary_age`` 0, below ``higher_age`` 1, else ``(u >= first[s]) + (u >=
+    second[s])`` with ``s`` 0 for men (``sex == 0``) and 1 for everyone else; int8.
+
+    Examples
+    --------
+    >>> education_levels(np.array([5, 12, 30, 30]), np.array([0, 0, 0, 1]),
+    ...                  np.array([0.9, 0.9, 0.5, 0.5]), 7, 18, np.array([0.2, 0.6]),
+    ...                  np.array([0.7, 0.8])).tolist()
+    [0, 1, 1, 0]
+    """
+    out = np.empty(len(age), np.int8)
+    for i in range(len(age)):
+        a = age[i]
+        if a < secondary_age:
+            out[i] = 0
+        elif a < higher_age:
+            out[i] = 1
+        else:
+            s = 0 if sex[i] == 0 else 1
+            out[i] = np.int8((u[i] >= first[s]) + (u[i] >= second[s]))
     return out
 
 
