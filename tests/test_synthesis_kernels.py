@@ -17,6 +17,7 @@ from model.core.lifetables import _GROUP_STRIDE, life_table_params, life_tables
 from model.core.network import draw_contacts
 from model.core.population import MAX_AGE, _age_tables, _education, _members
 from model.core.synthesis_kernels import (
+    cut_sizes,
     education_levels,
     member_cells,
     pick_contacts,
@@ -249,3 +250,45 @@ def test_education_matches_numpy_statement():
     assert got.dtype == np.int8
     assert education_levels(np.array([30]), np.array([1]), np.array([0.0]), 7, 18,
                             np.array([0.0, 0.0]), np.array([0.5, 0.5])).tolist() == [1]
+
+
+def _oracle_sizes_by_region(rng, persons, mean_size, max_size):
+    """_sizes_by_region as numpy expressions (the code before cut_sizes)."""
+    total = int(persons.sum())
+    n_guess = int(total / mean_size * 1.2) + 16
+    sizes = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), max_size)
+    while sizes.sum() < total:
+        sizes = np.concatenate([sizes, np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess),
+                                                  max_size)])
+    ends = np.cumsum(sizes)
+    bounds = np.cumsum(persons)
+    ends = ends[ends < total]
+    inner = bounds[(bounds < total) & (bounds > 0)]
+    inner = inner[~np.isin(inner, ends)]
+    cuts = np.concatenate([np.insert(ends, np.searchsorted(ends, inner), inner), [total]])
+    new_sizes = np.diff(np.concatenate([[0], cuts]))
+    region = np.searchsorted(bounds, cuts - new_sizes, side="right")
+    keep = new_sizes > 0
+    return new_sizes[keep], region[keep]
+
+
+@pytest.mark.parametrize("persons", [[5, 0, 7, 1, 0, 30, 2, 0], [0, 0, 9], [1] * 16, [40],
+                                     [0, 3, 0, 0, 25, 0]])
+def test_sizes_by_region_match_numpy_statement(persons):
+    from model.core.population import _sizes_by_region
+
+    persons = np.array(persons, np.int64)
+    for seed in range(30):
+        got = _sizes_by_region(np.random.default_rng(seed), persons, 3.7, 8)
+        want = _oracle_sizes_by_region(np.random.default_rng(seed), persons, 3.7, 8)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert np.bincount(got[1], weights=got[0], minlength=len(persons)).tolist() == \
+            persons.tolist()
+
+
+def test_cut_sizes_hand_case():
+    # households of 3, 2, 4, 5 over regions of 4, 0 and 4 persons: the second household is
+    # cut at 4 (1 person in region 0, 1 in region 2), the third ends at the total 8
+    s, r = cut_sizes(np.array([3, 2, 4, 5]), np.array([4, 4, 8]))
+    assert s.tolist() == [3, 1, 1, 3] and r.tolist() == [0, 0, 2, 2]

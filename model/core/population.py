@@ -53,7 +53,7 @@ from model.core.lifetables import life_table_params, life_tables
 from model.core.network import draw_contacts
 from model.core.recorder import Recorder
 from model.core.rng import stream
-from model.core.synthesis_kernels import education_levels, member_cells
+from model.core.synthesis_kernels import cut_sizes, education_levels, member_cells
 from model.params import defaults
 
 __all__ = [
@@ -428,22 +428,19 @@ def _sizes_by_region(rng: np.random.Generator, persons: np.ndarray, mean_size: f
     if total <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     n_guess = int(total / mean_size * 1.2) + 16
-    sizes = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), max_size)
+    sizes = _capped_sizes(rng, mean_size, max_size, n_guess)
     while sizes.sum() < total:  # rare: extend the draw
-        sizes = np.concatenate([sizes, np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess),
-                                                  max_size)])
-    ends = np.cumsum(sizes)
-    bounds = np.cumsum(persons)
-    # cut every household at the region boundaries: boundaries become household ends too
-    ends = ends[ends < total]
-    inner = bounds[(bounds < total) & (bounds > 0)]
-    inner = inner[~np.isin(inner, ends)]  # only 16 values: cheap
-    cuts = np.concatenate([np.insert(ends, np.searchsorted(ends, inner), inner), [total]])
-    new_sizes = np.diff(np.concatenate([[0], cuts]))
-    new_starts = cuts - new_sizes
-    region = np.searchsorted(bounds, new_starts, side="right")
-    keep = new_sizes > 0
-    return new_sizes[keep], region[keep]
+        sizes = np.concatenate([sizes, _capped_sizes(rng, mean_size, max_size, n_guess)])
+    # cut every household at the region boundaries and at the total (compiled)
+    return cut_sizes(sizes, np.cumsum(persons))
+
+
+def _capped_sizes(rng: np.random.Generator, mean_size: float, max_size: int,
+                  n: int) -> np.ndarray:
+    """``np.minimum(1 + rng.poisson(mean_size - 1.0, n), max_size)``, in place."""
+    sizes = rng.poisson(mean_size - 1.0, n)
+    sizes += 1
+    return np.minimum(sizes, max_size, out=sizes)
 
 
 def _stacked_cdf(pdf: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from numba import njit
 from model.core.kernels import next_slot
 
 __all__ = ["pick_contacts", "sample_cells", "search_death_ages", "member_cells",
-           "education_levels"]
+           "education_levels", "cut_sizes"]
 
 _ix = np.uint64  # unsigned indices: numba skips the wraparound branch (see model.core.kernels)
 
@@ -70,6 +70,45 @@ def sample_cells(table, rows, u, width):
         lo = r * width
         out[i] = min(_right(table, lo, width, r + u[i]) - lo, width - 1)
     return out
+
+
+@njit(cache=True, nogil=True)
+def cut_sizes(sizes, bounds):
+    """Households laid end to end over regions' person ranges, cut at the region boundaries.
+
+    ``sizes`` are drawn household sizes (they sum to at least ``bounds[-1]``), ``bounds``
+    the cumulative persons of the regions (non-decreasing). Household ``h`` covers persons
+    ``[sum(sizes[:h]), sum(sizes[:h + 1]))``; the pieces are these ranges cut at every
+    boundary and at ``bounds[-1]`` (nothing after), empty pieces left out. Returns (size of
+    each piece, its region: the number of boundaries at or before its first person, as
+    ``np.searchsorted(bounds, start, side="right")``), int64.
+
+    Examples
+    --------
+    >>> s, r = cut_sizes(np.array([3, 2, 4, 5]), np.array([4, 4, 8]))
+    >>> s.tolist(), r.tolist()
+    ([3, 1, 1, 3], [0, 0, 2, 2])
+    """
+    nb = len(bounds)
+    total = bounds[nb - 1] if nb > 0 else 0
+    out_size = np.empty(len(sizes) + nb, np.int64)
+    out_region = np.empty(len(sizes) + nb, np.int64)
+    k = 0
+    b = 0
+    start = np.int64(0)
+    for h in range(len(sizes)):
+        if start >= total:
+            break
+        end = min(start + np.int64(sizes[h]), total)
+        while start < end:
+            while b < nb and bounds[b] <= start:
+                b += 1
+            stop = end if (b >= nb or bounds[b] >= end) else bounds[b]
+            out_size[k] = stop - start
+            out_region[k] = b
+            k += 1
+            start = stop
+    return out_size[:k], out_region[:k]
 
 
 @njit(cache=True, nogil=True)
