@@ -17,6 +17,7 @@ from model.core.lifetables import _GROUP_STRIDE, life_table_params, life_tables
 from model.core.network import draw_contacts
 from model.core.population import MAX_AGE, _age_tables, _education, _members
 from model.core.synthesis_kernels import (
+    categories,
     cut_sizes,
     education_levels,
     member_cells,
@@ -292,3 +293,16 @@ def test_cut_sizes_hand_case():
     # cut at 4 (1 person in region 0, 1 in region 2), the third ends at the total 8
     s, r = cut_sizes(np.array([3, 2, 4, 5]), np.array([4, 4, 8]))
     assert s.tolist() == [3, 1, 1, 3] and r.tolist() == [0, 0, 2, 2]
+
+
+def test_ethnicity_categories_match_numpy_statement():
+    from model import datasets
+
+    shares = datasets.ethnicity_by_region()
+    g = np.random.default_rng(8)
+    region = g.integers(0, 16, 4000).astype(np.int8)
+    u = g.random(4000)
+    cum_rows = np.cumsum(shares[region], axis=1)
+    u[:16] = cum_rows[:16, 2]  # ties with a cumulative share
+    want = (u[:, None] >= cum_rows[:, :-1]).sum(axis=1).astype(np.int8)
+    np.testing.assert_array_equal(categories(u, region, np.cumsum(shares, axis=1)), want)

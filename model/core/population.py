@@ -53,7 +53,12 @@ from model.core.lifetables import life_table_params, life_tables
 from model.core.network import draw_contacts
 from model.core.recorder import Recorder
 from model.core.rng import stream
-from model.core.synthesis_kernels import cut_sizes, education_levels, member_cells
+from model.core.synthesis_kernels import (
+    categories,
+    cut_sizes,
+    education_levels,
+    member_cells,
+)
 from model.params import defaults
 
 __all__ = [
@@ -544,8 +549,10 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     region = region.astype(np.int8)
     n_new = len(region)
 
-    cum = np.cumsum(ethnicity_shares[region], axis=1)
-    ethnicity = (rng.random(n_new)[:, None] >= cum[:, :-1]).sum(axis=1).astype(np.int8)
+    # each household's group from its region's cumulative shares (compiled; the cumulative
+    # sums of a region's row are the same numbers whether summed once or per household)
+    ethnicity = categories(rng.random(n_new), region,
+                           np.cumsum(np.asarray(ethnicity_shares), axis=1))
     m = datasets.ladder(2012) / 10.0
     c = float(params["optimism_concentration"])
     optimism = rng.beta(m * c, (1 - m) * c, n_new).astype(np.float32)

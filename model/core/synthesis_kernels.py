@@ -26,7 +26,7 @@ from numba import njit
 from model.core.kernels import next_slot
 
 __all__ = ["pick_contacts", "sample_cells", "search_death_ages", "member_cells",
-           "education_levels", "cut_sizes"]
+           "education_levels", "cut_sizes", "categories"]
 
 _ix = np.uint64  # unsigned indices: numba skips the wraparound branch (see model.core.kernels)
 
@@ -109,6 +109,31 @@ def cut_sizes(sizes, bounds):
             k += 1
             start = stop
     return out_size[:k], out_region[:k]
+
+
+@njit(cache=True, nogil=True)
+def categories(u, rows, cum):
+    """Category drawn by each uniform from its row of cumulative shares, int8.
+
+    ``cum`` holds one row of cumulative shares per kind of draw (``rows[i]`` is draw
+    ``i``'s); the category is the number of the row's first ``width - 1`` values at or
+    below ``u[i]``: ``(u[:, None] >= cum[rows, :-1]).sum(axis=1)``.
+
+    Examples
+    --------
+    >>> cum = np.array([[0.5, 1.0], [0.2, 1.0]])
+    >>> categories(np.array([0.3, 0.3, 0.5]), np.array([0, 1, 0]), cum).tolist()
+    [0, 1, 1]
+    """
+    width = cum.shape[1]
+    out = np.empty(len(u), np.int8)
+    for i in range(len(u)):
+        r = _ix(rows[i])
+        n = 0
+        for j in range(width - 1):
+            n += u[i] >= cum[r, j]
+        out[i] = np.int8(n)
+    return out
 
 
 @njit(cache=True, nogil=True)
