@@ -545,7 +545,6 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     local, age, sex = _members(rng, sizes, region,
                                _age_tables(int(params["head_min_age"]),
                                            life_table_params(params)))
-    owner = local + first_hh
     region = region.astype(np.int8)
     n_new = len(region)
 
@@ -574,6 +573,7 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     first_person = pp.n
     # ages of death along the cohort's future hazards in its region (model.core.lifetables)
     p_region, p_ethnicity = region[local], ethnicity[local]  # each person's household's
+    owner = np.add(local, first_hh, out=local)  # in place: local is not needed after
     dies_at = life_tables(params).death_age(
         age, sex, p_region, year, stream(seed, label + ".death_age", year).random(len(age)))
     pp.append(hh=owner, age=age, sex=sex, edu=edu,
@@ -581,7 +581,8 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
               years_abroad=np.zeros(len(age), np.int8), region=p_region,
               ethnicity=p_ethnicity, death_age=dies_at,
               group_base=Recorder.base(p_region, p_ethnicity))
-    heads = first_person + np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    # every household's first member (its head): where the households' runs of persons start
+    heads = first_person + np.concatenate([[0], np.cumsum(sizes)[:-1]])
     sl = hh.append(region=region, ethnicity=ethnicity, optimism=optimism, diaspora=diaspora,
                    status=np.full(n_new, RESIDENT, np.int8), head=heads,
                    contacts=np.zeros((n_new, hh.contacts.shape[1]), np.int32))
