@@ -177,7 +177,8 @@ class Households(_Table):
         "emigrated_year": (np.int16, ()),
     }
     # the year a household emigrated (0 while it has not): weighs it as a contact abroad
-    _start_values = {"emigrated_year": 0}
+    # contacts may be left out when they are drawn into the new rows right after
+    _start_values = {"emigrated_year": 0, "contacts": 0}
 
     def __init__(self, capacity: int, k: int):
         super().__init__(capacity, k=k)
@@ -478,7 +479,7 @@ def _members(rng: np.random.Generator, sizes: np.ndarray, region: np.ndarray,
     ``tables`` are :func:`_age_tables` of the run's parameters. Heads are drawn from their
     region's adults (``head_min_age`` and over); other members from what the heads
     leave of the region's distribution: ``all * persons - heads * households``, clipped at
-    zero. Returns (household of each person, int64; age, int16; sex, int8), persons
+    zero. Returns (household of each person, int32; age, int16; sex, int8), persons
     grouped by household.
     """
     all_pdf, head_pdf = tables
@@ -584,8 +585,7 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     # every household's first member (its head): where the households' runs of persons start
     heads = first_person + np.concatenate([[0], np.cumsum(sizes)[:-1]])
     sl = hh.append(region=region, ethnicity=ethnicity, optimism=optimism, diaspora=diaspora,
-                   status=np.full(n_new, RESIDENT, np.int8), head=heads,
-                   contacts=np.zeros((n_new, hh.contacts.shape[1]), np.int32))
+                   status=np.full(n_new, RESIDENT, np.int8), head=heads)
     new = np.arange(sl.start, sl.stop)
     draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
                   int(params["n_contacts"]), float(params["p_contact_in_region"]), hh.ethnicity,

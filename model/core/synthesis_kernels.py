@@ -145,7 +145,7 @@ def member_cells(sizes, region, head_table, rest_table, u_head, u_rest, n_ages):
     ``u_rest[j]``; each draws its cell from its household's ``region`` row of the stacked
     CDF ``head_table`` or ``rest_table`` (``2 * n_ages`` cells a row) exactly as
     :func:`sample_cells`, and the cell is ``sex * n_ages + age``. Returns (household of
-    each person, int64; age, int16; sex, int8).
+    each person, int32; age, int16; sex, int8).
 
     Examples
     --------
@@ -159,7 +159,7 @@ def member_cells(sizes, region, head_table, rest_table, u_head, u_rest, n_ages):
     for h in range(len(sizes)):
         n += sizes[h]
     width = 2 * n_ages
-    owner = np.empty(n, np.int64)
+    owner = np.empty(n, np.int32)  # the tables' index dtype (states.INDEX_DTYPE)
     age = np.empty(n, np.int16)
     sex = np.empty(n, np.int8)
     i = 0
