@@ -242,9 +242,8 @@ class EmigrationModel(mesa.Model):
         ``fertility_level_scale``.
         """
         pp = self.persons
-        women = (pp.sex == 1) & (pp.status == HOME)
-        mk, mo = fert.women_mass(pp.region[women], pp.ethnicity[women],
-                                 self._ages.fertility[pp.age[women]])
+        mk, mo = fert.home_women_mass(pp.sex, pp.status, pp.region, pp.ethnicity, pp.age,
+                                      self._ages.fertility)
         population = np.bincount(pp.region, minlength=_N_REGIONS)
         return fert.fit_levels(mk, mo, fert.observed_birth_rate(), population,
                                float(self.params["kazakh_fertility_ratio"])) \

@@ -79,3 +79,18 @@ def test_kazakh_ratio_raises_kazakh_births():
     kaz = Recorder.base(np.array([r]), np.array([fert.KAZAKH]))
     other = Recorder.base(np.array([r]), np.array([1]))
     assert t[kaz][0] == pytest.approx(2.0 * t[other][0])
+
+
+def test_home_women_mass_matches_masked_women_mass():
+    # the one-pass sums over all persons equal women_mass of the women at home, bit for bit
+    g = np.random.default_rng(3)
+    n = 20000
+    sex, status = g.integers(0, 2, n).astype(np.int8), g.integers(0, 5, n).astype(np.int8)
+    region, eth = g.integers(0, 16, n).astype(np.int8), g.integers(0, 8, n).astype(np.int8)
+    age = g.integers(0, 101, n).astype(np.int16)
+    shape = g.random(121).astype(np.float32)
+    w = (sex == 1) & (status == HOME)
+    want = fert.women_mass(region[w], eth[w], shape[age[w]])
+    got = fert.home_women_mass(sex, status, region, eth, age, shape)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -25,12 +25,15 @@ Examples
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from model import datasets
 from model.core.recorder import Recorder
+from model.core.states import HOME
 
 __all__ = ["fit_levels", "ethnic_ratio_least_squares", "observed_birth_rate", "level_table",
-           "projection_factor", "women_mass", "total_fertility", "FIT_YEARS", "KAZAKH"]
+           "projection_factor", "women_mass", "home_women_mass", "total_fertility",
+           "FIT_YEARS", "KAZAKH"]
 
 FIT_YEARS = (2012, 2018)
 """Years of the BNS births the levels are fitted to (the model's observed window)."""
@@ -68,6 +71,41 @@ def women_mass(region: np.ndarray, ethnicity: np.ndarray, weight: np.ndarray
     w = np.asarray(weight, dtype=np.float64)
     return (np.bincount(region[kaz], w[kaz], minlength=n),
             np.bincount(region[~kaz], w[~kaz], minlength=n))
+
+
+def home_women_mass(sex: np.ndarray, status: np.ndarray, region: np.ndarray,
+                    ethnicity: np.ndarray, age: np.ndarray, shape: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`women_mass` of the women at home (``sex == 1``, status HOME) among all persons.
+
+    ``shape`` is the fertility shape by age. One compiled pass over the persons instead of
+    the masks and gathers of ``women_mass(region[w], ethnicity[w], shape[age[w]])``; each
+    region's sum adds the same values in the same (person) order, so the sums are the same.
+
+    Examples
+    --------
+    >>> k, o = home_women_mass(np.array([1, 1, 0, 1]), np.array([0, 0, 0, 3]),
+    ...                        np.array([0, 0, 1, 1]), np.array([0, 1, 0, 0]),
+    ...                        np.array([1, 2, 0, 2]), np.array([0.0, 1.0, 2.0]))
+    >>> k[:2].tolist(), o[:2].tolist()
+    ([1.0, 0.0], [2.0, 0.0])
+    """
+    return _home_women_mass(sex, status, region, ethnicity, age, shape, HOME, KAZAKH,
+                            len(datasets.REGIONS))
+
+
+@njit(cache=True, nogil=True)
+def _home_women_mass(sex, status, region, ethnicity, age, shape, home, kazakh, n_regions):
+    mass_kazakh = np.zeros(n_regions)
+    mass_other = np.zeros(n_regions)
+    for i in range(len(sex)):
+        if sex[i] == 1 and status[i] == home:
+            w = np.float64(shape[age[i]])
+            if ethnicity[i] == kazakh:
+                mass_kazakh[region[i]] += w
+            else:
+                mass_other[region[i]] += w
+    return mass_kazakh, mass_other
 
 
 def fit_levels(mass_kazakh: np.ndarray, mass_other: np.ndarray, birth_rate: np.ndarray,

@@ -38,7 +38,7 @@ def _blocks(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray, k: int,
                   p_in_region: float, ethnicity: np.ndarray | None = None,
-                  p_same_ethnicity: float = 0.0) -> np.ndarray:
+                  p_same_ethnicity: float = 0.0, out: np.ndarray | None = None) -> np.ndarray:
     """Draw ``k`` contacts for each household in ``who``.
 
     Each contact is, with probability ``p_in_region``, a household of the same region,
@@ -69,10 +69,14 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
         Ethnic group of every household slot (needed when ``p_same_ethnicity > 0``).
     p_same_ethnicity : float
         Probability that a contact of the own region is of the own ethnic group.
+    out : ndarray of int, shape (len(who), k), optional
+        Where to write the contacts (e.g. the households' own rows of contacts), instead of
+        a new array.
 
     Returns
     -------
     ndarray of intp, shape (len(who), k)
+        The contacts (``out`` when given).
 
     Examples
     --------
@@ -84,13 +88,16 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
     >>> c = draw_contacts(np.random.default_rng(1), region, np.arange(10), 3, 1.0, eth, 1.0)
     >>> bool((eth[c] == eth[:, None]).all())
     True
+    >>> rows = np.zeros((10, 3), np.int32)
+    >>> d = draw_contacts(np.random.default_rng(1), region, np.arange(10), 3, 1.0, eth, 1.0,
+    ...                   out=rows)
+    >>> d is rows and bool((d == c).all())
+    True
     """
     who = np.asarray(who)
     blocks = _blocks(region)
-    u_kind = rng.random((len(who), k))
-    u_pick = rng.random((len(who), k))
     # homophily draws its uniforms after these (so p_same_ethnicity = 0 draws nothing more)
-    cell, cell_blocks, u_same = region, blocks, np.zeros((0, k))
+    cell, cell_blocks, n_sets = region, blocks, 2
     if p_same_ethnicity > 0 and len(who):
         if ethnicity is None:
             raise ValueError("p_same_ethnicity > 0 needs the households' ethnicity")
@@ -99,8 +106,50 @@ def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray,
         if cell.max() <= np.iinfo(np.int8).max:  # 16 regions x 8 groups: 0-127
             cell = cell.astype(np.int8)
         cell_blocks = _blocks(cell)
-        u_same = rng.random((len(who), k))
-    # one compiled pass over the contacts (kind, pick, homophily, self-ties)
-    c = pick_contacts(who, region, blocks, cell, cell_blocks, u_kind, u_pick, u_same,
-                      float(p_in_region), float(p_same_ethnicity))
-    return c.astype(np.intp, copy=False)
+        n_sets = 3
+    m = len(who)
+    if out is None:
+        out = np.empty((m, k), np.intp)
+    # the uniforms are u_kind, then u_pick, then u_same, each (m, k), in this order of the
+    # stream; they are drawn and used a block of households at a time, each set from its
+    # own copy of the stream moved ahead to where that set starts (the very same numbers),
+    # so the national set-up does not first-touch three fresh arrays of 36 million floats
+    for lo, u_kind, u_pick, u_same in _uniform_blocks(rng, m, k, n_sets):
+        hi = lo + len(u_kind)
+        # one compiled pass over the contacts (kind, pick, homophily, self-ties)
+        out[lo:hi] = pick_contacts(who[lo:hi], region, blocks, cell, cell_blocks, u_kind,
+                                   u_pick, u_same, float(p_in_region), float(p_same_ethnicity))
+    return out
+
+
+_BLOCK = 1 << 15  # households per block of uniforms (2 MB per set at 8 contacts)
+
+
+def _uniform_blocks(rng: np.random.Generator, m: int, k: int, n_sets: int):
+    """Yield ``(first row, *sets)``: rows of ``n_sets`` consecutive (m, k) uniform arrays.
+
+    The same numbers as ``[rng.random((m, k)) for _ in range(n_sets)]`` (a missing third
+    set has no rows), a block of rows at a time, and ``rng`` ends where those draws leave
+    it. Blocks need a PCG64 stream that has no buffered half-word (then a float64 uses
+    exactly one 64-bit draw and ``advance`` jumps over any number of them); any other
+    generator draws the whole arrays at once.
+    """
+    bg = rng.bit_generator
+    state = bg.state
+    if type(bg) is not np.random.PCG64 or state["has_uint32"] or m <= _BLOCK:
+        sets = [rng.random((m, k)) for _ in range(n_sets)]
+        yield (0, *sets, *([np.zeros((0, k))] * (3 - n_sets)))
+        return
+    gens = []
+    for s in range(n_sets):
+        g = np.random.PCG64()
+        g.state = state
+        g.advance(s * m * k)
+        gens.append(np.random.Generator(g))
+    bufs = [np.empty((_BLOCK, k)) for _ in range(n_sets)]
+    none = np.zeros((0, k))
+    for lo in range(0, m, _BLOCK):
+        rows = min(_BLOCK, m - lo)
+        sets = [g.random(out=b[:rows]) for g, b in zip(gens, bufs, strict=True)]
+        yield (lo, *sets, *([none] * (3 - n_sets)))
+    bg.advance(n_sets * m * k)

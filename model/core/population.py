@@ -53,7 +53,12 @@ from model.core.lifetables import life_table_params, life_tables
 from model.core.network import draw_contacts
 from model.core.recorder import Recorder
 from model.core.rng import stream
-from model.core.synthesis_kernels import sample_cells
+from model.core.synthesis_kernels import (
+    categories,
+    cut_sizes,
+    education_levels,
+    member_cells,
+)
 from model.params import defaults
 
 __all__ = [
@@ -172,7 +177,8 @@ class Households(_Table):
         "emigrated_year": (np.int16, ()),
     }
     # the year a household emigrated (0 while it has not): weighs it as a contact abroad
-    _start_values = {"emigrated_year": 0}
+    # contacts may be left out when they are drawn into the new rows right after
+    _start_values = {"emigrated_year": 0, "contacts": 0}
 
     def __init__(self, capacity: int, k: int):
         super().__init__(capacity, k=k)
@@ -412,11 +418,9 @@ def _education(age: np.ndarray, sex: np.ndarray, u: np.ndarray, secondary_age: i
     shares = datasets.education_shares()
     cum_m = np.cumsum(shares["male"])
     cum_f = np.cumsum(shares["female"])
-    first = np.where(sex == 0, cum_m[0], cum_f[0])
-    second = np.where(sex == 0, cum_m[1], cum_f[1])
-    adult_level = (u >= first).astype(np.int8) + (u >= second)
-    edu = np.where(age < secondary_age, 0, np.where(age < higher_age, 1, adult_level))
-    return edu.astype(np.int8)
+    # per person: 0 / 1 by age, else (u >= first) + (u >= second) of the sex (compiled)
+    return education_levels(age, sex, u, secondary_age, higher_age,
+                            np.array([cum_m[0], cum_f[0]]), np.array([cum_m[1], cum_f[1]]))
 
 
 def _sizes_by_region(rng: np.random.Generator, persons: np.ndarray, mean_size: float,
@@ -430,22 +434,19 @@ def _sizes_by_region(rng: np.random.Generator, persons: np.ndarray, mean_size: f
     if total <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     n_guess = int(total / mean_size * 1.2) + 16
-    sizes = np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess), max_size)
+    sizes = _capped_sizes(rng, mean_size, max_size, n_guess)
     while sizes.sum() < total:  # rare: extend the draw
-        sizes = np.concatenate([sizes, np.minimum(1 + rng.poisson(mean_size - 1.0, n_guess),
-                                                  max_size)])
-    ends = np.cumsum(sizes)
-    bounds = np.cumsum(persons)
-    # cut every household at the region boundaries: boundaries become household ends too
-    ends = ends[ends < total]
-    inner = bounds[(bounds < total) & (bounds > 0)]
-    inner = inner[~np.isin(inner, ends)]  # only 16 values: cheap
-    cuts = np.concatenate([np.insert(ends, np.searchsorted(ends, inner), inner), [total]])
-    new_sizes = np.diff(np.concatenate([[0], cuts]))
-    new_starts = cuts - new_sizes
-    region = np.searchsorted(bounds, new_starts, side="right")
-    keep = new_sizes > 0
-    return new_sizes[keep], region[keep]
+        sizes = np.concatenate([sizes, _capped_sizes(rng, mean_size, max_size, n_guess)])
+    # cut every household at the region boundaries and at the total (compiled)
+    return cut_sizes(sizes, np.cumsum(persons))
+
+
+def _capped_sizes(rng: np.random.Generator, mean_size: float, max_size: int,
+                  n: int) -> np.ndarray:
+    """``np.minimum(1 + rng.poisson(mean_size - 1.0, n), max_size)``, in place."""
+    sizes = rng.poisson(mean_size - 1.0, n)
+    sizes += 1
+    return np.minimum(sizes, max_size, out=sizes)
 
 
 def _stacked_cdf(pdf: np.ndarray) -> np.ndarray:
@@ -478,27 +479,22 @@ def _members(rng: np.random.Generator, sizes: np.ndarray, region: np.ndarray,
     ``tables`` are :func:`_age_tables` of the run's parameters. Heads are drawn from their
     region's adults (``head_min_age`` and over); other members from what the heads
     leave of the region's distribution: ``all * persons - heads * households``, clipped at
-    zero. Returns (household of each person, age, sex), persons grouped by household.
+    zero. Returns (household of each person, int32; age, int16; sex, int8), persons
+    grouped by household.
     """
-    n_cells = 2 * (MAX_AGE + 1)
-    owner = np.repeat(np.arange(len(sizes)), sizes)
-    is_head = np.zeros(len(owner), dtype=bool)
-    is_head[np.concatenate([[0], np.cumsum(sizes)[:-1]])] = True
-    person_region = region[owner]
     all_pdf, head_pdf = tables
     n_regions = len(all_pdf)
     heads_r = np.bincount(region, minlength=n_regions)[:, None]
-    persons_r = np.bincount(person_region, minlength=n_regions)[:, None]
+    persons_r = np.bincount(region, weights=sizes, minlength=n_regions).astype(np.int64)[:, None]
     rest = np.clip(all_pdf * persons_r - head_pdf * heads_r, 0.0, None)
     total = rest.sum(axis=1, keepdims=True)
     rest = np.where(total > 0, rest / np.maximum(total, 1e-300), all_pdf)
-    cell = np.empty(len(owner), dtype=np.int64)
-    for table, who in ((head_pdf, is_head), (rest, ~is_head)):
-        r = person_region[who]
-        # np.searchsorted(_stacked_cdf(table), r + u) - r * n_cells, clipped (compiled)
-        cell[who] = sample_cells(_stacked_cdf(table), r, rng.random(len(r)), n_cells)
-    sex, age = np.divmod(cell, MAX_AGE + 1)
-    return owner, age, sex
+    # the heads' uniforms, then the other members' (in person order), as the draws were made
+    u_head = rng.random(len(sizes))
+    u_rest = rng.random(int(sizes.sum()) - len(sizes))
+    # each person's cell: np.searchsorted(_stacked_cdf(table), r + u) - r * n_cells, clipped
+    return member_cells(sizes, region, _stacked_cdf(head_pdf), _stacked_cdf(rest), u_head,
+                        u_rest, MAX_AGE + 1)
 
 
 def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year: int,
@@ -550,14 +546,13 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     local, age, sex = _members(rng, sizes, region,
                                _age_tables(int(params["head_min_age"]),
                                            life_table_params(params)))
-    owner = local + first_hh
     region = region.astype(np.int8)
-    age = age.astype(np.int16)
-    sex = sex.astype(np.int8)
     n_new = len(region)
 
-    cum = np.cumsum(ethnicity_shares[region], axis=1)
-    ethnicity = (rng.random(n_new)[:, None] >= cum[:, :-1]).sum(axis=1).astype(np.int8)
+    # each household's group from its region's cumulative shares (compiled; the cumulative
+    # sums of a region's row are the same numbers whether summed once or per household)
+    ethnicity = categories(rng.random(n_new), region,
+                           np.cumsum(np.asarray(ethnicity_shares), axis=1))
     m = datasets.ladder(2012) / 10.0
     c = float(params["optimism_concentration"])
     optimism = rng.beta(m * c, (1 - m) * c, n_new).astype(np.float32)
@@ -579,6 +574,7 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
     first_person = pp.n
     # ages of death along the cohort's future hazards in its region (model.core.lifetables)
     p_region, p_ethnicity = region[local], ethnicity[local]  # each person's household's
+    owner = np.add(local, first_hh, out=local)  # in place: local is not needed after
     dies_at = life_tables(params).death_age(
         age, sex, p_region, year, stream(seed, label + ".death_age", year).random(len(age)))
     pp.append(hh=owner, age=age, sex=sex, edu=edu,
@@ -586,15 +582,14 @@ def add_households(hh: Households, pp: Persons, params: dict, *, seed: int, year
               years_abroad=np.zeros(len(age), np.int8), region=p_region,
               ethnicity=p_ethnicity, death_age=dies_at,
               group_base=Recorder.base(p_region, p_ethnicity))
-    heads = first_person + np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    # every household's first member (its head): where the households' runs of persons start
+    heads = first_person + np.concatenate([[0], np.cumsum(sizes)[:-1]])
     sl = hh.append(region=region, ethnicity=ethnicity, optimism=optimism, diaspora=diaspora,
-                   status=np.full(n_new, RESIDENT, np.int8), head=heads,
-                   contacts=np.zeros((n_new, hh.contacts.shape[1]), np.int32))
+                   status=np.full(n_new, RESIDENT, np.int8), head=heads)
     new = np.arange(sl.start, sl.stop)
-    hh.contacts[sl] = draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
-                                     int(params["n_contacts"]),
-                                     float(params["p_contact_in_region"]), hh.ethnicity,
-                                     float(params["p_contact_same_ethnicity"]))
+    draw_contacts(stream(seed, label + ".contacts", year), hh.region, new,
+                  int(params["n_contacts"]), float(params["p_contact_in_region"]), hh.ethnicity,
+                  float(params["p_contact_same_ethnicity"]), out=hh.contacts[sl])
     return new
 
 

@@ -25,7 +25,8 @@ from numba import njit
 
 from model.core.kernels import next_slot
 
-__all__ = ["pick_contacts", "sample_cells", "search_death_ages"]
+__all__ = ["pick_contacts", "sample_cells", "search_death_ages", "member_cells",
+           "education_levels", "cut_sizes", "categories"]
 
 _ix = np.uint64  # unsigned indices: numba skips the wraparound branch (see model.core.kernels)
 
@@ -68,6 +69,141 @@ def sample_cells(table, rows, u, width):
         r = np.int64(rows[i])
         lo = r * width
         out[i] = min(_right(table, lo, width, r + u[i]) - lo, width - 1)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def cut_sizes(sizes, bounds):
+    """Households laid end to end over regions' person ranges, cut at the region boundaries.
+
+    ``sizes`` are drawn household sizes (they sum to at least ``bounds[-1]``), ``bounds``
+    the cumulative persons of the regions (non-decreasing). Household ``h`` covers persons
+    ``[sum(sizes[:h]), sum(sizes[:h + 1]))``; the pieces are these ranges cut at every
+    boundary and at ``bounds[-1]`` (nothing after), empty pieces left out. Returns (size of
+    each piece, its region: the number of boundaries at or before its first person, as
+    ``np.searchsorted(bounds, start, side="right")``), int64.
+
+    Examples
+    --------
+    >>> s, r = cut_sizes(np.array([3, 2, 4, 5]), np.array([4, 4, 8]))
+    >>> s.tolist(), r.tolist()
+    ([3, 1, 1, 3], [0, 0, 2, 2])
+    """
+    nb = len(bounds)
+    total = bounds[nb - 1] if nb > 0 else 0
+    out_size = np.empty(len(sizes) + nb, np.int64)
+    out_region = np.empty(len(sizes) + nb, np.int64)
+    k = 0
+    b = 0
+    start = np.int64(0)
+    for h in range(len(sizes)):
+        if start >= total:
+            break
+        end = min(start + np.int64(sizes[h]), total)
+        while start < end:
+            while b < nb and bounds[b] <= start:
+                b += 1
+            stop = end if (b >= nb or bounds[b] >= end) else bounds[b]
+            out_size[k] = stop - start
+            out_region[k] = b
+            k += 1
+            start = stop
+    return out_size[:k], out_region[:k]
+
+
+@njit(cache=True, nogil=True)
+def categories(u, rows, cum):
+    """Category drawn by each uniform from its row of cumulative shares, int8.
+
+    ``cum`` holds one row of cumulative shares per kind of draw (``rows[i]`` is draw
+    ``i``'s); the category is the number of the row's first ``width - 1`` values at or
+    below ``u[i]``: ``(u[:, None] >= cum[rows, :-1]).sum(axis=1)``.
+
+    Examples
+    --------
+    >>> cum = np.array([[0.5, 1.0], [0.2, 1.0]])
+    >>> categories(np.array([0.3, 0.3, 0.5]), np.array([0, 1, 0]), cum).tolist()
+    [0, 1, 1]
+    """
+    width = cum.shape[1]
+    out = np.empty(len(u), np.int8)
+    for i in range(len(u)):
+        r = _ix(rows[i])
+        n = 0
+        for j in range(width - 1):
+            n += u[i] >= cum[r, j]
+        out[i] = np.int8(n)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def member_cells(sizes, region, head_table, rest_table, u_head, u_rest, n_ages):
+    """Household, age and sex of every member: the draws of :func:`model.core.population._members`.
+
+    Persons are laid out household by household (``sizes``), the head first. The head of
+    household ``h`` takes ``u_head[h]`` and the ``j``-th non-head (in person order)
+    ``u_rest[j]``; each draws its cell from its household's ``region`` row of the stacked
+    CDF ``head_table`` or ``rest_table`` (``2 * n_ages`` cells a row) exactly as
+    :func:`sample_cells`, and the cell is ``sex * n_ages + age``. Returns (household of
+    each person, int32; age, int16; sex, int8).
+
+    Examples
+    --------
+    >>> table = np.array([0.5, 1.0, 1.5, 2.0])        # two rows of two cells, stacked
+    >>> h, age, sex = member_cells(np.array([2, 1]), np.array([0, 1]), table, table,
+    ...                            np.array([0.2, 0.7]), np.array([0.9]), 1)
+    >>> h.tolist(), age.tolist(), sex.tolist()
+    ([0, 0, 1], [0, 0, 0], [0, 1, 1])
+    """
+    n = 0
+    for h in range(len(sizes)):
+        n += sizes[h]
+    width = 2 * n_ages
+    owner = np.empty(n, np.int32)  # the tables' index dtype (states.INDEX_DTYPE)
+    age = np.empty(n, np.int16)
+    sex = np.empty(n, np.int8)
+    i = 0
+    j = 0
+    for h in range(len(sizes)):
+        r = np.int64(region[h])
+        lo = r * width
+        for m in range(sizes[h]):
+            if m == 0:
+                cell = min(_right(head_table, lo, width, r + u_head[h]) - lo, width - 1)
+            else:
+                cell = min(_right(rest_table, lo, width, r + u_rest[j]) - lo, width - 1)
+                j += 1
+            owner[i] = h
+            sex[i] = np.int8(cell // n_ages)
+            age[i] = np.int16(cell % n_ages)
+            i += 1
+    return owner, age, sex
+
+
+@njit(cache=True, nogil=True)
+def education_levels(age, sex, u, secondary_age, higher_age, first, second):
+    """Education level of every person: :func:`model.core.population._education`'s rule.
+
+    Below ``secondary_age`` 0, below ``higher_age`` 1, else ``(u >= first[s]) + (u >=
+    second[s])`` with ``s`` 0 for men (``sex == 0``) and 1 for everyone else; int8.
+
+    Examples
+    --------
+    >>> education_levels(np.array([5, 12, 30, 30]), np.array([0, 0, 0, 1]),
+    ...                  np.array([0.9, 0.9, 0.5, 0.5]), 7, 18, np.array([0.2, 0.6]),
+    ...                  np.array([0.7, 0.8])).tolist()
+    [0, 1, 1, 0]
+    """
+    out = np.empty(len(age), np.int8)
+    for i in range(len(age)):
+        a = age[i]
+        if a < secondary_age:
+            out[i] = 0
+        elif a < higher_age:
+            out[i] = 1
+        else:
+            s = 0 if sex[i] == 0 else 1
+            out[i] = np.int8((u[i] >= first[s]) + (u[i] >= second[s]))
     return out
 
 
