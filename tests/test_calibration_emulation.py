@@ -22,7 +22,7 @@ from model.params import Prior
 from model.ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-SMALL = EmulationSettings(waves=2, first_wave=40, wave_size=30, steps=800, burn=300,
+SMALL = EmulationSettings(waves=2, first_wave=40, wave_size=30, steps=3000, burn=1000,
                           walkers=16, posterior_draws=500, candidates=4000)
 
 
@@ -83,7 +83,7 @@ def test_emulated_posterior_of_a_conjugate_normal_case():
     prior = {"theta": Prior(("uniform",), -3.0, 3.0)}
     out = run_emulation(prior, lambda t, i, p: [{"y": v["theta"] + 0.05 * np.random.default_rng(
         [5, t, j]).normal()} for j, v in zip(i, p, strict=True)], {"y": 1.0}, {"y": 0.25},
-        SMALL, seed=4, noise_var={"y": 0.05 ** 2}, progress=False)
+        SMALL, seed=4, progress=False)
     post = out.posterior["theta"]
     assert post.mean() == pytest.approx(1.0, abs=0.08)
     assert post.std() == pytest.approx(0.5, abs=0.06)
@@ -215,3 +215,15 @@ def test_model_calibration_by_emulation_writes_its_folder_and_resumes(tmp_path):
     pd.testing.assert_frame_equal(pd.read_csv(out / "posterior.csv"), posterior)
     third = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert third.returncode == 0 and "already finished" in third.stdout
+
+
+def test_counts_are_emulated_on_the_log_scale_and_residuals_stay_in_their_units():
+    x = np.linspace(0, 1, 25)[:, None]
+    y = np.exp(4 * x[:, 0])
+    em = fit_emulator(x, np.column_stack([y, y - 10]), [0.0], [1.0], log=[True, True])
+    # the second column has negative values: it is emulated as it is
+    assert em.log.tolist() == [True, False] and em.offset[1] == 0.0
+    assert em.predict(np.array([[0.5]]))[0, 0] == pytest.approx(np.exp(2.0), rel=0.01)
+    assert em.error_var[0] <= em.loo_var[0]
+    # a smooth exponential is nearly exact on the log scale; the residuals are counts
+    assert np.sqrt(em.loo_var[0]) < 0.05 * y.mean()

@@ -26,6 +26,7 @@ def study():
     return dataclasses.replace(
         s, free=("asc_emigrate",), priors={"asc_emigrate": s.priors["asc_emigrate"]},
         target_ids=IDS, end=2014, scale=1000.0, population_size=16, max_generations=3,
+        method="abc-smc", noise_in_kernel=True,
         max_total_simulations=400, max_walltime=300.0, posterior_draws=100, noise_runs=3,
         prior_predictive_draws=6, posterior_predictive_draws=6)
 
@@ -116,6 +117,7 @@ def test_budget_stopped_calibration_goes_on_with_a_larger_budget(tmp_path):
     s = load_study(default_study_path())
     tight = dataclasses.replace(
         s, free=("asc_emigrate",), priors={"asc_emigrate": s.priors["asc_emigrate"]},
+        method="abc-smc", noise_in_kernel=True,
         scale=1000.0, population_size=8, max_generations=4, max_total_simulations=30,
         max_walltime=7200.0, noise_runs=3, posterior_draws=20)
     observed = None
@@ -147,3 +149,19 @@ def test_dossier_says_when_the_sample_is_degenerate(study, result, observed):
     write_dossier(study, dataclasses.replace(result, generations=gens), observed=observed,
                   progress=False)
     assert "Degenerate sample" not in md_path.read_text()
+
+
+def test_emulation_moves_toward_truth_with_the_same_posterior_for_0_and_2_workers(
+        study, observed, tmp_path):
+    small = dataclasses.replace(study, method="emulation", noise_in_kernel=False, waves=2,
+                                first_wave=20, wave_size=12, walkers=8, steps=600, burn=200,
+                                candidates=2000, max_total_simulations=3000,
+                                max_walltime=7200.0)
+    a = calibrate(small, tmp_path / "a", observed=observed, workers=0, progress=False,
+                  dossier=False)
+    b = calibrate(small, tmp_path / "b", observed=observed, workers=2, progress=False,
+                  dossier=False)
+    pd.testing.assert_frame_equal(a.posterior, b.posterior)
+    post = a.posterior["asc_emigrate"]
+    assert abs(post.median() - TRUTH["asc_emigrate"]) < 1.0
+    assert a.method == "emulation" and a.final_temperature == 1.0

@@ -130,7 +130,10 @@ def test_shipped_recovery_budget_is_reduced():
     r = s.recovery()
     assert s.recovery_datasets == 10
     assert (r.population_size, r.max_total_simulations, r.max_generations, r.max_walltime,
-            r.scale) == (40, 300, 6, 600.0, 100.0)
+            r.scale) == (40, 3000, 6, 3600.0, 100.0)
+    # the emulation's reduced budget: shorter later waves and chains, wave 0 as the study's
+    assert (r.first_wave, r.wave_size, r.steps, r.burn) == (s.first_wave, 300, 1500, 500)
+    assert r.wave_size < s.wave_size and r.steps < s.steps
 
 
 @pytest.mark.parametrize("line,expect", [

@@ -127,3 +127,25 @@ def test_dataset_with_zero_observation_error_is_skipped(tmp_path):
     assert sorted(table["dataset"].unique()) == [1, 2]
     assert len(toy.calls) == 2
     assert "zero observation sd" in (tmp_path / "dataset_0" / "skipped.txt").read_text()
+
+
+def test_an_emulation_study_shares_one_wave_0_file_across_its_datasets(tmp_path):
+    seen = []
+
+    def calibrate(study, out_dir, *, observed, target_ids, quick, workers, progress,
+                  shared_design=None):
+        seen.append(shared_design)
+        return Toy().calibrate(study, out_dir, observed=observed, target_ids=target_ids,
+                               quick=quick, workers=workers, progress=progress)
+
+    @dataclasses.dataclass(frozen=True)
+    class EmulationStudy(ToyStudy):
+        method: str = "emulation"
+
+    run_recovery(EmulationStudy(), tmp_path, n_datasets=2, calibrate_fn=calibrate,
+                 simulate_fn=Toy().simulate, progress=False, echo=lambda s: None)
+    assert seen == [tmp_path / "wave0_design.csv"] * 2
+    seen.clear()
+    run_recovery(ToyStudy(), tmp_path / "abc", n_datasets=1, calibrate_fn=calibrate,
+                 simulate_fn=Toy().simulate, progress=False, echo=lambda s: None)
+    assert seen == [None]  # ABC-SMC has no design to share

@@ -27,6 +27,8 @@ from model.ui.options import CLI, CliError, int_at_least, positive_number
 __all__ = ["add_parser", "cmd_validate", "parse_options"]
 
 _BUDGET_KEYS = {"population_size": ("population_size", "--population-size"),
+                "first_wave": ("first_wave", "--first-wave"),
+                "wave_size": ("wave_size", "--wave-size"),
                 "max_total_simulations": ("max_simulations", "--max-simulations"),
                 "max_walltime": ("max_walltime", "--max-walltime")}
 """Study field replaced -> (argparse attribute, option) of the reduced-budget options."""
@@ -58,8 +60,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="calibrate each origin with the study's quick budget")
     p.add_argument("--population-size", metavar="N",
-                   help="particles per generation of each origin's calibration (reduced "
-                        "budget; default: the study's)")
+                   help="particles per generation of each origin's ABC-SMC calibration "
+                        "(reduced budget; default: the study's)")
+    p.add_argument("--first-wave", metavar="N",
+                   help="runs of wave 0 of each origin's emulation calibration (default: "
+                        "the study's)")
+    p.add_argument("--wave-size", metavar="N",
+                   help="runs of each later wave of an emulation calibration (default: the "
+                        "study's)")
     p.add_argument("--max-simulations", metavar="N",
                    help="simulations per origin's calibration (default: the study's)")
     p.add_argument("--max-walltime", metavar="SECONDS",
@@ -79,10 +87,10 @@ def parse_options(args: argparse.Namespace) -> dict:
     --------
     >>> a = argparse.Namespace(origins=["2014"], draws="5", seed="1", workers=None,
     ...                        population_size="50", max_simulations=None,
-    ...                        max_walltime=None, out="o")
+    ...                        max_walltime=None, first_wave=None, wave_size="200", out="o")
     >>> o = parse_options(a)
     >>> o["origins"], o["n_draws"], o["budget"]
-    ([2014], 5, {'population_size': 50})
+    ([2014], 5, {'population_size': 50, 'wave_size': 200})
     """
     origins = []
     for text in args.origins:

@@ -598,13 +598,17 @@ def _emulate(run_study: Study, sim: ModelSimulator, obs, variances, noise, folde
     def simulate(w, idx, props):
         return sim(w, idx, props, label=f"wave {w}")
 
-    noise_var = dict(zip(noise["target_id"], noise["noise_sd"] ** 2, strict=True))
     say(f"emulation: {len(run_study.free)} parameters, {len(ids)} targets, "
         f"{run_study.waves} waves ({run_study.first_wave} + {run_study.wave_size} a wave "
         f"runs), scale {run_study.scale:g}, {run_study.replicates} run(s) a point")
     started = time.perf_counter()
+    targets = run_study.targets(ids)
+    # counts grow about exponentially in the utilities, with noise about proportional to
+    # them: their emulators work on the log scale (balances can be negative, shares are not)
+    logged = [k for k in ids if targets[k].kind in ("count", "stock")]
     res = run_emulation(run_study.priors, simulate, obs, variances, settings,
-                        seed=run_study.seed, noise_var=noise_var, design=design, save=save,
+                        seed=run_study.seed, log_targets=logged,
+                        design=design, save=save,
                         max_total_simulations=run_study.max_total_simulations,
                         max_walltime=max(1.0, run_study.max_walltime - prior_time),
                         progress=progress)
@@ -617,14 +621,14 @@ def _emulate(run_study: Study, sim: ModelSimulator, obs, variances, noise, folde
         res.design[res.design["wave"] == 0].to_csv(tmp, index=False)
         os.replace(tmp, shared)
     em = res.emulators[-1]
-    emul_sd = np.sqrt(np.maximum(em.loo_var - np.array([noise_var.get(k, 0.0) for k in ids]),
-                                 0.0))
+    lik_sd = np.array([res.variances[k] ** 0.5 for k in ids])
+    measured = dict(zip(noise["target_id"], noise["noise_sd"], strict=True))
     folder.write_csv("emulator.csv", pd.DataFrame({
-        "target_id": ids, "observed": [obs[k] for k in ids],
-        "likelihood_sd": [res.variances[k] ** 0.5 for k in ids],
-        "emulator_sd": emul_sd, "loo_sd": np.sqrt(em.loo_var),
-        "noise_sd": [noise_var.get(k, 0.0) ** 0.5 for k in ids],
-        "ratio": emul_sd / np.array([res.variances[k] ** 0.5 for k in ids])}))
+        "target_id": ids, "observed": [obs[k] for k in ids], "likelihood_sd": lik_sd,
+        "emulator_sd": np.sqrt(em.error_var), "loo_sd": np.sqrt(em.loo_var),
+        "nugget_sd": np.sqrt(em.nugget_var),
+        "noise_sd_at_scenario": [measured.get(k, np.nan) for k in ids],
+        "log_scale": em.log, "ratio": np.sqrt(em.error_var) / lik_sd}))
     posterior = res.posterior
     population = posterior.drop(columns="draw").assign(weight=1.0 / len(posterior))
     gens = res.waves

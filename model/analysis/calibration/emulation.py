@@ -20,8 +20,9 @@ The steps (:func:`run_emulation`):
    earlier wave's emulator passes them).
 2. **The likelihood.** ``y_k ~ N(m_k(theta), V_k)`` independently, with ``V_k`` the
    calibration's variance (observation error, discrepancy, and simulation noise when the
-   study says so) plus the last emulator's measured error: ``max(0, loo_var_k -
-   noise_var_k)``, the leave-one-out mean square above the runs' own noise.
+   study says so) plus the last emulator's measured error
+   (:attr:`~model.analysis.calibration.emulator.Emulator.error_var`: the leave-one-out mean
+   square above the runs' own noise as the emulator's nugget sees it).
 3. **The posterior** ``prior(theta) * likelihood(theta)`` on the region the last emulator
    was trained in, sampled with emcee's affine-invariant ensemble (Goodman and Weare 2010;
    Foreman-Mackey et al. 2013); the draws after burn-in, evenly thinned and shuffled, are
@@ -40,7 +41,7 @@ Examples
 ...     return [{"y": p["theta"] + 0.05 * rng.normal()} for p in props]
 >>> out = run_emulation({"theta": Prior(("uniform",), -3.0, 3.0)}, toy, {"y": 1.0},
 ...                     {"y": 0.25}, EmulationSettings(waves=2, first_wave=40, wave_size=30,
-...                     steps=600, burn=200, walkers=16, posterior_draws=400), seed=1,
+...                     steps=2000, burn=600, walkers=16, posterior_draws=400), seed=1,
 ...                     progress=False)
 >>> post = out.posterior["theta"]
 >>> bool(abs(post.mean() - 1.0) < 0.1), bool(abs(post.std() - 0.5) < 0.1)
@@ -50,7 +51,7 @@ Examples
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -190,7 +191,7 @@ def _wave_points(w: int, n: int, lo, hi, region: _Region, design_x: np.ndarray,
 
 def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Mapping[str, float],
                   variances: Mapping[str, float], settings: EmulationSettings, *,
-                  seed: int = 1, noise_var: Mapping[str, float] | None = None,
+                  seed: int = 1, log_targets: Sequence[str] = (),
                   design: pd.DataFrame | None = None,
                   save: Callable[[pd.DataFrame], None] | None = None,
                   max_total_simulations: int | None = None,
@@ -211,9 +212,8 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
         Wave sizes, cutoff and chain lengths.
     seed : int
         Fixes the design, the emulators and the chains.
-    noise_var : mapping, optional
-        The runs' own noise variance per target; the emulator's error added to the
-        likelihood is its leave-one-out variance above it (default 0: all of it).
+    log_targets : sequence of str
+        Targets emulated on the log scale (positive counts).
     design : pandas.DataFrame, optional
         Runs already made (``wave, index``, the parameters, the targets): not run again.
     save : callable, optional
@@ -236,7 +236,6 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
     lo, hi = _bounds(priors)
     y = np.array([float(observed[k]) for k in keys])
     base_var = np.array([float(variances[k]) for k in keys])
-    nvar = np.array([float((noise_var or {}).get(k, 0.0)) for k in keys])
     s = settings
     cols = ["wave", "index", *names, *keys]
     design = (pd.DataFrame(columns=cols) if design is None else design[cols].copy())
@@ -285,18 +284,21 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
             failure = failure or (f"wave {w}: only {len(tx)} runs inside the region, too "
                                   "few to emulate")
             break
-        em = fit_emulator(tx, ty, lo, hi, fit_points=s.fit_points, seed=seed + 7919 * w)
-        var = base_var + np.maximum(em.loo_var - nvar, 0.0)
+        fitting = time.perf_counter()
+        em = fit_emulator(tx, ty, lo, hi, fit_points=s.fit_points, seed=seed + 7919 * w,
+                          log=[k in log_targets for k in keys])
+        var = base_var + em.error_var
         emulators.append(em)
         region.tests.append((em, var))
-        ratio = float(np.sqrt(np.maximum(em.loo_var - nvar, 0.0) / var).max())
+        ratio = float(np.sqrt(em.error_var / var).max())
         rows.append({"t": w, "temperature": 1.0, "n_simulations": int((design["wave"] == w)
                                                                        .sum()),
                      "acceptance_rate": volume, "ess": np.nan, "n_particles": np.nan,
                      "n_train": int(len(tx)), "max_emulator_ratio": ratio})
         say(f"wave {w}: {rows[-1]['n_simulations']} runs, emulator of {len(tx)} runs, "
             f"share of the support not ruled out before it {volume:.3g}, largest emulator "
-            f"sd / likelihood sd {ratio:.2f}")
+            f"sd / likelihood sd {ratio:.2f} (emulators fitted in "
+            f"{time.perf_counter() - fitting:.0f} s)")
         if failure:
             break
     if not emulators:
@@ -327,6 +329,7 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
     start = pool[rng.choice(best, size=s.walkers, replace=False)]
     sampler = emcee.EnsembleSampler(s.walkers, len(names), log_post, vectorize=True)
     sampler.random_state = np.random.RandomState(seed % 2**32).get_state()
+    chains_from = time.perf_counter()
     sampler.run_mcmc(start, s.steps, progress=progress)
     chain = sampler.get_chain(discard=s.burn, flat=True)
     import logging
@@ -344,7 +347,8 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
     posterior = pd.DataFrame(sample, columns=names)
     posterior.insert(0, "draw", np.arange(len(posterior)))
     info = {"acceptance_fraction": float(np.mean(sampler.acceptance_fraction)),
-            "autocorr_time": float(np.max(tau)), "ess": ess, "chain_draws": int(n_chain)}
+            "autocorr_time": float(np.max(tau)), "ess": ess, "chain_draws": int(n_chain),
+            "chain_seconds": round(time.perf_counter() - chains_from, 1)}
     rows[-1]["ess"] = ess
     rows[-1]["n_particles"] = s.posterior_draws
     say(f"chains: {s.walkers} walkers x {s.steps} steps ({s.burn} burn-in), acceptance "

@@ -62,7 +62,18 @@ class Emulator:
         Per target, the mean square leave-one-out residual of one run about the emulated
         mean (simulation noise plus emulator error), in the target's units.
     nugget_var : numpy.ndarray
-        Per target, the fitted white-noise variance (the runs' noise as the GP sees it).
+        Per target, the runs' noise variance as the GP sees it (its white-noise term),
+        averaged over the design in the target's units.
+    error_var : numpy.ndarray
+        Per target, the emulator's own error variance: ``loo_var - nugget_var``, at
+        least 0 (the leave-one-out residual is the run's noise plus the emulator's error).
+    log : numpy.ndarray
+        Per target, whether it is emulated on the log scale (a count: the model's counts
+        grow about exponentially in its utilities, and their noise is about proportional
+        to them), as ``log(y + offset)``; the prediction is ``exp(mean) - offset``.
+    offset : numpy.ndarray
+        Per target, the offset of the log scale (1% of the design's median, so a run
+        with no emigrant at all stays finite).
     """
 
     lo: np.ndarray
@@ -75,6 +86,9 @@ class Emulator:
     y_std: np.ndarray
     loo_var: np.ndarray
     nugget_var: np.ndarray
+    error_var: np.ndarray
+    log: np.ndarray
+    offset: np.ndarray
 
     @property
     def n_train(self) -> int:
@@ -107,6 +121,8 @@ class Emulator:
                 r = np.sqrt(5.0) * cdist(Z[a:a + chunk] / ls, t)
                 k = self.amplitude[j] * (1.0 + r + r * r / 3.0) * np.exp(-r)
                 out[a:a + chunk, j] = self.y_mean[j] + self.y_std[j] * (k @ self.weights[j])
+            if self.log[j]:
+                out[:, j] = np.exp(out[:, j]) - self.offset[j]
         return out
 
 
@@ -129,7 +145,8 @@ def _loo_residuals(gp) -> np.ndarray:
 
 
 def fit_emulator(X: np.ndarray, Y: np.ndarray, lo: Sequence[float], hi: Sequence[float], *,
-                 fit_points: int = 400, seed: int = 0) -> Emulator:
+                 fit_points: int = 400, seed: int = 0,
+                 log: Sequence[bool] | None = None) -> Emulator:
     """Fit one Gaussian-process emulator a column of ``Y`` (see the module notes).
 
     Parameters
@@ -144,6 +161,9 @@ def fit_emulator(X: np.ndarray, Y: np.ndarray, lo: Sequence[float], hi: Sequence
         At most this many runs (a seeded random subset) fit the kernel's hyperparameters.
     seed : int
         Seed of that subset and of the optimiser's restart.
+    log : sequence of bool, optional
+        Per column, emulate ``log(Y + offset)`` (used where no value is negative); the
+        leave-one-out residuals and the noise stay in the target's own units.
 
     Returns
     -------
@@ -166,9 +186,14 @@ def fit_emulator(X: np.ndarray, Y: np.ndarray, lo: Sequence[float], hi: Sequence
     ls, amp = np.full((k, d), np.nan), np.zeros(k)
     weights, loo, nugget = np.zeros((k, len(Z))), np.zeros(k), np.zeros(k)
     y_mean, y_std = Y.mean(axis=0), np.ones(k)
+    logs = np.array([bool(v) for v in (log if log is not None else [False] * k)])
+    logs &= (Y >= 0).all(axis=0) & (np.median(Y, axis=0) > 0)
+    offset = np.where(logs, 0.01 * np.median(Y, axis=0), 0.0)
+    error = np.zeros(k)
     for j in range(k):
-        y = Y[:, j]
+        y = np.log(Y[:, j] + offset[j]) if logs[j] else Y[:, j]
         if not np.ptp(y) > 1e-12 * max(1.0, abs(y_mean[j])):
+            y_mean[j] = float(np.mean(y))
             continue  # constant over the design: predicts its mean
         with warnings.catch_warnings():
             # a length scale at its bound only says the target hardly depends on that
@@ -185,6 +210,15 @@ def fit_emulator(X: np.ndarray, Y: np.ndarray, lo: Sequence[float], hi: Sequence
         ls[j] = np.broadcast_to(gp.kernel_.k1.k2.length_scale, (d,))
         amp[j] = float(gp.kernel_.k1.k1.constant_value)
         weights[j] = np.ravel(gp.alpha_)
-        loo[j] = float(np.mean(_loo_residuals(gp) ** 2))
-        nugget[j] = float(gp.kernel_.k2.noise_level) * y_std[j] ** 2
-    return Emulator(lo, hi, Z, ls, amp, weights, y_mean, y_std, loo, nugget)
+        res = _loo_residuals(gp)
+        white = float(gp.kernel_.k2.noise_level) * y_std[j] ** 2
+        if logs[j]:
+            # y - (exp(log(y + c) - r) - c), and the noise of sd (y + c) * sqrt(white)
+            res = (Y[:, j] + offset[j]) * (1.0 - np.exp(-res))
+            nugget[j] = float(np.mean((Y[:, j] + offset[j]) ** 2)) * white
+        else:
+            nugget[j] = white
+        loo[j] = float(np.mean(res ** 2))
+        error[j] = max(0.0, loo[j] - nugget[j])
+    return Emulator(lo, hi, Z, ls, amp, weights, y_mean, y_std, loo, nugget, error, logs,
+                    offset)

@@ -247,9 +247,13 @@ def run_recovery(study, out_dir: str | Path, n_datasets: int = 10, *,
             continue
         echo(f"dataset {k + 1}/{n_datasets}: calibrating on synthetic data from "
              + ", ".join(f"{n}={v:.3g}" for n, v in truth.items()))
+        # an emulation's wave 0 (a design over the prior) is the same for every dataset:
+        # its runs are made once and shared
+        shared = ({"shared_design": out_dir / "wave0_design.csv"}
+                  if getattr(run_study, "method", "abc-smc") == "emulation" else {})
         result = quiet_calibrate(calibrate_fn, run_study, folder / "calibration",
                                  observed=observed, target_ids=ids, quick=quick,
-                                 workers=workers, progress=progress)
+                                 workers=workers, progress=progress, **shared)
         rows = posterior_rows(k, truth, result.posterior, priors)
         tmp = done.with_suffix(".tmp")
         rows.to_csv(tmp, index=False)
