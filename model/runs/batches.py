@@ -226,9 +226,12 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
         check_output_folder(out, kind="run" if len(scenarios) == 1 else "compare")
     post, none_text, notice = resolve_posterior(posterior)
     notices = [n for n in (notice, post and wrap_notice(post, replicates)) if n]
-    # what the manifest records: the posterior and the draw of each replicate (the same
-    # for every scenario), or why there was none
-    record = post.record([post.index(r) for r in range(replicates)]) if post else none_text
+
+    def record() -> dict | str:
+        # what the manifest records: the posterior and the draw of each replicate (the
+        # same for every scenario), or why there was none; built only once the batch is
+        # known to fit (a list of a billion draws would not)
+        return post.record([post.index(r) for r in range(replicates)]) if post else none_text
 
     def started(estimate: BatchEstimate | None) -> None:
         for text in notices:
@@ -251,7 +254,7 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
             assert out is not None
             aside = set_aside(out / "store", on_aside=lambda p: claim_output_folder(
                 out, "run", folders=[p.name]))
-        return _run_single(scenarios[0], single, seed, out, progress, argv, record, aside)
+        return _run_single(scenarios[0], single, seed, out, progress, argv, record(), aside)
     # the batch is sized, and the scheduler reached, before its run list is built or
     # anything is written
     example = RunSpec("estimate", scenarios[0], 1, 1)
@@ -264,13 +267,14 @@ def run_scenarios(scenarios: Sequence[Scenario], *, seed: int = 1, replicates: i
         specs = [s for i, sc in enumerate(scenarios)
                  for s in replicate_specs(sc, seed, replicates, point=i, posterior=post)]
         started(est)
+        drawn = record()
         if out is not None:
             return _run_batch(scenarios, specs, seed, replicates, ex, out, fresh, progress,
-                              argv, record)
+                              argv, drawn)
         try:
             with tempfile.TemporaryDirectory(prefix="emigsim-store-") as tmp:
                 outcome = _run_batch(scenarios, specs, seed, replicates, ex, Path(tmp), False,
-                                     progress, argv, record, write=False)
+                                     progress, argv, drawn, write=False)
         except BatchInterrupted as exc:  # its store was temporary: nothing is kept
             raise KeyboardInterrupt(f"interrupted after {exc.done} of {exc.total} runs; "
                                     "without an output folder nothing is kept") from None

@@ -397,9 +397,12 @@ def write_dossier(study: Study, result: CalibrationResult, *,
                   f"{len(noisy)} targets where the noise exceeds the observation error"
                   + (": " + ", ".join(f"`{t}`" for t in noisy["target_id"]) if len(noisy)
                      else "") + ". " +
-                  ("The acceptance kernel's variance is observation variance plus noise "
-                   "variance (`noise_in_kernel = true`)." if study.noise_in_kernel else
-                   "The acceptance kernel is the observation error alone.") +
+                  ("The likelihood's variance is observation variance plus noise variance "
+                   "(`noise_in_kernel = true`)." if study.noise_in_kernel else
+                   "The likelihood's variance is the observation error's, without the "
+                   "down-scaling noise (`noise_in_kernel = false`"
+                   + (": the emulators learn each target's mean from the noisy runs)."
+                      if emulation else ").")) +
                   (f" It adds a model discrepancy of sd {study.discrepancy_level:g} x the "
                    f"observed value for counts, balances and stocks and "
                    f"{study.discrepancy_share:g} for shares (the study file says why): "
