@@ -15,9 +15,29 @@ from model.scenario import Scenario
 from model.simulation import EmigrationModel
 
 
+def _extreme_draw() -> dict[str, float] | None:
+    """The shipped posterior's draw with the strongest network effect (the one most able to
+    make emigration run away), or None without a posterior file."""
+    from model.posterior import resolve_posterior
+
+    post, _, _ = resolve_posterior("default")
+    if post is None:
+        return None
+    j = post.names.index("b_network_emigrate")
+    return post.draw(max(range(post.n_draws), key=lambda r: post.rows[r][j]))
+
+
 @cache
-def _run() -> dict[int, dict[str, float]]:
-    m = EmigrationModel(Scenario(scale=1500, end=2050), seed=3)
+def _run(posterior: bool = False) -> dict[int, dict[str, float]]:
+    sc = Scenario(scale=1500, end=2050)
+    if posterior:
+        from model.posterior import apply_draw
+
+        draw = _extreme_draw()
+        if draw is None:
+            pytest.skip("no shipped posterior")
+        sc = apply_draw(sc, draw)
+    m = EmigrationModel(sc, seed=3)
     out = {}
     while m.running:
         if m.year in (2018, 2050):
@@ -34,8 +54,9 @@ def _run() -> dict[int, dict[str, float]]:
     ("household_size", 2.5, 4.5),
     ("kazakh_share", 0.6, 0.9),
 ])
-def test_2050_inside_wide_plausible_ranges(key, lo, hi):
-    assert lo <= _run()[2050][key] <= hi
+@pytest.mark.parametrize("posterior", [False, True], ids=["defaults", "posterior-extreme"])
+def test_2050_inside_wide_plausible_ranges(key, lo, hi, posterior):
+    assert lo <= _run(posterior)[2050][key] <= hi
 
 
 def test_life_expectancy_and_median_age_do_not_fall():
