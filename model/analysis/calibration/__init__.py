@@ -1,4 +1,4 @@
-"""Bayesian calibration (ABC-SMC with pyABC) of a study's behaviour parameters.
+"""Bayesian calibration of a study's behaviour parameters (emulation + MCMC, or ABC-SMC).
 
 Public API::
 
@@ -10,7 +10,9 @@ Public API::
 
 Modules: :mod:`.study` (the study file), :mod:`.summaries` (the worker-side summaries),
 :mod:`.sampler` (a deterministic pyABC sampler), :mod:`.engine` (ABC-SMC with the
-observation errors as the acceptance kernel), :mod:`.calibrate` (the out folder, resume,
+observation errors as the acceptance kernel), :mod:`.emulator` (Gaussian-process emulators
+with measured errors), :mod:`.emulation` (history matching and emcee on the emulated
+likelihood), :mod:`.calibrate` (the out folder, resume,
 noise), :mod:`.dossier` (the checks and tables), :mod:`.recovery` (recovery on synthetic data),
 :mod:`.verdicts` (the identifiability rule).
 

@@ -358,12 +358,22 @@ def add_recovery(study, result, *, n_datasets: int | None = None, quick: bool = 
                    or r.max_total_simulations < study.max_total_simulations
                    or r.max_walltime < study.max_walltime
                    or r.max_generations < study.max_generations or r.scale > study.scale)
-        note = (("Reduced budget" if reduced else "Budget") +
-                f" per dataset: {r.population_size} particles, at most "
-                f"{r.max_generations} generations, {r.max_total_simulations} simulations and "
-                f"{r.max_walltime:g} s, scale {r.scale:g} (the real-data calibration: "
-                f"{study.population_size} particles, {study.max_total_simulations} "
-                f"simulations, scale {study.scale:g})")
+        if getattr(study, "method", "abc-smc") == "emulation":
+            reduced = reduced or r.wave_size < study.wave_size or r.steps < study.steps
+            note = (("Reduced budget" if reduced else "Budget") +
+                    f" per dataset: wave 0 of {r.first_wave} runs (the same for every "
+                    f"dataset: made once and shared), then {r.waves - 1} waves of "
+                    f"{r.wave_size} runs and chains of {r.walkers} walkers x {r.steps} steps "
+                    f"({r.burn} burn-in), scale {r.scale:g} (the real-data calibration: waves"
+                    f" of {study.first_wave} and {study.wave_size} runs, {study.steps} steps, "
+                    f"scale {study.scale:g})")
+        else:
+            note = (("Reduced budget" if reduced else "Budget") +
+                    f" per dataset: {r.population_size} particles, at most "
+                    f"{r.max_generations} generations, {r.max_total_simulations} simulations "
+                    f"and {r.max_walltime:g} s, scale {r.scale:g} (the real-data calibration: "
+                    f"{study.population_size} particles, {study.max_total_simulations} "
+                    f"simulations, scale {study.scale:g})")
     echo(f"recovery: {n} synthetic datasets into {out / 'recovery'}")
     table = run_recovery(study, out / "recovery", n, budget=budget, quick=quick,
                          workers=workers, progress=progress, echo=echo)

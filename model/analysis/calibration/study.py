@@ -7,6 +7,7 @@ A study file is TOML (the shipped one is ``calibration/kz_2012_2018.toml``)::
     scenario = "baseline"            # a shipped scenario name, or a path relative to the file
     targets_file = "targets/kz_2012_2018.csv"  # optional, relative to the file
     seed = 2026                      # fixes the whole calibration
+    method = "emulation"             # or "abc-smc" (the default)
     [window]
     start = 2012                     # first and last simulated year
     end = 2018
@@ -27,6 +28,16 @@ A study file is TOML (the shipped one is ``calibration/kz_2012_2018.toml``)::
     transition = "normal"            # pyABC's perturbation kernel: "normal" (one
                                      # multivariate normal) or "local" (each particle's
                                      # covariance from its nearest neighbours)
+    [emulation]                      # method = "emulation" (model/analysis/calibration/
+    waves = 3                        # emulation.py): waves of history matching,
+    first_wave = 800                 # runs of wave 0 (a Latin hypercube over the prior)
+    wave_size = 500                  # runs of each later wave
+    cutoff = 3.0                     # implausibility ruled out (second-worst target)
+    candidates = 20000               # candidate points a wave draws its runs from
+    fit_points = 250                 # runs fitting each emulator's hyperparameters
+    walkers = 64                     # emcee's ensemble
+    steps = 3000                     # chain steps, of which
+    burn = 1000                      # burn-in (below steps)
     [budget]
     max_walltime = 1800              # seconds
     max_total_simulations = 8000
