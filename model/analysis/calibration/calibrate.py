@@ -45,7 +45,7 @@ from model.analysis.calibration.engine import (
     load_history,
     run_abc,
 )
-from model.analysis.calibration.study import Study
+from model.analysis.calibration.study import EMULATION_KEYS, Study
 from model.analysis.calibration.summaries import particle_seed, reducer_for
 from model.runs.ownership import read_marker, temp_name, write_marker
 from model.scenario import ScenarioError
@@ -55,9 +55,6 @@ __all__ = ["calibrate", "can_continue", "CalibrationResult", "CalibrationError",
            "loglik_noise_sd", "loglik_noise_sds"]
 
 MARKER_KIND = "calibration"
-EMULATION_KEYS = ("waves", "first_wave", "wave_size", "cutoff", "candidates", "fit_points",
-                  "walkers", "steps", "burn")
-"""Study fields of the emulation method (its ``[emulation]`` table)."""
 OUTPUT_FILES = ("study.json", "noise.csv", "abc.db", "design.csv", "emulator.csv",
                 "generations.csv", "population.csv", "posterior.csv", "result.json")
 """Files a calibration writes in its out folder (and the folder ``dossier/``)."""
@@ -488,8 +485,8 @@ def calibrate(study: Study, out_dir: str | Path, *, observed: pd.Series | None =
                 f" x observed for counts, balances and stocks, {run_study.discrepancy_share:g}"
                 " for shares")
         if run_study.method == "emulation":
-            result, failure = _emulate(run_study, sim, obs, variances, noise, folder,
-                                       prior_time, progress, shared_design)
+            result, failure = _emulate(run_study, sim, obs, variances, noise, targets,
+                                       folder, prior_time, progress, shared_design)
         else:
             result, failure = _abc(run_study, sim, obs, variances, noise, discrepancy,
                                    folder, prior_time, progress)
@@ -569,8 +566,8 @@ def _abc(run_study: Study, sim: ModelSimulator, obs, variances, noise, discrepan
     return result, res.failure
 
 
-def _emulate(run_study: Study, sim: ModelSimulator, obs, variances, noise, folder: _Folder,
-             prior_time: float, progress: bool, shared_design
+def _emulate(run_study: Study, sim: ModelSimulator, obs, variances, noise, targets,
+             folder: _Folder, prior_time: float, progress: bool, shared_design
              ) -> tuple[CalibrationResult, str | None]:
     """History matching and MCMC on emulators (:mod:`.emulation`) into the folder."""
     from model.analysis.calibration.emulation import EmulationSettings, run_emulation
@@ -602,7 +599,6 @@ def _emulate(run_study: Study, sim: ModelSimulator, obs, variances, noise, folde
         f"{run_study.waves} waves ({run_study.first_wave} + {run_study.wave_size} a wave "
         f"runs), scale {run_study.scale:g}, {run_study.replicates} run(s) a point")
     started = time.perf_counter()
-    targets = run_study.targets(ids)
     # counts grow about exponentially in the utilities, with noise about proportional to
     # them: their emulators work on the log scale (balances can be negative, shares are not)
     logged = [k for k in ids if targets[k].kind in ("count", "stock")]

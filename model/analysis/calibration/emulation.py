@@ -106,7 +106,6 @@ class EmulationOutcome:
     emulators: list[Emulator]
     variances: dict[str, float]
     failure: str | None = None
-    runs: int = 0
     chain_info: dict = field(default_factory=dict)
 
 
@@ -241,7 +240,7 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
     design = (pd.DataFrame(columns=cols) if design is None else design[cols].copy())
     region = _Region(y, s.cutoff)
     emulators: list[Emulator] = []
-    rows, failure, runs = [], None, 0
+    rows, failure = [], None
     started = time.perf_counter()
     var = base_var
     for w in range(s.waves):
@@ -254,18 +253,16 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
         done = set(design.loc[design["wave"] == w, "index"].astype(int))
         todo = [i for i in range(len(X)) if i not in done]
         for a in range(0, len(todo), s.chunk):
-            if max_total_simulations is not None and len(design) >= max_total_simulations:
-                failure = f"the budget of {max_total_simulations} simulations ran out"
+            room = (len(todo) if max_total_simulations is None
+                    else max_total_simulations - len(design))
+            if room <= 0:
                 break
             if max_walltime is not None and time.perf_counter() - started > max_walltime:
                 failure = f"the budget of {max_walltime:g} s ran out"
                 break
-            idx = todo[a:a + s.chunk]
-            if max_total_simulations is not None:
-                idx = idx[: max(0, max_total_simulations - len(design))]
+            idx = todo[a:a + s.chunk][:room]
             props = [dict(zip(names, map(float, X[i]), strict=True)) for i in idx]
             vals = simulate(w, idx, props)
-            runs += len(idx)
             new = [{"wave": w, "index": i, **p, **v} for i, p, v in zip(idx, props, vals,
                                                                         strict=True)
                    if v is not None]
@@ -291,8 +288,7 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
         emulators.append(em)
         region.tests.append((em, var))
         ratio = float(np.sqrt(em.error_var / var).max())
-        rows.append({"t": w, "temperature": 1.0, "n_simulations": int((design["wave"] == w)
-                                                                       .sum()),
+        rows.append({"t": w, "temperature": 1.0, "n_simulations": made,
                      "acceptance_rate": volume, "ess": np.nan, "n_particles": np.nan,
                      "n_train": int(len(tx)), "max_emulator_ratio": ratio})
         say(f"wave {w}: {rows[-1]['n_simulations']} runs, emulator of {len(tx)} runs, "
@@ -356,4 +352,4 @@ def run_emulation(priors: Mapping[str, Prior], simulate: Callable, observed: Map
         f" steps, effective sample size {ess:.0f}")
     return EmulationOutcome(posterior, pd.DataFrame(rows, columns=list(WAVE_COLUMNS)), design,
                             emulators, dict(zip(keys, map(float, var), strict=True)), failure,
-                            runs, info)
+                            info)

@@ -80,6 +80,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from model.analysis.calibration.emulation import EmulationSettings
 from model.analysis.targets import Targets, TargetsError, default_targets_path, load_targets
 from model.params import PRIORS, REGISTRY, Prior, suggest
 from model.scenario import (
@@ -94,7 +95,10 @@ from model.scenario import (
 )
 
 __all__ = ["Study", "StudyError", "load_study", "default_study_path", "SECTIONS",
-           "RECOVERY_KEYS", "METHODS"]
+           "RECOVERY_KEYS", "METHODS", "EMULATION_KEYS"]
+
+
+_EMULATION = EmulationSettings()
 
 
 class StudyError(ScenarioError):
@@ -132,6 +136,8 @@ _SETTINGS = {
                   "walkers": "count", "steps": "count", "burn": "int"},
     "budget": {"max_walltime": "pos", "max_total_simulations": "count"},
 }
+EMULATION_KEYS = tuple(_SETTINGS["emulation"])
+"""Study fields of the emulation method (its ``[emulation]`` table)."""
 SECTIONS = tuple(_SETTINGS)
 """Sections of plain settings (``[quick]`` takes any of their keys)."""
 RECOVERY_KEYS = {"datasets": "count", "population_size": "count",
@@ -183,15 +189,16 @@ class Study:
     min_acceptance_rate: float = 0.005
     transition: str = "normal"
     method: str = "abc-smc"
-    waves: int = 3
-    first_wave: int = 800
-    wave_size: int = 500
-    cutoff: float = 3.0
-    candidates: int = 20000
-    fit_points: int = 250
-    walkers: int = 64
-    steps: int = 3000
-    burn: int = 1000
+    # the [emulation] table: its defaults are EmulationSettings' (one place for them)
+    waves: int = _EMULATION.waves
+    first_wave: int = _EMULATION.first_wave
+    wave_size: int = _EMULATION.wave_size
+    cutoff: float = _EMULATION.cutoff
+    candidates: int = _EMULATION.candidates
+    fit_points: int = _EMULATION.fit_points
+    walkers: int = _EMULATION.walkers
+    steps: int = _EMULATION.steps
+    burn: int = _EMULATION.burn
     max_walltime: float = 1800.0
     max_total_simulations: int = 8000
     noise_runs: int = 20
@@ -245,20 +252,16 @@ class Study:
 
 TRANSITIONS = ("normal", "local")
 """Values of ``[abc] transition``."""
+_CHOICES = {"method": ("a calibration method", METHODS),
+            "transition": ("a transition", TRANSITIONS)}
 
 
 def _check_setting(value: object, kind: str, key: str, where: str):
-    if kind == "method":
-        if value not in METHODS:
-            raise input_error(where, key, f"= {value!r} is not a calibration method",
-                              ", ".join(repr(m) for m in METHODS),
-                              suggest(str(value), METHODS))
-        return value
-    if kind == "transition":
-        if value not in TRANSITIONS:
-            raise input_error(where, key, f"= {value!r} is not a transition",
-                              ", ".join(repr(t) for t in TRANSITIONS),
-                              suggest(str(value), TRANSITIONS))
+    if kind in _CHOICES:
+        what, allowed = _CHOICES[kind]
+        if value not in allowed:
+            raise input_error(where, key, f"= {value!r} is not {what}",
+                              ", ".join(repr(a) for a in allowed), suggest(str(value), allowed))
         return value
     if kind == "bool":
         if not isinstance(value, bool):
