@@ -128,21 +128,30 @@ def _finish(rec: dict) -> dict:
 
 
 def run_emigsim(python: str, households: int | None, years: int, seed: int,
-                scale: float | None = None, label: str = "emigsim") -> dict | None:
-    """Run one emigsim measurement in a subprocess and return its record (None on failure)."""
+                scale: float | None = None, label: str = "emigsim",
+                threads: int | None = None) -> dict | None:
+    """Run one emigsim measurement in a subprocess and return its record (None on failure).
+
+    ``threads`` sets the threads of the compiled passes that run over the cores
+    (``NUMBA_NUM_THREADS``; default: every core).
+    """
     cmd = [python, str(Path(__file__).resolve()), "--_child", "--years", str(years),
            "--seed", str(seed), "--sizes", str(households or 0)]
     if scale is not None:
         cmd += ["--_scale", repr(scale)]
+    env = dict(os.environ)
+    if threads is not None:
+        env["NUMBA_NUM_THREADS"] = str(threads)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - start
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(TAG)]
     if proc.returncode != 0 or not lines:
         _progress(f"{label} FAILED (exit {proc.returncode}):\n{_tail(proc.stderr)}")
         return None
     rec = json.loads(lines[-1][len(TAG):])
-    rec.update(model=label, process_wall_s=wall)
+    rec.update(model=label, process_wall_s=wall,
+               threads=threads if threads is not None else os.cpu_count())
     return _finish(rec)
 
 
@@ -291,6 +300,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help=f"directory holding {REF_SCRIPT} (default: {DEFAULT_REF_DIR})")
     ap.add_argument("--python", default=sys.executable,
                     help="interpreter for the measurement subprocesses (default: this one)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="threads of emigsim's parallel passes (default: every core; 1 for "
+                         "a single-core comparison with the references)")
     ap.add_argument("--out", type=Path, default=None,
                     help="also write all numbers and machine info as JSON to this file")
     ap.add_argument("--_child", action="store_true", help=argparse.SUPPRESS)
@@ -341,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
             if size in a.sizes:
                 _progress(f"emigsim: {size:,} households, {a.years} years "
                           f"({FIRST_YEAR}-{end}){of} ...")
-                _keep_best(emig, size, run_emigsim(a.python, size, a.years, a.seed))
+                _keep_best(emig, size, run_emigsim(a.python, size, a.years, a.seed,
+                                                   threads=a.threads))
             if size in ref_sizes:
                 _progress(f"mesa-ref: {size:,} households, {a.years} years{of} ...")
                 _keep_best(ref, size, run_reference(a.python, ref_dir, size, a.years, a.seed))
@@ -353,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.national:
         _progress(f"emigsim national (scale 1): {a.years} years ({FIRST_YEAR}-{end}); "
                   "this takes a while ...")
-        national = run_emigsim(a.python, None, a.years, a.seed, scale=1.0, label="national")
+        national = run_emigsim(a.python, None, a.years, a.seed, scale=1.0, label="national",
+                              threads=a.threads)
         if national:
             national["wall_s"] = national["setup_s"] + national["run_s"]
             _progress(f"  done: wall {national['wall_s']:.1f} s")
@@ -362,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     info["load_average_at_start"] = load_at_start
     best_of = f", fastest of {a.repeat} runs per size" if a.repeat > 1 else ""
     print(f"\nemigsim throughput, {a.years} simulated years ({FIRST_YEAR}-{end}), "
-          f"seed {a.seed}{best_of}")
+          f"seed {a.seed}{best_of}, emigsim with "
+          f"{a.threads or os.cpu_count()} thread(s) in its parallel passes")
     print(f"{info['cpu_count']} CPUs ({info['cpu_model']}), Python {info['python']}, "
           f"numpy {info['numpy']}, mesa {info['mesa']}, numba {info['numba']}, "
           f"{info['platform']}\n")

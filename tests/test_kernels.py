@@ -645,3 +645,56 @@ def test_key_blocks_and_next_in_block_are_the_numpy_statements(seed):
     got = kernels.next_in_block(keys, order, counts, starts, own)
     assert got.tolist() == oracles.next_in_block(keys, own).tolist()
     assert got[0] == 17
+
+
+# --------------------------------------------------------------------- parallel passes
+def test_parallel_passes_are_their_serial_compiles():
+    # a parallel pass must give what the same source compiled serially gives (numba's
+    # parallel lowering once dropped the writes of update_intentions), whatever the threads
+    from numba import njit
+
+    hh, pp, rng, packed, abroad, choosers, _, shifts = decision_inputs(0, "array")
+    p = defaults()
+    tab = utility_tables(p, Context.for_year(2016, p))
+    p_emig = np.where(rng.random(hh.n) < 0.8, rng.random(hh.n) * 0.5, 0.0).astype(np.float32)
+    profile = np.where(AGES >= 18, rng.random(121), 0.0).astype(np.float32)
+    start = (rng.random(pp.n) < 0.3).astype(np.int8)
+    n_c = len(choosers)
+    v = [rng.normal(-1.0, 1.5, n_c).astype(np.float32) for _ in range(4)]
+    prob = nested_logit(*v, 0.7)
+    u = Draws(rng.random(hh.n, dtype=np.float32), rng.random(hh.n, dtype=np.float32))
+    rate = np.array([0.0, 0.5, 0.6, 0.7], np.float32)
+    noise = rng.normal(size=hh.n).astype(np.float32)
+
+    def outputs(fn):
+        out = {}
+        for first in (True, False):
+            pp.intending[:] = start
+            fn["update_intentions"](PersonArrays.of(pp), kernels.IntentionRules(
+                p_emig, profile, np.uint64(11), np.float32(0.8), 18, first))
+            out[f"intending {first}"] = pp.intending.copy()
+        util = np.empty((4, n_c), np.float32)
+        fn["household_utilities"](choosers, HouseholdArrays.of(hh), PersonArrays.of(pp),
+                                  Census(np.zeros(0, np.int64), packed, abroad), tab, shifts,
+                                  util)
+        out["utilities"] = util
+        ch = Choices(np.empty(n_c, np.int8), np.empty(n_c, np.bool_))
+        fn["realise"](choosers, prob, u, rate, ch)
+        out["choice"], out["act"] = ch.choice, ch.act
+        opt = hh.optimism.copy()
+        fn["drift_optimism"](opt, noise.copy(), np.float32(0.1), np.float32(-0.02))
+        out["optimism"] = opt
+        return out
+
+    serial = outputs({n: njit(getattr(kernels, n).py_func) for n in kernels.PARALLEL_PASSES})
+    before = kernels.set_threads(None)
+    try:
+        for threads in (1, 2):
+            kernels.set_threads(threads)
+            par = outputs({n: getattr(kernels, n) for n in kernels.PARALLEL_PASSES})
+            for name, want in serial.items():
+                assert np.array_equal(par[name], want), (threads, name)
+    finally:
+        kernels.set_threads(before)
+    assert (serial["intending False"] != start).any()  # the passes did something
+    assert (serial["choice"] > 0).any()

@@ -45,7 +45,17 @@ Rules that keep results identical to the numpy form (and independent of the mach
   meets a Python float;
 * random numbers come from :func:`uniform_of`, the same counter-based SplitMix64 as
   :func:`model.core.rng.uniform_at`, bit for bit;
-* ties go to the later slot, as a stable sort that keeps the last element does.
+* ties go to the later slot, as a stable sort that keeps the last element does;
+* the passes whose slots are independent of one another (:func:`update_intentions`,
+  :func:`household_utilities`, :func:`realise`, :func:`drift_optimism`: each slot reads
+  only values fixed before the pass and writes only its own outputs, with no sum across
+  slots) run their loop over the cores (``prange``), so their results cannot depend on the
+  number of threads; every other pass adds or allocates in slot order and stays serial.
+  :func:`set_threads` sets the threads (Dask workers use one each: the cluster already
+  runs one run per core). The names of a parallel pass's arrays are bound one a line:
+  with ``a, b = t.a, t.b`` numba 0.68's parallel lowering dropped the loop's writes to
+  ``b``; and the loop index of ``prange`` is unsigned, so a slot passed on is cast to
+  int64 (``tests/test_kernels.py`` compares every parallel pass with its serial compile).
 
 Examples
 --------
@@ -62,7 +72,7 @@ from functools import cache
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from model import datasets
 from model.core.decisions import EMIGRATE as EMIGRATE_CODE
@@ -84,8 +94,9 @@ __all__ = ["uniform_of", "uniforms", "census", "update_intentions", "act_return_
            "age_and_move", "partner_singles", "match_couples", "form_couples",
            "household_utilities", "realise", "group_order", "key_blocks", "next_in_block",
            "drift_optimism", "warm_up"]
-# __all__ lists the compiled passes only (a test reads their signatures from it); the named
-# tuples they take are public too: PersonArrays, HouseholdArrays, Census, Acts, ActRules,
+# __all__ lists the compiled passes only (a test reads their signatures from it);
+# set_threads and PARALLEL_PASSES are public too, and so are the named tuples the passes
+# take: PersonArrays, HouseholdArrays, Census, Acts, ActRules,
 # ActTallies, IntentionRules, AgeRules, Draws, Choices
 
 _TWO_M24 = np.float32(2.0**-24)
@@ -587,7 +598,7 @@ def act_return_die(pp, band_code, acts, rules, tallies):
             women[:n_women].copy())
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def update_intentions(pp, rules):
     """Each adult at home keeps, drops or forms an intention to emigrate permanently.
 
@@ -611,26 +622,33 @@ def update_intentions(pp, rules):
     >>> pp.intending.tolist()  # kept (persist 1), formed (probability 1), a child: never
     [1, 1, 0]
     """
-    status, age, owner, intending = pp.status, pp.age, pp.hh, pp.intending
-    p_emig, profile, key, persist = rules.p_emigrate, rules.profile, rules.key, rules.persist
+    # one name a line (see the module docstring: parallel lowering and tuple unpacking)
+    status = pp.status
+    age = pp.age
+    owner = pp.hh
+    intending = pp.intending
+    p_emig = rules.p_emigrate
+    profile = rules.profile
+    key = rules.key
+    persist = rules.persist
     adult = rules.adult_age
     if rules.first:
-        for i in range(len(status)):
+        for i in prange(len(status)):
             if status[i] != HOME or age[i] < adult:
                 continue
             p_h = p_emig[_ix(owner[i])]
             if p_h <= 0:
                 continue
-            u = uniform_of(key, i)
+            u = uniform_of(key, np.int64(i))
             f = np.float32(p_h * profile[_ix(min(age[i], 120))])
             intending[i] = u < np.float32(f / (np.float32(1.0) - persist + f))
         return
     # every slot is weighed and written, those not asked keep their state (no branch per
     # person: who is an adult at home is as good as random to the branch predictor)
-    for i in range(len(status)):
+    for i in prange(len(status)):
         p_h = p_emig[_ix(owner[i])]
         asked = (status[i] == HOME) & (age[i] >= adult) & (p_h > 0)
-        u = uniform_of(key, i)
+        u = uniform_of(key, np.int64(i))
         f = np.float32(p_h * profile[_ix(min(age[i], 120))])
         had = intending[i] != 0
         now = (had & (u < persist)) | (~had & (u < f))
@@ -1044,7 +1062,7 @@ def next_slot(keys, order, counts, starts, o):
     return order[_ix(first + (lo - first + 1) % max(counts[k], 1))]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     """Utilities of CIS, non-CIS, labour and study (rows of ``out``) for every chooser.
 
@@ -1092,7 +1110,13 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     one = np.float32(1.0)
     ninf = np.float32(-np.inf)
     has_extra = extra.shape[1] > 0
-    for j in range(len(choosers)):
+    # the coefficients as scalars before the parallel loop (numba cannot lower a named
+    # tuple's attributes read inside a prange body)
+    b_opt_emi, b_net_emi, b_child = b.b_optimism_emigrate, b.b_network_emigrate, \
+        b.b_children_emigrate
+    b_opt_lab, b_net_lab = b.b_optimism_labour, b.b_network_labour
+    b_opt_stu, b_net_stu = b.b_optimism_study, b.b_network_study
+    for j in prange(len(choosers)):
         h = _ix(choosers[j])
         pk = packed[h]
         head = _ix(hh_head[h])
@@ -1108,15 +1132,15 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
         opt = optimism[h] - half
 
         dyn = (head_emi[hidx] + family[min(pk & 255, top_member)]
-               + b.b_optimism_emigrate * opt + b.b_network_emigrate * share)
+               + b_opt_emi * opt + b_net_emi * share)
         if (pk >> 8) & 255 > 0:  # children at home
-            dyn += b.b_children_emigrate
+            dyn += b_child
         v_cis = cell_cis[cell] + dyn
         v_non = cell_non[cell] + dyn
-        v_lab = (cell_lab[cell] + head_lab[hidx] + b.b_optimism_labour * opt
-                 + b.b_network_labour * share)
-        v_stu = (cell_stu[cell] + head_stu[hidx] + b.b_optimism_study * opt
-                 + b.b_network_study * share)
+        v_lab = (cell_lab[cell] + head_lab[hidx] + b_opt_lab * opt
+                 + b_net_lab * share)
+        v_stu = (cell_stu[cell] + head_stu[hidx] + b_opt_stu * opt
+                 + b_net_stu * share)
         if has_extra:
             v_cis += extra[0, h]
             v_non += extra[1, h]
@@ -1128,7 +1152,7 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
         out[3, j] = v_stu if (pk >> 24) & 255 > 0 else ninf  # nobody aged 16-24 at home
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def realise(choosers, prob, draws, rate, out):
     """Intentions drawn from the probabilities, and their realisation.
 
@@ -1150,11 +1174,17 @@ def realise(choosers, prob, draws, rate, out):
     >>> int(out.choice[0]), bool(out.act[0])
     (1, True)
     """
-    p_stay, p_emig, p_lab, p_stu = prob.stay, prob.emigrate, prob.labour, prob.study
-    u_int, u_real = draws.intention, draws.realisation
-    choice, act = out.choice, out.act
+    # one name a line (see the module docstring: parallel lowering and tuple unpacking)
+    p_stay = prob.stay
+    p_emig = prob.emigrate
+    p_lab = prob.labour
+    p_stu = prob.study
+    u_int = draws.intention
+    u_real = draws.realisation
+    choice = out.choice
+    act = out.act
     one = np.float32(1.0)
-    for j in range(len(choosers)):
+    for j in prange(len(choosers)):
         h = _ix(choosers[j])
         c1 = p_stay[j]
         c2 = c1 + p_emig[j]
@@ -1171,7 +1201,7 @@ def realise(choosers, prob, draws, rate, out):
         act[j] = u_real[h] < rate[ch]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def drift_optimism(optimism, noise, sigma, shift):
     """Optimism moves by ``noise * sigma + shift`` and is held in [0, 1], in place (float32).
 
@@ -1189,7 +1219,7 @@ def drift_optimism(optimism, noise, sigma, shift):
     """
     zero = np.float32(0.0)
     one = np.float32(1.0)
-    for i in range(len(optimism)):
+    for i in prange(len(optimism)):
         x = optimism[i] + (noise[i] * sigma + shift)
         if not np.isnan(x):  # as numpy's clip: NaN stays, -0.0 becomes 0.0
             x = x if x > zero else zero
@@ -1241,3 +1271,25 @@ def warm_up() -> None:
     prob = nested_logit(f4, f4, f4, f4, 1.0)
     realise(ip, prob, Draws(f4, f4), f4, Choices(i1, b1))
     drift_optimism(f4, f4, half, half)
+
+
+PARALLEL_PASSES = ("update_intentions", "household_utilities", "realise", "drift_optimism")
+"""The passes whose loop runs over the cores (see the module docstring)."""
+
+
+def set_threads(n: int | None) -> int:
+    """Threads of the parallel passes for the calling thread (``None``: every core).
+
+    Returns the number set before. The results do not depend on it (the parallel passes
+    have no sums or allocations across slots).
+
+    Examples
+    --------
+    >>> before = set_threads(1)
+    >>> _ = set_threads(before)
+    """
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS if n is None else max(1, int(n)))
+    return before

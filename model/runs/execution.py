@@ -253,6 +253,11 @@ def _worker_chunk(chunk: list[RunSpec], cache_bytes: int | None, set_cache: bool
     then the chunk."""
     if set_cache:
         population_cache.configure(cache_bytes)
+    from model.core.kernels import set_threads  # numba loads on the worker, not the client
+
+    # one thread per run on a worker: the cluster runs one run per core already, and more
+    # threads than cores would only make the parallel passes wait on one another
+    set_threads(1)
     return work_chunk(chunk)
 
 
