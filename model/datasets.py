@@ -45,8 +45,9 @@ pd = _LazyPandas()
 __all__ = [
     "DATA_DIR", "REGIONS", "NORTH_INDUSTRIAL", "ETHNIC_GROUPS", "EUROPEAN_GROUPS",
     "COMPATRIOT_GROUPS", "population_by_region", "natural_increase_rate",
-    "education_shares", "ethnicity_by_region", "income_ratio", "income_kzt", "gdp_ppp", "ladder",
-    "immigrants", "lcu_per_usd", "russia_wage_kzt", "grp_per_capita", "GRP_LAST_YEAR",
+    "education_shares", "ethnicity_by_region", "income_ratio", "income_kzt", "gdp_ppp",
+    "gdp_usd", "ladder", "immigrants", "lcu_per_usd", "russia_wage_kzt", "grp_per_capita",
+    "GRP_LAST_YEAR",
     "observed_years", "initial_abroad", "observed", "preload", "births_by_region",
     "deaths_by_region", "life_expectancy_by_region",
 ]
@@ -466,6 +467,30 @@ _GDP_FNS = {iso: cache(lambda iso=iso: _gdp_np(iso)) for iso in
 
 
 @cache
+def _gdp_usd_table() -> pd.DataFrame:
+    df = _read("comparators_gdp_per_capita_2005_2023.csv")
+    return df.pivot(index="year", columns="iso3", values="gdp_pc_current_usd").sort_index()
+
+
+def gdp_usd(iso3: str, year: int) -> float:
+    """GDP per person in current US dollars at market exchange rates (World Bank compilation).
+
+    A common currency: unlike :func:`gdp_ppp`, it moves with the exchange rates, so the
+    tenge's devaluations widen the gap to a destination whose currency held.
+
+    Examples
+    --------
+    >>> gdp_usd("KAZ", 2016) < 0.7 * gdp_usd("KAZ", 2013)  # the 2015 float
+    True
+    """
+    return float(_hold_np(_GDP_USD_FNS[iso3], year)[0])
+
+
+_GDP_USD_FNS = {iso: cache(lambda iso=iso: _gdp_usd_table()[[iso]].dropna()) for iso in
+                ("DEU", "KAZ", "RUS")}
+
+
+@cache
 def _ladder_table() -> pd.Series:
     df = _read("comparators_life_ladder_whr_2005_2020.csv")
     s = df[df["Country name"] == "Kazakhstan"].set_index("year")["Ladder score"]
@@ -613,6 +638,8 @@ def observed_years(series: str) -> tuple[int, int]:
               "grp_per_capita": _grp_table}
     if name == "gdp_ppp":
         index = _GDP_FNS[iso3]().index
+    elif name == "gdp_usd":
+        index = _GDP_USD_FNS[iso3]().index
     elif name == "lcu_per_usd":
         index = _fx_table()[iso3].dropna().index
     else:
@@ -636,7 +663,7 @@ def preload() -> None:
         fn()
     for fn in (_population_table, _ni_rate_table, _income_table):
         _table_np(fn)
-    for fn in _GDP_FNS.values():
+    for fn in (*_GDP_FNS.values(), *_GDP_USD_FNS.values()):
         _table_np(fn)
 
 

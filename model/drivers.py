@@ -216,12 +216,17 @@ def _gdp(iso3: str) -> Callable[[int], float]:
     return lambda year: datasets.gdp_ppp(iso3, year)
 
 
+def _gdp_usd(iso3: str) -> Callable[[int], float]:
+    return lambda year: datasets.gdp_usd(iso3, year)
+
+
 def _fx(iso3: str) -> Callable[[int], float]:
     return lambda year: datasets.lcu_per_usd(iso3, year)
 
 
 _GDP_FILE = "comparators_gdp_per_capita_2005_2023.csv"
 _GDP_UNIT = "int. dollars per person (PPP, 2021 prices)"
+_GDP_USD_UNIT = "US dollars per person (current prices, market exchange rates)"
 _GAPS = "income gaps of every alternative (decisions.Context)"
 
 DRIVERS: dict[str, Driver] = {d.name: d for d in (
@@ -238,15 +243,23 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            "nominal_cash_income_per_capita_kzt_per_month (Republic of Kazakhstan)",
            "tenge per month", "income_kzt", datasets.income_kzt,
            used_by=_GAPS + ": the origin's income in tenge (wage gap to Russia)"),
+    Driver("gdp_usd_kaz", "GDP per person in current US dollars at market rates, "
+           "Kazakhstan (World Bank compilation)", _GDP_FILE, "gdp_pc_current_usd (iso3 KAZ)",
+           _GDP_USD_UNIT, "gdp_usd:KAZ", _gdp_usd("KAZ"),
+           used_by=_GAPS + ": the origin of the non-CIS gap (a common currency)"),
+    Driver("gdp_usd_deu", "GDP per person in current US dollars at market rates, Germany "
+           "(World Bank compilation)", _GDP_FILE, "gdp_pc_current_usd (iso3 DEU)",
+           _GDP_USD_UNIT, "gdp_usd:DEU", _gdp_usd("DEU"),
+           used_by=_GAPS + ": non-CIS emigration (a common currency)"),
     Driver("gdp_ppp_kaz", "GDP per person at PPP, Kazakhstan (World Bank compilation)",
            _GDP_FILE, "gdp_pc_ppp2021 (iso3 KAZ)", _GDP_UNIT, "gdp_ppp:KAZ", _gdp("KAZ"),
-           used_by=_GAPS + ": the origin"),
+           used_by="not read by the model (the non-CIS gap reads gdp_usd_kaz)"),
     Driver("gdp_ppp_rus", "GDP per person at PPP, Russia (World Bank compilation)",
            _GDP_FILE, "gdp_pc_ppp2021 (iso3 RUS)", _GDP_UNIT, "gdp_ppp:RUS", _gdp("RUS"),
-           used_by=_GAPS + ": CIS emigration, labour and study"),
+           used_by="not read by the model (the CIS gap reads russia_wage_kzt)"),
     Driver("gdp_ppp_deu", "GDP per person at PPP, Germany (World Bank compilation)",
            _GDP_FILE, "gdp_pc_ppp2021 (iso3 DEU)", _GDP_UNIT, "gdp_ppp:DEU", _gdp("DEU"),
-           used_by=_GAPS + ": non-CIS emigration"),
+           used_by="not read by the model (the non-CIS gap reads gdp_usd_deu)"),
     Driver("kzt_per_usd", "Tenge per US dollar, annual average (World Bank WDI)", _GDP_FILE,
            "exchange_rate_lcu_per_usd (iso3 KAZ)", "tenge per US dollar", "lcu_per_usd:KAZ",
            _fx("KAZ"), used_by="emigration: the expected fall of the tenge since 2012 "

@@ -34,7 +34,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ _POINT_FIT = (" (point fit with calibration/point_fit.py to the targets after th
               "rebuild)")
 _P: list[Param] = [
     # --- intention stage: alternative-specific constants -------------------------------
-    Param("asc_emigrate", -9.24, (-14.0, 0.0), "utility",
+    Param("asc_emigrate", -8.903, (-14.0, 0.0), "utility",
           "Constant of the intention to emigrate permanently (vs staying).",
           _A + "set (with p_intention_persist, intention_scale and realise_emigrate) so that "
           "registered departures follow BNS and about 10% of adults intend to move "
@@ -323,14 +323,14 @@ _P: list[Param] = [
           "Constant of the intention to send a member aged 16-24 abroad to study.",
           _A + "set so that the stock of students abroad is near UNESCO UIS outbound "
           "(42,444 in 2012; kz_students_abroad_uis_2000_2018.csv)"),
-    Param("asc_noncis", -1.0, (-6.0, 2.0), "utility",
+    Param("asc_noncis", -2.356, (-6.0, 2.0), "utility",
           "Constant of a non-CIS destination within the emigration nest (CIS is the reference).",
           _A + "about 90% of emigrants go to CIS countries (BNS 2017: 33,704 of 37,704)"),
     Param("nest_scale", 0.6, (0.1, 1.0), "1",
           "Nested-logit scale of the emigration nest (1 = plain multinomial logit).",
           _A + "destinations are closer substitutes for each other than for staying"),
     # --- push and pull factors --------------------------------------------------------
-    Param("b_income_emigrate", 0.88, (0.0, 4.0), "utility per log point",
+    Param("b_income_emigrate", 1.67, (0.0, 4.0), "utility per log point",
           "Weight of the expected income gap (adaptive in expectation_memory) on "
           "emigration: to CIS the wage gap in a common currency, "
           "log(average Russian wage in tenge / own region's money income per person in "
@@ -376,11 +376,11 @@ _P: list[Param] = [
           "Effect of optimism on labour migration.", _A + "weaker than for emigration"),
     Param("b_optimism_study", -0.5, (-6.0, 0.0), "utility per unit optimism",
           "Effect of optimism on study abroad.", _A + "weaker than for emigration"),
-    Param("b_russian", 2.31, (0.0, 5.0), "utility",
+    Param("b_russian", 2.23, (0.0, 5.0), "utility",
           "Emigration propensity of ethnic Russians relative to Kazakhs.",
           "BNS via kz_migration_targets: Russians 70.9-73.8% of emigrants (Jan-Jul 2012-2013) "
           "vs 23.7% of the population (2009 census); size is an assumption" + _POINT_FIT),
-    Param("b_german", 0.53, (0.0, 6.0), "utility",
+    Param("b_german", 0.799, (0.0, 6.0), "utility",
           "Emigration propensity of ethnic Germans relative to Kazakhs.",
           "BNS via kz_migration_targets: Germans 5.5-6.4% of emigrants vs 1.1% of the population"),
     Param("b_ukrainian", 2.72, (0.0, 5.0), "utility",
@@ -413,7 +413,7 @@ _P: list[Param] = [
           "First year in which the compatriot programme term applies.",
           "CABAR 2019 (decree of 14 Sep 2012, in force from 2013)", kind="year", group="context",
           role="context"),
-    Param("b_network_emigrate", 7.19, (0.0, 10.0), "utility per share",
+    Param("b_network_emigrate", 4.271, (0.0, 10.0), "utility per share",
           "Effect of the share of a household's contacts already abroad on emigration.",
           _A + "migration networks lower costs (as in the plain-Mesa reference model)"
           + _POINT_FIT),
@@ -431,7 +431,7 @@ _P: list[Param] = [
     Param("b_diaspora", 0.8, (0.0, 3.0), "utility",
           "Effect of having kin abroad from before 2012 (historical diaspora ties).",
           _A + "kin abroad ease resettlement"),
-    Param("b_north_emigrate", 1.65, (0.0, 3.0), "utility",
+    Param("b_north_emigrate", 0.63, (0.0, 3.0), "utility",
           "Extra emigration propensity in the northern and industrial regions (Akmola, "
           "Karaganda, East Kazakhstan, Kostanay, Pavlodar, North Kazakhstan).",
           "CABAR 2019 and BNS Jan-Sep 2017 regional emigrants (kz_migration_targets.csv); "
@@ -474,7 +474,16 @@ _P: list[Param] = [
           "prospects.",
           _A + "BNS GRP per person by region (kz_grp_by_region_2000_2024.csv); the sign is "
           "left to the fit to the regional shares of emigrants"),
-    Param("b_devaluation_emigrate", 0.12, (0.0, 3.0), "utility per log point",
+    Param("b_origin_income_emigrate", 2.427, (-3.0, 3.0), "utility per log point",
+          "Weight on emigration of the origin region's money income per person (log, "
+          "relative to the national mean) beyond its part in the destination gaps (where it "
+          "enters with -b_income_emigrate): positive when richer regions can better afford "
+          "to leave (the 'migration hump'), negative when poorer regions push.",
+          _A + "BNS income per person by region (kz_income_per_capita_by_region_2000_2020."
+          "csv); 0 leaves the origin's income to the gaps alone, which makes Almaty city "
+          "(income 1.6x the mean, 9.8% of emigrants Jan-Sep 2017) send about a fifth of its "
+          "observed share; the sign is left to the calibration"),
+    Param("b_devaluation_emigrate", 1.058, (0.0, 3.0), "utility per log point",
           "Weight on emigration of the expected fall of the tenge against the US dollar "
           "since 2012 (decisions.devaluation_expectation: adaptive in expectation_memory): "
           "the devaluations of February 2014 and August 2015 halved the dollar value of "
@@ -482,7 +491,7 @@ _P: list[Param] = [
           "World Bank WDI tenge per US dollar (comparators_gdp_per_capita_2005_2023.csv, "
           "driver kzt_per_usd); CABAR 2019 names the devaluations among the causes of the "
           "rise in emigration from 2014; size is an assumption" + _POINT_FIT),
-    Param("expectation_memory", 0.5, (0.0, 0.95), "1",
+    Param("expectation_memory", 0.854, (0.0, 0.95), "1",
           "Weight of last year's expectation in households' adaptive expectations, since "
           "2012, of the tenge's fall against the dollar and of the income gaps that drive "
           "emigration (0: they act on the current year; near 1: on the distant past).",
@@ -821,6 +830,17 @@ _P: list[Param] = [
           "emigrants is 11,290 of all 37,704)", group="immigration",
           role="structural"),
 ]
+
+CALIBRATED_DEFAULTS = ("asc_emigrate", "b_devaluation_emigrate", "expectation_memory",
+                       "b_income_emigrate", "b_network_emigrate", "b_russian",
+                       "b_north_emigrate", "asc_noncis", "b_german",
+                       "b_origin_income_emigrate")
+"""The parameters the shipped calibration frees; their defaults are its best design point."""
+_DESIGN_POINT = ("; default from the best simulated point of the shipped calibration's design "
+                 "(calibration/best_point.py, re-run with 4 replicates at scale 50: fit total "
+                 "214.6; runs use the posterior, calibration/posterior/, unless --no-posterior)")
+_P = [replace(p, source=p.source + _DESIGN_POINT) if p.name in CALIBRATED_DEFAULTS else p
+      for p in _P]
 
 REGISTRY: dict[str, Param] = {p.name: p for p in _P}
 """All parameters by name, in declaration order."""

@@ -95,11 +95,11 @@ def test_context_gaps_from_data():
     p = defaults()
     ctx = Context.for_year(2014, p)
     own = np.log(datasets.income_ratio(2014))
-    kaz = datasets.gdp_ppp("KAZ", 2014)
+    kaz = datasets.gdp_usd("KAZ", 2014)
     np.testing.assert_allclose(ctx.gap_cis, np.log(datasets.russia_wage_kzt(2014)
                                                     / datasets.income_kzt(2014)) - own)
     np.testing.assert_allclose(ctx.gap_noncis,
-                               np.log(datasets.gdp_ppp("DEU", 2014) / kaz) - own)
+                               np.log(datasets.gdp_usd("DEU", 2014) / kaz) - own)
     np.testing.assert_allclose(ctx.gap_labour, ctx.gap_cis)
     np.testing.assert_allclose(ctx.gap_study, ctx.gap_cis)
     assert ctx.gap_cis.shape == (16,)
@@ -278,9 +278,11 @@ def test_north_term():
 
 
 def test_income_gap_raises_utility_in_poorer_region():
+    # the gaps alone (the origin's own income term off): a poorer region gains more abroad
     poor = datasets.REGIONS.index("Zhambyl")
     rich = datasets.REGIONS.index("Atyrau")
-    a, b = U(ch=one(region=poor)), U(ch=one(region=rich))
+    p = {**defaults(), "b_origin_income_emigrate": 0.0}
+    a, b = U(p, ch=one(region=poor)), U(p, ch=one(region=rich))
     assert a.cis[0] > b.cis[0] and a.labour[0] > b.labour[0] and a.study[0] > b.study[0]
 
 
@@ -296,7 +298,8 @@ def test_eaeu_term_from_eaeu_year():
 NO_CONTEXT = {"b_income_emigrate": 0.0, "b_income_labour": 0.0, "b_income_study": 0.0,
               "b_eaeu_labour": 0.0, "b_compatriot": 0.0, "b_eaeu_emigrate": 0.0,
               "b_visa_labour": 0.0, "b_grp_emigrate": 0.0, "residual_emigrate": 0.0,
-              "residual_labour": 0.0, "residual_study": 0.0, "b_devaluation_emigrate": 0.0}
+              "residual_labour": 0.0, "residual_study": 0.0, "b_devaluation_emigrate": 0.0,
+              "b_origin_income_emigrate": 0.0}
 RESIDUALS = {"residual_emigrate": 0.1, "residual_labour": 0.05, "residual_study": -0.02}
 
 
@@ -610,3 +613,38 @@ def test_emigration_weighs_the_expected_gap():
     b = U(q, 2014, one())
     assert b.cis[0] - a.cis[0] == pytest.approx(g[2014].expected_cis[0], abs=1e-5)  # Akmola
     assert b.labour[0] == a.labour[0]  # labour weighs the current gap, not this one
+
+
+def test_origin_income_term_is_its_weight_times_the_log_income_ratio():
+    # Almaty city by hand: BNS income per person over the national mean of 2017
+    y = 2017
+    r = datasets.REGIONS.index("Almaty city")
+    ratio = float(datasets.income_ratio(y)[r])
+    ctx = Context.for_year(y, defaults())
+    assert ctx.origin_income[r] == pytest.approx(math.log(ratio), rel=1e-12)
+    p = {**defaults(), "b_origin_income_emigrate": 1.5}
+    q = {**defaults(), "b_origin_income_emigrate": 0.0}
+    a, b = U(p, y, one(region=r)), U(q, y, one(region=r))
+    for alt in ("cis", "noncis"):  # both destinations of the emigration nest
+        assert getattr(a, alt)[0] - getattr(b, alt)[0] == pytest.approx(
+            1.5 * math.log(ratio), abs=1e-5)
+    assert a.labour[0] == b.labour[0] and a.study[0] == b.study[0]  # emigration only
+    assert ratio > 1.4 and a.cis[0] > b.cis[0]  # a rich region: a positive weight raises it
+
+
+def test_noncis_gap_is_german_over_kazakh_gdp_at_market_rates():
+    # by hand from comparators_gdp_per_capita_2005_2023.csv (current US dollars): the tenge's
+    # float of 2015 halved Kazakhstan's GDP in dollars and widened the gap to Germany
+    import pandas as pd
+
+    df = pd.read_csv(datasets.DATA_DIR / "comparators_gdp_per_capita_2005_2023.csv")
+    usd = df.pivot(index="year", columns="iso3", values="gdp_pc_current_usd")
+    r = datasets.REGIONS.index("Kostanay")
+    for y in (2013, 2016):
+        ctx = Context.for_year(y, defaults())
+        want = (math.log(usd.loc[y, "DEU"] / usd.loc[y, "KAZ"])
+                - math.log(float(datasets.income_ratio(y)[r])))
+        assert ctx.gap_noncis[r] == pytest.approx(want, rel=1e-12)
+    jump = (Context.for_year(2016, defaults()).gap_noncis
+            - Context.for_year(2013, defaults()).gap_noncis)
+    assert (jump > 0.3).all()

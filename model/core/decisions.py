@@ -14,6 +14,7 @@ terms, each with a parameter of :mod:`model.params`::
                    + b_network_emigrate * share of contacts abroad + b_diaspora [kin abroad]
                    + b_north_emigrate [northern/industrial region]
                    + b_grp_emigrate * log(region's GRP per person / national)
+                   + b_origin_income_emigrate * log(region income ratio)
                    + b_hhsize_emigrate * (members - 1) + b_children_emigrate [children]
                    + b_devaluation_emigrate * devaluation(year)
                    + residual_emigrate * (min(year, residual_until) - 2012)
@@ -29,7 +30,9 @@ terms, each with a parameter of :mod:`model.params`::
 with ``bump(a) = exp(-((a - age_peak) / age_width)^2 / 2)`` and
 ``gap_RUS = gap_CIS = log(Russian wage in tenge / region's income per person in tenge)`` (a
 common currency: the exchange rates move it) and
-``gap_non-CIS = log(German GDP per person at PPP / Kazakhstan's) - log(region income ratio)``.
+``gap_non-CIS = log(German GDP per person / Kazakhstan's, both in US dollars at market
+rates) - log(region income ratio)`` (a common currency too: the tenge's devaluations widen
+it, while the rouble's fall of 2014-2015 narrowed the gap to Russia).
 ``devaluation(year)`` is the expected fall of the tenge against the US dollar since 2012,
 adaptive in ``expectation_memory`` (:func:`devaluation_expectation`). Emigration, a lasting
 move, weighs the *expected* gaps (``Context.expected_cis``, ``expected_noncis``: the same
@@ -77,8 +80,10 @@ class Context:
 
     ``gap_cis`` (also ``gap_labour`` and ``gap_study``) is the wage gap to Russia in a
     common currency, ``log(Russian wage in tenge / region's income per person in tenge)``;
-    ``gap_noncis`` the PPP gap to Germany; ``grp`` the log of the region's gross regional
-    product per person over the population-weighted national mean.
+    ``gap_noncis`` the gap to Germany in GDP per person at market exchange rates (a common
+    currency as well); ``grp`` the log of the region's gross regional product per person
+    over the population-weighted national mean; ``origin_income`` the log of the region's
+    income per person over the national mean (the part of both gaps that is the origin's).
 
     Examples
     --------
@@ -97,6 +102,7 @@ class Context:
     eaeu_on: bool
     visa_on: bool = False
     grp: np.ndarray = field(default_factory=lambda: np.zeros(len(datasets.REGIONS)))
+    origin_income: np.ndarray = field(default_factory=lambda: np.zeros(len(datasets.REGIONS)))
     devaluation: float = 0.0
     expected_cis: np.ndarray | None = None
     expected_noncis: np.ndarray | None = None
@@ -114,7 +120,8 @@ class Context:
 
         Destinations: Russia for CIS, labour and study (its average wage in tenge, so the
         tenge and rouble exchange rates move the gap); Germany for non-CIS (the largest
-        non-CIS destination in 2018, kz_migration_targets.csv; GDP per person at PPP).
+        non-CIS destination in 2018, kz_migration_targets.csv; GDP per person in US dollars
+        at market rates, so the tenge's exchange rate moves this gap too).
         ``drivers`` are the run's (:class:`model.drivers.Drivers`; default: every series
         held after its data).
         """
@@ -137,6 +144,7 @@ class Context:
                    compatriot_on=year >= params["compatriot_year"],
                    eaeu_on=year >= params["eaeu_year"],
                    visa_on=year >= params.get("visa_korea_year", 10_000), grp=rel_grp,
+                   origin_income=np.log(dr.value("income_ratio_by_region", year)),
                    devaluation=devaluation_expectation(fx, memory),
                    expected_cis=exp_cis, expected_noncis=exp_noncis)
 
@@ -145,7 +153,7 @@ def _gaps(dr: Drivers, year: int) -> tuple[np.ndarray, np.ndarray]:
     """The year's wage gap to Russia in tenge and PPP gap to Germany, by region."""
     own = np.log(dr.value("income_ratio_by_region", year))
     wage = np.log(dr.value("russia_wage_kzt", year) / dr.value("income_kzt", year)) - own
-    deu = np.log(dr.value("gdp_ppp_deu", year) / dr.value("gdp_ppp_kaz", year)) - own
+    deu = np.log(dr.value("gdp_usd_deu", year) / dr.value("gdp_usd_kaz", year)) - own
     return wage, deu
 
 
@@ -417,7 +425,9 @@ def _cell_tables(p: dict, ctx: Context) -> tuple[np.ndarray, ...]:
     north = _NORTH[region].astype(float)
     common = (p["asc_emigrate"] + ethnicity_coefficients(p)[eth].astype(float)
               + p["b_diaspora"] * kin + p["b_north_emigrate"] * north
-              + p["b_grp_emigrate"] * ctx.grp[region] + p["residual_emigrate"] * t
+              + p["b_grp_emigrate"] * ctx.grp[region]
+              + p["b_origin_income_emigrate"] * ctx.origin_income[region]
+              + p["residual_emigrate"] * t
               + p["b_devaluation_emigrate"] * ctx.devaluation)
     cis = common + p["b_income_emigrate"] * ctx.expected_cis[region]
     if ctx.compatriot_on:

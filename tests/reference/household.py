@@ -64,6 +64,7 @@ class HouseholdRef:
                   + p["b_diaspora"] * (1.0 if self.diaspora else 0.0)
                   + p["b_north_emigrate"] * north
                   + p["b_grp_emigrate"] * float(ctx.grp[r])
+                  + p["b_origin_income_emigrate"] * float(ctx.origin_income[r])
                   + p["b_hhsize_emigrate"] * (self.members - 1)
                   + p["b_children_emigrate"] * (1.0 if self.children else 0.0)
                   + p["b_devaluation_emigrate"] * float(ctx.devaluation)
