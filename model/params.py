@@ -335,10 +335,12 @@ _P: list[Param] = [
           "emigration: to CIS the wage gap in a common currency, "
           "log(average Russian wage in tenge / own region's money income per person in "
           "tenge), which moves with the tenge and rouble exchange rates (devaluations of "
-          "February 2014 and August 2015); to non-CIS log(German GDP per person at PPP / "
-          "Kazakhstan's) - log(own region's income ratio).",
-          _A + "unit elasticity; gaps from kz_exchange_rates_russia_wage_2005_2023, "
-          "kz_income_per_capita_by_region and comparators_gdp_per_capita (PPP)"),
+          "February 2014 and August 2015); to non-CIS log(German GDP per person / "
+          "Kazakhstan's, both in US dollars at market rates: a common currency too) - "
+          "log(own region's income ratio).",
+          _A + "gaps from kz_exchange_rates_russia_wage_2005_2023, "
+          "kz_income_per_capita_by_region and comparators_gdp_per_capita (current US "
+          "dollars)"),
     Param("b_income_labour", 1.2, (0.0, 4.0), "utility per log point",
           "Weight of the wage gap to Russia in tenge (as for CIS emigration) on labour "
           "migration.",

@@ -116,7 +116,7 @@ class Context:
 
     @classmethod
     def for_year(cls, year: int, params: dict, drivers: Drivers | None = None) -> Context:
-        """Context from the drivers (wages, incomes, exchange rates, GRP, GDP at PPP).
+        """Context from the drivers (wages, incomes, exchange rates, GRP, GDP in dollars).
 
         Destinations: Russia for CIS, labour and study (its average wage in tenge, so the
         tenge and rouble exchange rates move the gap); Germany for non-CIS (the largest
@@ -150,7 +150,7 @@ class Context:
 
 
 def _gaps(dr: Drivers, year: int) -> tuple[np.ndarray, np.ndarray]:
-    """The year's wage gap to Russia in tenge and PPP gap to Germany, by region."""
+    """The year's wage gap to Russia in tenge and GDP gap to Germany in dollars, by region."""
     own = np.log(dr.value("income_ratio_by_region", year))
     wage = np.log(dr.value("russia_wage_kzt", year) / dr.value("income_kzt", year)) - own
     deu = np.log(dr.value("gdp_usd_deu", year) / dr.value("gdp_usd_kaz", year)) - own
