@@ -151,7 +151,7 @@ def run_emigsim(python: str, households: int | None, years: int, seed: int,
         return None
     rec = json.loads(lines[-1][len(TAG):])
     rec.update(model=label, process_wall_s=wall,
-               threads=threads if threads is not None else os.cpu_count())
+               threads=int(env.get("NUMBA_NUM_THREADS", os.cpu_count())))
     return _finish(rec)
 
 
@@ -377,7 +377,8 @@ def main(argv: list[str] | None = None) -> int:
     best_of = f", fastest of {a.repeat} runs per size" if a.repeat > 1 else ""
     print(f"\nemigsim throughput, {a.years} simulated years ({FIRST_YEAR}-{end}), "
           f"seed {a.seed}{best_of}, emigsim with "
-          f"{a.threads or os.cpu_count()} thread(s) in its parallel passes")
+          f"{a.threads or os.environ.get('NUMBA_NUM_THREADS', os.cpu_count())} thread(s) "
+          "in its parallel passes")
     print(f"{info['cpu_count']} CPUs ({info['cpu_model']}), Python {info['python']}, "
           f"numpy {info['numpy']}, mesa {info['mesa']}, numba {info['numba']}, "
           f"{info['platform']}\n")

@@ -442,9 +442,14 @@ def income_kzt(year: int) -> float:
 
 
 @cache
-def _gdp_table() -> pd.DataFrame:
+def _comparators(column: str) -> pd.DataFrame:
+    """One column of comparators_gdp_per_capita_2005_2023.csv by year (rows) and country."""
     df = _read("comparators_gdp_per_capita_2005_2023.csv")
-    return df.pivot(index="year", columns="iso3", values="gdp_pc_ppp2021").sort_index()
+    return df.pivot(index="year", columns="iso3", values=column).sort_index()
+
+
+def _gdp_table() -> pd.DataFrame:
+    return _comparators("gdp_pc_ppp2021")
 
 
 def _gdp_np(iso3: str) -> pd.DataFrame:
@@ -466,12 +471,6 @@ _GDP_FNS = {iso: cache(lambda iso=iso: _gdp_np(iso)) for iso in
             ("BLR", "DEU", "KAZ", "KGZ", "KOR", "POL", "RUS", "UKR", "USA", "UZB")}
 
 
-@cache
-def _gdp_usd_table() -> pd.DataFrame:
-    df = _read("comparators_gdp_per_capita_2005_2023.csv")
-    return df.pivot(index="year", columns="iso3", values="gdp_pc_current_usd").sort_index()
-
-
 def gdp_usd(iso3: str, year: int) -> float:
     """GDP per person in current US dollars at market exchange rates (World Bank compilation).
 
@@ -486,8 +485,8 @@ def gdp_usd(iso3: str, year: int) -> float:
     return float(_hold_np(_GDP_USD_FNS[iso3], year)[0])
 
 
-_GDP_USD_FNS = {iso: cache(lambda iso=iso: _gdp_usd_table()[[iso]].dropna()) for iso in
-                ("DEU", "KAZ", "RUS")}
+_GDP_USD_FNS = {iso: cache(lambda iso=iso: _comparators("gdp_pc_current_usd")[[iso]].dropna())
+                for iso in ("DEU", "KAZ", "RUS")}
 
 
 @cache
@@ -535,10 +534,8 @@ def immigrants(year: int) -> float:
     return float(s.loc[y])
 
 
-@cache
 def _fx_table() -> pd.DataFrame:
-    df = _read("comparators_gdp_per_capita_2005_2023.csv")
-    return df.pivot(index="year", columns="iso3", values="exchange_rate_lcu_per_usd").sort_index()
+    return _comparators("exchange_rate_lcu_per_usd")
 
 
 def lcu_per_usd(iso3: str, year: int) -> float:

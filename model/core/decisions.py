@@ -127,12 +127,12 @@ class Context:
         """
         dr = drivers_for() if drivers is None else drivers
         memory = params.get("expectation_memory", 0.0)
-        wage, deu = _gaps(dr, year)
+        wage, deu, own = _gaps(dr, year)
         exp_cis, exp_noncis = wage, deu
         if year > _FX_BASE_YEAR:  # adaptive expectations from the first year's gaps
-            exp_cis, exp_noncis = _gaps(dr, _FX_BASE_YEAR)
+            exp_cis, exp_noncis, _ = _gaps(dr, _FX_BASE_YEAR)
             for y in range(_FX_BASE_YEAR + 1, year + 1):
-                w, d = _gaps(dr, y) if y < year else (wage, deu)
+                w, d, _ = _gaps(dr, y) if y < year else (wage, deu, own)
                 exp_cis = memory * exp_cis + (1.0 - memory) * w
                 exp_noncis = memory * exp_noncis + (1.0 - memory) * d
         grp = dr.value("grp_per_capita_by_region", year)
@@ -144,17 +144,21 @@ class Context:
                    compatriot_on=year >= params["compatriot_year"],
                    eaeu_on=year >= params["eaeu_year"],
                    visa_on=year >= params.get("visa_korea_year", 10_000), grp=rel_grp,
-                   origin_income=np.log(dr.value("income_ratio_by_region", year)),
+                   origin_income=own,
                    devaluation=devaluation_expectation(fx, memory),
                    expected_cis=exp_cis, expected_noncis=exp_noncis)
 
 
-def _gaps(dr: Drivers, year: int) -> tuple[np.ndarray, np.ndarray]:
-    """The year's wage gap to Russia in tenge and GDP gap to Germany in dollars, by region."""
+def _gaps(dr: Drivers, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The year's gaps to Russia and Germany and the origin's log income ratio, by region.
+
+    The wage gap to Russia in tenge, the GDP gap to Germany in dollars, and the log of each
+    region's income ratio (the origin's part of both gaps).
+    """
     own = np.log(dr.value("income_ratio_by_region", year))
     wage = np.log(dr.value("russia_wage_kzt", year) / dr.value("income_kzt", year)) - own
     deu = np.log(dr.value("gdp_usd_deu", year) / dr.value("gdp_usd_kaz", year)) - own
-    return wage, deu
+    return wage, deu, own
 
 
 def intention_base(p_emigrate: np.ndarray, scale: float) -> np.ndarray:
