@@ -428,6 +428,21 @@ _P: list[Param] = [
           "counts 1.",
           _A + "ties to those who left fade (fewer calls and visits); no Kazakhstan figure "
           "found"),
+    Param("ties_weight", 1.0, (0.0, 3.0), "1",
+          "Weight of the contacts who emigrated before 2012 in the share of contacts "
+          "abroad: in year t a household's ties_before (its fading-weighted contacts who "
+          "left in ties_first_year-2011, model/core/ties.py) add ties_weight * (1 - "
+          "network_decay)^(t - 2012) * ties_before to its count of contacts abroad.",
+          _A + "they count as the model's own emigrants (1); their number follows BNS "
+          "emigrants 2000-2011 (kz_external_migration_annual_2000_2018.csv, missing years "
+          "interpolated), the 2012 January-July ethnic shares of emigrants "
+          "(kz_migration_targets.csv) and the 2009 census groups"),
+    Param("ties_first_year", 2000, (2000, 2011), "year",
+          "First year whose emigrants count as contacts abroad of the households of 2012 "
+          "(ties of earlier emigrants are left out).",
+          _A + "the first year of the emigrant series (kz_external_migration_annual_"
+          "2000_2018.csv); at network_decay 0.1 a contact of 2000 weighs 0.31 in 2012",
+          kind="year", group="context", role="context"),
     Param("b_diaspora", 0.8, (0.0, 3.0), "utility",
           "Effect of having kin abroad from before 2012 (historical diaspora ties).",
           _A + "kin abroad ease resettlement"),
