@@ -83,3 +83,16 @@ def test_ties_before_match_their_expectation_and_are_deterministic():
     later = ties.ties_before({**p, "ties_first_year": 2008}, region, eth,
                              np.random.default_rng(3))
     assert later.mean() < t.mean()
+
+
+def test_model_sets_ties_and_new_households_inherit_them():
+    from model.scenario import Scenario
+    from model.simulation import EmigrationModel
+    m = EmigrationModel(Scenario(scale=2000, end=2014), seed=4)
+    hh = m.households
+    n0 = hh.n
+    assert hh.ties_before[:n0].max() > 0
+    russian = hh.ethnicity[:n0] == datasets.ETHNIC_GROUPS.index("Russian")
+    assert hh.ties_before[:n0][russian].mean() > hh.ties_before[:n0][~russian].mean()
+    m.run_model()
+    assert hh.n > n0

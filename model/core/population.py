@@ -169,9 +169,13 @@ class Households(_Table):
         "head": (np.dtype(INDEX_DTYPE), ()),
         "contacts": (np.dtype(INDEX_DTYPE), ("k",)),
         "emigrated_year": (np.int16, ()),
+        "ties_before": (np.float32, ()),
     }
-    # the year a household emigrated (0 while it has not): weighs it as a contact abroad
-    _start_values = {"emigrated_year": 0}
+    # the year a household emigrated (0 while it has not): weighs it as a contact abroad;
+    # ties_before: its contacts who emigrated before 2012 (model.core.ties), set by the
+    # model after the synthesis (it depends on network_decay, not a population parameter)
+    # and 0 for immigrants
+    _start_values = {"emigrated_year": 0, "ties_before": 0.0}
 
     def __init__(self, capacity: int, k: int):
         super().__init__(capacity, k=k)
