@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
@@ -49,7 +50,8 @@ __all__ = [
     "gdp_usd", "ladder", "immigrants", "lcu_per_usd", "russia_wage_kzt", "grp_per_capita",
     "GRP_LAST_YEAR",
     "observed_years", "initial_abroad", "observed", "preload", "births_by_region",
-    "deaths_by_region", "life_expectancy_by_region",
+    "deaths_by_region", "life_expectancy_by_region", "emigrants_before_2012",
+    "emigrant_ethnicity_2012", "census_group_counts",
 ]
 
 DATA_DIR = Path(__file__).parent / "data" / "kz"
@@ -609,6 +611,97 @@ def grp_per_capita(year: int) -> np.ndarray:
     True
     """
     return _hold_np(_grp_table, year)
+
+
+@cache
+def census_group_counts() -> np.ndarray:
+    """Persons of each ETHNIC_GROUP at the 2009 census, national (float, shape (8,)).
+
+    Examples
+    --------
+    >>> int(census_group_counts()[ETHNIC_GROUPS.index("German")])
+    178400
+    """
+    df = _read("kz_census2009_ethnicity_by_region.csv")
+    rows = df[(df["region"] == "Republic of Kazakhstan")
+              & df["unit"].str.startswith("persons (rounded")]
+    by = dict(zip(rows["ethnic_group"], rows["value"].astype(float), strict=True))
+    return np.array([by[k] for k in _CENSUS_GROUP], dtype=float)
+
+
+def _emigrants_2012_estimate() -> float:
+    """Full-year 2012 emigrants: January-July 2012 times the 2013 ratio of full year to Jan-Jul.
+
+    The same estimate as the registry's ``immigrants_2012`` (15,751 * 24,384 / 12,902).
+    """
+    t = _read("kz_migration_targets.csv")
+    em = t[(t["indicator"] == "emigrants") & t["breakdown"].isin(["period=Jan-Jul",
+                                                               "period=full_year"])]
+    v = {(int(y), g): float(x) for y, g, x in zip(em["year"], em["breakdown"], em["value"],
+                                                   strict=True)}
+    return (v[(2012, "period=Jan-Jul")] * v[(2013, "period=full_year")]
+            / v[(2013, "period=Jan-Jul")])
+
+
+@cache
+def emigrants_before_2012() -> tuple[np.ndarray, np.ndarray]:
+    """Emigrants of every year 2000-2011 (years, persons): figures and an interpolation.
+
+    BNS figures exist for 2000 (155,700), 2004 (65,000) and 2005 (52,332, derived) in
+    ``kz_external_migration_annual_2000_2018.csv``; the other years are filled (an
+    assumption, ``model/data/README.md``): 2011 lies on the log-linear path from 2005 to
+    the full-year estimate of 2012 (29,769, as for ``immigrants_2012``); 2010 is 2011 less
+    the reported rise of departures in 2011 (+22.8% against 2010, the file's note for
+    2011); the years between figures are log-linear (2001-2003, 2006-2009).
+
+    Examples
+    --------
+    >>> years, e = emigrants_before_2012()
+    >>> int(years[0]), int(years[-1]), int(e[0]), int(e[5])
+    (2000, 2011, 155700, 52332)
+    >>> round(float(e[11] / e[10]), 3)
+    1.228
+    """
+    df = _read("kz_external_migration_annual_2000_2018.csv").set_index("year")
+    known = df["emigrants"].loc[2000:2011].dropna().astype(float)
+    note = str(df.loc[2011, "note"])
+    rise = 1.0 + float(re.search(r"departures \+([\d.]+)%", note).group(1)) / 100.0
+    last = int(known.index.max())  # 2005
+    e12 = _emigrants_2012_estimate()
+    e11 = float(np.exp(np.interp(2011, [last, 2012], np.log([known.loc[last], e12]))))
+    points = {**{int(y): float(v) for y, v in known.items()}, 2010: e11 / rise, 2011: e11}
+    xs = np.array(sorted(points))
+    years = np.arange(2000, 2012)
+    values = np.exp(np.interp(years, xs, np.log([points[int(x)] for x in xs])))
+    # the figures exactly (exp(log(x)) may differ in the last bit)
+    values = np.array([points.get(int(y), v) for y, v in zip(years, values, strict=True)])
+    return _frozen(years), _frozen(values)
+
+
+@cache
+def emigrant_ethnicity_2012() -> np.ndarray:
+    """Share of each ETHNIC_GROUP among emigrants, January-July 2012 (shape (8,), sums to 1).
+
+    Russians 73.8%, Germans 5.5% and Ukrainians 7.6% are the reported shares
+    (``kz_migration_targets.csv``); the rest (13.1%) is spread over the other groups in
+    proportion to their 2009 census counts (an assumption: no share of theirs is known).
+
+    Examples
+    --------
+    >>> s = emigrant_ethnicity_2012()
+    >>> round(float(s[ETHNIC_GROUPS.index("Russian")]), 3), round(float(s.sum()), 6)
+    (0.738, 1.0)
+    """
+    t = _read("kz_migration_targets.csv")
+    rows = t[(t["indicator"] == "emigrants_share") & (t["year"] == 2012)
+             & t["breakdown"].str.startswith("ethnicity=")]
+    given = {g.split(";")[0].split("=")[1]: float(v) / 100.0
+             for g, v in zip(rows["breakdown"], rows["value"], strict=True)}
+    counts = census_group_counts()
+    rest = np.array([g not in given for g in ETHNIC_GROUPS])
+    out = np.array([given.get(g, 0.0) for g in ETHNIC_GROUPS])
+    out[rest] = (1.0 - out.sum()) * counts[rest] / counts[rest].sum()
+    return _frozen(out)
 
 
 @cache

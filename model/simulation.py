@@ -49,6 +49,7 @@ from model.core.population import STUDY as P_STUDY
 from model.core.population_cache import population
 from model.core.recorder import DESTINATIONS, Recorder
 from model.core.rng import stream, stream_key, uniform_at
+from model.core.ties import ties_before
 from model.drivers import drivers_for
 from model.interventions import NO_SHIFTS, Effects, HouseholdAttributes
 from model.scenario import FIRST_YEAR, Scenario
@@ -178,6 +179,11 @@ class EmigrationModel(mesa.Model):
         # fresh build, without its cost on a warm worker
         self.households, self.persons = population(self.params, scale=self.scale,
                                                    seed=self.seed)
+        # contacts who emigrated before 2012 (model.core.ties): drawn here, not in the
+        # cached synthesis, as they depend on network_decay (a behaviour parameter)
+        hh = self.households
+        hh.ties_before[:] = ties_before(self.params, hh.region, hh.ethnicity,
+                                        stream(self.seed, "population.ties", 2012))
         self._ages = age_tables(self.params)
         self._life = life_tables(self.params)
         self._fertility_level = self._fit_fertility()
@@ -673,7 +679,7 @@ class EmigrationModel(mesa.Model):
         """Each young adult who left home heads a household of its own in the same region.
 
         The new household inherits its parents' region, ethnicity, optimism, kin abroad and
-        contacts.
+        contacts, and so its contacts who emigrated before 2012 (``ties_before``).
         """
         if len(movers) == 0:
             return
@@ -682,7 +688,8 @@ class EmigrationModel(mesa.Model):
         sl = hh.append(region=hh.region[parent], ethnicity=hh.ethnicity[parent],
                        optimism=hh.optimism[parent], diaspora=hh.diaspora[parent],
                        status=np.full(len(movers), RESIDENT, np.int8),
-                       head=movers, contacts=hh.contacts[parent])
+                       head=movers, contacts=hh.contacts[parent],
+                       ties_before=hh.ties_before[parent])
         pp.hh[movers] = np.arange(sl.start, sl.stop)
 
     def _immigration(self, year: int) -> np.ndarray:

@@ -72,7 +72,8 @@ def tables(seed: int, n_h: int = 400):
               diaspora=rng.random(n_h) < 0.2,
               status=rng.choice([RESIDENT, HH_EMIGRATED, DISSOLVED], n_h, p=[0.8, 0.15, 0.05]),
               head=first, contacts=rng.integers(0, n_h, (n_h, 5)),
-              emigrated_year=rng.integers(2012, 2016, n_h).astype(np.int16))
+              emigrated_year=rng.integers(2012, 2016, n_h).astype(np.int16),
+              ties_before=(rng.random(n_h) * 4.0).astype(np.float32))  # some shares capped
     age = rng.integers(0, 121, n_p).astype(np.int16)
     pp.append(hh=owner, age=age, sex=rng.integers(0, 2, n_p).astype(np.int8),
               edu=rng.integers(0, 3, n_p).astype(np.int8),
@@ -269,7 +270,7 @@ def test_household_utilities_are_decisions_utilities(seed, shift):
                   share_abroad=share_abroad(hh.contacts, abroad, np.where(
                       hh.status == HH_EMIGRATED,
                       (1.0 - p["network_decay"]) ** np.maximum(2016 - hh.emigrated_year - 1, 0),
-                      1.0).astype(np.float32))[choosers],
+                      1.0).astype(np.float32), hh.ties_before * tab.tie_before)[choosers],
                   diaspora=hh.diaspora[choosers], members=pk & 255,
                   children=(pk >> 8) & 255 > 0, can_labour=(pk >> 16) & 255 > 0,
                   can_study=(pk >> 24) & 255 > 0)
@@ -574,6 +575,30 @@ def test_emigrated_contacts_weigh_less_the_longer_ago_they_left():
         kernels.household_utilities(np.array([0]), hh, pp, comp, tab,
                                     np.zeros((4, 0), np.float32), v[decay])
     assert v[0.0][0, 0] - v[0.5][0, 0] == pytest.approx(2.0 * (1.0 - 0.625), abs=1e-5)
+
+
+def test_contacts_who_left_before_2012_add_to_the_share_with_the_decay():
+    # hand-computed: household 0 has 2 contacts, one of them (1) with a member abroad, and
+    # ties_before 0.5 (in 2012 weights). In 2015 with network_decay 0.5 and ties_weight 2
+    # the ties count 2 * 0.5^(2015-2012) * 0.5 = 0.125: share (1 + 0.125) / 2 = 0.5625
+    # against 0.5 without them. Household 2 (contact 1 abroad, ties_before 8: 2 * 0.125 *
+    # 8 = 2): share capped at 1, not (1 + 2) / 2 = 1.5
+    hh = HouseholdArrays.zeros(3, k=2, contacts=[[1, 2], [0, 0], [1, 0]],
+                               status=[RESIDENT, RESIDENT, RESIDENT],
+                               optimism=[0.5, 0.5, 0.5], ties_before=[0.5, 0.0, 8.0],
+                               head=[0, 0, 0])
+    pp = PersonArrays.zeros(1, age=[40])
+    pk = np.array([2 + 2**16 + 2**32 * 2, 0, 2 + 2**16 + 2**32 * 2], np.int64)
+    comp = Census(np.zeros(1, np.int64), pk, np.array([False, True, False]))
+    p = {**defaults(), "b_network_emigrate": 2.0, "network_decay": 0.5}
+    v = {}
+    for weight in (0.0, 2.0):
+        tab = utility_tables({**p, "ties_weight": weight}, Context.for_year(2015, p))
+        v[weight] = np.empty((4, 2), np.float32)
+        kernels.household_utilities(np.array([0, 2]), hh, pp, comp, tab,
+                                    np.zeros((4, 0), np.float32), v[weight])
+    assert v[2.0][0, 0] - v[0.0][0, 0] == pytest.approx(2.0 * (0.5625 - 0.5), abs=1e-5)
+    assert v[2.0][0, 1] - v[0.0][0, 1] == pytest.approx(2.0 * (1.0 - 0.5), abs=1e-5)
 
 
 # --- partnering -------------------------------------------------------------------------------

@@ -39,7 +39,10 @@ move, weighs the *expected* gaps (``Context.expected_cis``, ``expected_noncis``:
 adaptive expectation of each year's gap since 2012), labour and study the current ones.
 The ``residual_*`` terms (default 0) are what no named driver explains.
 The share of contacts abroad weighs a contact with a member abroad 1 and an emigrated
-contact ``(1 - network_decay) ** (years since it left - 1)`` (:func:`tie_weights`).
+contact ``(1 - network_decay) ** (years since it left - 1)`` (:func:`tie_weights`); the
+household's contacts who emigrated before 2012 (``ties_before``, :mod:`model.core.ties`)
+add ``ties_weight * (1 - network_decay) ** (year - 2012) * ties_before`` to the count
+(:func:`tie_before_weight`); the share is the count over ``n_contacts``, at most 1.
 Labour needs a member aged 18-62 at home and study a member aged 16-24 at home; otherwise
 that alternative is unavailable. Probabilities follow the nested logit: the emigration nest
 has inclusive value ``nest_scale * logsumexp(V_d / nest_scale)``.
@@ -66,7 +69,7 @@ from model.drivers import Drivers, drivers_for
 
 __all__ = ["Context", "Utilities", "Probabilities", "nested_logit",
            "UTILITY_TERMS", "UtilityCoefficients", "coefficients", "CellTerms", "HeadTerms",
-           "UtilityTables", "utility_tables", "tie_weights", "TIE_YEARS",
+           "UtilityTables", "utility_tables", "tie_weights", "TIE_YEARS", "tie_before_weight",
            "STAY", "EMIGRATE", "LABOUR", "STUDY",
            "ethnicity_coefficients", "age_bump", "devaluation_expectation", "intention_base"]
 
@@ -359,6 +362,9 @@ class UtilityTables(NamedTuple):
         that left last year), 1 from ``year`` on.
     coef : UtilityCoefficients
         The per-household coefficients of :data:`UTILITY_TERMS`.
+    tie_before : numpy.float32
+        What one unit of a household's ``ties_before`` (contacts who left before 2012, in
+        2012 weights) counts in ``year`` (:func:`tie_before_weight`).
 
     Examples
     --------
@@ -373,6 +379,7 @@ class UtilityTables(NamedTuple):
     family: np.ndarray
     coef: UtilityCoefficients
     tie: np.ndarray
+    tie_before: np.float32
 
 
 def utility_tables(params: dict, ctx: Context) -> UtilityTables:
@@ -391,7 +398,24 @@ def utility_tables(params: dict, ctx: Context) -> UtilityTables:
     family = (p["b_hhsize_emigrate"] * (np.arange(_MAX_MEMBERS + 1) - 1)).astype(np.float32)
     return UtilityTables(cell=CellTerms(*_cell_tables(p, ctx)), head=HeadTerms(*_head_tables(p)),
                          family=family, coef=coefficients(p),
-                         tie=tie_weights(p.get("network_decay", 0.0), ctx.year))
+                         tie=tie_weights(p.get("network_decay", 0.0), ctx.year),
+                         tie_before=tie_before_weight(p.get("ties_weight", 0.0),
+                                                      p.get("network_decay", 0.0), ctx.year))
+
+
+def tie_before_weight(weight: float, decay: float, year: int) -> np.float32:
+    """What a contact who left before 2012 (in 2012 weights) counts in ``year`` (float32).
+
+    ``weight * (1 - decay) ** (year - 2012)``: the ties of 2000-2011 fade from their 2012
+    weight as the model's own emigrants do (a contact that left in ``y`` weighs ``(1 -
+    decay) ** (year - y - 1)``).
+
+    Examples
+    --------
+    >>> float(tie_before_weight(1.0, 0.5, 2014)), float(tie_before_weight(2.0, 0.1, 2012))
+    (0.25, 2.0)
+    """
+    return np.float32(weight * (1.0 - decay) ** max(year - _FX_BASE_YEAR, 0))
 
 
 TIE_YEARS = 2101

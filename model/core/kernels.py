@@ -171,6 +171,7 @@ class HouseholdArrays(NamedTuple):
     head: np.ndarray
     contacts: np.ndarray
     emigrated_year: np.ndarray
+    ties_before: np.ndarray
 
     @classmethod
     def of(cls, table) -> HouseholdArrays:
@@ -1073,7 +1074,9 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     ``pp`` (a :class:`PersonArrays`), members, children, workers and student-age members at
     home from ``composition.packed`` (base-256 digits, see :func:`census`), and the share
     of contacts abroad from ``composition.abroad``: a contact with a member abroad counts 1,
-    an emigrated contact ``tab.tie[emigrated_year]`` (less the longer ago it left). ``tab`` is
+    an emigrated contact ``tab.tie[emigrated_year]`` (less the longer ago it left), and the
+    household's contacts who left before 2012 ``hh.ties_before * tab.tie_before``
+    (:mod:`model.core.ties`); the share is that count over the contacts, at most 1. ``tab`` is
     the year's
     :class:`model.core.decisions.UtilityTables`, read by name (its coefficients by the
     names of :data:`model.core.decisions.UTILITY_TERMS`); ``extra`` is
@@ -1096,7 +1099,7 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
     """
     region, ethnicity, diaspora, optimism = hh.region, hh.ethnicity, hh.diaspora, hh.optimism
     hh_head, contacts, hh_status, emigrated = hh.head, hh.contacts, hh.status, hh.emigrated_year
-    tie = tab.tie
+    tie, before, tie_before = tab.tie, hh.ties_before, tab.tie_before
     age, edu = pp.age, pp.edu
     packed, abroad_hh = composition.packed, composition.abroad
     cell_cis, cell_non, cell_lab, cell_stu = (tab.cell.cis, tab.cell.noncis, tab.cell.labour,
@@ -1128,7 +1131,8 @@ def household_utilities(choosers, hh, pp, composition, tab, extra, out):
             if abroad_hh[o]:
                 # 1 + 1 + ... adds exactly in float32, as the integer count did
                 count += tie[_ix(emigrated[o])] if hh_status[o] == HH_EMIGRATED else one
-        share = count / fk
+        count += before[h] * tie_before  # contacts who left before 2012, fading
+        share = min(count / fk, one)
         opt = optimism[h] - half
 
         dyn = (head_emi[hidx] + family[min(pk & 255, top_member)]

@@ -175,10 +175,14 @@ class Households(_Table):
         "head": (np.dtype(INDEX_DTYPE), ()),
         "contacts": (np.dtype(INDEX_DTYPE), ("k",)),
         "emigrated_year": (np.int16, ()),
+        "ties_before": (np.float32, ()),
     }
-    # the year a household emigrated (0 while it has not): weighs it as a contact abroad
-    # contacts may be left out when they are drawn into the new rows right after
-    _start_values = {"emigrated_year": 0, "contacts": 0}
+    # the year a household emigrated (0 while it has not): weighs it as a contact abroad;
+    # contacts may be left out when they are drawn into the new rows right after;
+    # ties_before: its contacts who emigrated before 2012 (model.core.ties), set by the
+    # model after the synthesis (it depends on network_decay, not a population parameter)
+    # and 0 for immigrants
+    _start_values = {"emigrated_year": 0, "contacts": 0, "ties_before": 0.0}
 
     def __init__(self, capacity: int, k: int):
         super().__init__(capacity, k=k)

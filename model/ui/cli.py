@@ -24,7 +24,7 @@ Examples
 --------
 >>> from model.ui.cli import main
 >>> main(["params", "--role", "context"])  # doctest: +ELLIPSIS
-context: dates and switches (7)
+context: dates and switches (8)
 ...
 0
 """

@@ -10,7 +10,7 @@ Examples
 >>> max(len(line) for line in text.splitlines()) <= 60
 True
 >>> text.splitlines()[0]
-'context: dates and switches (7)'
+'context: dates and switches (8)'
 """
 
 from __future__ import annotations

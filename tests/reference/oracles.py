@@ -141,11 +141,14 @@ def _cuts(prob: Probabilities) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def share_abroad(contacts: np.ndarray, abroad: np.ndarray,
-                 weight: np.ndarray | None = None) -> np.ndarray:
-    """Weighted share of each household's contacts that are abroad (float32).
+                 weight: np.ndarray | None = None,
+                 before: np.ndarray | None = None) -> np.ndarray:
+    """Weighted share of each household's contacts that are abroad (float32, at most 1).
 
     ``weight`` (float32, per household slot) is what a contact abroad counts (default 1:
-    a member abroad; an emigrated household less the longer ago it left).
+    a member abroad; an emigrated household less the longer ago it left). ``before``
+    (float32, per household) is what its contacts who emigrated before 2012 count this
+    year (``ties_before`` times the year's ``tie_before``), added after the contacts.
 
     Examples
     --------
@@ -161,7 +164,9 @@ def share_abroad(contacts: np.ndarray, abroad: np.ndarray,
     for j in range(k):  # column by column, in the kernel's order of contacts
         c = contacts[:, j]
         count += np.where(abroad[c], w[c], np.float32(0.0))
-    return count / np.float32(k)
+    if before is not None:
+        count += before.astype(np.float32)
+    return np.minimum(count / np.float32(k), np.float32(1.0))
 
 
 # --- demography ------------------------------------------------------------------------------

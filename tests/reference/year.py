@@ -99,6 +99,7 @@ class Household:
     head: Person | None
     contacts: list[int]
     emigrated_year: int = 0
+    ties_before: np.float32 = F32(0.0)  # contacts who emigrated before 2012, 2012 weights
 
 
 def tally(persons) -> np.ndarray:
@@ -139,7 +140,8 @@ class World:
                 optimism=F32(hh.optimism[h]), diaspora=bool(hh.diaspora[h]),
                 status=int(hh.status[h]), head=None,
                 contacts=[int(c) for c in hh.contacts[h]],
-                emigrated_year=int(hh.emigrated_year[h])))
+                emigrated_year=int(hh.emigrated_year[h]),
+                ties_before=F32(hh.ties_before[h])))
         for i in range(first_p, pp.n):
             self.persons.append(Person(
                 slot=i, household=self.households[int(pp.hh[i])], age=int(pp.age[i]),
@@ -159,7 +161,8 @@ class World:
                   optimism=[h.optimism for h in H], diaspora=[h.diaspora for h in H],
                   status=[h.status for h in H], head=[h.head.slot for h in H],
                   contacts=np.array([h.contacts for h in H]).reshape(len(H), k),
-                  emigrated_year=[h.emigrated_year for h in H])
+                  emigrated_year=[h.emigrated_year for h in H],
+                  ties_before=[h.ties_before for h in H])
         pp.append(hh=[q.household.slot for q in P], age=[q.age for q in P],
                   sex=[q.sex for q in P], edu=[q.edu for q in P],
                   status=[q.status for q in P], years_abroad=[q.years_abroad for q in P],
@@ -218,7 +221,10 @@ class World:
         # a contact abroad weighs 1; one that emigrated n years ago (1 - network_decay)^(n-1)
         tie = [F32((1.0 - p["network_decay"]) ** max(year - h.emigrated_year - 1, 0))
                if h.status == HH_EMIGRATED else F32(1.0) for h in self.households]
-        v = np.array([self._utilities(h, at_home[h], abroad, tie, tab) for h in choosers],
+        # contacts who left before 2012 count ties_weight * (1 - network_decay)^(year - 2012)
+        before = F32(p["ties_weight"] * (1.0 - p["network_decay"]) ** (year - 2012))
+        v = np.array([self._utilities(h, at_home[h], abroad, tie, before, tab)
+                      for h in choosers],
                      dtype=np.float32).reshape(len(choosers), 4).T.copy()
         prob = nested_logit(v[0], v[1], v[2], v[3], p["nest_scale"])
         u_int = stream(seed, "intention", year).random(len(self.households), dtype=np.float32)
@@ -419,7 +425,7 @@ class World:
             home = Household(slot=len(self.households), region=parent.region,
                              ethnicity=parent.ethnicity, optimism=parent.optimism,
                              diaspora=parent.diaspora, status=RESIDENT, head=q,
-                             contacts=list(parent.contacts))
+                             contacts=list(parent.contacts), ties_before=parent.ties_before)
             self.households.append(home)
             q.household = home
         self._count("leavers", len(leavers))
@@ -481,12 +487,17 @@ class World:
         return records
 
     def _utilities(self, h: Household, home: list[Person], abroad: list[bool],
-                   tie: list[np.float32], tab) -> list[np.float32]:
+                   tie: list[np.float32], before: np.float32, tab) -> list[np.float32]:
         """Utilities of CIS, non-CIS, labour and study: the household's terms, in float32."""
         head = h.head
         cell = (h.region * N_ETH + h.ethnicity) * 2 + int(h.diaspora)
         hidx = min(head.age, 120) * 2 + int(head.edu == 2)
-        share = F32(sum(tie[c] for c in h.contacts if abroad[c])) / F32(len(h.contacts))
+        count = F32(0.0)
+        for c in h.contacts:
+            if abroad[c]:
+                count = F32(count + tie[c])
+        count = F32(count + F32(h.ties_before * before))
+        share = min(F32(count / F32(len(h.contacts))), F32(1.0))
         opt = h.optimism - F32(0.5)
         b = tab.coef
         emigrate = (tab.head.emigrate[hidx] + tab.family[min(len(home), 40)]
