@@ -180,10 +180,13 @@ class EmigrationModel(mesa.Model):
         self.households, self.persons = population(self.params, scale=self.scale,
                                                    seed=self.seed)
         # contacts who emigrated before 2012 (model.core.ties): drawn here, not in the
-        # cached synthesis, as they depend on network_decay (a behaviour parameter)
-        hh = self.households
-        hh.ties_before[:] = ties_before(self.params, hh.region, hh.ethnicity,
-                                        stream(self.seed, "population.ties", 2012))
+        # cached synthesis, as they depend on network_decay (a behaviour parameter); at
+        # ties_weight 0 they would count nothing, so the draw (about a second at the full
+        # population) is skipped
+        if self.params["ties_weight"] > 0:
+            hh = self.households
+            hh.ties_before[:] = ties_before(self.params, hh.region, hh.ethnicity,
+                                            stream(self.seed, "population.ties", 2012))
         self._ages = age_tables(self.params)
         self._life = life_tables(self.params)
         self._fertility_level = self._fit_fertility()

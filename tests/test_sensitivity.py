@@ -266,7 +266,7 @@ end = 2013
 scale = 4000
 [parameters]
 b_compatriot = {}
-realise_emigrate = { bounds = [0.35, 0.5] }  # around the default 0.351: some emigrants
+realise_emigrate = { bounds = [0.35, 0.5] }  # above the default 0.291: some emigrants at this scale
 [[outcomes]]
 name = "cum"
 metric = "new_emigrants"

@@ -86,9 +86,11 @@ def test_ties_before_match_their_expectation_and_are_deterministic():
 
 
 def test_model_sets_ties_and_new_households_inherit_them():
+    from model.params import defaults
     from model.scenario import Scenario
     from model.simulation import EmigrationModel
-    m = EmigrationModel(Scenario(scale=2000, end=2014), seed=4)
+    m = EmigrationModel(Scenario(scale=2000, end=2014,
+                                 params={**defaults(), "ties_weight": 1.0}), seed=4)
     hh = m.households
     n0 = hh.n
     assert hh.ties_before[:n0].max() > 0
@@ -96,3 +98,12 @@ def test_model_sets_ties_and_new_households_inherit_them():
     assert hh.ties_before[:n0][russian].mean() > hh.ties_before[:n0][~russian].mean()
     m.run_model()
     assert hh.n > n0
+
+
+def test_ties_are_not_drawn_when_they_weigh_nothing():
+    # the default (ties_weight 0) leaves every household without them: the draw is skipped
+    from model.scenario import Scenario
+    from model.simulation import EmigrationModel
+    m = EmigrationModel(Scenario(scale=2000, end=2013), seed=4)
+    assert m.params["ties_weight"] == 0.0
+    assert not m.households.ties_before[:m.households.n].any()
