@@ -266,16 +266,21 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
                                "(decisions.devaluation_expectation, b_devaluation_emigrate)"),
     Driver("rub_per_usd", "Roubles per US dollar, annual average (World Bank WDI)", _GDP_FILE,
            "exchange_rate_lcu_per_usd (iso3 RUS)", "roubles per US dollar", "lcu_per_usd:RUS",
-           _fx("RUS")),
+           _fx("RUS"), used_by="not read by the model (the wage gap reads russia_wage_kzt, "
+                               "already in tenge)"),
     Driver("russia_wage_kzt", "Average monthly nominal wage in Russia in tenge (Rosstat; "
-           "2011 interpolated)", "kz_exchange_rates_russia_wage_2005_2023.csv",
+           "2011 interpolated; 2018 is not in the data, so the calibration window's last "
+           "year already holds 2017)", "kz_exchange_rates_russia_wage_2005_2023.csv",
            "value (russia_avg_monthly_nominal_wage, KZT (derived))", "tenge per month",
-           "russia_wage_kzt", datasets.russia_wage_kzt),
+           "russia_wage_kzt", datasets.russia_wage_kzt,
+           used_by=_GAPS + ": the wage gap to Russia of CIS emigration, labour and study "
+                   "(a common currency)"),
     Driver("grp_per_capita_by_region", "Gross regional product per person at current "
            "prices (BNS; 2010-2013 and South Kazakhstan 2018 derived)",
            "kz_grp_by_region_2000_2024.csv", "value (grp_per_capita, 2012 borders)",
            "thousand tenge per person", "grp_per_capita", datasets.grp_per_capita,
-           regional=True),
+           regional=True, used_by="emigration: the region's log GRP per person over the "
+                                  "population-weighted mean (b_grp_emigrate)"),
     Driver("immigrants", "Immigrants arriving in the year: emigrants + official balance "
            "(BNS, derived; 2012 the registry's immigrants_2012)",
            "kz_external_migration_annual_2000_2018.csv", "immigrants", "persons per year",
@@ -291,7 +296,8 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
     Driver("population_by_region", "Population on 1 January (BNS)",
            "kz_population_by_region_2000_2018.csv", "population_1jan", "persons",
            "population_by_region", datasets.population_by_region, regional=True,
-           used_by="immigration: the regions of arriving households (in proportion)"),
+           used_by="immigration: the regions of arriving households (in proportion); "
+                   "the weights of the national mean GRP per person (b_grp_emigrate)"),
 )}
 """The registry of drivers, by name (``docs/drivers.md`` is generated from it)."""
 
