@@ -507,6 +507,13 @@ _P: list[Param] = [
           "World Bank WDI tenge per US dollar (comparators_gdp_per_capita_2005_2023.csv, "
           "driver kzt_per_usd); CABAR 2019 names the devaluations among the causes of the "
           "rise in emigration from 2014; size is an assumption" + _POINT_FIT),
+    Param("devaluation_saturation", 0.0, (0.0, 20.0), "per log point",
+          "Saturation of the devaluation term: the expected fall of the tenge enters as (1 "
+          "- exp(-s x)) / s of the log fall x since 2012 (0: x itself), so that the first "
+          "fall weighs fully and further falls less, up to 1 / s log points.",
+          _A + "registered emigrants rose 19% in 2014 after a fall of 16% in February and "
+          "17% in 2016 after the float of August 2015 (a fall of 50%); off (0) by default: "
+          "a trial calibration is in calibration/README.md"),
     Param("expectation_memory", 0.854, (0.0, 0.95), "1",
           "Weight of last year's expectation in households' adaptive expectations, since "
           "2012, of the tenge's fall against the dollar and of the income gaps that drive "

@@ -332,6 +332,24 @@ def test_devaluation_expectation_hand_computed():
     assert Context.for_year(2012, p).devaluation == 0.0
 
 
+def test_devaluation_saturation_hand_computed():
+    # saturation 8: g(x) = (1 - exp(-8 x)) / 8. 2014 (179.2): x = 0.18398, g = 0.096293;
+    # 2016 (342.2): x = 0.83077, g = 0.124838 (near its ceiling 1/8, where x itself is 0.83).
+    # Memory 0.5 over 2012, 2014, 2016: E = 0.5 * (0.5 * 0.096293) + 0.5 * 0.124838 = 0.086492
+    rates = [149.1, 179.2, 342.2]
+    assert devaluation_expectation(rates, 0.0, 8.0) == pytest.approx(0.124838, abs=1e-6)
+    assert devaluation_expectation(rates, 0.5, 8.0) == pytest.approx(0.086492, abs=1e-6)
+    # a small fall weighs as before (the same slope at 0); 0 is the linear term exactly
+    assert devaluation_expectation([100.0, 100.1], 0.0, 8.0) == pytest.approx(
+        math.log(1.001), rel=1e-2)
+    assert devaluation_expectation(rates, 0.5, 0.0) == devaluation_expectation(rates, 0.5)
+    # and the context reads the registry parameter
+    p = {**defaults(), "expectation_memory": 0.0, "devaluation_saturation": 8.0}
+    fx2016 = Context.for_year(2016, p).devaluation
+    assert 0.12 < fx2016 < 0.125
+    assert Context.for_year(2016, {**p, "devaluation_saturation": 0.0}).devaluation > 0.8
+
+
 def test_devaluation_term_shifts_emigration_only():
     p0 = {**defaults(), **NO_CONTEXT}
     p1 = {**p0, "b_devaluation_emigrate": 0.8}

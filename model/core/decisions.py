@@ -34,7 +34,8 @@ common currency: the exchange rates move it) and
 rates) - log(region income ratio)`` (a common currency too: the tenge's devaluations widen
 it, while the rouble's fall of 2014-2015 narrowed the gap to Russia).
 ``devaluation(year)`` is the expected fall of the tenge against the US dollar since 2012,
-adaptive in ``expectation_memory`` (:func:`devaluation_expectation`). Emigration, a lasting
+adaptive in ``expectation_memory`` and saturating in ``devaluation_saturation`` (0, the
+default: linear; :func:`devaluation_expectation`). Emigration, a lasting
 move, weighs the *expected* gaps (``Context.expected_cis``, ``expected_noncis``: the same
 adaptive expectation of each year's gap since 2012), labour and study the current ones.
 The ``residual_*`` terms (default 0) are what no named driver explains.
@@ -148,7 +149,8 @@ class Context:
                    eaeu_on=year >= params["eaeu_year"],
                    visa_on=year >= params.get("visa_korea_year", 10_000), grp=rel_grp,
                    origin_income=own,
-                   devaluation=devaluation_expectation(fx, memory),
+                   devaluation=devaluation_expectation(
+                       fx, memory, params.get("devaluation_saturation", 0.0)),
                    expected_cis=exp_cis, expected_noncis=exp_noncis)
 
 
@@ -183,15 +185,20 @@ _FX_BASE_YEAR = 2012
 """The reference year of :func:`devaluation_expectation` (the model's first year)."""
 
 
-def devaluation_expectation(kzt_per_usd, memory: float) -> float:
+def devaluation_expectation(kzt_per_usd, memory: float, saturation: float = 0.0) -> float:
     """Expected log fall of the tenge against the dollar since the first of ``kzt_per_usd``.
 
     Adaptive expectations: with ``x_t = log(rate_t / rate_0)`` (tenge per US dollar, the
     first value is the reference year), ``E_0 = 0`` and ``E_t = memory * E_(t-1) + (1 -
-    memory) * x_t``; the last ``E`` is returned. The devaluations of February 2014 and
+    memory) * g(x_t)``; the last ``E`` is returned. The devaluations of February 2014 and
     August 2015 (the tenge lost more than half its dollar value) reach emigration gradually,
     as households come to expect that the loss of their earnings' and savings' value in a
     common currency lasts. ``memory`` 0 gives the current depreciation.
+
+    ``g(x) = x`` at ``saturation`` 0 (``devaluation_saturation``), else ``g(x) = (1 -
+    exp(-saturation * x)) / saturation``: the first fall weighs fully and further falls
+    less, up to ``1 / saturation`` (the same slope at 0; a response to the loss of trust
+    a devaluation signals rather than to its size).
 
     Examples
     --------
@@ -199,11 +206,16 @@ def devaluation_expectation(kzt_per_usd, memory: float) -> float:
     0.3466
     >>> devaluation_expectation([150.0], 0.5)  # the reference year itself
     0.0
+    >>> round(devaluation_expectation([100.0, 200.0], 0.0, 2.0), 4)  # (1 - 2**-2) / 2
+    0.375
     """
     base = float(np.log(kzt_per_usd[0]))
     e = 0.0
     for rate in kzt_per_usd[1:]:  # a few years of one national series, not a per-agent loop
-        e = memory * e + (1.0 - memory) * (float(np.log(rate)) - base)
+        x = float(np.log(rate)) - base
+        if saturation > 0.0:
+            x = float(-np.expm1(-saturation * x)) / saturation
+        e = memory * e + (1.0 - memory) * x
     return e
 
 
