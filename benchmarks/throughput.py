@@ -127,6 +127,11 @@ def _finish(rec: dict) -> dict:
     return rec
 
 
+def _threads(env: dict) -> int:
+    """Threads of emigsim's parallel passes under ``env`` (``NUMBA_NUM_THREADS``, else cores)."""
+    return int(env.get("NUMBA_NUM_THREADS", os.cpu_count()))
+
+
 def run_emigsim(python: str, households: int | None, years: int, seed: int,
                 scale: float | None = None, label: str = "emigsim",
                 threads: int | None = None) -> dict | None:
@@ -151,7 +156,7 @@ def run_emigsim(python: str, households: int | None, years: int, seed: int,
         return None
     rec = json.loads(lines[-1][len(TAG):])
     rec.update(model=label, process_wall_s=wall,
-               threads=int(env.get("NUMBA_NUM_THREADS", os.cpu_count())))
+               threads=_threads(env))
     return _finish(rec)
 
 
@@ -377,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     best_of = f", fastest of {a.repeat} runs per size" if a.repeat > 1 else ""
     print(f"\nemigsim throughput, {a.years} simulated years ({FIRST_YEAR}-{end}), "
           f"seed {a.seed}{best_of}, emigsim with "
-          f"{a.threads or os.environ.get('NUMBA_NUM_THREADS', os.cpu_count())} thread(s) "
+          f"{a.threads or _threads(os.environ)} thread(s) "
           "in its parallel passes")
     print(f"{info['cpu_count']} CPUs ({info['cpu_model']}), Python {info['python']}, "
           f"numpy {info['numpy']}, mesa {info['mesa']}, numba {info['numba']}, "
