@@ -40,6 +40,8 @@ PARTS = (
     ("kernels", "household_utilities", "_decide"),
     ("model.simulation", "nested_logit", "_decide"),
     ("kernels", "realise", "_decide"),
+    ("kernels", "act_return_die", "_act_return_die"),
+    ("kernels", "census", "_census"),
     ("kernels", "births", "_demography"),
     ("kernels", "age_and_move", "_demography"),
     ("model.simulation", "_found_households", "_demography"),

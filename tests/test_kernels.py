@@ -723,3 +723,32 @@ def test_parallel_passes_are_their_serial_compiles():
         kernels.set_threads(before)
     assert (serial["intending False"] != start).any()  # the passes did something
     assert (serial["choice"] > 0).any()
+
+
+@pytest.mark.parametrize("seed", SEEDS[:2])
+def test_blocked_passes_are_their_serial_compiles(seed, monkeypatch):
+    # act_return_die and age_and_move run over blocks of slots on the cores, each block
+    # listing and counting on its own, joined in block order: whatever the threads (and so
+    # the blocks are split among them), they must give what their source compiled serially gives
+    from numba import njit
+
+    def state(fns):
+        for name, fn in fns.items():
+            monkeypatch.setattr(kernels, name, fn)
+        _, pp, *_, best, tallies, lists = acted_on(seed)
+        acted = [pp.status, pp.years_abroad, pp.edu, pp.intending, best, *tallies, *lists]
+        hh, pp, _, _, movers, abroad_cells = moved(seed)
+        return acted + [pp.age, pp.edu, hh.head, hh.status, movers, abroad_cells]
+
+    blocked = ("act_return_die", "age_and_move")
+    serial = state({n: njit(getattr(kernels, n).py_func) for n in blocked})
+    parallel = {n: getattr(kernels, n) for n in blocked}
+    before = kernels.set_threads(None)
+    try:
+        for threads in (1, 2):
+            kernels.set_threads(threads)
+            got = state(parallel)
+            assert all(np.array_equal(g, w) for g, w in zip(got, serial, strict=True)), threads
+    finally:
+        kernels.set_threads(before)
+    assert len(serial[-2]) > 0 and serial[-1].sum() > 0  # leavers, people abroad: it did work

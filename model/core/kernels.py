@@ -50,7 +50,15 @@ Rules that keep results identical to the numpy form (and independent of the mach
   :func:`household_utilities`, :func:`realise`, :func:`drift_optimism`: each slot reads
   only values fixed before the pass and writes only its own outputs, with no sum across
   slots) run their loop over the cores (``prange``), so their results cannot depend on the
-  number of threads; every other pass adds or allocates in slot order and stays serial.
+  number of threads;
+* :func:`act_return_die` and :func:`age_and_move`, which list slots and count by group,
+  run over contiguous blocks of slots on the cores (``_BLOCKS``): each block lists from
+  its own first slot and counts in its own tallies, and what one slot does to a household
+  shared with other blocks (the member picked to go abroad, the new head) is listed as a
+  candidate and settled after the blocks, in slot order; the lists are joined and the
+  integer tallies summed in block order, which is slot order, so the result is the
+  serial pass's, whatever the threads; every other pass adds or allocates in slot order
+  and stays serial.
   :func:`set_threads` sets the threads (Dask workers use one each: the cluster already
   runs one run per core). The names of a parallel pass's arrays are bound one a line:
   with ``a, b = t.a, t.b`` numba 0.68's parallel lowering dropped the loop's writes to
@@ -461,7 +469,7 @@ def census(pp, band_code, pack, out):
             abroad_hh[_ix(owner[i])] = True
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def act_return_die(pp, band_code, acts, rules, tallies):
     """One pass after the decision: who goes, who comes back, who dies, who may give birth.
 
@@ -524,79 +532,164 @@ def act_return_die(pp, band_code, acts, rules, tallies):
     >>> pp.status.tolist(), acts.best_slot.tolist(), int(t.intending[0]), int(t.adults[0])
     ([0, 0, 0, 3], [0, -1], 1, 2)
     """
-    status, age, edu, owner, group_base = pp.status, pp.age, pp.edu, pp.hh, pp.group_base
-    years_abroad, death_age, sex, intending = pp.years_abroad, pp.death_age, pp.sex, pp.intending
-    intent, acting, best_key, best_slot = acts.intent, acts.acting, acts.best_key, acts.best_slot
-    eligible, keys, fertility = rules.eligible, rules.member_keys, rules.fertility
-    adult_age, record, study_years = rules.adult_age, rules.record, rules.study_years
-    yes_cells, all_cells, death_cells = tallies.intending, tallies.adults, tallies.deaths
+    # one name a line (see the module docstring: parallel lowering and tuple unpacking)
+    status = pp.status
+    age = pp.age
+    edu = pp.edu
+    owner = pp.hh
+    group_base = pp.group_base
+    years_abroad = pp.years_abroad
+    death_age = pp.death_age
+    sex = pp.sex
+    intending = pp.intending
+    intent = acts.intent
+    acting = acts.acting
+    eligible = rules.eligible
+    keys = rules.member_keys
+    fertility = rules.fertility
+    adult_age = rules.adult_age
+    record = rules.record
+    study_years = rules.study_years
+    key_labour = rules.key_abroad_labour
+    key_study = rules.key_abroad_study
+    p_return = rules.p_return_labour
+    p_return_or_settle = rules.p_return_or_settle
+    p_stay = rules.p_stay_after_study
+    p_wish = rules.p_wish_stay_study
     emigrate = 1 + EMIGRATE_CODE
-    n_gone = n_back = n_settled = n_women = 0
-    gone = np.empty(len(status), np.intp)  # only the pages written are ever touched
-    back = np.empty(len(status), np.intp)
-    settled = np.empty(len(status), np.intp)
-    women = np.empty(len(status), np.intp)
-    for i in range(len(status)):
-        s = status[i]
-        if s > STUDY:
-            continue
-        h = _ix(owner[i])
-        k = intent[h]
-        if k != 0:
-            if s == HOME:
-                a = _ix(age[i])
-                if record:  # the same for every person; adds 0 or 1 without a branch
-                    cell = _cell(group_base, band_code, age, edu, i)
-                    adult = a >= adult_age
-                    all_cells[cell] += adult
-                    yes_cells[cell] += adult & (intending[i] != 0)
-                code = _ix(k - 1)
-                if acting[h] and k != emigrate and eligible[code, a]:
-                    u = uniform_of(keys[code], i)
-                    if u >= best_key[h]:
-                        best_key[h] = u
-                        best_slot[h] = i
-            if k == emigrate and acting[h]:
-                status[i] = EMIGRATED
-                gone[n_gone] = i
-                n_gone += 1
+    n_p = len(status)
+    # contiguous blocks of slots, one task each: a block writes its lists from its first
+    # slot on (a block of m slots lists at most m) and adds to its own tallies, so that
+    # neither depends on another block; the lists are then joined and the tallies summed
+    # in block order, which is slot order (the result does not depend on the blocks)
+    n_blocks, size = _blocks(n_p)
+    gone = np.empty(n_p, np.intp)  # only the pages written are ever touched
+    back = np.empty(n_p, np.intp)
+    settled = np.empty(n_p, np.intp)
+    women = np.empty(n_p, np.intp)
+    picked = np.empty(n_p, np.intp)  # members who may be sent abroad, with their draws
+    draw = np.empty(n_p, np.float32)
+    listed = np.zeros((n_blocks, 5), np.int64)
+    n_cells = len(tallies.adults)
+    block_adults = np.zeros((n_blocks, n_cells), np.int64)
+    block_yes = np.zeros((n_blocks, n_cells), np.int64)
+    block_deaths = np.zeros((n_blocks, len(tallies.deaths)), np.int64)
+    for b in prange(n_blocks):
+        lo = np.int64(b) * size
+        hi = min(lo + size, n_p)
+        n_gone = lo
+        n_back = lo
+        n_settled = lo
+        n_women = lo
+        n_picked = lo
+        for i in range(lo, hi):
+            s = status[i]
+            if s > STUDY:
                 continue
-        if s == LABOUR:
-            u = uniform_of(rules.key_abroad_labour, i)
-            if u < rules.p_return_labour:
-                s = HOME
-            elif u < rules.p_return_or_settle:
-                status[i] = EMIGRATED
-                settled[n_settled] = i
-                n_settled += 1
-                continue
-        elif s == STUDY:
-            years_abroad[i] += 1
-            if np.float64(years_abroad[i]) >= study_years:
-                edu[i] = 2  # the degree earned abroad, whether the graduate stays or returns
-                u = uniform_of(rules.key_abroad_study, i)
-                if u < rules.p_stay_after_study:
+            h = _ix(owner[i])
+            k = intent[h]
+            if k != 0:
+                if s == HOME:
+                    a = _ix(age[i])
+                    if record:  # the same for every person; adds 0 or 1 without a branch
+                        cell = _cell(group_base, band_code, age, edu, i)
+                        adult = a >= adult_age
+                        block_adults[b, cell] += adult
+                        block_yes[b, cell] += adult & (intending[i] != 0)
+                    code = _ix(k - 1)
+                    if acting[h] and k != emigrate and eligible[code, a]:
+                        picked[n_picked] = i
+                        draw[n_picked] = uniform_of(keys[code], i)
+                        n_picked += 1
+                if k == emigrate and acting[h]:
+                    status[i] = EMIGRATED
+                    gone[n_gone] = i
+                    n_gone += 1
+                    continue
+            if s == LABOUR:
+                u = uniform_of(key_labour, i)
+                if u < p_return:
+                    s = HOME
+                elif u < p_return_or_settle:
                     status[i] = EMIGRATED
                     settled[n_settled] = i
                     n_settled += 1
                     continue
-                if u < rules.p_wish_stay_study:
-                    intending[i] = 1  # wished to stay: comes home intending to emigrate
-                s = HOME
-        if s == HOME and status[i] != HOME:
-            status[i] = HOME
-            years_abroad[i] = 0
-            back[n_back] = i
-            n_back += 1
-        if age[i] >= death_age[i]:
-            status[i] = DEAD
-            death_cells[_cell(group_base, band_code, age, edu, i)] += 1
-            continue
-        # written always, kept when fertile: no hard-to-predict branch on sex
-        women[n_women] = i
-        n_women += (s == HOME) & (sex[i] == 1) & (fertility[_ix(age[i])] > 0)
-    return (gone[:n_gone].copy(), back[:n_back].copy(), settled[:n_settled].copy(),
-            women[:n_women].copy())
+            elif s == STUDY:
+                years_abroad[i] += 1
+                if np.float64(years_abroad[i]) >= study_years:
+                    edu[i] = 2  # the degree earned abroad, whether the graduate stays or not
+                    u = uniform_of(key_study, i)
+                    if u < p_stay:
+                        status[i] = EMIGRATED
+                        settled[n_settled] = i
+                        n_settled += 1
+                        continue
+                    if u < p_wish:
+                        intending[i] = 1  # wished to stay: comes home intending to emigrate
+                    s = HOME
+            if s == HOME and status[i] != HOME:
+                status[i] = HOME
+                years_abroad[i] = 0
+                back[n_back] = i
+                n_back += 1
+            if age[i] >= death_age[i]:
+                status[i] = DEAD
+                block_deaths[b, _cell(group_base, band_code, age, edu, i)] += 1
+                continue
+            # written always, kept when fertile: no hard-to-predict branch on sex
+            women[n_women] = i
+            n_women += (s == HOME) & (sex[i] == 1) & (fertility[_ix(age[i])] > 0)
+        listed[b, 0] = n_gone - lo
+        listed[b, 1] = n_back - lo
+        listed[b, 2] = n_settled - lo
+        listed[b, 3] = n_women - lo
+        listed[b, 4] = n_picked - lo
+    # in slot order: the member with the largest draw (ties: the later slot), the tallies
+    best_key = acts.best_key
+    best_slot = acts.best_slot
+    for b in range(n_blocks):
+        lo = np.int64(b) * size
+        for j in range(lo, lo + listed[b, 4]):
+            i = picked[j]
+            h = _ix(owner[i])
+            if draw[j] >= best_key[h]:
+                best_key[h] = draw[j]
+                best_slot[h] = i
+        for c in range(n_cells):
+            tallies.adults[c] += block_adults[b, c]
+            tallies.intending[c] += block_yes[b, c]
+        for c in range(len(tallies.deaths)):
+            tallies.deaths[c] += block_deaths[b, c]
+    return (_joined(gone, listed[:, 0], size), _joined(back, listed[:, 1], size),
+            _joined(settled, listed[:, 2], size), _joined(women, listed[:, 3], size))
+
+
+_BLOCKS = 32
+"""Blocks of slots a blocked pass runs over (:func:`act_return_die`, :func:`age_and_move`).
+
+Enough for 32 cores and for two threads to share the work evenly; fixed, not read from the
+threads, because numba cannot cache a function that asks for them (and the result does not
+depend on it)."""
+
+
+@njit(cache=True, nogil=True)
+def _blocks(n):
+    """Number and size of the contiguous blocks of ``n`` slots a blocked pass runs over."""
+    n_blocks = max(1, min(n, _BLOCKS))
+    return n_blocks, (n + n_blocks - 1) // n_blocks
+
+
+@njit(cache=True, nogil=True)
+def _joined(lists, counts, size):
+    """The blocks' lists (block ``b`` from ``b * size``, ``counts[b]`` long) joined in order."""
+    out = np.empty(counts.sum(), lists.dtype)
+    n = 0
+    for b in range(len(counts)):
+        lo = b * size
+        out[n:n + counts[b]] = lists[lo:lo + counts[b]]
+        n += counts[b]
+    return out
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -710,7 +803,7 @@ def births(women, pp, fertility, level, key_birth, cap):
     return mothers[:n].copy()
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
     """Schooling, ageing, leaving home and new heads in one pass; returns who leaves home.
 
@@ -752,61 +845,97 @@ def age_and_move(n_aged, pp, hh, rules, band_code, abroad_cells):
     >>> pp.age.tolist(), int(hh.head[0])  # slot 2 left home; the oldest who stays is the head
     ([70, 49, 22], 1)
     """
-    status, age, edu, owner, group_base = pp.status, pp.age, pp.edu, pp.hh, pp.group_base
-    hh_head, hh_status = hh.head, hh.status
-    key_edu, p_higher = rules.key_education, rules.p_higher
-    key_leave, p_leave = rules.key_leave, rules.p_leave
+    # one name a line (see the module docstring: parallel lowering and tuple unpacking)
+    status = pp.status
+    age = pp.age
+    edu = pp.edu
+    owner = pp.hh
+    group_base = pp.group_base
+    hh_head = hh.head
+    hh_status = hh.status
+    key_edu = rules.key_education
+    p_higher = rules.p_higher
+    key_leave = rules.key_leave
+    p_leave = rules.p_leave
     ages = rules.ages
-    secondary, higher, leave_lo, leave_hi, gap = ages[0], ages[1], ages[2], ages[3], ages[4]
+    secondary = ages[0]
+    higher = ages[1]
+    leave_lo = ages[2]
+    leave_hi = ages[3]
+    gap = ages[4]
     n_h = len(hh_status)
-    flag = np.zeros(n_h, np.bool_)
-    for h in range(n_h):
+    n_p = len(status)
+    flag = np.empty(n_h, np.bool_)
+    for h in prange(n_h):
         flag[h] = (hh_status[h] == RESIDENT) & (status[_ix(hh_head[h])] != HOME)
-    best_rank = np.full(n_h, -1, np.int32)
-    best = np.full(n_h, -1, np.intp)
-    n = 0
-    out = np.empty(len(status), np.intp)
-    for i in range(len(status)):
-        s = status[i]
-        if s > STUDY:
-            continue
+    # schooling and ageing first, over every slot: the rules below then read each age as
+    # it is after the pass (a head at a later slot is weighed at its new age, as the rule
+    # says), whichever block a slot falls in
+    for i in prange(n_aged):
         a = np.int32(age[i])
-        if i < n_aged:
-            if a == secondary:
-                edu[i] = 1
-            elif a == higher and uniform_of(key_edu, i) < p_higher:
-                edu[i] = 2
-            a += 1
-            age[i] = a
-        if s != HOME:
-            abroad_cells[_ix(s - 1), _cell(group_base, band_code, age, edu, i)] += 1
-        h = _ix(owner[i])
-        # the draw is made for every living person, so that the branch below is taken
-        # rarely (an unpredictable test of age and status would cost more than the draw)
-        if ((s == HOME) & (a >= leave_lo) & (a <= leave_hi) & (hh_status[h] == RESIDENT)
-                & (uniform_of(key_leave, i) < p_leave)):
-            head = _ix(hh_head[h])
-            if head != i:
-                a_head = np.int32(age[head])
-                if head > i and head < n_aged and status[head] <= STUDY:
-                    a_head += 1  # ages later in this pass
-                if a_head - a >= gap:
+        alive = status[i] <= STUDY
+        if alive and a == secondary:
+            edu[i] = 1
+        elif alive and a == higher and uniform_of(key_edu, np.int64(i)) < p_higher:
+            edu[i] = 2
+        age[i] = a + 1 if alive else a
+    # contiguous blocks, as in act_return_die: lists from each block's first slot, tallies
+    # of its own, joined and summed in block order (slot order)
+    n_blocks, size = _blocks(n_p)
+    out = np.empty(n_p, np.intp)
+    cand = np.empty(n_p, np.intp)  # candidate heads of households whose head is gone
+    listed = np.zeros((n_blocks, 2), np.int64)
+    n_cells = abroad_cells.shape[1]
+    block_cells = np.zeros((n_blocks, 2, n_cells), np.int64)
+    for b in prange(n_blocks):
+        lo = np.int64(b) * size
+        hi = min(lo + size, n_p)
+        n = lo
+        n_cand = lo
+        for i in range(lo, hi):
+            s = status[i]
+            if s > STUDY:
+                continue
+            a = np.int32(age[i])
+            if s != HOME:
+                block_cells[b, _ix(s - 1), _cell(group_base, band_code, age, edu, i)] += 1
+            h = _ix(owner[i])
+            # the draw is made for every living person, so that the branch below is taken
+            # rarely (an unpredictable test of age and status would cost more than the draw)
+            if ((s == HOME) & (a >= leave_lo) & (a <= leave_hi) & (hh_status[h] == RESIDENT)
+                    & (uniform_of(key_leave, i) < p_leave)):
+                head = _ix(hh_head[h])
+                if head != i and np.int32(age[head]) - a >= gap:
                     out[n] = i
                     n += 1
                     continue  # gone: not a candidate head of the home it leaves
-        if flag[h]:
-            # rank: at home before abroad, then older before younger
-            rank = a + (np.int32(1000) if s == HOME else np.int32(0))
+            if flag[h]:
+                cand[n_cand] = i
+                n_cand += 1
+        listed[b, 0] = n - lo
+        listed[b, 1] = n_cand - lo
+    best_rank = np.full(n_h, -1, np.int32)
+    best = np.full(n_h, -1, np.intp)
+    for b in range(n_blocks):
+        lo = np.int64(b) * size
+        for j in range(lo, lo + listed[b, 1]):
+            i = cand[j]
+            h = _ix(owner[i])
+            # rank: at home before abroad, then older before younger (ties: the later slot)
+            rank = np.int32(age[i]) + (np.int32(1000) if status[i] == HOME else np.int32(0))
             if rank >= best_rank[h]:
                 best_rank[h] = rank
                 best[h] = i
-    for h in range(n_h):
+        for k in range(2):
+            for c in range(n_cells):
+                abroad_cells[k, c] += block_cells[b, k, c]
+    for h in prange(n_h):
         if flag[h]:
             if best[h] >= 0:
                 hh_head[h] = best[h]
             else:
                 hh_status[h] = DISSOLVED
-    return out[:n].copy()
+    return _joined(out, listed[:, 0], size)
 
 
 @njit(cache=True, nogil=True)
@@ -1277,7 +1406,8 @@ def warm_up() -> None:
     drift_optimism(f4, f4, half, half)
 
 
-PARALLEL_PASSES = ("update_intentions", "household_utilities", "realise", "drift_optimism")
+PARALLEL_PASSES = ("update_intentions", "act_return_die", "age_and_move",
+                   "household_utilities", "realise", "drift_optimism")
 """The passes whose loop runs over the cores (see the module docstring)."""
 
 
