@@ -434,7 +434,7 @@ _P: list[Param] = [
           "Weight of the contacts who emigrated before 2012 in the share of contacts "
           "abroad: in year t a household's ties_before (its fading-weighted contacts who "
           "left in ties_first_year-2011, model/core/ties.py) add ties_weight * (1 - "
-          "network_decay)^(t - 2012) * ties_before to its count of contacts abroad.",
+          "ties_decay)^(t - 2012) * ties_before to its count of contacts abroad.",
           _A + "their number follows BNS emigrants 2000-2011 "
           "(kz_external_migration_annual_2000_2018.csv, missing years interpolated), the "
           "2012 January-July ethnic shares of emigrants (kz_migration_targets.csv) and the "
@@ -444,6 +444,15 @@ _P: list[Param] = [
           "households most inclined to leave; 0 (off) by default: freed with network_decay "
           "in a trial calibration (sixth session, calibration/README.md) it brought the "
           "2012 balance in but put the 2014-2015 emigrants 10-15% low"),
+    Param("ties_decay", 0.1, (0.0, 1.0), "per year",
+          "Yearly loss of weight of a contact who emigrated before 2012 (ties_weight): "
+          "one that left in year y weighs (1 - ties_decay)^(2011 - y) in 2012 and fades by "
+          "(1 - ties_decay) a year from then.",
+          _A + "its own parameter, apart from network_decay: the ties of the 2000s are those "
+          "of the post-Soviet wave that ebbed by about 15% a year 2000-2010 (BNS emigrants "
+          "155,700 in 2000, 30.2k interpolated in 2009), and one decay for both made the "
+          "model's own network stop growing in the sixth session's trial; the default "
+          "equals network_decay's; no Kazakhstan figure found"),
     Param("b_diaspora", 0.8, (0.0, 3.0), "utility",
           "Effect of having kin abroad from before 2012 (historical diaspora ties).",
           _A + "kin abroad ease resettlement"),

@@ -579,8 +579,9 @@ def test_emigrated_contacts_weigh_less_the_longer_ago_they_left():
 
 def test_contacts_who_left_before_2012_add_to_the_share_with_the_decay():
     # hand-computed: household 0 has 2 contacts, one of them (1) with a member abroad, and
-    # ties_before 0.5 (in 2012 weights). In 2015 with network_decay 0.5 and ties_weight 2
+    # ties_before 0.5 (in 2012 weights). In 2015 with ties_decay 0.5 and ties_weight 2
     # the ties count 2 * 0.5^(2015-2012) * 0.5 = 0.125: share (1 + 0.125) / 2 = 0.5625
+    # (network_decay, 0.9 here, fades the model's own emigrants only)
     # against 0.5 without them. Household 2 (contact 1 abroad, ties_before 8: 2 * 0.125 *
     # 8 = 2): share capped at 1, not (1 + 2) / 2 = 1.5
     hh = HouseholdArrays.zeros(3, k=2, contacts=[[1, 2], [0, 0], [1, 0]],
@@ -590,7 +591,7 @@ def test_contacts_who_left_before_2012_add_to_the_share_with_the_decay():
     pp = PersonArrays.zeros(1, age=[40])
     pk = np.array([2 + 2**16 + 2**32 * 2, 0, 2 + 2**16 + 2**32 * 2], np.int64)
     comp = Census(np.zeros(1, np.int64), pk, np.array([False, True, False]))
-    p = {**defaults(), "b_network_emigrate": 2.0, "network_decay": 0.5}
+    p = {**defaults(), "b_network_emigrate": 2.0, "ties_decay": 0.5, "network_decay": 0.9}
     v = {}
     for weight in (0.0, 2.0):
         tab = utility_tables({**p, "ties_weight": weight}, Context.for_year(2015, p))

@@ -42,7 +42,7 @@ The ``residual_*`` terms (default 0) are what no named driver explains.
 The share of contacts abroad weighs a contact with a member abroad 1 and an emigrated
 contact ``(1 - network_decay) ** (years since it left - 1)`` (:func:`tie_weights`); the
 household's contacts who emigrated before 2012 (``ties_before``, :mod:`model.core.ties`)
-add ``ties_weight * (1 - network_decay) ** (year - 2012) * ties_before`` to the count
+add ``ties_weight * (1 - ties_decay) ** (year - 2012) * ties_before`` to the count
 (:func:`tie_before_weight`); the share is the count over ``n_contacts``, at most 1.
 Labour needs a member aged 18-62 at home and study a member aged 16-24 at home; otherwise
 that alternative is unavailable. Probabilities follow the nested logit: the emigration nest
@@ -412,7 +412,7 @@ def utility_tables(params: dict, ctx: Context) -> UtilityTables:
                          family=family, coef=coefficients(p),
                          tie=tie_weights(p.get("network_decay", 0.0), ctx.year),
                          tie_before=tie_before_weight(p.get("ties_weight", 0.0),
-                                                      p.get("network_decay", 0.0), ctx.year))
+                                                      p.get("ties_decay", 0.0), ctx.year))
 
 
 def tie_before_weight(weight: float, decay: float, year: int) -> np.float32:

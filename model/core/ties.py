@@ -5,12 +5,13 @@ Why: the model's households in 2012 only know contacts who emigrate in the model
 contacts abroad starts at zero and grows as the model's own emigrants accumulate, an
 artefact that makes emigration rise from 2012 to 2013 when the registered flow fell (the
 wave of the 2000s ebbing). Households of 2012 know people who left in 2000-2011, and those
-ties fade with the same ``network_decay`` as the model's own emigrants.
+ties fade with ``ties_decay``, their own rate (the model's own emigrants fade with
+``network_decay``).
 
 Each household gets ``ties_before``: the fading-weighted number of its ``n_contacts``
 contact slots that emigrated in ``ties_first_year``-2011, in year-2012 weights (a contact
-that left in year ``y`` weighs ``(1 - network_decay) ** (2011 - y)``). In year ``t`` it
-adds ``ties_weight * (1 - network_decay) ** (t - 2012) * ties_before`` to the count of
+that left in year ``y`` weighs ``(1 - ties_decay) ** (2011 - y)``). In year ``t`` it
+adds ``ties_weight * (1 - ties_decay) ** (t - 2012) * ties_before`` to the count of
 contacts abroad (:func:`model.core.decisions.utility_tables`, ``tie_before``).
 
 How a slot is drawn: it is, as in :func:`model.core.network.draw_contacts`, of the
@@ -175,4 +176,4 @@ def ties_before(params: dict, region: np.ndarray, ethnicity: np.ndarray,
     # float32 uniforms: at the full population (4.5 million households) the slots' draws
     # are the largest array of the set-up
     u = rng.random((len(region), int(p["n_contacts"])), dtype=np.float32)
-    return draw_ties(u, cell, prob, year_weights(years, float(p["network_decay"])))
+    return draw_ties(u, cell, prob, year_weights(years, float(p["ties_decay"])))
