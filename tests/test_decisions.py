@@ -299,7 +299,7 @@ NO_CONTEXT = {"b_income_emigrate": 0.0, "b_income_labour": 0.0, "b_income_study"
               "b_eaeu_labour": 0.0, "b_compatriot": 0.0, "b_eaeu_emigrate": 0.0,
               "b_visa_labour": 0.0, "b_grp_emigrate": 0.0, "residual_emigrate": 0.0,
               "residual_labour": 0.0, "residual_study": 0.0, "b_devaluation_emigrate": 0.0,
-              "b_origin_income_emigrate": 0.0}
+              "b_origin_income_emigrate": 0.0, "b_destination_gap": 0.0}
 RESIDUALS = {"residual_emigrate": 0.1, "residual_labour": 0.05, "residual_study": -0.02}
 
 
@@ -359,6 +359,33 @@ def test_devaluation_term_shifts_emigration_only():
         assert getattr(b, alt)[0] - getattr(a, alt)[0] == pytest.approx(
             0.8 * ctx.devaluation, abs=1e-5)
     assert b.labour[0] == a.labour[0] and b.study[0] == a.study[0]
+
+
+def test_destination_shift_hand_computed():
+    # without memory the expected gaps are the year's: national means 2012 non-CIS 1.297,
+    # CIS 0.892 (a difference of 0.405); 2016 non-CIS 1.774, CIS 0.921 (0.853). The shift
+    # is the change of the difference since 2012: 0.853 - 0.405 = 0.448 (the tenge's falls
+    # widened the gap to Germany more than the one to Russia, whose rouble fell too)
+    p = {**defaults(), "expectation_memory": 0.0}
+    c12, c16 = Context.for_year(2012, p), Context.for_year(2016, p)
+    assert (c12.destination_shift == 0).all()
+    assert c12.gap_noncis.mean() - c12.gap_cis.mean() == pytest.approx(0.405, abs=1e-3)
+    assert c16.destination_shift.mean() == pytest.approx(0.448, abs=2e-3)
+    # by region it is the same difference of differences
+    want = (c16.gap_noncis - c16.gap_cis) - (c12.gap_noncis - c12.gap_cis)
+    assert np.allclose(c16.destination_shift, want, atol=1e-12)
+
+
+def test_destination_gap_term_moves_the_non_cis_utility_only():
+    # b_destination_gap 2 adds 2 * shift(region) to the non-CIS utility, nothing elsewhere
+    p0 = {**defaults(), **NO_CONTEXT}
+    p1 = {**p0, "b_destination_gap": 2.0}
+    shift = Context.for_year(2016, p1).destination_shift[0]  # Akmola, the chooser's region
+    a, b = U(p0, 2016, one()), U(p1, 2016, one())
+    assert b.noncis[0] - a.noncis[0] == pytest.approx(2.0 * shift, abs=1e-5)
+    assert b.cis[0] == a.cis[0] and b.labour[0] == a.labour[0] and b.study[0] == a.study[0]
+    # in 2012 the term is 0: the split's level stays asc_noncis's
+    assert U(p1, 2012, one()).noncis[0] == U(p0, 2012, one()).noncis[0]
 
 
 def test_residuals_per_year():

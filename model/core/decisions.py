@@ -5,7 +5,8 @@ Each resident household weighs four alternatives: stay (utility 0), emigrate for
 and send a member aged 16-24 abroad to study. Utilities are sums of named push and pull
 terms, each with a parameter of :mod:`model.params`::
 
-    V_emigrate,d = asc_emigrate + [d = non-CIS] (asc_noncis + b_german_noncis [German])
+    V_emigrate,d = asc_emigrate + [d = non-CIS] (asc_noncis + b_german_noncis [German]
+                                 + b_destination_gap * destination shift(region, year))
                    + b_income_emigrate * expected gap_d(region, year)
                    + b_age_emigrate * bump(head age) + b_higher_emigrate [head higher ed.]
                    + b_optimism_emigrate * (optimism - 0.5) + ethnicity term
@@ -37,7 +38,10 @@ it, while the rouble's fall of 2014-2015 narrowed the gap to Russia).
 adaptive in ``expectation_memory`` and saturating in ``devaluation_saturation`` (0, the
 default: linear; :func:`devaluation_expectation`). Emigration, a lasting
 move, weighs the *expected* gaps (``Context.expected_cis``, ``expected_noncis``: the same
-adaptive expectation of each year's gap since 2012), labour and study the current ones.
+adaptive expectation of each year's gap since 2012), labour and study the current ones;
+the destination shift is the change since 2012 of the expected non-CIS gap less the
+expected CIS gap (``Context.destination_shift``), so that ``b_destination_gap`` moves the
+split between the destinations, not its 2012 level (``asc_noncis``).
 The ``residual_*`` terms (default 0) are what no named driver explains.
 The share of contacts abroad weighs a contact with a member abroad 1 and an emigrated
 contact ``(1 - network_decay) ** (years since it left - 1)`` (:func:`tie_weights`); the
@@ -87,7 +91,9 @@ class Context:
     ``gap_noncis`` the gap to Germany in GDP per person at market exchange rates (a common
     currency as well); ``grp`` the log of the region's gross regional product per person
     over the population-weighted national mean; ``origin_income`` the log of the region's
-    income per person over the national mean (the part of both gaps that is the origin's).
+    income per person over the national mean (the part of both gaps that is the origin's);
+    ``destination_shift`` how much more the expected gap to Germany exceeds the expected
+    gap to Russia than it did in 2012 (log points, by region; 0 in 2012).
 
     Examples
     --------
@@ -110,6 +116,8 @@ class Context:
     devaluation: float = 0.0
     expected_cis: np.ndarray | None = None
     expected_noncis: np.ndarray | None = None
+    destination_shift: np.ndarray = field(
+        default_factory=lambda: np.zeros(len(datasets.REGIONS)))
 
     def __post_init__(self) -> None:
         # without a history (a hand-made context) households expect this year's gaps
@@ -133,8 +141,9 @@ class Context:
         memory = params.get("expectation_memory", 0.0)
         wage, deu, own = _gaps(dr, year)
         exp_cis, exp_noncis = wage, deu
+        base_cis, base_noncis, _ = _gaps(dr, _FX_BASE_YEAR)
         if year > _FX_BASE_YEAR:  # adaptive expectations from the first year's gaps
-            exp_cis, exp_noncis, _ = _gaps(dr, _FX_BASE_YEAR)
+            exp_cis, exp_noncis = base_cis, base_noncis
             for y in range(_FX_BASE_YEAR + 1, year + 1):
                 w, d, _ = _gaps(dr, y) if y < year else (wage, deu, own)
                 exp_cis = memory * exp_cis + (1.0 - memory) * w
@@ -151,7 +160,8 @@ class Context:
                    origin_income=own,
                    devaluation=devaluation_expectation(
                        fx, memory, params.get("devaluation_saturation", 0.0)),
-                   expected_cis=exp_cis, expected_noncis=exp_noncis)
+                   expected_cis=exp_cis, expected_noncis=exp_noncis,
+                   destination_shift=(exp_noncis - exp_cis) - (base_noncis - base_cis))
 
 
 def _gaps(dr: Drivers, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -475,7 +485,8 @@ def _cell_tables(p: dict, ctx: Context) -> tuple[np.ndarray, ...]:
     if ctx.eaeu_on:
         cis = cis + p["b_eaeu_emigrate"]
     noncis = (common + p["b_income_emigrate"] * ctx.expected_noncis[region] + p["asc_noncis"]
-              + p["b_german_noncis"] * (eth == _GERMAN))
+              + p["b_german_noncis"] * (eth == _GERMAN)
+              + p["b_destination_gap"] * ctx.destination_shift[region])
     labour = (p["asc_labour"] + p["b_income_labour"] * ctx.gap_labour[region]
               + p["b_north_labour"] * north + p["residual_labour"] * t
               + (p["b_eaeu_labour"] if ctx.eaeu_on else 0.0)

@@ -75,7 +75,8 @@ class HouseholdRef:
         if ctx.year >= p["eaeu_year"]:
             cis += p["b_eaeu_emigrate"]
         noncis = (common + p["b_income_emigrate"] * float(ctx.expected_noncis[r]) + p["asc_noncis"]
-                  + (p["b_german_noncis"] if self.ethnicity == "German" else 0.0))
+                  + (p["b_german_noncis"] if self.ethnicity == "German" else 0.0)
+                  + p["b_destination_gap"] * float(ctx.destination_shift[r]))
         labour = None
         if self.can_labour:
             labour = (p["asc_labour"] + p["b_income_labour"] * float(ctx.gap_labour[r])
