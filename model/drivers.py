@@ -250,7 +250,8 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
     Driver("gdp_usd_deu", "GDP per person in current US dollars at market rates, Germany "
            "(World Bank compilation)", _GDP_FILE, "gdp_pc_current_usd (iso3 DEU)",
            _GDP_USD_UNIT, "gdp_usd:DEU", _gdp_usd("DEU"),
-           used_by=_GAPS + ": non-CIS emigration (a common currency)"),
+           used_by=_GAPS + ": non-CIS emigration (a common currency), and with the CIS gap "
+                   "the destination shift (b_destination_gap)"),
     Driver("gdp_ppp_kaz", "GDP per person at PPP, Kazakhstan (World Bank compilation)",
            _GDP_FILE, "gdp_pc_ppp2021 (iso3 KAZ)", _GDP_UNIT, "gdp_ppp:KAZ", _gdp("KAZ"),
            used_by="not read by the model (the non-CIS gap reads gdp_usd_kaz)"),
@@ -274,7 +275,7 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            "value (russia_avg_monthly_nominal_wage, KZT (derived))", "tenge per month",
            "russia_wage_kzt", datasets.russia_wage_kzt,
            used_by=_GAPS + ": the wage gap to Russia of CIS emigration, labour and study "
-                   "(a common currency)"),
+                   "(a common currency), and the destination shift (b_destination_gap)"),
     Driver("grp_per_capita_by_region", "Gross regional product per person at current "
            "prices (BNS; 2010-2013 and South Kazakhstan 2018 derived)",
            "kz_grp_by_region_2000_2024.csv", "value (grp_per_capita, 2012 borders)",
