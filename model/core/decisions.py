@@ -141,7 +141,10 @@ class Context:
         memory = params.get("expectation_memory", 0.0)
         wage, deu, own = _gaps(dr, year)
         exp_cis, exp_noncis = wage, deu
-        base_cis, base_noncis, _ = _gaps(dr, _FX_BASE_YEAR)
+        # the first year's gaps: the reference of the destination shift and the start of
+        # the expectations (this year's own in the first year)
+        base_cis, base_noncis = ((wage, deu) if year == _FX_BASE_YEAR
+                                 else _gaps(dr, _FX_BASE_YEAR)[:2])
         if year > _FX_BASE_YEAR:  # adaptive expectations from the first year's gaps
             exp_cis, exp_noncis = base_cis, base_noncis
             for y in range(_FX_BASE_YEAR + 1, year + 1):
