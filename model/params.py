@@ -556,6 +556,14 @@ _P: list[Param] = [
           "(2013) to 41,894 (2018); with the expected devaluation, the expected wage gaps and "
           "an unsaturated intention stage the point fit puts it at 0 (+-0.02 a year "
           "worsens the fit)" + _POINT_FIT),
+    Param("residual_intending_start", 0.0, (0.0, 3.0), "1",
+          "Unexplained excess of the years before 2012 in forming intentions to emigrate: "
+          "the adults of 2012 intend at the stationary share of a chain that forms "
+          "intentions at (1 + this) times 2012's rate (0: the 2012 rate).",
+          _A + "a residual of the starting state, reported in the fit; departures of 2011 "
+          "were 22.8% above 2010's (azattyq.org, kz_external_migration_annual_2000_2018.csv) "
+          "and the January-July 2012 pace (15,751) implies about 29.8 thousand for 2012 "
+          "against 24,384 in 2013; no count of intentions before 2019"),
     Param("residual_until", 2018, (2012, 2050), "year",
           "Last year in which the residual_* terms grow; later years hold that year's value.",
           _A + "a residual is fitted to 2012-2018 and not extrapolated",

@@ -454,13 +454,18 @@ class EmigrationModel(mesa.Model):
         the age profile (Gaussian in age,
         ``intention_age_peak`` and ``intention_age_spread``): one uniform per person slot
         on the stream ``intention.person`` (:func:`model.core.kernels.update_intentions`).
-        In the first year the state is drawn from its stationary distribution.
+        In the first year the state is drawn from its stationary distribution, with the
+        formation probability of the years before 2012: ``intention_scale`` times
+        ``1 + residual_intending_start``.
         """
         hh, pp = self.households, self.persons
         p_h = np.zeros(hh.n, dtype=np.float32)
         # a wish to leave (the survey's "plan to move") is wider than the year's choice:
         # it forms at intention_scale times the household's probability of emigrating
-        p_h[choosers] = intention_base(prob.emigrate, self.params["intention_scale"])
+        scale = self.params["intention_scale"]
+        if year == FIRST_YEAR:  # the starting stock: formed at the rate of the years before
+            scale = scale * (1.0 + self.params["residual_intending_start"])
+        p_h[choosers] = intention_base(prob.emigrate, scale)
         rules = kernels.IntentionRules(
             p_emigrate=p_h, profile=self._intention_profile,
             key=stream_key(self.seed, "intention.person", year),

@@ -27,7 +27,7 @@ BUSY = {"asc_emigrate": -1.0, "asc_labour": -1.0, "asc_study": -1.0, "realise_em
         "realise_labour": 0.8, "realise_study": 0.8, "p_leave_home": 0.5,
         "mortality_level": 2.0, "p_settle_labour": 0.3, "study_years": 2,
         "immigration_multiplier": 3.0, "p_higher_completion": 0.8, "intention_scale": 3.0,
-        "b_devaluation_emigrate": 0.5}
+        "b_devaluation_emigrate": 0.5, "residual_intending_start": 0.5}
 CASES = [(seed, busy) for busy in (False, True) for seed in range(1, 9)]
 
 

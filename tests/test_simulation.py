@@ -192,6 +192,29 @@ def test_share_intending_by_every_group_of_adults(run_2018):
         assert by["edu=higher"] > by["edu=basic"], year
 
 
+def test_starting_intentions_form_at_the_rate_before_2012():
+    # residual_intending_start x draws the 2012 stock as if intention_scale were s (1 + x):
+    # the same intending adults as a model run with scale s (1 + x) and no residual in 2012,
+    # and from 2013 on the residual's run forms intentions at s again, so the two part
+    base = {"intention_scale": 2.0, "p_intention_persist": 0.8}
+    pairs = [{**base, "residual_intending_start": 0.5}, {**base, "intention_scale": 3.0}]
+    states = []
+    for over in pairs:
+        m = EmigrationModel(Scenario(params=validate_params(over), scale=2000.0, end=2014),
+                            seed=5)
+        m.step()
+        first = m.persons.intending.copy()
+        m.step()
+        states.append((first, m.persons.intending.copy()))
+    (a12, a13), (b12, b13) = states
+    assert a12.sum() > 0 and np.array_equal(a12, b12)
+    assert a13.sum() < b13.sum()
+    plain = EmigrationModel(Scenario(params=validate_params(base), scale=2000.0, end=2013),
+                            seed=5)
+    plain.step()
+    assert plain.persons.intending.sum() < a12.sum()
+
+
 def test_tally_codes_equal_plain_tally():
     rec = Recorder()
     rng = np.random.default_rng(0)

@@ -235,7 +235,9 @@ class World:
         # the age profile; in the first
         # year drawn from the stationary share f / (1 - persist + f)
         # (the household's probability of emigrating times intention_scale, at most 1)
-        scale = F32(p["intention_scale"])
+        # the first year's stock formed at the rate of the years before 2012
+        start = 1.0 + p["residual_intending_start"] if year == FIRST_YEAR else 1.0
+        scale = F32(p["intention_scale"] * start)
         p_emig = {h: F32(min(prob.emigrate[j] * scale, F32(1.0))) for j, h in enumerate(choosers)}
         persist = F32(p["p_intention_persist"])
         for q in self.persons:
