@@ -37,6 +37,7 @@ from model.core.decisions import (
 )
 from model.core.demography import AGE_BANDS, fertility_shape
 from model.core.lifetables import life_tables
+from model.core.network import ContactPools
 from model.core.partnering import PartnerRules, form_couples
 from model.core.population import (
     HH_EMIGRATED,
@@ -228,6 +229,9 @@ class EmigrationModel(mesa.Model):
         self.interventions: list = list(self.sim_scenario.interventions)
         self.effects: Effects | None = None
         self._intending = np.zeros(0, dtype=bool)
+        # the households grouped by region (and ethnicity) for the arrivals' contacts,
+        # extended year by year as households are appended (model.core.network)
+        self._contact_pools = ContactPools()
         self.running = True
         self._finished = False
 
@@ -732,7 +736,8 @@ class EmigrationModel(mesa.Model):
             add_households(hh, pp, p, seed=self.seed, year=year, label="immigration",
                            region_persons=per_region,
                            ethnicity_shares=_immigrant_ethnicity(kazakh),
-                           higher_share=float(p["immigrant_higher_share"]))
+                           higher_share=float(p["immigrant_higher_share"]),
+                           pools=self._contact_pools)
         return self._tally(np.arange(first_person, pp.n))
 
     def run_model(self) -> None:

@@ -181,3 +181,37 @@ def test_a_household_alone_in_its_group_ties_to_its_region_not_itself():
     eth = np.array([0, 0, 1], dtype=np.int8)
     c = draw_contacts(np.random.default_rng(12), region, np.array([2]), 20, 1.0, eth, 1.0)
     assert set(c[0].tolist()) == {0}
+
+
+def test_extend_blocks_is_key_blocks_of_the_appended_keys():
+    from model.core.kernels import extend_blocks, key_blocks
+
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 6, 500).astype(np.int8)
+    keys[450:] = rng.integers(0, 9, 50)  # new codes above the old largest
+    for start in (0, 1, 200, 450, 500):
+        old = key_blocks(keys[:start]) if start else (np.zeros(0, np.int64),) * 3
+        got = extend_blocks(keys, old[0], old[1] if start else np.zeros(0, np.int64), start)
+        want = key_blocks(keys)
+        assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)), start
+
+
+def test_contact_pools_draw_the_contacts_of_a_fresh_grouping():
+    # households appended year by year (with an ethnic group that first appears late, and
+    # codes that outgrow int8): pools extended across draws give the same contacts
+    from model.core.network import ContactPools
+
+    rng = np.random.default_rng(5)
+    for n_eth_late in (3, 9):  # 16 regions x 9 groups: codes up to 143, not int8
+        pools = ContactPools()
+        region = rng.integers(0, 16, 300).astype(np.int8)
+        eth = rng.integers(0, 2, 300).astype(np.int8)
+        for year in range(5):
+            new_r = rng.integers(0, 16, 40).astype(np.int8)
+            new_e = rng.integers(0, n_eth_late if year >= 3 else 2, 40).astype(np.int8)
+            region, eth = np.r_[region, new_r], np.r_[eth, new_e]
+            who = np.arange(len(region) - 40, len(region))
+            args = (region, who, 4, 0.8, eth, 0.7)
+            fresh = draw_contacts(np.random.default_rng(year), *args)
+            kept = draw_contacts(np.random.default_rng(year), *args, pools=pools)
+            assert np.array_equal(fresh, kept), (n_eth_late, year)

@@ -100,7 +100,8 @@ from model.core.states import (
 __all__ = ["uniform_of", "uniforms", "census", "update_intentions", "act_return_die",
            "fertility_mass", "births",
            "age_and_move", "partner_singles", "match_couples", "form_couples",
-           "household_utilities", "realise", "group_order", "key_blocks", "next_in_block",
+           "household_utilities", "realise", "group_order", "key_blocks", "extend_blocks",
+           "next_in_block",
            "drift_optimism", "warm_up"]
 # __all__ lists the compiled passes only (a test reads their signatures from it);
 # set_threads and PARALLEL_PASSES are public too, and so are the named tuples the passes
@@ -1158,6 +1159,46 @@ def key_blocks(keys):
 
 
 @njit(cache=True, nogil=True)
+def extend_blocks(keys, order, counts, start):
+    """:func:`key_blocks` of ``keys`` from ``order`` and ``counts``, those of ``keys[:start]``.
+
+    For keys that are only ever appended to (the households' regions): the old blocks are
+    copied whole and the slots from ``start`` on placed after them, in slot order, which
+    is the order :func:`key_blocks` gives (slot order within a key).
+
+    Examples
+    --------
+    >>> keys = np.array([1, 0, 1, 0, 2, 0], np.int8)
+    >>> order, counts, starts = extend_blocks(keys, *key_blocks(keys[:4])[:2], 4)
+    >>> order.tolist(), counts.tolist(), starts.tolist()
+    ([1, 3, 5, 0, 2, 4], [3, 2, 1], [0, 3, 5])
+    """
+    top = len(counts) - 1
+    for i in range(start, len(keys)):
+        top = max(top, np.int64(keys[i]))
+    new_counts = np.zeros(top + 1, np.int64)
+    new_counts[:len(counts)] = counts
+    for i in range(start, len(keys)):
+        new_counts[_ix(keys[i])] += 1
+    starts = np.zeros(top + 1, np.int64)
+    for k in range(1, top + 1):
+        starts[k] = starts[k - 1] + new_counts[k - 1]
+    out = np.empty(len(keys), np.int64)
+    nxt = starts.copy()
+    first = 0
+    for k in range(len(counts)):
+        c = counts[k]
+        out[starts[k]:starts[k] + c] = order[first:first + c]
+        first += c
+        nxt[k] += c
+    for i in range(start, len(keys)):
+        k = _ix(keys[i])
+        out[nxt[k]] = i
+        nxt[k] += 1
+    return out, new_counts, starts
+
+
+@njit(cache=True, nogil=True)
 def next_in_block(keys, order, counts, starts, own):
     """The slot after each of ``own`` in its block of :func:`key_blocks` (cyclically).
 
@@ -1395,6 +1436,7 @@ def warm_up() -> None:
                  np.zeros((2, 1), np.int64))
     group_order(i1, i8)
     blocks = key_blocks(i1)
+    extend_blocks(i1, blocks[0], blocks[1], 0)
     next_in_block(i1, *blocks, i8)
     form_couples(pp, hh, CoupleRules(20, 49, half, key))
     p = defaults()
