@@ -15,7 +15,6 @@ True
 from __future__ import annotations
 
 import zlib
-from functools import lru_cache
 
 import numpy as np
 
@@ -63,7 +62,6 @@ SPLITMIX_M2 = np.uint64(0x94D049BB133111EB)
 _S30, _S27, _S31, _S40 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(40)
 
 
-@lru_cache(maxsize=4096)  # a SeedSequence costs ~35 us; a year asks for ~14 keys
 def stream_key(seed: int, name: str, year: int) -> np.uint64:
     """The 64-bit key of the counter-based stream ``name`` in ``year`` (see :func:`uniform_at`).
 
