@@ -580,6 +580,48 @@ def russia_wage_kzt(year: int) -> float:
     return float(s.loc[y])
 
 
+_EVENT_FIRST_YEAR = 2012  # the model's first year: only the year's own event is read
+_EVENT_RATES = re.compile(r"([0-9.]+)\s*->\s*([0-9.]+)")
+
+
+@cache
+def _devaluation_shock_table() -> pd.Series:
+    df = _read("kz_exchange_rates_russia_wage_2005_2023.csv")
+    events = df[df["metric"] == "exchange_rate_event"]
+    fx = df[df["metric"] == "exchange_rate"]
+    out = pd.Series(0.0, index=range(_EVENT_FIRST_YEAR, int(fx["year"].max()) + 1))
+    for year, text in zip(events["year"], events["group"], strict=True):
+        if year < _EVENT_FIRST_YEAR:
+            continue
+        m = _EVENT_RATES.search(str(text))
+        if m is None:
+            raise ValueError(f"kz_exchange_rates_russia_wage_2005_2023.csv: event of {year} "
+                             f"has no 'A -> B' tenge per US dollar in {text!r}")
+        out.loc[int(year)] += float(np.log(float(m.group(2)) / float(m.group(1))))
+    return out
+
+
+def devaluation_shock(year: int) -> float:
+    """Log fall of the tenge in the year's devaluation events (0 in a year without one).
+
+    The events of ``kz_exchange_rates_russia_wage_2005_2023.csv`` (rows
+    ``exchange_rate_event``): the National Bank's step of 11 February 2014 (155 -> 185
+    tenge per US dollar) and the free float of 20 August 2015 (188.38 -> 255.26), read as
+    ``log(after / before)``; every other year of the file (2012-2023) is 0. Unlike the
+    annual average rate, it says when the tenge fell, and by how much in one step.
+
+    Examples
+    --------
+    >>> round(devaluation_shock(2014), 4), round(devaluation_shock(2015), 4)
+    (0.1769, 0.3038)
+    >>> devaluation_shock(2016)
+    0.0
+    """
+    s = _devaluation_shock_table()
+    y = min(max(year, int(s.index.min())), int(s.index.max()))
+    return float(s.loc[y])
+
+
 GRP_LAST_YEAR = 2018
 """Last year of GRP per person in the 2012 borders: from 2019 South Kazakhstan is published
 as Turkestan and Shymkent only, and recombining them needs their populations after 2018."""
@@ -725,7 +767,8 @@ def observed_years(series: str) -> tuple[int, int]:
               "income_ratio": _income_table, "income_kzt": _income_kzt_table,
               "ladder": _ladder_table,
               "immigrants": _immigrants_table, "russia_wage_kzt": _russia_wage_table,
-              "grp_per_capita": _grp_table}
+              "grp_per_capita": _grp_table,
+              "devaluation_shock": _devaluation_shock_table}
     if name == "gdp_ppp":
         index = _GDP_FNS[iso3]().index
     elif name == "gdp_usd":

@@ -265,6 +265,13 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            "exchange_rate_lcu_per_usd (iso3 KAZ)", "tenge per US dollar", "lcu_per_usd:KAZ",
            _fx("KAZ"), used_by="emigration: the expected fall of the tenge since 2012 "
                                "(decisions.devaluation_expectation, b_devaluation_emigrate)"),
+    Driver("devaluation_shock", "Log fall of the tenge in the year's devaluation events "
+           "(National Bank step of 11 Feb 2014, free float of 20 Aug 2015; 0 in other years)",
+           "kz_exchange_rates_russia_wage_2005_2023.csv",
+           "group (exchange_rate_event, 'A -> B' tenge per US dollar)", "log points",
+           "devaluation_shock", datasets.devaluation_shock, kind="nonnegative",
+           used_by="emigration: the year's shock (b_devaluation_shock); held at the last "
+                   "year's 0 (no event) unless a scenario gives a path"),
     Driver("rub_per_usd", "Roubles per US dollar, annual average (World Bank WDI)", _GDP_FILE,
            "exchange_rate_lcu_per_usd (iso3 RUS)", "roubles per US dollar", "lcu_per_usd:RUS",
            _fx("RUS"), used_by="not read by the model (the wage gap reads russia_wage_kzt, "

@@ -299,7 +299,8 @@ NO_CONTEXT = {"b_income_emigrate": 0.0, "b_income_labour": 0.0, "b_income_study"
               "b_eaeu_labour": 0.0, "b_compatriot": 0.0, "b_eaeu_emigrate": 0.0,
               "b_visa_labour": 0.0, "b_grp_emigrate": 0.0, "residual_emigrate": 0.0,
               "residual_labour": 0.0, "residual_study": 0.0, "b_devaluation_emigrate": 0.0,
-              "b_origin_income_emigrate": 0.0, "b_destination_gap": 0.0}
+              "b_origin_income_emigrate": 0.0, "b_destination_gap": 0.0,
+              "b_devaluation_shock": 0.0}
 RESIDUALS = {"residual_emigrate": 0.1, "residual_labour": 0.05, "residual_study": -0.02}
 
 
@@ -359,6 +360,25 @@ def test_devaluation_term_shifts_emigration_only():
         assert getattr(b, alt)[0] - getattr(a, alt)[0] == pytest.approx(
             0.8 * ctx.devaluation, abs=1e-5)
     assert b.labour[0] == a.labour[0] and b.study[0] == a.study[0]
+
+
+def test_devaluation_shock_hand_computed_and_on_emigration_only():
+    # the events of the data: 11 Feb 2014 155 -> 185 tenge per dollar, log(185 / 155) =
+    # 0.17693; 20 Aug 2015 188.38 -> 255.26, log(255.26 / 188.38) = 0.30382; other years 0
+    p0 = {**defaults(), **NO_CONTEXT}
+    shock = {y: Context.for_year(y, p0).devaluation_shock for y in range(2012, 2019)}
+    assert shock[2014] == pytest.approx(0.17693, abs=1e-5)
+    assert shock[2015] == pytest.approx(0.30382, abs=1e-5)
+    assert [y for y, s in shock.items() if s != 0] == [2014, 2015]
+    p1 = {**p0, "b_devaluation_shock": 2.0}
+    for year in (2013, 2015):
+        a, b = U(p0, year, one()), U(p1, year, one())
+        for alt in ("cis", "noncis"):
+            assert getattr(b, alt)[0] - getattr(a, alt)[0] == pytest.approx(
+                2.0 * shock[year], abs=1e-5)
+        assert b.labour[0] == a.labour[0] and b.study[0] == a.study[0]
+    # after the data: held at the last year's 0 (no event) unless a scenario sets a path
+    assert Context.for_year(2030, p1).devaluation_shock == 0.0
 
 
 def test_destination_shift_hand_computed():

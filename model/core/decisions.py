@@ -93,7 +93,9 @@ class Context:
     over the population-weighted national mean; ``origin_income`` the log of the region's
     income per person over the national mean (the part of both gaps that is the origin's);
     ``destination_shift`` how much more the expected gap to Germany exceeds the expected
-    gap to Russia than it did in 2012 (log points, by region; 0 in 2012).
+    gap to Russia than it did in 2012 (log points, by region; 0 in 2012);
+    ``devaluation_shock`` the log fall of the tenge in the year's devaluation events (the
+    driver ``devaluation_shock``: 0.177 in 2014, 0.304 in 2015, else 0).
 
     Examples
     --------
@@ -114,6 +116,7 @@ class Context:
     grp: np.ndarray = field(default_factory=lambda: np.zeros(len(datasets.REGIONS)))
     origin_income: np.ndarray = field(default_factory=lambda: np.zeros(len(datasets.REGIONS)))
     devaluation: float = 0.0
+    devaluation_shock: float = 0.0
     expected_cis: np.ndarray | None = None
     expected_noncis: np.ndarray | None = None
     destination_shift: np.ndarray = field(
@@ -163,6 +166,7 @@ class Context:
                    origin_income=own,
                    devaluation=devaluation_expectation(
                        fx, memory, params.get("devaluation_saturation", 0.0)),
+                   devaluation_shock=dr.value("devaluation_shock", year),
                    expected_cis=exp_cis, expected_noncis=exp_noncis,
                    destination_shift=(exp_noncis - exp_cis) - (base_noncis - base_cis))
 
@@ -481,7 +485,8 @@ def _cell_tables(p: dict, ctx: Context) -> tuple[np.ndarray, ...]:
               + p["b_grp_emigrate"] * ctx.grp[region]
               + p["b_origin_income_emigrate"] * ctx.origin_income[region]
               + p["residual_emigrate"] * t
-              + p["b_devaluation_emigrate"] * ctx.devaluation)
+              + p["b_devaluation_emigrate"] * ctx.devaluation
+              + p["b_devaluation_shock"] * ctx.devaluation_shock)
     cis = common + p["b_income_emigrate"] * ctx.expected_cis[region]
     if ctx.compatriot_on:
         cis = cis + p["b_compatriot"] * _COMPATRIOT[eth]

@@ -68,6 +68,7 @@ class HouseholdRef:
                   + p["b_hhsize_emigrate"] * (self.members - 1)
                   + p["b_children_emigrate"] * (1.0 if self.children else 0.0)
                   + p["b_devaluation_emigrate"] * float(ctx.devaluation)
+                  + p["b_devaluation_shock"] * float(ctx.devaluation_shock)
                   + p["residual_emigrate"] * t)
         cis = common + p["b_income_emigrate"] * float(ctx.expected_cis[r])
         if self.ethnicity in COMPATRIOT and ctx.year >= p["compatriot_year"]:
