@@ -270,8 +270,9 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            "kz_exchange_rates_russia_wage_2005_2023.csv",
            "group (exchange_rate_event, 'A -> B' tenge per US dollar)", "log points",
            "devaluation_shock", datasets.devaluation_shock, kind="nonnegative",
-           used_by="emigration: the year's shock (b_devaluation_shock); held at the last "
-                   "year's 0 (no event) unless a scenario gives a path"),
+           used_by="emigration: the year's shock (b_devaluation_shock, default 0); held at "
+                   "the last year's 0 (no event); a path interpolates between its years, so "
+                   "a one-year event gives the years either side as 0"),
     Driver("rub_per_usd", "Roubles per US dollar, annual average (World Bank WDI)", _GDP_FILE,
            "exchange_rate_lcu_per_usd (iso3 RUS)", "roubles per US dollar", "lcu_per_usd:RUS",
            _fx("RUS"), used_by="not read by the model (the wage gap reads russia_wage_kzt, "
