@@ -190,8 +190,8 @@ def test_extend_blocks_is_key_blocks_of_the_appended_keys():
     keys = rng.integers(0, 6, 500).astype(np.int8)
     keys[450:] = rng.integers(0, 9, 50)  # new codes above the old largest
     for start in (0, 1, 200, 450, 500):
-        old = key_blocks(keys[:start]) if start else (np.zeros(0, np.int64),) * 3
-        got = extend_blocks(keys, old[0], old[1] if start else np.zeros(0, np.int64), start)
+        order, counts, _ = key_blocks(keys[:start])
+        got = extend_blocks(keys, order, counts, start)
         want = key_blocks(keys)
         assert all(np.array_equal(g, w) for g, w in zip(got, want, strict=True)), start
 

@@ -64,42 +64,42 @@ class ContactPools:
     """
 
     def __init__(self) -> None:
-        self._region: tuple | None = None  # (n, order, counts, starts)
-        self._cell: tuple | None = None  # (n, n_eth, cell, order, counts, starts)
-
-    @staticmethod
-    def _extend(keys: np.ndarray, kept: tuple | None) -> tuple:
-        if kept is None or kept[0] > len(keys) or keys.dtype != np.int8:
-            return (len(keys), *_blocks(keys))
-        if kept[0] == len(keys):
-            return kept
-        return (len(keys), *extend_blocks(keys, kept[1], kept[2], kept[0]))
+        # the groups (order, counts, starts) of the slots seen so far: their number is
+        # len(order); the (region, ethnicity) codes are kept with the number of groups
+        self._region: tuple | None = None
+        self._cell = np.zeros(0, np.int8)
+        self._cell_groups: tuple | None = None
+        self._n_eth = 0
 
     def blocks(self, region: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """:func:`model.core.kernels.key_blocks` of ``region`` (every household slot)."""
-        self._region = self._extend(region, self._region)
-        return self._region[1:]
+        self._region = _regroup(region, self._region)
+        return self._region
 
     def cell_blocks(self, region: np.ndarray, ethnicity: np.ndarray
                     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The (region, ethnicity) code of every slot and its groups."""
         n_eth = int(ethnicity.max()) + 1
-        kept = self._cell
-        n = len(region)
-        if kept is not None and kept[1] == n_eth and kept[0] <= n:
-            n0, old = kept[0], kept[2]
-            new = _cells(region[n0:], ethnicity[n0:], n_eth)
-            if old.dtype == np.int8 and new.dtype != np.int8 and len(new):
-                kept = None  # the codes outgrew int8: regroup all
-            else:
-                cell = old if n0 == n else np.concatenate([old, new.astype(old.dtype)])
+        old, groups = self._cell, self._cell_groups
+        new = _cells(region[len(old):], ethnicity[len(old):], n_eth)
+        if (groups is None or n_eth != self._n_eth or len(old) > len(region)
+                or (old.dtype == np.int8 and new.dtype != np.int8 and len(new))):
+            cell, groups = _cells(region, ethnicity, n_eth), None  # regroup every slot
         else:
-            kept = None
-        if kept is None:
-            cell = _cells(region, ethnicity, n_eth)
-        grouped = self._extend(cell, None if kept is None else (kept[0], *kept[3:]))
-        self._cell = (n, n_eth, cell, *grouped[1:])
-        return cell, grouped[1:]
+            cell = np.concatenate([old, new.astype(old.dtype)]) if len(new) else old
+        self._cell, self._n_eth = cell, n_eth
+        self._cell_groups = _regroup(cell, groups)
+        return cell, self._cell_groups
+
+
+def _regroup(keys: np.ndarray, groups: tuple | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_blocks` of ``keys``, extended from ``groups`` (those of a prefix) when they fit."""
+    seen = -1 if groups is None else len(groups[0])
+    if seen == len(keys):
+        return groups
+    if seen < 0 or seen > len(keys) or keys.dtype != np.int8:
+        return _blocks(keys)
+    return extend_blocks(keys, groups[0], groups[1], seen)
 
 
 def draw_contacts(rng: np.random.Generator, region: np.ndarray, who: np.ndarray, k: int,
