@@ -126,15 +126,23 @@ class Posterior:
         return dict(zip(self.names, self.rows[self.index(r)], strict=True))
 
     def record(self, draws: list[int]) -> dict:
-        """What the manifest records: path, sha256, number of draws and the draws used.
+        """What the manifest records: path, sha256, draws, the draws used and their values.
+
+        ``values`` maps each draw used (as text, a JSON key) to its row, in the order of
+        ``parameters``: the manifest alone then says what every replicate ran with, even
+        after the file is replaced (``emigsim fit`` reads the residual terms from it).
 
         Examples
         --------
         >>> Posterior(Path("p.csv"), "ab", ("x",), ((1.0,),)).record([0, 0])
-        {'path': 'p.csv', 'sha256': 'ab', 'n_draws': 1, 'parameters': ['x'], 'draws': [0, 0]}
+        ... # doctest: +NORMALIZE_WHITESPACE
+        {'path': 'p.csv', 'sha256': 'ab', 'n_draws': 1, 'parameters': ['x'], 'draws': [0, 0],
+         'values': {'0': [1.0]}}
         """
+        used = sorted({int(d) for d in draws})
         return {"path": str(self.path), "sha256": self.sha256, "n_draws": self.n_draws,
-                "parameters": list(self.names), "draws": [int(d) for d in draws]}
+                "parameters": list(self.names), "draws": [int(d) for d in draws],
+                "values": {str(d): [float(v) for v in self.rows[d]] for d in used}}
 
 
 def default_posterior_path() -> Path:

@@ -239,7 +239,9 @@ def test_manifest_records_the_posterior_and_the_draws(work, capsys, shipped_smal
     m = json.loads((work / "c" / "manifest.json").read_text())
     assert m["posterior"] == {"path": str(SMALL), "n_draws": 3,
                               "sha256": hashlib.sha256(SMALL.read_bytes()).hexdigest(),
-                              "parameters": list(DRAWS[0]), "draws": [0, 1]}
+                              "parameters": list(DRAWS[0]), "draws": [0, 1],
+                              "values": {str(d): [float(v) for v in DRAWS[d].values()]
+                                         for d in (0, 1)}}
     assert m["scenario"]["params"]["asc_emigrate"] == defaults()["asc_emigrate"]  # own values
 
 

@@ -270,8 +270,11 @@ _CLIP = 6.0
 """z beyond this is drawn at the edge with its value written beside it."""
 
 
-def fit_figure(report: pd.DataFrame) -> Figure:
+def fit_figure(report: pd.DataFrame, note: str | None = None) -> Figure:
     """Dot plot of z per target, grouped by kind, with the +-1 and +-2 bands.
+
+    ``note`` (the residual terms of the runs, :func:`model.analysis.residuals.format_residuals`)
+    goes under the title.
 
     The dot is the model median, the line the model's 90% band, both in units of the
     target's observation error around the observed value (at 0). Rows counted in the
@@ -345,6 +348,8 @@ def fit_figure(report: pd.DataFrame) -> Figure:
     lines = [f"{s or 'run'}: sum z\u00b2 = {r.z2:.1f} over {r.counted} fitted rows, "
              f"{r.inside} inside their 90% band" for s, r in
              zip(totals.get("scenario", []), totals.itertuples(), strict=False)]
+    if note:
+        lines += note.splitlines()
     ax.set_title("Fit to the targets (dot: model median; line: model 90% band)\n"
                  + "\n".join(lines), fontsize=9)
     handles = [Line2D([], [], marker="o", color=colours[i % len(colours)], lw=1.2,

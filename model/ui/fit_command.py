@@ -3,7 +3,10 @@
 Prints one line per target (observed, model median and 90% band across runs, z in units
 of the target's observation error, inside the band or not) and the total, and writes
 ``fit.csv`` (:func:`model.analysis.fit.with_total`) and ``fit.png``
-(:func:`model.analysis.fit.fit_figure`) into the folder, or into ``--out``.
+(:func:`model.analysis.fit.fit_figure`) into the folder, or into ``--out``. After the
+targets it reports the residual terms the runs used (:mod:`model.analysis.residuals`: each
+``residual_*`` parameter's value and what it means), printed, in ``fit_residuals.csv`` and
+under the figure's title, so a reader sees how much the named drivers leave unexplained.
 
 To wire it into the ``emigsim`` parser: ``fit_command.add_parser(sub)`` in the parser and
 ``args.handler(args)`` (or ``fit_command.cmd_fit(args)``) for ``args.command == "fit"``.
@@ -48,6 +51,7 @@ class _Lazy:
 
 pd = _Lazy("pandas")
 _fit = _Lazy("model.analysis.fit")
+_residuals = _Lazy("model.analysis.residuals")
 _targets = _Lazy("model.analysis.targets")
 
 __all__ = ["add_parser", "add_arguments", "cmd_fit", "format_report", "main"]
@@ -157,7 +161,7 @@ def format_report(report: pd.DataFrame, quiet: bool = False) -> str:
     return "\n".join(lines)
 
 
-_FIT_FILES = ("fit.csv", "fit.png")
+_FIT_FILES = ("fit.csv", "fit.png", "fit_residuals.csv")
 
 
 def _claim(out: Path) -> None:
@@ -219,14 +223,23 @@ def _run(args: argparse.Namespace) -> int:
         raise FitInputError(f"{_CLI}: key 'RUN_OR_STORE' = '{path}' has no rows of the "
                             f"targets' metrics; allowed: {_PATH_ALLOWED} of a finished run")
     report = _fit.fit_report(series, targets)
+    manifest = _residuals.read_manifest(path)
+    residuals = None if manifest is None else _residuals.residual_table(manifest)
     _claim(out)
     table = _fit.with_total(report)
     _write_atomic(out / "fit.csv", lambda p: table.to_csv(p, index=False))
-    fig = _fit.fit_figure(report)
+    if residuals is not None:
+        _write_atomic(out / "fit_residuals.csv", lambda p: residuals.to_csv(p, index=False))
+    residual_text = ("residual terms unknown (no manifest.json beside the results)"
+                     if residuals is None else _residuals.format_residuals(residuals))
+    fig = _fit.fit_figure(report, note=residual_text)
     _write_atomic(out / "fit.png", lambda p: fig.savefig(p, dpi=120, format="png"))
     print(format_report(report, quiet=getattr(args, "quiet", False)))
+    print(residual_text)
     print(f"targets:  {targets.path}")
     print(f"fit:      {out / 'fit.csv'}")
+    if residuals is not None:
+        print(f"residual: {out / 'fit_residuals.csv'}")
     print(f"figure:   {out / 'fit.png'}")
     return 0
 
