@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 import re
+from datetime import date
 from functools import cache
 from pathlib import Path
 
@@ -580,8 +581,15 @@ def russia_wage_kzt(year: int) -> float:
     return float(s.loc[y])
 
 
-_EVENT_FIRST_YEAR = 2012  # the model's first year: only the year's own event is read
+_EVENT_FIRST_YEAR = 2012  # the model's first year: only events from then on are read
 _EVENT_RATES = re.compile(r"([0-9.]+)\s*->\s*([0-9.]+)")
+_EVENT_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+def _share_of_year_after(day: date) -> float:
+    """The share of ``day``'s year from ``day`` on (the day itself included)."""
+    first, last = date(day.year, 1, 1), date(day.year, 12, 31)
+    return ((last - day).days + 1) / ((last - first).days + 1)
 
 
 @cache
@@ -593,29 +601,40 @@ def _devaluation_shock_table() -> pd.Series:
     for year, text in zip(events["year"], events["group"], strict=True):
         if year < _EVENT_FIRST_YEAR:
             continue
-        m = _EVENT_RATES.search(str(text))
-        if m is None:
+        rates, when = _EVENT_RATES.search(str(text)), _EVENT_DATE.search(str(text))
+        if rates is None or when is None or int(when.group(1)) != int(year):
             raise ValueError(f"kz_exchange_rates_russia_wage_2005_2023.csv: event of {year} "
-                             f"has no 'A -> B' tenge per US dollar in {text!r}")
-        out.loc[int(year)] += float(np.log(float(m.group(2)) / float(m.group(1))))
+                             "needs its date (YYYY-MM-DD, in that year) and 'A -> B' tenge "
+                             f"per US dollar in the group text, got {text!r}")
+        step = float(np.log(float(rates.group(2)) / float(rates.group(1))))
+        # the news acts for the twelve months after the step: the calendar year's share
+        # from the event on, the rest in the next year's first months
+        this_year = _share_of_year_after(date(*map(int, when.groups())))
+        out.loc[int(year)] += step * this_year
+        if int(year) + 1 in out.index:
+            out.loc[int(year) + 1] += step * (1.0 - this_year)
     return out
 
 
 def devaluation_shock(year: int) -> float:
-    """Log fall of the tenge in the year's devaluation events (0 in a year without one).
+    """The tenge's devaluation steps as news: their log fall, spread over the 12 months after each.
 
     The events of ``kz_exchange_rates_russia_wage_2005_2023.csv`` (rows
     ``exchange_rate_event``): the National Bank's step of 11 February 2014 (155 -> 185
-    tenge per US dollar) and the free float of 20 August 2015 (188.38 -> 255.26), read as
-    ``log(after / before)``; every other year of the file (2012-2023) is 0. Unlike the
-    annual average rate, it says when the tenge fell, and by how much in one step.
+    tenge per US dollar) and the free float of 20 August 2015 (188.38 -> 255.26), each
+    ``log(after / before)``. A registered departure of year ``y`` counts in ``y``'s
+    calendar flow, so a step acts on its year in proportion to the part of the year from
+    the event on (324 of 365 days from 11 February 2014, 134 from 20 August 2015) and on
+    the next year for the rest of its twelve months. Other years of the file (2012-2023)
+    are 0. Unlike the annual average rate, it says when the tenge fell, and by how much
+    in one step.
 
     Examples
     --------
-    >>> round(devaluation_shock(2014), 4), round(devaluation_shock(2015), 4)
-    (0.1769, 0.3038)
-    >>> devaluation_shock(2016)
-    0.0
+    >>> [round(devaluation_shock(y), 4) for y in (2013, 2014, 2015, 2016, 2017)]
+    [0.0, 0.1571, 0.1314, 0.1923, 0.0]
+    >>> round(sum(devaluation_shock(y) for y in range(2012, 2024)), 4)  # both steps, whole
+    0.4808
     """
     s = _devaluation_shock_table()
     y = min(max(year, int(s.index.min())), int(s.index.max()))

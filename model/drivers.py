@@ -265,8 +265,9 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            "exchange_rate_lcu_per_usd (iso3 KAZ)", "tenge per US dollar", "lcu_per_usd:KAZ",
            _fx("KAZ"), used_by="emigration: the expected fall of the tenge since 2012 "
                                "(decisions.devaluation_expectation, b_devaluation_emigrate)"),
-    Driver("devaluation_shock", "Log fall of the tenge in the year's devaluation events "
-           "(National Bank step of 11 Feb 2014, free float of 20 Aug 2015; 0 in other years)",
+    Driver("devaluation_shock", "Log fall of the tenge in its devaluation steps (National "
+           "Bank step of 11 Feb 2014, free float of 20 Aug 2015), each spread over the 12 "
+           "months after it: the year's share from the event on, the rest in the next year",
            "kz_exchange_rates_russia_wage_2005_2023.csv",
            "group (exchange_rate_event, 'A -> B' tenge per US dollar)", "log points",
            "devaluation_shock", datasets.devaluation_shock, kind="nonnegative",

@@ -158,3 +158,22 @@ def test_initial_abroad():
     s = datasets.initial_abroad()
     assert s["students"] == 42_244
     assert s["labour"] == 34_374
+
+
+def test_devaluation_events_need_a_date_in_their_year(monkeypatch):
+    ds = datasets
+    rows = pd.DataFrame({"year": [2014, 2014], "metric": ["exchange_rate", "exchange_rate_event"],
+                         "group": ["", "devaluation: 155 -> 185 KZT per USD"],
+                         "value": [185.0, 185.0]})
+    monkeypatch.setattr(ds, "_read", lambda name: rows)
+    ds._devaluation_shock_table.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="event of 2014 needs its date"):
+            ds.devaluation_shock(2014)
+        rows.loc[1, "group"] = "devaluation 2014-07-02: 100 -> 110 KZT per USD"
+        ds._devaluation_shock_table.cache_clear()
+        # 2 July is day 183 of 365: 183/365 of log(1.1) in 2014, the rest in 2015 (the
+        # table ends with the file's last year of rates, 2014 here)
+        assert ds.devaluation_shock(2014) == pytest.approx(np.log(1.1) * 183 / 365)
+    finally:
+        ds._devaluation_shock_table.cache_clear()

@@ -364,12 +364,17 @@ def test_devaluation_term_shifts_emigration_only():
 
 def test_devaluation_shock_hand_computed_and_on_emigration_only():
     # the events of the data: 11 Feb 2014 155 -> 185 tenge per dollar, log(185 / 155) =
-    # 0.17693; 20 Aug 2015 188.38 -> 255.26, log(255.26 / 188.38) = 0.30382; other years 0
+    # 0.17693, day 42 of 365, so 324/365 of it in 2014 and 41/365 in 2015; 20 Aug 2015
+    # 188.38 -> 255.26, log(255.26 / 188.38) = 0.30382, day 232, so 134/365 in 2015 and
+    # 231/365 in 2016; other years 0
     p0 = {**defaults(), **NO_CONTEXT}
     shock = {y: Context.for_year(y, p0).devaluation_shock for y in range(2012, 2019)}
-    assert shock[2014] == pytest.approx(0.17693, abs=1e-5)
-    assert shock[2015] == pytest.approx(0.30382, abs=1e-5)
-    assert [y for y, s in shock.items() if s != 0] == [2014, 2015]
+    assert shock[2014] == pytest.approx(0.17693 * 324 / 365, abs=1e-5)  # 0.15706
+    assert shock[2015] == pytest.approx(0.17693 * 41 / 365 + 0.30382 * 134 / 365,
+                                        abs=1e-5)  # 0.13141
+    assert shock[2016] == pytest.approx(0.30382 * 231 / 365, abs=1e-5)  # 0.19228
+    assert sum(shock.values()) == pytest.approx(0.17693 + 0.30382, abs=1e-5)
+    assert [y for y, s in shock.items() if s != 0] == [2014, 2015, 2016]
     p1 = {**p0, "b_devaluation_shock": 2.0}
     for year in (2013, 2015):
         a, b = U(p0, year, one()), U(p1, year, one())
