@@ -545,7 +545,7 @@ _P: list[Param] = [
           _A + "expectations adjust over about two years (mean lag memory / (1 - memory) "
           "= 1 year at 0.5); no Kazakhstan survey of expectations found; labour and study "
           "respond to the current gaps"),
-    Param("b_devaluation_shock", 0.0, (0.0, 6.0), "utility per log point",
+    Param("b_devaluation_shock", 0.3, (0.0, 6.0), "utility per log point",
           "Effect on emigration of the tenge's fall in a devaluation step, as news for the "
           "twelve months after it (the driver devaluation_shock: log(after / before) of "
           "the step spread over those months by days, 0.157 in 2014, 0.131 in 2015 and "
@@ -553,7 +553,11 @@ _P: list[Param] = [
           _A + "a sudden, announced devaluation is news that the annual average spreads "
           "over two years (the float of August 2015 is mostly in the 2016 average); "
           "registered emigrants rose 19% from 2013 to 2014, in the year of the February "
-          "step; 0 leaves the annual average alone"),
+          "step; 0 leaves the annual average alone. Point-fitted with the shipped posterior "
+          "(calibrated with the term at 0; 100 draws at scale 100, `emigsim fit`, with "
+          "residual_intending_start 0.15): fit total 180.6 at 0, 174.9 at 0.3, 183.7 at 0.6 "
+          "(2016 emigrants +10% there); with the shipped posterior's 2012 stock and level "
+          "(calibration/posterior/README.md) 164.0 on 200 draws"),
     Param("residual_study", 0.0, (-0.3, 0.3), "utility per year",
           "Unexplained yearly change in the utility of study abroad since 2012 (0: the named "
           "drivers carry the dynamics).",
@@ -572,7 +576,9 @@ _P: list[Param] = [
           _A + "a residual of the starting state, reported in the fit; departures of 2011 "
           "were 22.8% above 2010's (azattyq.org, kz_external_migration_annual_2000_2018.csv) "
           "and the January-July 2012 pace (15,751) implies about 29.8 thousand for 2012 "
-          "against 24,384 in 2013; no count of intentions before 2019"),
+          "against 24,384 in 2013; no count of intentions before 2019. The shipped "
+          "posterior sets it to 0.3 in every draw, point-fitted on the calibrated draws "
+          "(calibration/posterior/README.md); `emigsim fit` reports it"),
     Param("residual_until", 2018, (2012, 2050), "year",
           "Last year in which the residual_* terms grow; later years hold that year's value.",
           _A + "a residual is fitted to 2012-2018 and not extrapolated",

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -348,8 +349,9 @@ def fit_figure(report: pd.DataFrame, note: str | None = None) -> Figure:
     lines = [f"{s or 'run'}: sum z\u00b2 = {r.z2:.1f} over {r.counted} fitted rows, "
              f"{r.inside} inside their 90% band" for s, r in
              zip(totals.get("scenario", []), totals.itertuples(), strict=False)]
-    if note:
-        lines += note.splitlines()
+    if note:  # wrapped: the title is as wide as the axes, not the figure
+        lines += [part for line in note.splitlines()
+                  for part in textwrap.wrap(line, 95, subsequent_indent="    ")]
     ax.set_title("Fit to the targets (dot: model median; line: model 90% band)\n"
                  + "\n".join(lines), fontsize=9)
     handles = [Line2D([], [], marker="o", color=colours[i % len(colours)], lw=1.2,
