@@ -271,7 +271,7 @@ DRIVERS: dict[str, Driver] = {d.name: d for d in (
            "kz_exchange_rates_russia_wage_2005_2023.csv",
            "group (exchange_rate_event, 'A -> B' tenge per US dollar)", "log points",
            "devaluation_shock", datasets.devaluation_shock, kind="nonnegative",
-           used_by="emigration: the year's shock (b_devaluation_shock, default 0); held at "
+           used_by="emigration: the year's shock (b_devaluation_shock, default 0.3); held at "
                    "the last year's 0 (no event); a path interpolates between its years, so "
                    "a one-year event gives the years either side as 0"),
     Driver("rub_per_usd", "Roubles per US dollar, annual average (World Bank WDI)", _GDP_FILE,

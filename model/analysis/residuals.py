@@ -26,8 +26,6 @@ Examples
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import json
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from model.params import REGISTRY
+from model.posterior import load_posterior
 
 __all__ = ["RESIDUALS", "RESIDUAL_COLUMNS", "residual_table", "read_manifest",
            "format_residuals"]
@@ -85,17 +84,15 @@ def _posterior_values(record: dict, name: str) -> list[float] | None:
         except (KeyError, IndexError, TypeError, ValueError):
             return None
     # an older manifest: the file, if it is still the one the run read
-    f = Path(record.get("path") or "")
     try:
-        data = f.read_bytes()
-    except OSError:
+        post = load_posterior(record.get("path") or "")
+    except (OSError, ValueError):
         return None
-    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
+    if post.sha256 != record.get("sha256"):
         return None
-    rows = list(csv.DictReader(data.decode().splitlines()))
     try:
-        return [float(rows[d][name]) for d in draws]
-    except (IndexError, KeyError, ValueError):
+        return [float(post.rows[d][col]) for d in draws]
+    except (IndexError, TypeError, ValueError):
         return None
 
 
